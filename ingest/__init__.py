@@ -1,0 +1,1 @@
+"""Ingest: load roadmap material, cut it into chunks, embed it, and build the index."""

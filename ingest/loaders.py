@@ -1,0 +1,165 @@
+"""Load files into documents: the shipped corpus (schema YAML + Markdown with front
+matter) and operators' material (Markdown, plain text, HTML, PDF, schema YAML).
+
+Each loader returns documents or raises IngestError with the reason; the caller reports
+the file and goes on with the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from ingest.roadmap_docs import roadmap_documents
+from tutor.errors import IngestError
+from tutor.roadmap import load_roadmap
+from tutor.types import KINDS, Document
+
+SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".yaml", ".yml"}
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    meta = yaml.safe_load(match.group(1)) or {}
+    if not isinstance(meta, dict):
+        raise IngestError("front matter is not a mapping")
+    return meta, text[match.end():]
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise IngestError("not UTF-8 text") from None
+    except OSError as exc:
+        raise IngestError(exc.strerror or str(exc)) from None
+
+
+def _title_from(text: str, path: Path) -> str:
+    for line in text.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("#").strip()
+    return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+
+
+def load_markdown(path: Path, source: str, user: bool) -> list[Document]:
+    try:
+        meta, body = split_front_matter(_read_text(path))
+    except yaml.YAMLError as exc:
+        raise IngestError(f"front matter is not valid YAML: {exc}") from None
+    if user or not meta:
+        return [Document(f"user:{source}", meta.get("title") or _title_from(body, path),
+                         body, "user", source, _stage(meta.get("stage")), tuple(meta.get("concepts") or ()))]
+    kind = meta.get("kind")
+    if kind not in KINDS or not meta.get("id") or not meta.get("title"):
+        raise IngestError(f"front matter needs id, title and a kind in {KINDS}")
+    return [Document(str(meta["id"]), str(meta["title"]), body, kind, source,
+                     _stage(meta.get("stage")), tuple(meta.get("concepts") or ()))]
+
+
+def _stage(value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise IngestError(f"stage must be a number or null, got {value!r}")
+
+
+def load_text(path: Path, source: str) -> list[Document]:
+    text = _read_text(path)
+    return [Document(f"user:{source}", _title_from(text, path), text, "user", source)]
+
+
+def load_html(path: Path, source: str) -> list[Document]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_read_text(path), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg"]):
+        tag.decompose()
+    title = soup.title.get_text(strip=True) if soup.title else ""
+    lines = []
+    for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "pre", "td", "blockquote"]):
+        words = " ".join(el.get_text(" ", strip=True).split())
+        if not words:
+            continue
+        lines.append(f"## {words}" if el.name in ("h1", "h2", "h3") else words)
+    if not lines:
+        raise IngestError("no readable text in the HTML page")
+    return [Document(f"user:{source}", title or _title_from("\n".join(lines), path),
+                     "\n\n".join(lines), "user", source)]
+
+
+def load_pdf(path: Path, source: str) -> list[Document]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise IngestError(f"not a readable PDF ({exc})") from None
+    if not any(pages):
+        raise IngestError("the PDF has no extractable text (scanned images need OCR first)")
+    text = "\n\n".join(f"## Page {i}\n{t}" for i, t in enumerate(pages, 1) if t)
+    meta_title = (reader.metadata.title if reader.metadata else None) or path.stem
+    return [Document(f"user:{source}", str(meta_title), text, "user", source)]
+
+
+def load_yaml(path: Path, source: str, user: bool) -> list[Document]:
+    try:
+        raw = yaml.safe_load(_read_text(path))
+    except yaml.YAMLError as exc:
+        raise IngestError(f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or "stages" not in raw:
+        raise IngestError("YAML files must follow the roadmap schema (see corpus/README.md)")
+    docs = roadmap_documents(load_roadmap(path))
+    if not user:
+        return docs
+    return [Document(f"user:{source}:{d.id}", d.title, d.text, "user", source, d.stage, d.concepts)
+            for d in docs]
+
+
+def load_file(path: Path, source: str, user: bool = True) -> list[Document]:
+    """Documents from one file; IngestError names the reason it cannot be read."""
+    suffix = path.suffix.lower()
+    if suffix in (".md", ".markdown"):
+        docs = load_markdown(path, source, user)
+    elif suffix == ".txt":
+        docs = load_text(path, source)
+    elif suffix in (".html", ".htm"):
+        docs = load_html(path, source)
+    elif suffix == ".pdf":
+        docs = load_pdf(path, source)
+    elif suffix in (".yaml", ".yml"):
+        docs = load_yaml(path, source, user)
+    else:
+        raise IngestError(f"unsupported file type {suffix or '(none)'}; supported: {sorted(SUFFIXES)}")
+    if not any(d.text.strip() for d in docs):
+        raise IngestError("the file is empty")
+    return docs
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Files under the given paths that a loader understands, in a stable order."""
+    found = []
+    for p in paths:
+        if p.is_dir():
+            found += [f for f in sorted(p.rglob("*")) if f.is_file() and f.suffix.lower() in SUFFIXES
+                      and not any(part.startswith(".") for part in f.relative_to(p).parts)]
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise IngestError(f"no such file or directory: {p}")
+    return found
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The shipped corpus: roadmap.yaml plus Markdown entries in its subfolders."""
+    if not (corpus_dir / "roadmap.yaml").is_file():
+        raise IngestError(f"no roadmap.yaml in {corpus_dir}: set TUTOR_CORPUS_DIR")
+    return [corpus_dir / "roadmap.yaml"] + sorted(corpus_dir.glob("*/*.md"))

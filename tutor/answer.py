@@ -1,0 +1,206 @@
+"""Answering: condense -> retrieve -> gate -> prompt -> stream -> citations -> support.
+
+`Tutor.events()` is the one path every interface uses (CLI ask/chat, HTTP, OpenAI
+endpoint): it yields ("meta" | "token" | "citations" | "done", payload) in order, and
+`Tutor.ask()` just collects it. Citations are built here from the retrieved chunk ids:
+the model only writes [n] markers, and a marker that names no source is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tutor.config import Settings
+from tutor.embed import Embedder
+from tutor.errors import InvalidInput, TooLarge
+from tutor.index import LoadedIndex, load_index
+from tutor.llm import LLM, get_llm
+from tutor.llm.base import Cancel
+from tutor.prompts import Prompts
+from tutor.retrieve import Retriever
+from tutor.support import SupportScorer, markers
+from tutor.text import sentences, terms
+from tutor.types import Answer, Chunk, Citation, Hit
+
+# Retrieval-support gate: refuse when the best dense cosine between the question and any
+# retrieved chunk is below this. Calibrated with `python -m eval.calibrate_gate` on
+# eval/dev/gate.yaml (answerable vs off-roadmap questions); see that script's output.
+REFUSAL_THRESHOLD = 0.40
+MAX_SENTENCES_PER_SOURCE = 3
+HISTORY_TURNS = 4
+_BAD_MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+_MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|say)|no information", re.I)
+
+
+@dataclass
+class Turn:
+    role: str  # "user" | "assistant"
+    content: str
+
+
+@dataclass
+class Prepared:
+    question: str  # standalone question actually answered
+    hits: list[Hit]
+    sources: list[Chunk]  # what the prompt shows, numbered from 1 (text trimmed to the question)
+    refused: bool
+    timings: dict = field(default_factory=dict)
+
+
+class Tutor:
+    def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder, llm: LLM):
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.llm = llm
+        self.retriever = Retriever(index, embedder)
+        self.prompts = Prompts(settings.prompts_dir)
+        self.scorer = SupportScorer(embedder)
+        self.threshold = settings.refusal_threshold if settings.refusal_threshold is not None \
+            else REFUSAL_THRESHOLD
+
+    @classmethod
+    def from_settings(cls, settings: Settings, llm: LLM | None = None) -> Tutor:
+        index = load_index(settings.index_dir)  # fail fast, before loading any model
+        return cls(settings, index, Embedder(settings.embed_threads), llm or get_llm(settings))
+
+    # -- steps -------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Prefill the answer prompt's system prefix once, so the first learner does not pay
+        for it (llama.cpp keeps it in the KV cache for every later request)."""
+        messages = self.prompts.messages("answer", question="warm-up", sources=[])
+        self.llm.complete(messages, max_tokens=1)
+
+    def validate(self, message: str) -> str:
+        message = (message or "").strip()
+        if not message:
+            raise InvalidInput("the question is empty: ask something about the roadmap")
+        if len(message) > self.settings.max_question_chars:
+            raise TooLarge(f"the question is {len(message)} characters; the limit is "
+                           f"{self.settings.max_question_chars} (TUTOR_MAX_QUESTION_CHARS)")
+        return message
+
+    def condense(self, message: str, history: Sequence[Turn]) -> str:
+        """A follow-up ("and how long does it take?") becomes a standalone question."""
+        if not history:
+            return message
+        recent = [Turn(t.role, t.content[:400]) for t in history[-HISTORY_TURNS:]]
+        text = self.llm.complete(self.prompts.messages("condense", history=recent, message=message),
+                                 max_tokens=60, temperature=0.0).text
+        line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        line = re.sub(r"^(standalone question|question)\s*:\s*", "", line, flags=re.I).strip('" ')
+        # A degenerate rewrite must not lose the learner's words: fall back to both turns.
+        if len(line) < 8 or len(line) > 400:
+            last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
+            return f"{last_user} {message}".strip()
+        return line
+
+    def prepare(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
+                kinds: tuple[str, ...] | None = None) -> Prepared:
+        timings = {}
+        started = time.perf_counter()
+        message = self.validate(message)
+        question = self.condense(message, history)
+        timings["condense"] = time.perf_counter() - started
+        t = time.perf_counter()
+        qv = self.embedder.encode_one(question)
+        hits = self.retriever.search(question, self.settings.top_k, stage=stage, kinds=kinds, query_vector=qv)
+        timings["retrieve"] = time.perf_counter() - t
+        refused = not hits or max(h.dense for h in hits) < self.threshold
+        sources = [] if refused else self._trim(hits, qv)
+        return Prepared(question, hits, sources, refused, timings)
+
+    def _trim(self, hits: list[Hit], qv: np.ndarray) -> list[Chunk]:
+        """Keep only the sentences that bear on the question, within the prompt budget:
+        every context token costs ~13 ms of prefill on 2 cores."""
+        per_hit = [sentences(h.chunk.text) or [h.chunk.text] for h in hits]
+        flat = [(i, j, s) for i, group in enumerate(per_hit) for j, s in enumerate(group)]
+        sims = self.embedder.encode([s for _, _, s in flat]) @ qv
+        order = np.argsort(-sims, kind="stable")
+        chosen: dict[int, list[int]] = {}
+        used = 0
+        for k in order:
+            i, j, s = flat[k]
+            if len(chosen.get(i, [])) >= MAX_SENTENCES_PER_SOURCE:
+                continue
+            if used and used + len(s) > self.settings.context_chars:
+                continue
+            chosen.setdefault(i, []).append(j)
+            used += len(s)
+        sources = []
+        for i, h in enumerate(hits):
+            if i in chosen:
+                text = " ".join(per_hit[i][j] for j in sorted(chosen[i]))
+                c = h.chunk
+                sources.append(Chunk(c.id, c.doc_id, text, c.title, c.kind, c.source, c.stage, c.concepts))
+        return sources
+
+    def refusal_text(self, question: str) -> str:
+        topic = " ".join(terms(question)[:6]) or question[:60]
+        return (f"I can't answer that from the roadmap material: it has nothing on \"{topic}\", and I "
+                "won't guess. I can help with the roadmap's stages, concepts, resources, milestones, "
+                "papers, FAQs and career paths.")
+
+    def finish(self, prepared: Prepared, raw: str, timings: dict) -> Answer:
+        if prepared.refused:
+            return Answer(raw, (), True, 0.0, self.llm.name, prepared.question, timings)
+        n_sources = len(prepared.sources)
+        text = _BAD_MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", raw).strip()
+        t = time.perf_counter()
+        scored = self.scorer.score_sentences(text, prepared.sources)
+        timings["support"] = time.perf_counter() - t
+        cited = {n for n in markers(text) if 1 <= n <= n_sources}
+        by_id = {c.id: n for n, c in enumerate(prepared.sources, 1)}
+        # A supported sentence the model forgot to mark still gets its source cited.
+        cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
+                  and s.chunk_id in by_id}
+        citations = tuple(Citation(n, c.id, c.title, c.source, c.stage)
+                          for n, c in enumerate(prepared.sources, 1) if n in cited)
+        support = sum(s.supported for s in scored) / len(scored) if scored else 0.0
+        refused = bool(_MODEL_REFUSAL.search(text)) and support < 0.5
+        return Answer(text, citations, refused, support, self.llm.name, prepared.question,
+                      timings, tuple(scored))
+
+    # -- the one flow -------------------------------------------------------------------
+
+    def events(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
+               kinds: tuple[str, ...] | None = None, cancel: Cancel | None = None
+               ) -> Iterator[tuple[str, object]]:
+        started = time.perf_counter()
+        prepared = self.prepare(message, history, stage=stage, kinds=kinds)
+        timings = dict(prepared.timings)
+        yield "meta", {"question": prepared.question, "refused": prepared.refused,
+                       "backend": self.llm.name, "index_version": self.index.version}
+        if prepared.refused:
+            raw = self.refusal_text(prepared.question)
+            timings["first_token"] = time.perf_counter() - started
+            yield "token", raw
+        else:
+            messages = self.prompts.messages("answer", question=prepared.question, sources=prepared.sources)
+            pieces = []
+            for piece in self.llm.stream(messages, max_tokens=self.settings.max_answer_tokens,
+                                         temperature=self.settings.temperature, cancel=cancel):
+                if not pieces:
+                    timings["first_token"] = time.perf_counter() - started
+                pieces.append(piece)
+                yield "token", piece
+            raw = "".join(pieces)
+            timings["generate"] = time.perf_counter() - started - timings.get("first_token", 0.0)
+        answer = self.finish(prepared, raw, timings)
+        timings["total"] = time.perf_counter() - started
+        yield "citations", [c.__dict__ for c in answer.citations]
+        yield "done", answer
+
+    def ask(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
+            kinds: tuple[str, ...] | None = None) -> Answer:
+        answer = None
+        for kind, payload in self.events(message, history, stage=stage, kinds=kinds):
+            if kind == "done":
+                answer = payload
+        return answer

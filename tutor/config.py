@@ -1,0 +1,75 @@
+"""Settings: one pydantic-settings class read from TUTOR_* variables, built by
+`load_settings()` and passed explicitly (no module-level instance, so tests build their own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ("llamacpp", "hf", "openai", "vllm", "fake")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TUTOR_", extra="ignore")
+
+    # Where things live
+    corpus_dir: Path = Field(REPO_ROOT / "corpus", description="the shipped roadmap material")
+    prompts_dir: Path = Field(REPO_ROOT / "prompts", description="Jinja2 prompt templates")
+    index_dir: Path = Field(REPO_ROOT / "var" / "index", description="versioned index directory")
+    database_url: str = Field(
+        f"sqlite:///{REPO_ROOT / 'var' / 'tutor.db'}", description="any SQLAlchemy URL"
+    )
+    model_cache: Path = Field(
+        Path.home() / ".cache" / "roadmap-tutor", description="where the default GGUF is assembled"
+    )
+
+    # LLM
+    llm_backend: str = Field("llamacpp", description=f"one of {', '.join(BACKENDS)}")
+    model_path: Path | None = Field(None, description="GGUF file (llamacpp/hf); default: packaged")
+    openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="for the openai backend")
+    openai_api_key: str = Field("not-needed", description="for the openai backend")
+    openai_model: str = Field("default", description="model name sent to the openai backend")
+    llm_threads: int = Field(2, ge=1, description="llama.cpp / torch threads for the LLM")
+    embed_threads: int = Field(1, ge=1, description="torch threads for query embedding")
+    n_ctx: int = Field(4096, ge=1024, description="LLM context window (shared by 2 slots)")
+    max_answer_tokens: int = Field(220, ge=16, description="cap on generated answer tokens")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+
+    # Retrieval and answering
+    top_k: int = Field(4, ge=1, le=50, description="chunks retrieved per question")
+    refusal_threshold: float | None = Field(
+        None, description="override the calibrated retrieval-support gate (cosine)"
+    )
+    context_chars: int = Field(400, ge=100, description="budget of source text in the prompt")
+    max_question_chars: int = Field(2000, ge=10, description="longer questions are rejected")
+
+    # Service
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("llm_backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(BACKENDS)}")
+        return value
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment, with explicit overrides (CLI options) on top."""
+    from pydantic import ValidationError
+
+    from tutor.errors import ConfigError
+
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None

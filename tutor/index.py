@@ -1,0 +1,172 @@
+"""The on-disk index: a directory of immutable versions and a CURRENT pointer.
+
+    <index_dir>/CURRENT                 name of the live version (replaced atomically)
+    <index_dir>/versions/<v>/manifest.json   embedder, dims, chunk count, content hash, files
+    <index_dir>/versions/<v>/dense.faiss     inner product over unit vectors (= cosine)
+    <index_dir>/versions/<v>/bm25/           bm25s index over the same chunk order
+    <index_dir>/versions/<v>/chunks.db       chunk rows (SQLite through sqlmodel)
+
+A reader resolves CURRENT once and reads only that version, so a concurrent ingest can
+never show it a mix of old and new files. Ingest writes a new version next to the old
+one and switches CURRENT with os.replace; the last two versions are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+from tutor.errors import IndexCorrupt, IndexMissing
+from tutor.types import Chunk
+
+FORMAT = 1
+KEEP_VERSIONS = 2
+
+
+class ChunkRow(SQLModel, table=True):
+    __tablename__ = "chunks"
+    position: int = Field(primary_key=True)  # row in FAISS and BM25
+    id: str = Field(index=True, unique=True)
+    doc_id: str = Field(index=True)
+    text: str
+    title: str
+    kind: str = Field(index=True)
+    source: str = Field(index=True)
+    stage: int | None = Field(default=None, index=True)
+    concepts: str = "[]"  # JSON list
+    text_hash: str = Field(index=True)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def content_hash(chunks: list[Chunk]) -> str:
+    digest = hashlib.sha256()
+    for c in chunks:
+        digest.update(f"{c.id}\0{c.kind}\0{c.stage}\0{c.text}\0".encode())
+    return digest.hexdigest()
+
+
+def _row(position: int, c: Chunk) -> ChunkRow:
+    return ChunkRow(position=position, id=c.id, doc_id=c.doc_id, text=c.text, title=c.title,
+                    kind=c.kind, source=c.source, stage=c.stage,
+                    concepts=json.dumps(list(c.concepts)), text_hash=text_hash(c.embed_text))
+
+
+def _chunk(row: ChunkRow) -> Chunk:
+    return Chunk(row.id, row.doc_id, row.text, row.title, row.kind, row.source, row.stage,
+                 tuple(json.loads(row.concepts)))
+
+
+@dataclass
+class LoadedIndex:
+    version: str
+    path: Path
+    manifest: dict
+    chunks: list[Chunk]
+    dense: object  # faiss.Index
+    bm25: object  # bm25s.BM25
+
+    def vectors_by_hash(self) -> dict[str, np.ndarray]:
+        """Stored embeddings keyed by the hash of the text they embed (ingest reuses them)."""
+        hashes = self.manifest.get("text_hashes", [])
+        if len(hashes) != len(self.chunks) or self.dense.ntotal != len(self.chunks):
+            return {}
+        vectors = self.dense.reconstruct_n(0, self.dense.ntotal)
+        return dict(zip(hashes, vectors))
+
+
+def _engine(db_path: Path):
+    return create_engine(f"sqlite:///{db_path}")
+
+
+def current_version(index_dir: Path) -> str | None:
+    pointer = index_dir / "CURRENT"
+    return pointer.read_text().strip() if pointer.is_file() else None
+
+
+def load_index(index_dir: Path) -> LoadedIndex:
+    """Open the live version; IndexMissing or IndexCorrupt say how to fix it."""
+    import bm25s
+    import faiss
+
+    version = current_version(index_dir)
+    if version is None:
+        raise IndexMissing(f"no index at {index_dir}: run `tutor ingest` first")
+    path = index_dir / "versions" / version
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+        dense = faiss.read_index(str(path / "dense.faiss"))
+        bm25 = bm25s.BM25.load(str(path / "bm25"))
+        engine = _engine(path / "chunks.db")
+        with Session(engine) as session:
+            rows = session.exec(select(ChunkRow).order_by(ChunkRow.position)).all()
+        engine.dispose()
+        chunks = [_chunk(r) for r in rows]
+    except Exception as exc:  # faiss raises RuntimeError, json ValueError, sqlite its own
+        raise IndexCorrupt(
+            f"index version {version} at {index_dir} cannot be read ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}): "
+            "rebuild it with `tutor ingest --rebuild`"
+        ) from None
+    if manifest.get("format") != FORMAT or not (len(chunks) == dense.ntotal == manifest.get("chunks")):
+        raise IndexCorrupt(
+            f"index version {version} at {index_dir} is inconsistent (manifest says "
+            f"{manifest.get('chunks')} chunks, found {len(chunks)} rows and {dense.ntotal} vectors): "
+            "rebuild it with `tutor ingest --rebuild`"
+        )
+    return LoadedIndex(version, path, manifest, chunks, dense, bm25)
+
+
+def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict) -> str:
+    """Write a new version and make it live atomically; returns its name."""
+    import bm25s
+    import faiss
+
+    from tutor.text import terms
+
+    version = time.strftime("v%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    versions = index_dir / "versions"
+    tmp = versions / f".{version}.tmp"
+    tmp.mkdir(parents=True)
+    dense = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        dense.add(vectors)
+    faiss.write_index(dense, str(tmp / "dense.faiss"))
+    bm25 = bm25s.BM25()
+    # bm25s cannot index an empty corpus; one empty token keeps the file shape uniform.
+    bm25.index([terms(c.embed_text) or ["\x00"] for c in chunks] or [["\x00"]], show_progress=False)
+    bm25.save(str(tmp / "bm25"))
+    engine = _engine(tmp / "chunks.db")
+    SQLModel.metadata.create_all(engine, tables=[ChunkRow.__table__])
+    with Session(engine) as session:
+        session.add_all(_row(i, c) for i, c in enumerate(chunks))
+        session.commit()
+    engine.dispose()
+    manifest = {**manifest, "format": FORMAT, "version": version, "chunks": len(chunks),
+                "dims": int(vectors.shape[1]), "content_hash": content_hash(chunks),
+                "text_hashes": [text_hash(c.embed_text) for c in chunks]}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp, versions / version)
+    pointer = index_dir / ".CURRENT.tmp"
+    pointer.write_text(version + "\n")
+    os.replace(pointer, index_dir / "CURRENT")
+    _prune(versions, keep={version})
+    return version
+
+
+def _prune(versions: Path, keep: set[str]) -> None:
+    names = sorted((p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                   reverse=True)
+    for name in names[KEEP_VERSIONS:]:
+        if name not in keep:
+            shutil.rmtree(versions / name, ignore_errors=True)

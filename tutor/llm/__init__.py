@@ -1,0 +1,58 @@
+"""LLM backends behind one seam (see base.py), picked by name with `get_llm(settings)`.
+
+| name     | class           | heavy import        |
+|----------|-----------------|---------------------|
+| llamacpp | LlamaCppLLM     | xllamacpp (default) |
+| hf       | TransformersLLM | transformers        |
+| openai   | OpenAICompatLLM | none (httpx)        |
+| vllm     | VLLMLocal       | vllm (own env)      |
+| fake     | FakeLLM         | none                |
+
+Each module imports its heavy library inside the constructor, so choosing one backend
+never loads another.
+"""
+
+from __future__ import annotations
+
+from tutor.config import BACKENDS, Settings
+from tutor.errors import ConfigError
+from tutor.llm.base import LLM, Completion
+
+
+def default_model(settings: Settings):
+    from tutor.assets import assemble_default_model, default_model_path, smollm2_path
+
+    if settings.model_path is not None:
+        return settings.model_path
+    if settings.llm_backend == "hf":
+        return smollm2_path()
+    path = default_model_path(settings.model_cache)
+    return path if path.is_file() else assemble_default_model(settings.model_cache)
+
+
+def get_llm(settings: Settings) -> LLM:
+    name = settings.llm_backend
+    if name == "llamacpp":
+        from tutor.llm.llamacpp import LlamaCppLLM
+
+        return LlamaCppLLM(default_model(settings), threads=settings.llm_threads, n_ctx=settings.n_ctx)
+    if name == "hf":
+        from tutor.llm.hf import TransformersLLM
+
+        return TransformersLLM(default_model(settings), threads=settings.llm_threads)
+    if name == "openai":
+        from tutor.llm.openai_compat import OpenAICompatLLM
+
+        return OpenAICompatLLM(settings.openai_base_url, settings.openai_model, settings.openai_api_key)
+    if name == "vllm":
+        from tutor.llm.vllm_local import VLLMLocal
+
+        return VLLMLocal(str(settings.model_path or settings.openai_model))
+    if name == "fake":
+        from tutor.llm.fake import FakeLLM
+
+        return FakeLLM()
+    raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+__all__ = ["LLM", "Completion", "get_llm"]

@@ -1,0 +1,60 @@
+"""The LLM seam: every backend streams text for a list of chat messages.
+
+    stream(messages, ...)  -> iterator of text pieces   (the one method a backend writes)
+    complete(messages, ...) -> Completion                 (joins the stream)
+    json(messages, schema)  -> dict                       (schema-constrained where supported)
+
+Generation stops when the `cancel` callable returns True (a client went away), inside
+the backend, so the model stops computing rather than only the socket closing.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from tutor.errors import BackendUnavailable
+
+Messages = list[dict]
+Cancel = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    backend: str
+
+
+class LLM(ABC):
+    name: str = "base"
+
+    @abstractmethod
+    def stream(self, messages: Messages, *, max_tokens: int = 256, temperature: float = 0.0,
+               stop: list[str] | None = None, cancel: Cancel | None = None) -> Iterator[str]:
+        """Yield the answer in pieces as the model produces them."""
+
+    def complete(self, messages: Messages, **opts) -> Completion:
+        return Completion("".join(self.stream(messages, **opts)), self.name)
+
+    def json(self, messages: Messages, schema: dict, **opts) -> dict:
+        """Structured output. Backends with grammar support override this; the fallback
+        asks for JSON and parses the first object in the reply."""
+        text = self.complete(messages, **opts).text
+        return parse_json_object(text, self.name)
+
+    def close(self) -> None:
+        """Release the model (tests load several backends in one process)."""
+
+
+def parse_json_object(text: str, backend: str) -> dict:
+    match = re.search(r"\{.*\}", text, re.S)
+    try:
+        value = jsonlib.loads(match.group(0) if match else text)
+    except ValueError:
+        raise BackendUnavailable(f"{backend} returned text that is not JSON: {text[:120]!r}") from None
+    if not isinstance(value, dict):
+        raise BackendUnavailable(f"{backend} returned JSON that is not an object")
+    return value

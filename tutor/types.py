@@ -1,0 +1,86 @@
+"""Core types: frozen dataclasses that flow between ingest, retrieval and answering.
+Pydantic appears only at the edges (settings, HTTP bodies, corpus schema)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+KINDS = ("roadmap", "faq", "paper", "career", "guide", "user")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One logical entry: a stage, a concept, an FAQ, a paper, an operator's file."""
+
+    id: str
+    title: str
+    text: str  # Markdown; `##` headings separate sections
+    kind: str
+    source: str  # path relative to the corpus or the operator's root
+    stage: int | None = None
+    concepts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # "<doc_id>#<n>", stable while the document's sections keep their order
+    doc_id: str
+    text: str
+    title: str
+    kind: str
+    source: str
+    stage: int | None = None
+    concepts: tuple[str, ...] = ()
+
+    @property
+    def embed_text(self) -> str:
+        """What is embedded and BM25-indexed: the title gives a section its subject."""
+        return f"{self.title}\n{self.text}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # fused reciprocal-rank score
+    rank: int  # 1-based
+    dense: float = 0.0  # cosine similarity to the query (0 when only BM25 found it)
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    chunk_id: str
+    title: str
+    source: str
+    stage: int | None
+
+
+@dataclass(frozen=True)
+class SentenceSupport:
+    sentence: str
+    score: float  # 0..1
+    supported: bool
+    chunk_id: str | None  # the source that supports it best
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    support: float  # share of answer sentences supported by their sources
+    backend: str
+    question: str  # the standalone question that was answered
+    timings: dict = field(default_factory=dict)
+    sentences: tuple[SentenceSupport, ...] = ()
+
+    def to_json(self) -> dict:
+        """The public `tutor ask --json` shape (see DESIGN.md)."""
+        return {
+            "answer": self.answer,
+            "citations": [asdict(c) for c in self.citations],
+            "refused": self.refused,
+            "support": round(self.support, 3),
+            "backend": self.backend,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
