@@ -37,6 +37,17 @@ _BAD_MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 _MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|say)|no information", re.I)
 
 
+def validate_question(message: str, max_chars: int) -> str:
+    """The stripped question, or InvalidInput / TooLarge saying what is wrong."""
+    message = (message or "").strip()
+    if not message:
+        raise InvalidInput("the question is empty: ask something about the roadmap")
+    if len(message) > max_chars:
+        raise TooLarge(f"the question is {len(message)} characters; the limit is "
+                       f"{max_chars} (TUTOR_MAX_QUESTION_CHARS)")
+    return message
+
+
 @dataclass
 class Turn:
     role: str  # "user" | "assistant"
@@ -78,13 +89,7 @@ class Tutor:
         self.llm.complete(messages, max_tokens=1)
 
     def validate(self, message: str) -> str:
-        message = (message or "").strip()
-        if not message:
-            raise InvalidInput("the question is empty: ask something about the roadmap")
-        if len(message) > self.settings.max_question_chars:
-            raise TooLarge(f"the question is {len(message)} characters; the limit is "
-                           f"{self.settings.max_question_chars} (TUTOR_MAX_QUESTION_CHARS)")
-        return message
+        return validate_question(message, self.settings.max_question_chars)
 
     def condense(self, message: str, history: Sequence[Turn]) -> str:
         """A follow-up ("and how long does it take?") becomes a standalone question."""

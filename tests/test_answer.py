@@ -1,0 +1,119 @@
+"""The answering flow with the real index and embedder and a scripted LLM at the seam:
+citations, refusal, condensing, filters, support scoring, input checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures_tutor import fake_tutor  # noqa: F401
+from tutor.answer import REFUSAL_THRESHOLD, Turn
+from tutor.errors import InvalidInput, TooLarge
+from tutor.prompts import Prompts
+
+
+def test_citations_come_from_retrieved_chunks_and_invented_markers_are_dropped(fake_tutor):
+    def script(messages):
+        return "ResNet adds skip connections so very deep networks train well [1]. It was made on Mars [9]."
+
+    tutor = fake_tutor(script)
+    answer = tutor.ask("What is the key idea of ResNet?")
+    assert not answer.refused
+    assert "[9]" not in answer.answer and "[1]" in answer.answer
+    prepared = tutor.prepare("What is the key idea of ResNet?")
+    assert answer.citations and answer.citations[0].n == 1
+    assert answer.citations[0].chunk_id == prepared.sources[0].id
+    retrieved = {h.chunk.id for h in prepared.hits}
+    assert {c.chunk_id for c in answer.citations} <= retrieved
+
+
+def test_off_roadmap_question_is_refused_without_calling_the_model(fake_tutor):
+    tutor = fake_tutor()
+    for question in ("What is the capital city of France?", "How do I bake a chocolate cake?"):
+        answer = tutor.ask(question)
+        assert answer.refused, question
+        assert answer.citations == ()
+        assert "can't answer" in answer.answer
+    assert tutor.llm.calls == []
+
+
+def test_answerable_questions_pass_the_gate(fake_tutor):
+    tutor = fake_tutor()
+    for question in ("How long is stage 2?", "Should I learn PyTorch or TensorFlow first?",
+                     "What is the milestone of the production stage?"):
+        prepared = tutor.prepare(question)
+        assert not prepared.refused, question
+        assert max(h.dense for h in prepared.hits) >= REFUSAL_THRESHOLD
+
+
+def test_follow_up_is_condensed_with_history_and_first_question_is_not(fake_tutor):
+    seen = []
+
+    def script(messages):
+        seen.append(messages[0]["content"])
+        if "standalone question" in messages[0]["content"]:
+            return "How long does stage 2, deep learning fundamentals, take?"
+        return "Stage 2 runs in weeks 9-16 [1]."
+
+    tutor = fake_tutor(script)
+    first = tutor.ask("What comes after stage 1?")
+    assert first.question == "What comes after stage 1?"
+    assert len(seen) == 1  # no condense call without history
+    history = [Turn("user", "What comes after stage 1?"), Turn("assistant", first.answer)]
+    follow = tutor.ask("and how long does it take?", history)
+    assert follow.question == "How long does stage 2, deep learning fundamentals, take?"
+    assert any("standalone question" in s for s in seen)
+    assert any(h.chunk.stage == 2 for h in tutor.prepare(follow.question).hits)
+
+
+def test_stage_and_kind_filters(fake_tutor):
+    tutor = fake_tutor()
+    hits = tutor.retriever.search("what should I build as a milestone?", 6, stage=3)
+    assert hits and all(h.chunk.stage == 3 for h in hits)
+    hits = tutor.retriever.search("residual connections", 5, kinds=("paper",))
+    assert hits and all(h.chunk.kind == "paper" for h in hits)
+    assert tutor.retriever.search("anything", 5, kinds=("user",)) == []
+
+
+def test_unsupported_sentences_lower_support(fake_tutor):
+    grounded = fake_tutor(lambda m: "Stage 2 covers deep learning fundamentals with PyTorch [1].")
+    invented = fake_tutor(lambda m: "Stage 2 covers deep learning fundamentals with PyTorch [1]. "
+                                    "Graduates of stage 2 receive a gold medal from the Pope in week 97 [1].")
+    q = "What does stage 2 cover?"
+    good, bad = grounded.ask(q), invented.ask(q)
+    assert good.support == 1.0
+    assert bad.support < 1.0
+    medal = [s for s in bad.sentences if "medal" in s.sentence]
+    assert medal and not medal[0].supported
+
+
+def test_empty_and_oversized_questions_are_rejected(fake_tutor):
+    tutor = fake_tutor(max_question_chars=50)
+    with pytest.raises(InvalidInput, match="empty"):
+        tutor.ask("   ")
+    with pytest.raises(TooLarge, match="limit is 50"):
+        tutor.ask("x" * 51)
+    assert tutor.llm.calls == []
+
+
+def test_system_prefix_is_byte_identical_and_prompts_are_strict(corpus_index):
+    prompts = Prompts(corpus_index.prompts_dir)
+    a = prompts.messages("answer", question="q1", sources=[])
+    b = prompts.messages("answer", question="another question", sources=[])
+    assert a[0] == b[0] and a[1] != b[1]
+    condense = prompts.messages("condense", history=[Turn("user", "hi")], message="and then?")
+    assert "Follow-up: and then?" in condense[1]["content"]
+    from jinja2 import UndefinedError
+
+    with pytest.raises(UndefinedError, match="sources"):
+        prompts.messages("answer", question="q")  # a required variable missing
+    with pytest.raises(UndefinedError, match="title"):
+        prompts.messages("answer", question="q", sources=[{"text": "no title"}])  # strict, not blank
+
+
+def test_prompt_context_stays_within_budget(fake_tutor):
+    tutor = fake_tutor()
+    prepared = tutor.prepare("What are the resources for stage 1?")
+    assert prepared.sources
+    # the first sentence may exceed the budget on its own; beyond it the budget holds
+    longest = max(len(s.text) for s in prepared.sources)
+    assert sum(len(s.text) for s in prepared.sources) <= tutor.settings.context_chars + longest

@@ -1,0 +1,194 @@
+"""The HTTP service with the real index, embedder and SQLite, and a scripted LLM at the
+seam: SSE and JSON chat, persistence, failures kept, disconnects, feedback, the
+OpenAI-compatible endpoint through the official openai client, and bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from tests.fixtures_tutor import LiveServer, fake_tutor  # noqa: F401
+from tutor.api import create_app
+from tutor.db import make_engine
+from tutor.models import Feedback, Message
+
+
+@pytest.fixture
+def make_app(fake_tutor, tmp_path):
+    def make(script=None, delay=0.0, **overrides):
+        tutor = fake_tutor(script, delay=delay, **overrides)
+        engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
+        return create_app(tutor.settings, tutor=tutor, engine=engine), tutor, engine
+    return make
+
+
+def events(text: str) -> list[tuple[str, object]]:
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def count(engine, model=Message) -> int:
+    with Session(engine) as s:
+        return len(s.exec(select(model)).all())
+
+
+def test_health_readiness_and_docs(make_app):
+    app, tutor, _ = make_app()
+    with TestClient(app) as client:
+        health = client.get("/healthz").json()
+        assert health == {"status": "ok", "index_version": tutor.index.version, "backend": "fake"}
+        assert client.get("/readyz").json()["ready"] is True
+        assert "/api/chat" in client.get("/openapi.json").json()["paths"]
+        assert client.get("/docs").status_code == 200
+
+
+def test_chat_streams_events_in_order_and_persists(make_app):
+    app, _, engine = make_app()
+    with TestClient(app) as client:
+        response = client.post("/api/chat", json={"message": "What is the key idea of ResNet?"})
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["x-accel-buffering"] == "no"
+        got = events(response.text)
+    kinds = [k for k, _ in got]
+    assert kinds[0] == "meta" and kinds[-2:] == ["citations", "done"]
+    assert kinds.count("token") >= 2
+    meta, done = got[0][1], got[-1][1]
+    assert "".join(p["text"] for k, p in got if k == "token") == done["answer"]
+    assert done["citations"] and done["citations"][0]["chunk_id"].startswith("paper-resnet")
+    with Session(engine) as s:
+        reply = s.get(Message, meta["message_id"])
+        assert reply.status == "ok" and reply.content == done["answer"]
+        assert reply.conversation_id == meta["conversation_id"]
+
+
+def test_non_streaming_chat_and_follow_up_uses_history(make_app):
+    app, tutor, _ = make_app()
+    with TestClient(app) as client:
+        first = client.post("/api/chat", json={"message": "What comes after stage 1?", "stream": False}).json()
+        assert set(first) >= {"answer", "citations", "refused", "support", "backend", "timings",
+                              "conversation_id", "message_id"}
+        follow = client.post("/api/chat", json={"message": "and how long does it take?", "stream": False,
+                                                 "conversation_id": first["conversation_id"]}).json()
+        assert follow["conversation_id"] == first["conversation_id"]
+        convo = client.get(f"/api/conversations/{first['conversation_id']}").json()
+    assert [m["role"] for m in convo["messages"]] == ["user", "assistant"] * 2
+    condense_prompts = [c for c in tutor.llm.calls if "Follow-up:" in c[-1]["content"]]
+    assert condense_prompts and "What comes after stage 1?" in condense_prompts[0][-1]["content"]
+
+
+@pytest.mark.parametrize("body,status,reason", [
+    ({"message": "   "}, 422, "empty"),
+    ({"message": "x" * 501}, 413, "limit is 500"),
+    ({"message": "hi there", "conversation_id": "does-not-exist"}, 404, "no conversation"),
+    ({"message": "hi", "stage": 9}, 422, "stage"),
+    ({"nothing": 1}, 422, "message"),
+])
+def test_bad_chat_input_is_rejected_before_the_model(make_app, body, status, reason):
+    app, tutor, engine = make_app(max_question_chars=500)
+    with TestClient(app) as client:
+        response = client.post("/api/chat", json=body)
+    assert response.status_code == status
+    assert reason in response.json()["detail"]
+    assert tutor.llm.calls == [] and count(engine) == 0
+
+
+def test_malformed_json_is_422(make_app):
+    app, tutor, engine = make_app()
+    with TestClient(app) as client:
+        response = client.post("/api/chat", content=b'{"message": ', headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "malformed JSON" in response.json()["detail"]
+    assert tutor.llm.calls == [] and count(engine) == 0
+
+
+def test_reply_failing_midway_is_kept_as_failed(make_app):
+    class Boom(Exception):
+        pass
+
+    def script(messages):
+        raise Boom("the model crashed")
+
+    app, _, engine = make_app(script)
+    with TestClient(app) as client:
+        got = events(client.post("/api/chat", json={"message": "What is stage 3 about?"}).text)
+    assert got[-1][0] == "error" and "message was kept" in got[-1][1]["message"]
+    with Session(engine) as s:
+        rows = s.exec(select(Message).order_by(Message.created_at)).all()
+    assert [(m.role, m.status) for m in rows] == [("user", "ok"), ("assistant", "failed")]
+    assert rows[0].content == "What is stage 3 about?" and "Boom" in rows[1].error
+
+
+def test_client_disconnect_stops_generation(make_app):
+    long_answer = " ".join(f"word{i}" for i in range(400)) + " [1]"
+    app, tutor, engine = make_app(lambda m: long_answer, delay=0.02)
+    with LiveServer(app) as server:
+        with httpx.stream("POST", f"{server.url}/api/chat", json={"message": "What is stage 2 about?"},
+                          timeout=30) as response:
+            seen = 0
+            for line in response.iter_lines():
+                seen += line.startswith("event: token")
+                if seen >= 5:
+                    break
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with Session(engine) as s:
+                reply = s.exec(select(Message).where(Message.role == "assistant")).first()
+            if reply and reply.status == "failed":
+                break
+            time.sleep(0.05)
+    assert reply.status == "failed" and reply.error == "client disconnected"
+    sent = tutor.llm.pieces_sent
+    time.sleep(0.3)
+    assert tutor.llm.pieces_sent == sent < 200  # generation stopped well before 400 words
+
+
+def test_feedback(make_app):
+    app, _, engine = make_app()
+    with TestClient(app) as client:
+        answer = client.post("/api/chat", json={"message": "How long is stage 4?", "stream": False}).json()
+        ok = client.post("/api/feedback", json={"message_id": answer["message_id"], "rating": "up",
+                                                "comment": "clear"})
+        assert ok.status_code == 201
+        assert client.post("/api/feedback", json={"message_id": "nope", "rating": "up"}).status_code == 404
+        assert client.post("/api/feedback", json={"message_id": answer["message_id"],
+                                                  "rating": "meh"}).status_code == 422
+    with Session(engine) as s:
+        rows = s.exec(select(Feedback)).all()
+    assert [(r.rating, r.comment) for r in rows] == [(1, "clear")]
+
+
+def test_openai_client_stream_and_non_stream(make_app):
+    from openai import OpenAI
+
+    app, _, _ = make_app()
+    with LiveServer(app) as server:
+        client = OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+        assert [m.id for m in client.models.list().data] == ["roadmap-tutor"]
+        completion = client.chat.completions.create(
+            model="roadmap-tutor", messages=[{"role": "user", "content": "What is the milestone of stage 2?"}])
+        assert completion.choices[0].message.content
+        assert completion.model_extra["citations"][0]["chunk_id"]
+        stream = client.chat.completions.create(
+            model="roadmap-tutor", stream=True,
+            messages=[{"role": "user", "content": "Should I learn PyTorch or TensorFlow?"}])
+        chunks = list(stream)
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text and chunks[-1].choices[0].finish_reason == "stop"
+        assert chunks[-1].model_extra["citations"]
+
+
+def test_openai_endpoint_bad_input(make_app):
+    app, tutor, _ = make_app()
+    with TestClient(app) as client:
+        assert client.post("/v1/chat/completions", json={"messages": []}).status_code == 422
+        last_not_user = client.post("/v1/chat/completions", json={
+            "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]})
+        assert last_not_user.status_code == 422 and "role 'user'" in last_not_user.json()["detail"]
+    assert tutor.llm.calls == []

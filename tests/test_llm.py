@@ -1,0 +1,140 @@
+"""The LLM seam, one contract parametrised over every backend we can run here:
+scripted fake, llama.cpp and transformers on the packaged SmolLM2, and the openai backend
+against a real llama.cpp HTTP server on loopback. Failure paths use httpx.MockTransport."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tutor.assets import smollm2_path
+from tutor.config import load_settings
+from tutor.errors import BackendUnavailable, ConfigError, ModelNotFound
+from tutor.llm.fake import FakeLLM
+from tutor.llm.openai_compat import OpenAICompatLLM
+
+MESSAGES = [{"role": "user", "content": "Name three colours."}]
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    """A real llama.cpp OpenAI-compatible server (xllamacpp) on a loopback port."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = str(smollm2_path())
+    params.n_ctx = 1024
+    params.cpuparams.n_threads = 2
+    params.warmup = False
+    params.verbosity = -1
+    server = xllamacpp.Server(params)
+    yield server.listening_address
+    del server
+
+
+def _make(name, request):
+    if name == "fake":
+        return FakeLLM(["Red, green and blue are three colours that everyone knows well."])
+    if name == "llamacpp":
+        from tutor.llm.llamacpp import LlamaCppLLM
+
+        return LlamaCppLLM(smollm2_path(), threads=2, n_ctx=1024)
+    if name == "hf":
+        from tutor.llm.hf import TransformersLLM
+
+        return TransformersLLM(smollm2_path(), threads=2)
+    if name == "openai":
+        return OpenAICompatLLM(request.getfixturevalue("llama_server") + "/v1", "smollm2")
+    raise AssertionError(name)
+
+
+@pytest.fixture(scope="module", params=["fake", "llamacpp", "hf", "openai"])
+def backend(request):
+    llm = _make(request.param, request)
+    yield llm
+    llm.close()
+
+
+def test_stream_yields_text_and_complete_joins_it(backend):
+    pieces = list(backend.stream(MESSAGES, max_tokens=12))
+    assert pieces and all(isinstance(p, str) for p in pieces)
+    if backend.name != "fake":
+        again = backend.complete(MESSAGES, max_tokens=12)  # temperature 0: deterministic
+        assert again.text == "".join(pieces)
+        assert again.backend == backend.name
+
+
+def test_cancel_stops_generation_inside_the_backend(backend):
+    if backend.name == "fake":
+        backend.script = ["one two three four five six seven eight nine ten eleven twelve"]
+    calls = {"n": 0}
+
+    def cancel():
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    pieces = list(backend.stream([{"role": "user", "content": "Count from one to fifty."}],
+                                 max_tokens=60, cancel=cancel))
+    assert 0 < len(pieces) <= 6
+
+
+def test_llamacpp_json_follows_the_schema():
+    from tutor.llm.llamacpp import LlamaCppLLM
+
+    llm = LlamaCppLLM(smollm2_path(), threads=2, n_ctx=1024)
+    schema = {"type": "object", "properties": {"answer": {"type": "string", "enum": ["yes", "no"]},
+                                               "confidence": {"type": "integer"}},
+              "required": ["answer", "confidence"]}
+    value = llm.json([{"role": "user", "content": "Is the sky blue? Reply in JSON."}], schema, max_tokens=40)
+    assert value["answer"] in ("yes", "no") and isinstance(value["confidence"], int)
+
+
+def test_unknown_backend_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown backend 'gpt5'.*llamacpp"):
+        load_settings(llm_backend="gpt5")
+
+
+def test_missing_model_file_is_reported(tmp_path):
+    from tutor.llm import get_llm
+
+    with pytest.raises(ModelNotFound, match="model file not found"):
+        get_llm(load_settings(llm_backend="llamacpp", model_path=tmp_path / "nope.gguf"))
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ModelNotFound, match="cannot load model"):
+        get_llm(load_settings(llm_backend="llamacpp", model_path=junk))
+
+
+def test_vllm_backend_without_vllm_says_what_to_do():
+    from tutor.llm import get_llm
+
+    with pytest.raises(BackendUnavailable, match="TUTOR_LLM_BACKEND=llamacpp"):
+        get_llm(load_settings(llm_backend="vllm"))
+
+
+def test_openai_backend_unreachable_says_what_to_do():
+    def refuse(request):
+        raise httpx.ConnectError("connection refused", request=request)
+
+    llm = OpenAICompatLLM("http://127.0.0.1:9/v1", "m", transport=httpx.MockTransport(refuse))
+    with pytest.raises(BackendUnavailable, match="vllm serve"):
+        list(llm.stream(MESSAGES))
+
+
+def test_openai_backend_http_error_and_bad_stream():
+    llm = OpenAICompatLLM("http://x/v1", "m", transport=httpx.MockTransport(
+        lambda r: httpx.Response(500, text="model crashed")))
+    with pytest.raises(BackendUnavailable, match="500: model crashed"):
+        list(llm.stream(MESSAGES))
+    bad = OpenAICompatLLM("http://x/v1", "m", transport=httpx.MockTransport(
+        lambda r: httpx.Response(200, text="data: {not json\n\n")))
+    with pytest.raises(BackendUnavailable, match="malformed"):
+        list(bad.stream(MESSAGES))
+
+
+def test_openai_backend_parses_a_stream():
+    body = ('data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n'
+            'data: {"choices":[{"delta":{"content":"lo"}}]}\n\ndata: [DONE]\n\n')
+    llm = OpenAICompatLLM("http://x/v1", "m", transport=httpx.MockTransport(
+        lambda r: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})))
+    assert list(llm.stream(MESSAGES)) == ["Hel", "lo"]

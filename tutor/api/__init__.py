@@ -1,0 +1,84 @@
+"""The HTTP service: `create_app(settings)` builds it; routes live in one module per area.
+
+Start-up opens the database and the index synchronously (a missing index fails at once
+with "run `tutor ingest`"), then loads the embedder and the model on a thread, so
+/healthz answers at once and /readyz turns 200 when the tutor can answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from tutor import __version__
+from tutor.answer import Tutor
+from tutor.api import chat, health, openai_routes, web
+from tutor.api.deps import AppState
+from tutor.config import Settings
+from tutor.db import make_engine
+from tutor.errors import TutorError
+from tutor.index import load_index
+
+
+def _load_tutor(state: AppState) -> None:
+    from tutor.embed import Embedder
+    from tutor.llm import get_llm
+
+    try:
+        tutor = Tutor(state.settings, state.index, Embedder(state.settings.embed_threads),
+                      get_llm(state.settings))
+        tutor.warm_up()
+        state.tutor = tutor
+    except TutorError as exc:
+        state.load_error = str(exc)
+    except Exception as exc:  # keep serving /healthz and say why answers are unavailable
+        state.load_error = f"the tutor could not start: {type(exc).__name__}: {exc}"
+    finally:
+        state.ready.set()
+
+
+def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -> FastAPI:
+    """Build the app. Tests pass a ready `tutor` (for example with a scripted LLM)."""
+    index = tutor.index if tutor else load_index(settings.index_dir)
+    state = AppState(settings, engine or make_engine(settings.database_url), index, tutor)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if state.tutor is None:
+            threading.Thread(target=_load_tutor, args=(state,), name="load-tutor", daemon=True).start()
+        else:
+            state.ready.set()
+        yield
+
+    app = FastAPI(title="Roadmap Tutor", version=__version__, lifespan=lifespan,
+                  description="Answers about a learning roadmap, with citations. "
+                              "Streaming chat, an OpenAI-compatible endpoint, and an embeddable widget.")
+    app.state.tutor_state = state
+    # The widget runs on other sites and calls /api/* from their origin.
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                       allow_methods=["GET", "POST", "PUT"], allow_headers=["Content-Type", "Authorization"])
+
+    @app.exception_handler(TutorError)
+    async def tutor_error(request: Request, exc: TutorError):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError):
+        problems = ["malformed JSON in the request body" if e["type"] == "json_invalid" else
+                    f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
+                    for e in exc.errors()]
+        return JSONResponse({"detail": "; ".join(problems), "errors": jsonable(exc.errors())},
+                            status_code=422)
+
+    for module in (health, chat, openai_routes, web):
+        app.include_router(module.router)
+    return app
+
+
+def jsonable(errors: list) -> list:
+    return [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]

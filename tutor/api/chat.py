@@ -1,0 +1,84 @@
+"""/api/chat (SSE or JSON), conversation history, and feedback."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+
+from tutor import conversations
+from tutor.api.deps import State, TutorDep
+from tutor.api.schemas import (ChatRequest, ChatResponse, ConversationOut, FeedbackRequest,
+                               MessageOut)
+from tutor.api.streaming import SSE_HEADERS, bridge, sse
+from tutor.errors import NotFound, TutorError
+from tutor.models import Feedback, Message
+from tutor.turns import run_turn
+
+router = APIRouter(prefix="/api", tags=["chat"])
+
+
+@router.post("/chat", response_model=ChatResponse,
+             summary="Ask the tutor; Server-Sent Events (meta, token, citations, done, error) by default",
+             responses={200: {"content": {"text/event-stream": {}}}})
+async def chat(body: ChatRequest, request: Request, tutor: TutorDep, state: State):
+    tutor.validate(body.message)  # 422/413 before anything is stored or streamed
+    if body.conversation_id:
+        conversations.open_conversation(state.engine, body.conversation_id, None)  # 404 early
+
+    def produce(cancel):
+        return run_turn(tutor, state.engine, body.message, conversation_id=body.conversation_id,
+                        learner_id=body.learner_id, stage=body.stage, cancel=cancel)
+
+    events = bridge(request, produce)
+    if body.stream:
+        return StreamingResponse(_sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
+    meta, answer = {}, None
+    async for kind, payload in events:
+        if kind == "meta":
+            meta = payload
+        elif kind == "done":
+            answer = payload
+        elif kind == "error":
+            raise _Failed(payload)
+    return {**answer.to_json(), "conversation_id": meta["conversation_id"], "message_id": meta["message_id"]}
+
+
+class _Failed(TutorError):
+    def __init__(self, payload: dict):
+        super().__init__(payload["message"])
+        self.http_status = payload.get("status", 500)
+
+
+async def _sse(events):
+    async for kind, payload in events:
+        if kind == "token":
+            yield sse("token", {"text": payload})
+        elif kind == "done":
+            yield sse("done", {**payload.to_json(), "question": payload.question})
+        else:
+            yield sse(kind, payload)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut,
+            summary="A conversation's messages, oldest first")
+def conversation(conversation_id: str, state: State) -> dict:
+    rows = conversations.messages(state.engine, conversation_id)
+    return {"id": conversation_id, "messages": [
+        MessageOut(id=m.id, role=m.role, content=m.content, status=m.status,
+                   citations=json.loads(m.citations)) for m in rows]}
+
+
+@router.post("/feedback", status_code=201, summary="Thumbs up or down on one answer")
+def feedback(body: FeedbackRequest, state: State) -> dict:
+    with Session(state.engine) as session:
+        message = session.get(Message, body.message_id)
+        if message is None or message.role != "assistant":
+            raise NotFound(f"no answer with id {body.message_id!r}")
+        row = Feedback(message_id=body.message_id, rating=1 if body.rating == "up" else -1,
+                       comment=body.comment)
+        session.add(row)
+        session.commit()
+        return {"id": row.id, "message_id": body.message_id, "rating": body.rating}

@@ -1,0 +1,66 @@
+"""Bridge a synchronous event iterator (the model runs on a worker thread) to an async
+HTTP stream, and stop the model when the client goes away.
+
+The worker checks `cancel()` between tokens; `cancel` becomes true when the client
+disconnects (polled) or when the response task is cancelled (Starlette does that on
+disconnect), so the model stops computing instead of finishing an answer nobody reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+
+from starlette.requests import Request
+
+_END = object()
+POLL_SECONDS = 0.25
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+
+
+async def bridge(request: Request, produce: Callable[[Callable[[], bool]], Iterator]) -> AsyncIterator:
+    cancelled = threading.Event()
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def work() -> None:
+        items = produce(cancelled.is_set)
+        try:
+            for item in items:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+                if cancelled.is_set():
+                    break
+        except Exception as exc:  # surfaced to the consumer, which decides what to send
+            loop.call_soon_threadsafe(queue.put_nowait, exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close:
+                close()  # runs the producer's finally (records a failed turn)
+            loop.call_soon_threadsafe(queue.put_nowait, _END)
+
+    loop.run_in_executor(None, work)
+    pending = None
+    try:
+        while True:
+            pending = pending or asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({pending}, timeout=POLL_SECONDS)
+            if not done:
+                if await request.is_disconnected():
+                    return
+                continue
+            item, pending = pending.result(), None
+            if item is _END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        cancelled.set()
+        if pending is not None:
+            pending.cancel()
+
+
+def sse(event: str, data) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"

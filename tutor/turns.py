@@ -1,0 +1,54 @@
+"""One chat turn with persistence: the service function behind /api/chat and
+/v1/chat/completions. It wraps `Tutor.events` and records the outcome, so every interface
+gets the same guarantees: the learner's message is stored before the model runs, and the
+reply ends as ok, refused or failed (with whatever text was produced)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy.engine import Engine
+
+from tutor import conversations
+from tutor.answer import Turn, Tutor
+from tutor.errors import TutorError
+from tutor.llm.base import Cancel
+
+
+def run_turn(tutor: Tutor, engine: Engine, message: str, *, conversation_id: str | None = None,
+             learner_id: str | None = None, stage: int | None = None,
+             history: Sequence[Turn] | None = None, cancel: Cancel | None = None
+             ) -> Iterator[tuple[str, object]]:
+    """Yield ("meta" | "token" | "citations" | "done" | "error", payload).
+
+    `history` overrides the stored conversation (the OpenAI endpoint sends its own)."""
+    message = tutor.validate(message)  # reject before anything is stored
+    conversation_id = conversations.open_conversation(engine, conversation_id, learner_id)
+    turns = conversations.history(engine, conversation_id) if history is None else list(history)
+    reply_id = conversations.start_turn(engine, conversation_id, message)
+    partial: list[str] = []
+    finished = False
+    try:
+        for kind, payload in tutor.events(message, turns, stage=stage, cancel=cancel):
+            if kind == "meta":
+                payload = {**payload, "conversation_id": conversation_id, "message_id": reply_id}
+            elif kind == "token":
+                partial.append(payload)
+            elif kind == "done":
+                if cancel and cancel():
+                    break
+                conversations.finish_turn(engine, reply_id, payload)
+                finished = True
+            yield kind, payload
+    except TutorError as exc:
+        conversations.fail_turn(engine, reply_id, "".join(partial), str(exc))
+        finished = True
+        yield "error", {"message": str(exc), "status": exc.http_status, "message_id": reply_id}
+    except Exception as exc:  # a bug or a backend crash: keep the turn, report it plainly
+        conversations.fail_turn(engine, reply_id, "".join(partial), f"{type(exc).__name__}: {exc}")
+        finished = True
+        yield "error", {"message": "the tutor failed while answering; the message was kept",
+                        "status": 500, "message_id": reply_id}
+    finally:
+        if not finished:  # the client went away (generator closed or cancelled)
+            conversations.fail_turn(engine, reply_id, "".join(partial), "client disconnected")
