@@ -33,6 +33,7 @@ def _pieces(body: str, limit: int) -> list[str]:
         return [body]
     units = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
     units = [s for u in units for s in (sentences(u) if len(u) > limit else [u])]
+    units = [w for u in units for w in (_wrap(u, limit) if len(u) > limit else [u])]
     pieces, current = [], ""
     for unit in units:
         if current and len(current) + len(unit) + 1 > limit:
@@ -43,6 +44,29 @@ def _pieces(body: str, limit: int) -> list[str]:
     if current:
         pieces.append(current)
     return pieces
+
+
+def _wrap(text: str, limit: int) -> list[str]:
+    """Cut a run-on "sentence" (a PDF page or table without punctuation) at word boundaries;
+    a single word longer than `limit` is cut where it stands."""
+    lines, current = [], ""
+    for word in text.split():
+        while len(word) > limit:
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:limit])
+            word = word[limit:]
+        if not word:
+            continue
+        if current and len(current) + len(word) + 1 > limit:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        lines.append(current)
+    return lines
 
 
 def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:

@@ -8,6 +8,7 @@ the file and goes on with the rest.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -75,19 +76,30 @@ def load_text(path: Path, source: str) -> list[Document]:
     return [Document(f"user:{source}", _title_from(text, path), text, "user", source)]
 
 
+_HTML_HEADINGS = ("h1", "h2", "h3")
+_HTML_BLOCKS = ("h4", "h5", "h6", "p", "li", "pre", "td", "th", "tr", "blockquote", "div", "section",
+                "article", "main", "header", "footer", "aside", "nav", "dt", "dd", "figcaption", "br", "hr")
+
+
 def load_html(path: Path, source: str) -> list[Document]:
+    """Visible text of a page: block elements become lines, h1-h3 become `##` sections.
+    Text is taken from every element (not only <p>), so div-and-span pages are read too."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(_read_text(path), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "iframe", "svg"]):
-        tag.decompose()
     title = soup.title.get_text(strip=True) if soup.title else ""
-    lines = []
-    for el in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "pre", "td", "blockquote"]):
-        words = " ".join(el.get_text(" ", strip=True).split())
-        if not words:
-            continue
-        lines.append(f"## {words}" if el.name in ("h1", "h2", "h3") else words)
+    for tag in soup(["head", "title", "script", "style", "noscript", "template", "iframe", "svg"]):
+        tag.decompose()
+    for el in soup.find_all(_HTML_HEADINGS):
+        el.insert_before("\n## ")
+        el.insert_after("\n")
+    for el in soup.find_all(_HTML_BLOCKS):
+        el.insert_before("\n")
+        el.insert_after("\n")
+    # No separator: inline tags (<b>, <a>, <span>) join the words around them as rendered.
+    raw = soup.get_text()
+    lines = [" ".join(line.split()) for line in raw.splitlines()]
+    lines = [line for line in lines if line and line != "##"]
     if not lines:
         raise IngestError("no readable text in the HTML page")
     return [Document(f"user:{source}", title or _title_from("\n".join(lines), path),
@@ -117,7 +129,9 @@ def load_yaml(path: Path, source: str, user: bool) -> list[Document]:
         raise IngestError(f"not valid YAML: {exc}") from None
     if not isinstance(raw, dict) or "stages" not in raw:
         raise IngestError("YAML files must follow the roadmap schema (see corpus/README.md)")
-    docs = roadmap_documents(load_roadmap(path))
+    # Every document names the file it came from, so an unchanged file's chunks can be
+    # found again by source (incremental ingest) and cited by the name it was loaded under.
+    docs = [replace(d, source=source) for d in roadmap_documents(load_roadmap(path))]
     if not user:
         return docs
     return [Document(f"user:{source}:{d.id}", d.title, d.text, "user", source, d.stage, d.concepts)

@@ -19,8 +19,8 @@ from tutor.errors import TutorError
 
 app = typer.Typer(help="Roadmap Tutor: answers about a learning roadmap, with citations, offline.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="index directory (TUTOR_INDEX_DIR)")]
 BackendOpt = Annotated[Optional[str], typer.Option("--backend", help=f"LLM backend: {', '.join(BACKENDS)}")]

@@ -134,7 +134,8 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
 
     from tutor.text import terms
 
-    version = time.strftime("v%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    # Names sort in creation order (pruning relies on it), even for builds within a second.
+    version = time.strftime("v%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**9:09d}-{os.getpid()}"
     versions = index_dir / "versions"
     tmp = versions / f".{version}.tmp"
     tmp.mkdir(parents=True)

@@ -1,0 +1,90 @@
+"""End to end with the real packaged model (Qwen2.5-Coder-1.5B through llama.cpp), the
+real embedder, FAISS, BM25 and SQLite: what a learner sees."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.fixtures_tutor import LiveServer
+from tests.test_cli import run
+from tutor.answer import Turn
+
+pytestmark = pytest.mark.model
+
+
+def test_ask_what_comes_after_classical_ml(corpus_index):
+    result = run("ask", "I finished the classical ML stage, what comes next?", "--json",
+                 "--index", str(corpus_index.index_dir))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"answer", "citations", "refused", "support", "backend", "timings"}
+    assert not answer["refused"] and answer["backend"] == "llamacpp"
+    assert re.search(r"deep learning|pytorch|cnn|convolutional", answer["answer"], re.I), answer["answer"]
+    assert any(c["stage"] == 2 for c in answer["citations"]), answer["citations"]
+    for c in answer["citations"]:
+        assert set(c) == {"n", "chunk_id", "title", "source", "stage"}
+        assert f"[{c['n']}]" in answer["answer"] or c["chunk_id"]
+
+
+@pytest.mark.parametrize("question", ["What is the capital city of Australia?",
+                                      "Give me a recipe for a lasagna with spinach."])
+def test_off_roadmap_questions_are_refused(corpus_index, question):
+    result = run("ask", question, "--json", "--index", str(corpus_index.index_dir))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["refused"] and answer["citations"] == []
+
+
+def test_chat_understands_a_follow_up_from_history(corpus_index):
+    result = run("chat", "--index", str(corpus_index.index_dir),
+                 input="What comes after the classical ML stage?\nand how long does it take?\n/quit\n")
+    assert result.returncode == 0, result.stderr
+    understood = re.search(r"understood as: (.+)\)", result.stdout)
+    assert understood, result.stdout
+    assert re.search(r"deep learning|stage 2|classical ml|stage 1", understood.group(1), re.I), understood.group(1)
+    second = result.stdout.split("tutor>")[2]
+    assert re.search(r"week|month", second, re.I), second
+
+
+def test_streamed_answer_is_grounded(real_tutor):
+    kinds, answer = [], None
+    for kind, payload in real_tutor.events("What is the milestone of stage 3?"):
+        kinds.append(kind)
+        if kind == "done":
+            answer = payload
+    assert kinds.count("token") > 3
+    assert re.search(r"BERT|Transformer|fine-tun", answer.answer, re.I), answer.answer
+    assert answer.citations and answer.support >= 0.5
+
+
+def test_follow_up_condensed_by_the_real_model(real_tutor):
+    history = [Turn("user", "What is the third stage of the roadmap about?"),
+               Turn("assistant", "Stage 3 covers advanced architectures and NLP: Transformers, RNNs and "
+                                 "Hugging Face [1].")]
+    answer = real_tutor.ask("what is its milestone?", history)
+    assert re.search(r"stage 3|third stage|NLP|advanced", answer.question, re.I), answer.question
+    assert any(c.stage == 3 for c in answer.citations), answer
+
+
+def test_openai_client_against_the_real_model(real_tutor, tmp_path):
+    from openai import OpenAI
+
+    from tutor.api import create_app
+    from tutor.db import make_engine
+
+    app = create_app(real_tutor.settings, tutor=real_tutor, engine=make_engine(f"sqlite:///{tmp_path}/t.db"))
+    with LiveServer(app) as server:
+        client = OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0, timeout=120)
+        done = client.chat.completions.create(
+            model="roadmap-tutor", messages=[{"role": "user", "content": "How many weeks is stage 4?"}])
+        assert re.search(r"12|25|36|week", done.choices[0].message.content, re.I)
+        assert done.model_extra["citations"]
+        chunks = list(client.chat.completions.create(
+            model="roadmap-tutor", stream=True,
+            messages=[{"role": "user", "content": "Which paper introduced residual connections?"}]))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 3
+        assert re.search(r"ResNet|residual", text, re.I), text
