@@ -17,6 +17,8 @@ import pytest  # noqa: E402
 
 from tutor.config import Settings, load_settings  # noqa: E402
 
+pytest_plugins = ["tests.fixtures_tutor"]  # tutors with scripted or real LLMs, live server
+
 
 @pytest.fixture(scope="session")
 def embedder():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures_tutor import fake_tutor  # noqa: F401
 from tutor.answer import REFUSAL_THRESHOLD, Turn
 from tutor.errors import InvalidInput, TooLarge
 from tutor.prompts import Prompts

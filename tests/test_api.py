@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from tests.fixtures_tutor import LiveServer, fake_tutor  # noqa: F401
+from tests.fixtures_tutor import LiveServer
 from tutor.api import create_app
 from tutor.db import make_engine
 from tutor.models import Feedback, Message

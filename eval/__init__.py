@@ -1,0 +1,1 @@
+"""Evaluation: gold sets, metrics, the eval runner and report, and benchmarks (eval/bench/)."""

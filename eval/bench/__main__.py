@@ -1,0 +1,71 @@
+"""`python -m eval.bench [retrieval] [llm] [ingest]` (all three by default).
+
+Prints rich tables and writes eval/bench/results/latest.json. Targets are reported as
+PASS/FAIL text only: the exit status is non-zero only when a section crashes. Sections
+that load the LLM or embed the corpus should run under the shared lock:
+    flock /tmp/roadmap-tutor-model.lock .venv/bin/python -m eval.bench llm
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SECTIONS = ("retrieval", "llm", "ingest")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.splitlines()[0])
+    # no `choices=`: argparse rejects the empty default of nargs="*" against them (3.11)
+    p.add_argument("sections", nargs="*", metavar="SECTION",
+                   help=f"any of {', '.join(SECTIONS)} (default: all)")
+    p.add_argument("--rounds", type=int, default=5, help="retrieval: passes over the queries")
+    p.add_argument("--questions", type=int, default=8, help="llm: questions answered end to end")
+    p.add_argument("--ingest-rounds", type=int, default=2,
+                   help="ingest: builds per side, run ours/baseline/baseline/ours...")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section {unknown[0]!r}; choose from {', '.join(SECTIONS)}")
+    from eval.bench.common import console, save_section
+
+    failed = []
+    for name in args.sections or SECTIONS:
+        console.rule(f"[bold]{name}")
+        load = os.getloadavg()[0]
+        console.print(f"[dim]load average (1 min) before this section: {load:.2f} on "
+                      f"{os.cpu_count()} cores (shared machine)[/]")
+        try:
+            if name == "retrieval":
+                from eval.bench import retrieval
+                data = retrieval.run(rounds=args.rounds)
+            elif name == "llm":
+                from eval.bench import llm
+                data = llm.run(questions=args.questions)
+            else:
+                from eval.bench import ingest
+                data = ingest.run(rounds=args.ingest_rounds)
+        except Exception:
+            console.print_exception(max_frames=8)
+            failed.append(name)
+            continue
+        save_section(name, {"load_avg_1m_before": load, **data})
+    from eval.bench.common import RESULTS_FILE
+
+    console.print(f"[dim]results: {RESULTS_FILE}[/]")
+    if failed:
+        console.print(f"[red]sections that crashed: {', '.join(failed)}[/]")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
