@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,8 +23,9 @@ from tutor.llm import LLM, get_llm
 from tutor.llm.base import Cancel
 from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
+from tutor.sentence_vectors import SentenceVectors
 from tutor.support import SupportScorer, markers
-from tutor.text import sentences, terms
+from tutor.text import terms
 from tutor.types import Answer, Chunk, Citation, Hit
 
 # Retrieval-support gate: refuse when the best dense cosine between the question and any
@@ -71,7 +72,8 @@ class Tutor:
         self.llm = llm
         self.retriever = Retriever(index, embedder)
         self.prompts = Prompts(settings.prompts_dir)
-        self.scorer = SupportScorer(embedder)
+        self.sentence_vectors = SentenceVectors(embedder)
+        self.scorer = SupportScorer(embedder, self.sentence_vectors)
         self.threshold = settings.refusal_threshold if settings.refusal_threshold is not None \
             else REFUSAL_THRESHOLD
 
@@ -124,13 +126,14 @@ class Tutor:
     def _trim(self, hits: list[Hit], qv: np.ndarray) -> list[Chunk]:
         """Keep only the sentences that bear on the question, within the prompt budget:
         every context token costs ~13 ms of prefill on 2 cores."""
-        per_hit = [sentences(h.chunk.text) or [h.chunk.text] for h in hits]
-        flat = [(i, j, s) for i, group in enumerate(per_hit) for j, s in enumerate(group)]
-        sims = self.embedder.encode([s for _, _, s in flat]) @ qv
-        order = np.argsort(-sims, kind="stable")
+        chunks = [h.chunk for h in hits]
+        self.sentence_vectors.warm(chunks)
+        per_hit = [self.sentence_vectors.get(c) for c in chunks]
+        flat = [(i, j, s) for i, (group, _) in enumerate(per_hit) for j, s in enumerate(group)]
+        sims = np.concatenate([vectors for _, vectors in per_hit]) @ qv
         chosen: dict[int, list[int]] = {}
         used = 0
-        for k in order:
+        for k in np.argsort(-sims, kind="stable"):
             i, j, s = flat[k]
             if len(chosen.get(i, [])) >= MAX_SENTENCES_PER_SOURCE:
                 continue
@@ -138,13 +141,8 @@ class Tutor:
                 continue
             chosen.setdefault(i, []).append(j)
             used += len(s)
-        sources = []
-        for i, h in enumerate(hits):
-            if i in chosen:
-                text = " ".join(per_hit[i][j] for j in sorted(chosen[i]))
-                c = h.chunk
-                sources.append(Chunk(c.id, c.doc_id, text, c.title, c.kind, c.source, c.stage, c.concepts))
-        return sources
+        return [replace(c, text=" ".join(per_hit[i][0][j] for j in sorted(chosen[i])))
+                for i, c in enumerate(chunks) if i in chosen]
 
     def refusal_text(self, question: str) -> str:
         topic = " ".join(terms(question)[:6]) or question[:60]
@@ -158,7 +156,8 @@ class Tutor:
         n_sources = len(prepared.sources)
         text = _BAD_MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", raw).strip()
         t = time.perf_counter()
-        scored = self.scorer.score_sentences(text, prepared.sources)
+        full = {h.chunk.id: h.chunk for h in prepared.hits}
+        scored = self.scorer.score_sentences(text, [full[c.id] for c in prepared.sources])
         timings["support"] = time.perf_counter() - t
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         by_id = {c.id: n for n, c in enumerate(prepared.sources, 1)}

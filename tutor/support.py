@@ -1,8 +1,8 @@
 """How well each answer sentence is supported by the sources it cites.
 
 No NLI or cross-encoder model is available offline, so support combines two signals:
-- meaning: the best cosine similarity between the sentence and any sentence (or the whole
-  text) of its cited chunks, with the same embedder used for retrieval;
+- meaning: the best cosine similarity between the sentence and any sentence of its cited
+  chunks (whole chunks, not only the part shown to the model), with the retrieval embedder;
 - facts: the share of the sentence's content terms that occur in those chunks, and whether
   every number it states occurs there (a wrong week or year is the commonest slip).
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tutor.embed import Embedder
+from tutor.sentence_vectors import SentenceVectors
 from tutor.text import sentences, terms
 from tutor.types import Chunk, SentenceSupport
 
@@ -44,6 +45,7 @@ def _stem(term: str) -> str:
 @dataclass
 class SupportScorer:
     embedder: Embedder
+    sentence_vectors: SentenceVectors
     threshold: float = SUPPORT_THRESHOLD
 
     def score_sentences(self, answer: str, sources: list[Chunk]) -> list[SentenceSupport]:
@@ -52,20 +54,17 @@ class SupportScorer:
         items = [s for s in sentences(answer) if terms(strip_markers(s))]
         if not items or not sources:
             return []
+        self.sentence_vectors.warm(sources)
+        per_source = [self.sentence_vectors.get(c)[1] for c in sources]
         texts = [c.embed_text for c in sources]
-        source_sents = [[t] + sentences(c.text) for t, c in zip(texts, sources)]
-        flat = [s for group in source_sents for s in group]
-        vectors = self.embedder.encode([strip_markers(s) for s in items] + flat)
-        answer_vecs, flat_vecs = vectors[:len(items)], vectors[len(items):]
-        owner = np.array([i for i, group in enumerate(source_sents) for _ in group])
+        answer_vecs = self.embedder.encode([strip_markers(s) for s in items])
         results = []
         for sentence, vec in zip(items, answer_vecs):
             cited = [n - 1 for n in markers(sentence) if 1 <= n <= len(sources)]
             pool = cited or list(range(len(sources)))
-            sims = flat_vecs @ vec
-            per_source = [float(sims[owner == j].max()) for j in pool]
-            best = pool[int(np.argmax(per_source))]
-            score = self._score(strip_markers(sentence), max(per_source), [texts[j] for j in pool])
+            best_sims = [float((per_source[j] @ vec).max()) for j in pool]
+            best = pool[int(np.argmax(best_sims))]
+            score = self._score(strip_markers(sentence), max(best_sims), [texts[j] for j in pool])
             results.append(SentenceSupport(strip_markers(sentence), round(score, 4),
                                            score >= self.threshold, sources[best].id))
         return results
