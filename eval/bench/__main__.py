@@ -1,4 +1,4 @@
-"""`python -m eval.bench [retrieval] [llm] [ingest]` (all three by default).
+"""`python -m eval.bench [retrieval] [llm] [ingest] [web]` (all by default).
 
 Prints rich tables and writes eval/bench/results/latest.json. Targets are reported as
 PASS/FAIL text only: the exit status is non-zero only when a section crashes. Sections
@@ -15,7 +15,7 @@ import sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("retrieval", "llm", "ingest")
+SECTIONS = ("retrieval", "llm", "ingest", "web")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=int, default=8, help="llm: questions answered end to end")
     p.add_argument("--ingest-rounds", type=int, default=2,
                    help="ingest: builds per side, run ours/baseline/baseline/ours...")
+    p.add_argument("--per-minute", type=int, default=1000, help="web: request rate per route")
+    p.add_argument("--web-seconds", type=float, default=60.0, help="web: seconds per route")
     return p
 
 
@@ -51,9 +53,12 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "llm":
                 from eval.bench import llm
                 data = llm.run(questions=args.questions)
-            else:
+            elif name == "ingest":
                 from eval.bench import ingest
                 data = ingest.run(rounds=args.ingest_rounds)
+            else:
+                from eval.bench import web
+                data = web.run(per_minute=args.per_minute, seconds=args.web_seconds)
         except Exception:
             console.print_exception(max_frames=8)
             failed.append(name)
