@@ -1,0 +1,368 @@
+"""The chat widget in a real browser (headless Chromium through Playwright) against the
+real app: real index, real retrieval, real SQLite, real SSE over HTTP; only the model is
+scripted (FakeLLM with a per-piece delay, so streaming is visible).
+
+Pages: the demo page at / (same origin, hostile host CSS), and third-party "host sites"
+served from another port, which embed the widget with one script tag and make every API
+call a real cross-origin request (CORS).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from tutor.answer import Tutor
+from tutor.api import create_app
+from tutor.db import make_engine
+from tutor.index import load_index
+from tutor.llm.fake import FakeLLM, extractive_reply
+from tutor.models import Feedback
+from tests.widget_server import free_port, host_page, serve_app, serve_pages
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+ANSWER = ("Start with **stage 1**: Python, linear algebra and introductory statistics [1].\n\n"
+          "- Learn the *supervised-learning* workflow with `scikit-learn` [1]\n"
+          "- Pick one small real data set and keep improving a model on it [2]\n\n"
+          "The [scikit-learn user guide](https://scikit-learn.org/stable/user_guide.html) "
+          "is a good companion.")
+XSS_QUESTION = "How do I build a portfolio of machine learning projects?"
+XSS_ANSWER = ('Careful with <img src=x onerror="window.__pwned=1"> and '
+              '[click](javascript:window.__pwned=2) and <script>window.__pwned=3</script> in a '
+              'portfolio page [1].')
+
+
+def scripted(messages) -> str:
+    prompt = messages[-1]["content"]
+    if "Follow-up:" in prompt:  # condensing a follow-up question
+        return extractive_reply(messages)
+    question = re.search(r"^Question: (.+)$", prompt, re.M)
+    return XSS_ANSWER if question and question.group(1).strip() == XSS_QUESTION else ANSWER
+
+
+@pytest.fixture(scope="module")
+def live(corpus_index, embedder, tmp_path_factory):
+    """The real app on a loopback port: yields (base_url, engine)."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('widget-db') / 'tutor.db'}")
+    tutor = Tutor(corpus_index, load_index(corpus_index.index_dir), embedder, FakeLLM(scripted, delay=0.02))
+    with serve_app(create_app(corpus_index, tutor=tutor, engine=engine)) as base:
+        yield base, engine
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def open_widget(page):
+    page.locator("roadmap-tutor .launcher").click()
+    expect(page.locator("roadmap-tutor [role=dialog]")).to_be_visible()
+    page.evaluate("""() => Promise.all(document.querySelector('roadmap-tutor').shadowRoot
+                     .querySelector('.panel').getAnimations().map(a => a.finished))""")  # opening animation
+
+
+def ask(page, question: str):
+    box = page.locator("roadmap-tutor textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def last_answer(page):
+    return page.locator("roadmap-tutor .msg.bot").last
+
+
+def wait_answered(page):
+    """An answer is complete when its thumbs appear (they need the server's message id)."""
+    expect(last_answer(page).locator(".feedback")).to_be_visible()
+
+
+def shadow(page, expression: str):
+    """Evaluate `expression` with `root` bound to the widget's shadow root."""
+    return page.evaluate(f"() => {{ const root = document.querySelector('roadmap-tutor').shadowRoot; "
+                         f"return {expression}; }}")
+
+
+RECORD_STREAM = """() => {
+  const root = document.querySelector('roadmap-tutor').shadowRoot;
+  window.__seen = [];
+  new MutationObserver(() => {
+    const bot = [...root.querySelectorAll('.msg.bot')].pop();
+    if (bot) window.__seen.push({length: bot.querySelector('.bubble')?.textContent.length || 0,
+                                 done: !!bot.querySelector('.feedback')});
+  }).observe(root, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+def test_demo_page_streams_an_answer_with_sources(live, page):
+    base, _ = live
+    page.goto(base + "/")
+    open_widget(page)
+    page.evaluate(RECORD_STREAM)
+    ask(page, "Where should a complete beginner start the roadmap?")
+    wait_answered(page)
+
+    seen = page.evaluate("window.__seen")
+    final = last_answer(page).locator(".bubble").inner_text()
+    partial = [s["length"] for s in seen if not s["done"] and 0 < s["length"] < len(final) * 0.8]
+    assert len(set(partial)) >= 3, f"no growing partial answer observed before done: {seen[:20]}"
+
+    answer = last_answer(page)
+    expect(answer.locator(".bubble")).to_contain_text("Python, linear algebra")
+    # the Markdown subset, as DOM elements
+    expect(answer.locator(".bubble strong")).to_have_text("stage 1")
+    expect(answer.locator(".bubble em")).to_have_text("supervised-learning")
+    expect(answer.locator(".bubble code")).to_have_text("scikit-learn")
+    expect(answer.locator(".bubble li")).to_have_count(2)
+    expect(answer.locator(".bubble a")).to_have_attribute(
+        "href", "https://scikit-learn.org/stable/user_guide.html")
+    assert answer.locator(".bubble .cite").count() >= 1
+    assert "**" not in final and "`" not in final
+
+    chips = answer.locator(".sources .chip")
+    expect(chips.first).to_be_visible()
+    assert chips.first.locator(".chip-title").inner_text().strip()
+    expect(chips.first.locator(".chip-stage")).to_have_text(re.compile(r"Stage \d"))
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "widget.png"
+    shot.unlink(missing_ok=True)
+    page.screenshot(path=str(shot))
+    assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_conversation_survives_a_reload(live, page):
+    base, _ = live
+    page.goto(base + "/")
+    open_widget(page)
+    question = "How many hours per week should I plan for the roadmap?"
+    ask(page, question)
+    wait_answered(page)
+    answer = last_answer(page).locator(".bubble").inner_text()
+    stored = page.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':conversation'))")
+    assert len(stored) == 1
+
+    page.reload()
+    open_widget(page)
+    expect(page.locator("roadmap-tutor .msg.user .bubble")).to_have_text([question])
+    expect(last_answer(page).locator(".bubble")).to_have_text(answer, use_inner_text=True)
+    expect(last_answer(page).locator(".sources .chip").first).to_be_visible()
+
+    # a follow-up continues the same conversation on the server
+    ask(page, "And what comes after that?")
+    wait_answered(page)
+    expect(page.locator("roadmap-tutor .msg.user")).to_have_count(2)
+
+
+def test_forgotten_conversation_starts_fresh(live, page):
+    base, _ = live
+    page.goto(base + "/")
+    page.evaluate("""base => localStorage.setItem('roadmap-tutor:' + base + ':conversation',
+                                                  'no-such-conversation')""", base)
+    page.reload()
+    open_widget(page)
+    expect(page.locator("roadmap-tutor .welcome")).to_be_visible()
+    ask(page, "Where should a complete beginner start the roadmap?")
+    wait_answered(page)
+    kept = page.evaluate("base => localStorage.getItem('roadmap-tutor:' + base + ':conversation')", base)
+    assert kept and kept != "no-such-conversation"
+
+
+def test_model_output_is_rendered_as_inert_text(live, page):
+    base, _ = live
+    page.goto(base + "/")
+    open_widget(page)
+    ask(page, XSS_QUESTION)
+    wait_answered(page)
+    page.wait_for_timeout(200)  # give any injected handler a chance to run
+
+    assert page.evaluate("window.__pwned") is None
+    assert shadow(page, "root.querySelectorAll('img, script, iframe, object').length") == 0
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    hrefs = shadow(page, "[...root.querySelectorAll('[href]')].map(e => e.getAttribute('href'))")
+    assert not [h for h in hrefs if h.strip().lower().startswith("javascript:")], hrefs
+    bubble = last_answer(page).locator(".bubble")
+    expect(bubble).to_contain_text('<img src=x onerror="window.__pwned=1">')
+    expect(bubble).to_contain_text("[click](javascript:window.__pwned=2)")
+    expect(bubble).to_contain_text("<script>window.__pwned=3</script>")
+
+
+def test_embedded_on_another_site_uses_cors(live, page):
+    base, _ = live
+    pages = {"/": host_page(f'<script src="{base}/widget.js"></script>')}
+    with serve_pages(pages) as site:
+        page.goto(site + "/")
+        expect(page.locator("roadmap-tutor .launcher")).to_be_visible()
+        open_widget(page)
+        ask(page, "Where should a complete beginner start the roadmap?")
+        wait_answered(page)
+        expect(last_answer(page).locator(".sources .chip").first).to_be_visible()
+
+
+def test_service_down_shows_a_clear_message(live, page):
+    base, _ = live
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    pages = {"/": host_page(f'<script src="{base}/widget.js" data-tutor-url="{dead}"></script>')}
+    with serve_pages(pages) as site:
+        page.goto(site + "/")
+        open_widget(page)
+        ask(page, "Is anyone there?")
+        expect(page.locator("roadmap-tutor .notice")).to_contain_text("The tutor is unavailable right now")
+        expect(page.locator("roadmap-tutor .msg.user .bubble")).to_have_text(["Is anyone there?"])
+        box = page.locator("roadmap-tutor textarea")
+        expect(box).to_be_enabled()
+        expect(box).to_be_focused()
+        box.fill("still typing")
+        expect(box).to_have_value("still typing")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "widget-unavailable.png"))
+
+
+def test_server_error_shows_the_same_message(live, page):
+    base, _ = live
+    page.route("**/api/chat", lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"detail": "the model is loading"}'))
+    page.goto(base + "/")
+    open_widget(page)
+    ask(page, "Where should a complete beginner start the roadmap?")
+    expect(page.locator("roadmap-tutor .notice")).to_contain_text("The tutor is unavailable right now")
+    expect(page.locator("roadmap-tutor .notice button")).to_have_text("Try again")
+
+    page.unroute("**/api/chat")
+    page.locator("roadmap-tutor .notice button").click()
+    wait_answered(page)
+    expect(page.locator("roadmap-tutor .notice")).to_have_count(0)
+    expect(page.locator("roadmap-tutor .msg.user")).to_have_count(1)
+
+
+def test_host_css_cannot_hide_it_and_keyboard_works(live, page):
+    base, _ = live
+    page.goto(base + "/")
+    assert page.evaluate("getComputedStyle(document.querySelector('h1')).color") == "rgb(255, 0, 0)"
+    launcher = page.locator("roadmap-tutor .launcher")
+    expect(launcher).to_be_visible()
+    panel = page.locator("roadmap-tutor [role=dialog]")
+    expect(panel).to_be_hidden()  # the host's [role=dialog] {display:block !important} does not apply
+
+    launcher.focus()
+    page.keyboard.press("Enter")
+    expect(panel).to_be_visible()
+    expect(page.locator("roadmap-tutor textarea")).to_be_focused()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    style = shadow(page, "(s => [s.color, s.fontSize])(getComputedStyle(root.querySelector('.welcome')))")
+    assert style[0] != "rgb(255, 0, 0)" and style[1] == "13.5px", style
+    assert panel.get_attribute("aria-labelledby") and page.locator("roadmap-tutor [aria-live=polite]").count() == 1
+
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+    expect(launcher).to_be_focused()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+
+    page.keyboard.press("Enter")  # the launcher kept focus: it reopens
+    expect(panel).to_be_visible()
+    page.locator("roadmap-tutor .close").click()
+    expect(panel).to_be_hidden()
+
+
+def test_thumbs_up_is_stored_and_shown_pressed(live, page):
+    base, engine = live
+    page.goto(base + "/")
+    open_widget(page)
+    ask(page, "Where should a complete beginner start the roadmap?")
+    wait_answered(page)
+    answer = last_answer(page)
+    message_id = answer.get_attribute("data-message-id")
+    up, down = answer.locator(".rate-up"), answer.locator(".rate-down")
+    expect(up).to_have_attribute("aria-pressed", "false")
+
+    with page.expect_response(lambda r: r.url.endswith("/api/feedback")) as posted:
+        up.click()
+    assert posted.value.status == 201
+    expect(up).to_have_attribute("aria-pressed", "true")
+    expect(down).to_have_attribute("aria-pressed", "false")
+    with Session(engine) as session:
+        rows = session.exec(select(Feedback).where(Feedback.message_id == message_id)).all()
+    assert [r.rating for r in rows] == [1]
+
+    page.reload()  # the pressed state is remembered with the conversation
+    open_widget(page)
+    expect(last_answer(page).locator(".rate-up")).to_have_attribute("aria-pressed", "true")
+
+
+def test_mobile_layout_is_full_screen(live, browser):
+    base, _ = live
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(base + "/")
+        open_widget(page)
+        box = page.locator("roadmap-tutor [role=dialog]").bounding_box()
+        assert box["width"] >= 375 * 0.95 and box["height"] >= 740 * 0.9, box
+        assert box["x"] >= -1 and box["y"] >= -1 and box["x"] + box["width"] <= 376, box  # not cut off
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "widget-mobile.png"))
+        expect(page.locator("roadmap-tutor .quick button")).to_have_count(2)
+        page.locator("roadmap-tutor .close").click()
+        expect(page.locator("roadmap-tutor .launcher")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_quick_action_sends_a_chat_message(live, page):
+    base, _ = live
+    page.goto(base + "/")
+    open_widget(page)
+    page.locator("roadmap-tutor .quick .next").click()
+    expect(page.locator("roadmap-tutor .msg.user .bubble")).to_have_text(["What should I learn next?"])
+    wait_answered(page)
+
+
+def test_widget_and_demo_page_over_http(live):
+    base, _ = live
+    script = httpx.get(f"{base}/widget.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("application/javascript")
+    assert script.headers["access-control-allow-origin"] == "*"
+    assert "max-age" in script.headers["cache-control"]
+    assert "customElements.define" in script.text
+    assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", script.text)
+
+    demo = httpx.get(f"{base}/")
+    assert demo.status_code == 200 and demo.headers["content-type"].startswith("text/html")
+    assert f'<script src="{base}/widget.js" defer></script>' in demo.text
+
+    preflight = httpx.options(f"{base}/api/chat", headers={
+        "Origin": "https://learner-site.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] in ("*", "https://learner-site.example")

@@ -1,0 +1,749 @@
+/*
+ * Roadmap Tutor chat widget: plain JavaScript, no build step.
+ *
+ *   <script src="https://tutor.example/widget.js" data-tutor-url="https://tutor.example"></script>
+ *
+ * The tag adds a <roadmap-tutor> element: a floating button and a chat panel inside a
+ * shadow root, so the host page's CSS cannot reach it and its CSS cannot leak out.
+ *
+ * Options (all optional) on the script tag:
+ *   data-tutor-url  where the tutor API lives (default: the folder this script came from)
+ *   data-stage      the roadmap stage the host page is about (1-4), used by "Quiz me"
+ *   data-title      the panel heading (default "Roadmap Tutor")
+ * The accent colour follows the CSS custom property --rt-accent set on the host page.
+ *
+ * Model output is untrusted. It is rendered as text with a small Markdown subset built
+ * from DOM nodes (createElement / textContent), never parsed as HTML,
+ * and links are created only for http(s) URLs.
+ */
+(function () {
+  "use strict";
+
+  var TAG = "roadmap-tutor";
+  var UNAVAILABLE = "The tutor is unavailable right now. Please try again in a moment.";
+  var script = document.currentScript ||
+    [].slice.call(document.querySelectorAll('script[src*="widget.js"]')).pop();
+
+  // ---------------------------------------------------------------------------------------
+  // Safe rendering of model text: a small Markdown subset, DOM nodes only.
+
+  var INLINE = new RegExp([
+    "`([^`\\n]+)`",                       // 1 code
+    "\\*\\*([^\\n]+?)\\*\\*",             // 2 bold
+    "\\*([^*\\s](?:[^*\\n]*?[^*\\s])?)\\*", // 3 italic
+    "\\[([^\\]\\n]+)\\]\\(([^)\\s]+)\\)", // 4 label, 5 url
+    "\\[(\\d{1,3})\\]"                     // 6 citation marker
+  ].join("|"), "g");
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function safeHttpUrl(raw) {
+    try {
+      var url = new URL(raw);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) {
+      return null; // relative or malformed: not a link
+    }
+  }
+
+  function appendInline(parent, text, citations) {
+    var pattern = new RegExp(INLINE.source, "g"); // own lastIndex: this function recurses
+    var last = 0;
+    var match;
+    while ((match = pattern.exec(text)) !== null) {
+      if (match.index > last) parent.appendChild(document.createTextNode(text.slice(last, match.index)));
+      last = pattern.lastIndex;
+      if (match[1] != null) {
+        parent.appendChild(el("code", null, match[1]));
+      } else if (match[2] != null) {
+        appendInline(parent.appendChild(el("strong")), match[2], citations);
+      } else if (match[3] != null) {
+        appendInline(parent.appendChild(el("em")), match[3], citations);
+      } else if (match[4] != null) {
+        var href = safeHttpUrl(match[5]);
+        if (href) {
+          var a = el("a", null, match[4]);
+          a.href = href;
+          a.target = "_blank";
+          a.rel = "noopener noreferrer nofollow";
+          parent.appendChild(a);
+        } else {
+          parent.appendChild(document.createTextNode(match[0])); // shown as written, inert
+        }
+      } else {
+        parent.appendChild(citeMarker(Number(match[6]), citations));
+      }
+    }
+    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  function citeMarker(n, citations) {
+    var cited = (citations || []).filter(function (c) { return c.n === n; })[0];
+    var mark = el("span", "cite", String(n));
+    mark.setAttribute("aria-label", cited ? "source " + n + ": " + cited.title : "source " + n);
+    if (cited) mark.title = cited.title;
+    return mark;
+  }
+
+  var BULLET = /^\s*[-*\u2022]\s+(.*)$/;
+  var NUMBERED = /^\s*\d{1,3}[.)]\s+(.*)$/;
+  var HEADING = /^\s*#{1,6}\s+(.*)$/;
+
+  /** Markdown subset -> DocumentFragment: paragraphs, bullet and numbered lists, headings
+   *  (as bold lines), fenced code, **bold**, *italic*, `code`, http(s) links, [n] markers. */
+  function renderMarkdown(text, citations) {
+    var root = document.createDocumentFragment();
+    var lines = String(text || "").replace(/\r\n?/g, "\n").split("\n");
+    var para = [];
+    var list = null;
+
+    function flushPara() {
+      if (!para.length) return;
+      appendInline(root.appendChild(el("p")), para.join(" "), citations);
+      para = [];
+    }
+    for (var i = 0; i < lines.length; i++) {
+      var line = lines[i];
+      if (/^\s*```/.test(line)) { // fenced code: kept verbatim until the closing fence
+        flushPara(); list = null;
+        var code = [];
+        while (++i < lines.length && !/^\s*```/.test(lines[i])) code.push(lines[i]);
+        root.appendChild(el("pre")).appendChild(el("code", null, code.join("\n")));
+        continue;
+      }
+      var item = BULLET.exec(line) || NUMBERED.exec(line);
+      if (item) {
+        flushPara();
+        var kind = BULLET.test(line) ? "UL" : "OL";
+        if (!list || list.tagName !== kind) list = root.appendChild(el(kind.toLowerCase()));
+        appendInline(list.appendChild(el("li")), item[1], citations);
+        continue;
+      }
+      if (!line.trim()) { flushPara(); list = null; continue; }
+      var heading = HEADING.exec(line);
+      if (heading) {
+        flushPara(); list = null;
+        appendInline(root.appendChild(el("p", "heading")), heading[1], citations);
+        continue;
+      }
+      if (list && /^\s{2,}\S/.test(line)) { // continuation of a list item
+        appendInline(list.lastChild, " " + line.trim(), citations);
+        continue;
+      }
+      list = null;
+      para.push(line.trim());
+    }
+    flushPara();
+    return root;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Server-Sent Events over fetch (EventSource cannot POST).
+
+  function parseEvent(block) {
+    var event = "message";
+    var data = [];
+    block.split("\n").forEach(function (line) {
+      if (!line || line[0] === ":") return;
+      var colon = line.indexOf(":");
+      var field = colon < 0 ? line : line.slice(0, colon);
+      var value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "event") event = value;
+      else if (field === "data") data.push(value);
+    });
+    if (!data.length) return null;
+    try {
+      return { event: event, data: JSON.parse(data.join("\n")) };
+    } catch (e) {
+      return { event: event, data: data.join("\n") };
+    }
+  }
+
+  /** Calls onEvent({event, data}) for each event of a text/event-stream response body. */
+  async function readEvents(response, onEvent) {
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder();
+    var buffer = "";
+    try {
+      for (;;) {
+        var chunk = await reader.read();
+        if (chunk.done) break;
+        buffer = (buffer + decoder.decode(chunk.value, { stream: true })).replace(/\r\n/g, "\n");
+        var end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          var parsed = parseEvent(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          if (parsed) onEvent(parsed);
+        }
+      }
+    } catch (error) {
+      reader.cancel().catch(function () { /* already closed */ }); // stop the server's work too
+      throw error;
+    }
+  }
+
+  function Unavailable() { this.name = "Unavailable"; this.message = UNAVAILABLE; }
+  function Shown(message) { this.name = "Shown"; this.message = message; }
+
+  // ---------------------------------------------------------------------------------------
+  // Small helpers
+
+  var store = {
+    get: function (key) { try { return window.localStorage.getItem(key); } catch (e) { return null; } },
+    set: function (key, value) { try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ } },
+    remove: function (key) { try { window.localStorage.removeItem(key); } catch (e) { /* private mode */ } }
+  };
+
+  var ICONS = { // static SVG path data (ours, never model text)
+    chat: "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.5.4-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z",
+    close: "M6 6l12 12M18 6L6 18",
+    send: "M4.5 12h14M13 6.5l5.5 5.5-5.5 5.5",
+    stop: "M7 7h10v10H7z",
+    plus: "M12 5v14M5 12h14",
+    up: "M7 11v9H4v-9zM7 11l4-8c1.5 0 2.5 1 2.5 2.5V9H19a2 2 0 0 1 2 2.3l-1.2 7A2 2 0 0 1 17.8 20H7",
+    down: "M7 13V4H4v9zM7 13l4 8c1.5 0 2.5-1 2.5-2.5V15H19a2 2 0 0 0 2-2.3l-1.2-7A2 2 0 0 0 17.8 4H7",
+    retry: "M4 12a8 8 0 1 0 2.3-5.7M4 4v4.5h4.5"
+  };
+
+  function icon(name) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function button(className, label, iconName, text) {
+    var b = el("button", className);
+    b.type = "button";
+    if (label) b.setAttribute("aria-label", label);
+    if (iconName) b.appendChild(icon(iconName));
+    if (text) b.appendChild(el("span", null, text));
+    return b;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Styles: everything lives in the shadow root. :host resets what the page could inherit
+  // into us (an !important inside the shadow beats an !important on the page).
+
+  var STYLE = [
+    ":host { all: initial !important; display: block !important; position: static !important; }",
+    ":host { --accent: var(--rt-accent, #4f46e5); --ink: #111827; --muted: #6b7280; --line: #e5e7eb;",
+    "  --soft: #f3f4f6; --bg: #ffffff; --danger: #b91c1c; }",
+    ".root, .root * { box-sizing: border-box; }",
+    ".root { font: 400 14px/1.5 system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif;",
+    "  color: var(--ink); letter-spacing: normal; text-align: left; -webkit-font-smoothing: antialiased; }",
+    "[hidden] { display: none !important; }",
+    "button { font: inherit; color: inherit; cursor: pointer; border: 0; background: none; margin: 0; padding: 0;",
+    "  display: inline-flex; align-items: center; justify-content: center; gap: 6px; }",
+    "button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }",
+    "svg { width: 18px; height: 18px; fill: none; stroke: currentColor; stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; flex: none; }",
+    // launcher
+    ".launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 56px; height: 56px;",
+    "  border-radius: 50%; background: var(--accent); color: #fff; box-shadow: 0 6px 20px rgba(17,24,39,.28);",
+    "  transition: transform .15s ease, box-shadow .15s ease; }",
+    ".launcher:hover { transform: translateY(-2px); box-shadow: 0 10px 26px rgba(17,24,39,.32); }",
+    ".launcher svg { width: 26px; height: 26px; }",
+    ".launcher[aria-expanded='true'] .i-chat, .launcher[aria-expanded='false'] .i-close { display: none; }",
+    // panel
+    ".panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483001; width: 384px;",
+    "  height: min(640px, calc(100vh - 112px)); display: flex; flex-direction: column; overflow: hidden;",
+    "  background: var(--bg); border: 1px solid var(--line); border-radius: 16px;",
+    "  box-shadow: 0 24px 64px rgba(17,24,39,.22), 0 2px 6px rgba(17,24,39,.08); animation: rt-in .18s ease-out; }",
+    "@keyframes rt-in { from { opacity: 0; transform: translateY(8px) scale(.98); } to { opacity: 1; transform: none; } }",
+    "@media (prefers-reduced-motion: reduce) { .panel, .launcher { animation: none; transition: none; } .dots span { animation: none !important; } }",
+    ".header { display: flex; align-items: center; gap: 10px; padding: 14px 12px 14px 16px; color: #fff;",
+    "  background: linear-gradient(135deg, var(--accent), color-mix(in srgb, var(--accent) 70%, #000)); }",
+    ".avatar { width: 34px; height: 34px; border-radius: 10px; background: rgba(255,255,255,.18); display: grid; place-items: center; flex: none; }",
+    ".avatar svg { width: 20px; height: 20px; }",
+    ".titles { flex: 1; min-width: 0; }",
+    ".title { margin: 0; font-size: 15px; font-weight: 650; line-height: 1.25; }",
+    ".subtitle { margin: 0; font-size: 12px; opacity: .85; }",
+    ".icon-btn { width: 32px; height: 32px; border-radius: 8px; color: #fff; }",
+    ".icon-btn:hover { background: rgba(255,255,255,.16); }",
+    ".log { flex: 1; overflow-y: auto; padding: 16px; display: flex; flex-direction: column; gap: 14px;",
+    "  background: #fafafa; overscroll-behavior: contain; }",
+    ".welcome { color: var(--muted); font-size: 13.5px; padding: 4px 2px; }",
+    ".welcome strong { color: var(--ink); display: block; font-size: 15px; margin-bottom: 2px; }",
+    ".msg { display: flex; flex-direction: column; max-width: 88%; }",
+    ".msg.user { align-self: flex-end; align-items: flex-end; }",
+    ".msg.bot { align-self: flex-start; }",
+    ".bubble { padding: 10px 13px; border-radius: 14px; word-wrap: break-word; overflow-wrap: anywhere; }",
+    ".user .bubble { background: var(--accent); color: #fff; border-bottom-right-radius: 4px; white-space: pre-wrap; }",
+    ".bot .bubble { background: var(--bg); border: 1px solid var(--line); border-bottom-left-radius: 4px; }",
+    ".bot.refused .bubble { background: #fffbeb; border-color: #fde68a; }",
+    ".bubble p { margin: 0 0 8px; } .bubble p:last-child { margin-bottom: 0; }",
+    ".bubble p.heading { font-weight: 650; }",
+    ".bubble ul, .bubble ol { margin: 0 0 8px; padding-left: 20px; } .bubble li { margin: 2px 0; }",
+    ".bubble code { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--soft);",
+    "  padding: 1px 5px; border-radius: 5px; }",
+    ".bubble pre { margin: 0 0 8px; padding: 10px; background: #0f172a; color: #e2e8f0; border-radius: 8px; overflow-x: auto; }",
+    ".bubble pre code { background: none; padding: 0; color: inherit; white-space: pre; }",
+    ".bubble a { color: var(--accent); text-decoration: underline; }",
+    ".cite { display: inline-block; min-width: 17px; padding: 0 4px; margin: 0 1px; border-radius: 9px; font-size: 11px;",
+    "  line-height: 17px; font-weight: 600; text-align: center; vertical-align: 1px; color: var(--accent);",
+    "  background: color-mix(in srgb, var(--accent) 12%, #fff); }",
+    ".sources { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }",
+    ".chip { display: inline-flex; align-items: center; gap: 7px; max-width: 100%; padding: 5px 10px 5px 5px;",
+    "  border: 1px solid var(--line); border-radius: 12px; background: var(--bg); font-size: 12px; line-height: 1.35;",
+    "  color: var(--ink); text-decoration: none; }",
+    "a.chip:hover { border-color: var(--accent); }",
+    ".chip-n { display: grid; place-items: center; min-width: 20px; height: 20px; border-radius: 50%; font-weight: 650; font-size: 11px;",
+    "  color: var(--accent); background: color-mix(in srgb, var(--accent) 12%, #fff); }",
+    ".chip-title { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }",
+    ".chip-stage { color: var(--muted); white-space: nowrap; }",
+    ".feedback { display: flex; gap: 2px; margin-top: 4px; }",
+    ".feedback button { width: 28px; height: 28px; border-radius: 7px; color: var(--muted); }",
+    ".feedback button svg { width: 16px; height: 16px; }",
+    ".feedback button:hover { background: var(--soft); color: var(--ink); }",
+    ".feedback button[aria-pressed='true'] { color: var(--accent); background: color-mix(in srgb, var(--accent) 12%, #fff); }",
+    ".feedback button[aria-pressed='true'] svg { fill: color-mix(in srgb, var(--accent) 25%, transparent); }",
+    ".note { margin-top: 6px; font-size: 12.5px; color: var(--muted); }",
+    ".notice { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; margin-top: 8px; padding: 8px 10px; border-radius: 10px;",
+    "  background: #fef2f2; border: 1px solid #fecaca; color: var(--danger); font-size: 13px; }",
+    ".notice button { color: var(--danger); font-weight: 600; text-decoration: underline; }",
+    ".dots { display: inline-flex; gap: 4px; padding: 4px 0; }",
+    ".dots span { width: 6px; height: 6px; border-radius: 50%; background: #9ca3af; animation: rt-blink 1.2s infinite ease-in-out; }",
+    ".dots span:nth-child(2) { animation-delay: .15s; } .dots span:nth-child(3) { animation-delay: .3s; }",
+    "@keyframes rt-blink { 0%, 80%, 100% { opacity: .3; } 40% { opacity: 1; } }",
+    ".quick { display: flex; gap: 6px; padding: 10px 12px 0; flex-wrap: wrap; background: var(--bg); border-top: 1px solid var(--line); }",
+    ".quick button { padding: 6px 11px; border-radius: 999px; border: 1px solid var(--line); font-size: 12.5px; color: var(--ink); background: var(--bg); }",
+    ".quick button:hover { border-color: var(--accent); color: var(--accent); }",
+    ".composer { display: flex; align-items: flex-end; gap: 8px; padding: 10px 12px 6px; background: var(--bg); }",
+    "textarea { flex: 1; resize: none; min-height: 42px; max-height: 120px; margin: 0; padding: 10px 12px; border: 1px solid var(--line);",
+    "  border-radius: 12px; font: inherit; font-size: 14px; line-height: 20px; color: var(--ink); background: var(--bg); }",
+    "textarea:focus { outline: none; border-color: var(--accent); box-shadow: 0 0 0 3px color-mix(in srgb, var(--accent) 18%, transparent); }",
+    "textarea::placeholder { color: #9ca3af; }",
+    ".send { width: 42px; height: 42px; border-radius: 12px; background: var(--accent); color: #fff; flex: none; }",
+    ".send:disabled { opacity: .45; cursor: default; }",
+    ".footer { padding: 0 14px 10px; font-size: 11px; color: var(--muted); background: var(--bg); }",
+    "@media (max-width: 600px) {",
+    "  .panel { inset: 0; width: 100%; height: 100%; max-height: none; border-radius: 0; border: 0; }",
+    "  :host([open]) .launcher { display: none; }",
+    "  textarea { font-size: 16px; }", // no zoom-on-focus on iOS
+    "  .msg { max-width: 92%; }",
+    "}"
+  ].join("\n");
+
+  // ---------------------------------------------------------------------------------------
+  // The element
+
+  class RoadmapTutor extends HTMLElement {
+    connectedCallback() {
+      if (this.shadowRoot) return;
+      this.tutorUrl = (this.getAttribute("tutor-url") || defaultTutorUrl()).replace(/\/+$/, "");
+      this.stage = Number(this.getAttribute("stage")) || null;
+      this.storageKey = "roadmap-tutor:" + this.tutorUrl + ":conversation";
+      this.conversationId = store.get(this.storageKey);
+      this.busy = false;
+      this.controller = null;
+      this.build(this.getAttribute("heading") || "Roadmap Tutor");
+      this.ready = this.restore().catch(() => { /* history is a convenience, never a blocker */ });
+    }
+
+    api(path) { return this.tutorUrl + path; }
+
+    // -- layout ---------------------------------------------------------------------------
+
+    build(heading) {
+      var shadow = this.attachShadow({ mode: "open" });
+      shadow.appendChild(el("style", null, STYLE));
+      var root = shadow.appendChild(el("div", "root"));
+
+      var launcher = this.launcher = button("launcher", "Open the roadmap tutor");
+      launcher.appendChild(icon("chat")).classList.add("i-chat");
+      launcher.appendChild(icon("close")).classList.add("i-close");
+      launcher.setAttribute("aria-expanded", "false");
+      launcher.setAttribute("aria-controls", "rt-panel");
+      launcher.addEventListener("click", () => (this.isOpen() ? this.close() : this.open()));
+
+      var panel = this.panel = el("div", "panel");
+      panel.id = "rt-panel";
+      panel.hidden = true;
+      panel.setAttribute("role", "dialog");
+      panel.setAttribute("aria-modal", "false");
+      panel.setAttribute("aria-labelledby", "rt-title");
+      root.addEventListener("keydown", (e) => {
+        if (e.key === "Escape" && this.isOpen()) { e.stopPropagation(); this.close(); }
+      });
+
+      var header = panel.appendChild(el("div", "header"));
+      header.appendChild(el("div", "avatar")).appendChild(icon("chat"));
+      var titles = header.appendChild(el("div", "titles"));
+      titles.appendChild(el("h2", "title", heading)).id = "rt-title";
+      titles.appendChild(el("p", "subtitle", "Cited answers from the roadmap"));
+      var fresh = header.appendChild(button("icon-btn new-chat", "Start a new conversation", "plus"));
+      fresh.title = "New conversation";
+      fresh.addEventListener("click", () => this.newConversation());
+      var closer = header.appendChild(button("icon-btn close", "Close the tutor", "close"));
+      closer.addEventListener("click", () => this.close());
+
+      var log = this.log = panel.appendChild(el("div", "log"));
+      log.setAttribute("role", "log");
+      log.setAttribute("aria-live", "polite");
+      log.setAttribute("aria-label", "Conversation with the tutor");
+      this.welcome = log.appendChild(el("div", "welcome"));
+      this.welcome.appendChild(el("strong", null, "Hi! How can I help with the roadmap?"));
+      this.welcome.appendChild(document.createTextNode(
+        "Ask about stages, concepts, resources, papers or careers. Every answer cites the roadmap material it uses."));
+
+      var quick = panel.appendChild(el("div", "quick"));
+      quick.setAttribute("role", "group");
+      quick.setAttribute("aria-label", "Quick actions");
+      quick.appendChild(button("next", null, null, "What should I learn next?"))
+        .addEventListener("click", () => this.askWhatNext());
+      quick.appendChild(button("quiz", null, null, "Quiz me on this stage"))
+        .addEventListener("click", () => this.quizMe());
+
+      var composer = panel.appendChild(el("form", "composer"));
+      var input = this.input = composer.appendChild(el("textarea"));
+      input.rows = 1;
+      input.placeholder = "Ask about the roadmap…";
+      input.setAttribute("aria-label", "Your question");
+      input.maxLength = 2000;
+      input.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); this.submit(); }
+      });
+      input.addEventListener("input", () => this.fitInput());
+      var send = this.sendButton = composer.appendChild(button("send", "Send", "send"));
+      send.type = "submit";
+      composer.addEventListener("submit", (e) => { e.preventDefault(); this.busy ? this.stop() : this.submit(); });
+      panel.appendChild(el("div", "footer", "AI answers can be wrong: check the cited sources."));
+
+      root.appendChild(panel);
+      root.appendChild(launcher);
+    }
+
+    fitInput() {
+      this.input.style.height = "auto";
+      this.input.style.height = Math.min(this.input.scrollHeight + 2, 120) + "px";
+    }
+
+    isOpen() { return !this.panel.hidden; }
+
+    open() {
+      this.panel.hidden = false;
+      this.setAttribute("open", "");
+      this.launcher.setAttribute("aria-expanded", "true");
+      this.launcher.setAttribute("aria-label", "Close the roadmap tutor");
+      this.scrollToEnd();
+      this.input.focus();
+    }
+
+    close() {
+      this.panel.hidden = true;
+      this.removeAttribute("open");
+      this.launcher.setAttribute("aria-expanded", "false");
+      this.launcher.setAttribute("aria-label", "Open the roadmap tutor");
+      this.launcher.focus();
+    }
+
+    scrollToEnd() { this.log.scrollTop = this.log.scrollHeight; }
+
+    // -- conversation across reloads -----------------------------------------------------
+
+    async restore() {
+      if (!this.conversationId) return;
+      var response;
+      try {
+        response = await fetch(this.api("/api/conversations/" + encodeURIComponent(this.conversationId)));
+      } catch (e) {
+        return; // offline: keep the id, the next message continues the conversation
+      }
+      if (response.status === 404) { this.forgetConversation(); return; }
+      if (!response.ok) return;
+      var body = await response.json();
+      (body.messages || []).forEach((m) => {
+        if (m.role === "user") { this.addUser(m.content); return; }
+        var view = this.addBot({ id: m.id, refused: m.status === "refused" });
+        view.content = m.content;
+        view.citations = m.citations || [];
+        this.renderBot(view);
+        if (m.status === "ok" || m.status === "refused") this.finishBot(view);
+        else if (m.status === "failed") view.node.appendChild(el("div", "note", "This answer was interrupted."));
+      });
+      this.scrollToEnd();
+    }
+
+    rememberConversation(id) {
+      this.conversationId = id;
+      store.set(this.storageKey, id);
+    }
+
+    forgetConversation() {
+      if (this.conversationId) store.remove(this.ratingsKey());
+      this.conversationId = null;
+      store.remove(this.storageKey);
+    }
+
+    newConversation() {
+      this.stop();
+      this.forgetConversation();
+      [].slice.call(this.log.querySelectorAll(".msg")).forEach((n) => n.remove());
+      this.welcome.hidden = false;
+      this.input.focus();
+    }
+
+    // -- quick actions (a later issue wires these to the learner endpoints) --------------
+
+    askWhatNext() {
+      return this.send("What should I learn next?");
+    }
+
+    quizMe() {
+      return this.send(this.stage ? "Quiz me on stage " + this.stage : "Quiz me on this stage",
+                       { stage: this.stage });
+    }
+
+    // -- messages ---------------------------------------------------------------------------
+
+    addUser(text) {
+      this.welcome.hidden = true;
+      var node = this.log.appendChild(el("div", "msg user"));
+      node.appendChild(el("div", "bubble", text));
+      this.scrollToEnd();
+      return node;
+    }
+
+    addBot(fields) {
+      this.welcome.hidden = true;
+      var node = this.log.appendChild(el("div", "msg bot"));
+      var bubble = node.appendChild(el("div", "bubble"));
+      var view = { node: node, bubble: bubble, id: null, content: "", citations: [], refused: false };
+      Object.assign(view, fields || {});
+      if (view.id) node.dataset.messageId = view.id;
+      return view;
+    }
+
+    renderBot(view) {
+      view.node.classList.toggle("refused", !!view.refused);
+      view.bubble.replaceChildren(view.content
+        ? renderMarkdown(view.content, view.citations)
+        : typingDots());
+      var old = view.node.querySelector(".sources");
+      if (old) old.remove();
+      if (view.citations.length) view.bubble.after(sourceChips(view.citations));
+    }
+
+    finishBot(view) {
+      if (!view.id || view.node.querySelector(".feedback")) return;
+      var bar = view.node.appendChild(el("div", "feedback"));
+      bar.setAttribute("role", "group");
+      bar.setAttribute("aria-label", "Rate this answer");
+      var saved = this.ratings()[view.id];
+      [["up", "Helpful answer"], ["down", "Unhelpful answer"]].forEach((pair) => {
+        var b = bar.appendChild(button("rate-" + pair[0], pair[1], pair[0]));
+        b.setAttribute("aria-pressed", String(saved === pair[0]));
+        b.addEventListener("click", () => this.rate(view, pair[0], bar));
+      });
+    }
+
+    ratingsKey() { return "roadmap-tutor:" + this.tutorUrl + ":ratings:" + this.conversationId; }
+
+    ratings() {
+      try { return JSON.parse(store.get(this.ratingsKey()) || "{}"); } catch (e) { return {}; }
+    }
+
+    async rate(view, rating, bar) {
+      var buttons = bar.querySelectorAll("button");
+      var previous = [].map.call(buttons, (b) => b.getAttribute("aria-pressed"));
+      if (bar.querySelector(".rate-" + rating).getAttribute("aria-pressed") === "true") return;
+      buttons.forEach((b) => b.setAttribute("aria-pressed", String(b.classList.contains("rate-" + rating))));
+      var note = bar.querySelector(".note");
+      if (note) note.remove();
+      try {
+        var response = await fetch(this.api("/api/feedback"), {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ message_id: view.id, rating: rating })
+        });
+        if (!response.ok) throw new Error(String(response.status));
+        var all = this.ratings();
+        all[view.id] = rating;
+        store.set(this.ratingsKey(), JSON.stringify(all));
+      } catch (e) {
+        buttons.forEach((b, i) => b.setAttribute("aria-pressed", previous[i]));
+        bar.appendChild(el("span", "note", "Couldn't send feedback."));
+      }
+    }
+
+    // -- asking -------------------------------------------------------------------------
+
+    submit() {
+      var text = this.input.value.trim();
+      if (!text || this.busy) return;
+      this.input.value = "";
+      this.fitInput();
+      this.send(text);
+    }
+
+    stop() {
+      if (this.controller) this.controller.abort();
+    }
+
+    setBusy(busy) {
+      this.busy = busy;
+      this.log.setAttribute("aria-busy", String(busy)); // announce the answer once, when complete
+      this.sendButton.replaceChildren(icon(busy ? "stop" : "send"));
+      this.sendButton.setAttribute("aria-label", busy ? "Stop the answer" : "Send");
+    }
+
+    async send(text, options) {
+      text = String(text || "").trim();
+      if (!text || this.busy) return;
+      if (!this.isOpen()) this.open();
+      this.setBusy(true);
+      this.controller = new AbortController();
+      await this.ready;
+      var asked = this.addUser(text);
+      var view = this.addBot();
+      this.renderBot(view);
+      try {
+        await this.stream(text, options || {}, view, this.controller.signal, true);
+      } catch (error) {
+        this.showFailure(view, error, () => { asked.remove(); view.node.remove(); this.send(text, options); });
+      } finally {
+        this.controller = null;
+        this.setBusy(false);
+        this.scrollToEnd();
+      }
+    }
+
+    async stream(text, options, view, signal, mayRetry) {
+      var body = { message: text, stream: true };
+      if (this.conversationId) body.conversation_id = this.conversationId;
+      if (options.stage) body.stage = options.stage;
+      var response;
+      try {
+        response = await fetch(this.api("/api/chat"), {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+          body: JSON.stringify(body),
+          signal: signal
+        });
+      } catch (error) {
+        if (error && error.name === "AbortError") throw error;
+        throw new Unavailable();
+      }
+      if (response.status === 404 && body.conversation_id && mayRetry) {
+        this.forgetConversation(); // erased on the server: start a new one
+        return this.stream(text, options, view, signal, false);
+      }
+      if (response.status >= 500) throw new Unavailable();
+      if (!response.ok) throw new Shown(await errorDetail(response));
+
+      var finished = false;
+      var pending = false;
+      var paint = () => { pending = false; this.renderBot(view); this.scrollToEnd(); };
+      try {
+        await readEvents(response, (message) => {
+          var data = message.data;
+          if (message.event === "meta") {
+            if (data.conversation_id) this.rememberConversation(data.conversation_id);
+            view.id = data.message_id;
+            view.node.dataset.messageId = data.message_id;
+            view.refused = !!data.refused;
+          } else if (message.event === "token") {
+            view.content += data.text;
+            if (!pending) { pending = true; requestAnimationFrame(paint); }
+          } else if (message.event === "citations") {
+            view.citations = data || [];
+          } else if (message.event === "done") {
+            view.content = data.answer;
+            view.citations = data.citations || view.citations;
+            view.refused = !!data.refused;
+            finished = true;
+          } else if (message.event === "error") {
+            throw data.status >= 500 ? new Unavailable() : new Shown(data.message);
+          }
+        });
+      } catch (error) {
+        if (error instanceof Shown || error instanceof Unavailable || (error && error.name === "AbortError")) throw error;
+        throw new Unavailable(); // the connection broke mid-answer
+      }
+      if (!finished) throw new Unavailable();
+      this.renderBot(view);
+      this.finishBot(view);
+    }
+
+    showFailure(view, error, retry) {
+      if (view.content) this.renderBot(view); // keep what was streamed before the failure
+      else view.bubble.remove();
+      if (error && error.name === "AbortError") {
+        view.node.appendChild(el("div", "note", "Stopped."));
+        return;
+      }
+      var notice = view.node.appendChild(el("div", "notice"));
+      notice.setAttribute("role", "alert");
+      notice.appendChild(el("span", null, error instanceof Shown ? error.message : UNAVAILABLE));
+      if (!(error instanceof Shown)) {
+        notice.appendChild(button("retry", null, null, "Try again")).addEventListener("click", retry);
+      }
+      this.input.focus();
+    }
+  }
+
+  function typingDots() {
+    var dots = el("span", "dots");
+    dots.setAttribute("aria-label", "The tutor is writing");
+    dots.append(el("span"), el("span"), el("span"));
+    return dots;
+  }
+
+  function sourceChips(citations) {
+    var box = el("div", "sources");
+    box.setAttribute("aria-label", "Sources");
+    citations.forEach((c) => {
+      var href = c.source ? safeHttpUrl(c.source) : null;
+      var chip = el(href ? "a" : "span", "chip");
+      if (href) { chip.href = href; chip.target = "_blank"; chip.rel = "noopener noreferrer"; }
+      chip.title = c.title + (c.source ? " (" + c.source + ")" : "");
+      chip.appendChild(el("span", "chip-n", String(c.n)));
+      chip.appendChild(el("span", "chip-title", c.title));
+      if (c.stage != null) chip.appendChild(el("span", "chip-stage", "Stage " + c.stage));
+      box.appendChild(chip);
+    });
+    return box;
+  }
+
+  async function errorDetail(response) {
+    try {
+      var body = await response.json();
+      if (typeof body.detail === "string") return body.detail;
+    } catch (e) { /* not JSON */ }
+    return "The tutor could not answer that (HTTP " + response.status + ").";
+  }
+
+  function defaultTutorUrl() {
+    var own = script && script.dataset.tutorUrl;
+    if (own) return own;
+    if (script && script.src) return new URL(".", script.src).href; // the folder widget.js came from
+    return window.location.origin;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Mount: one element per page, created from the script tag's data-* options.
+
+  if (!customElements.get(TAG)) customElements.define(TAG, RoadmapTutor);
+
+  function mount() {
+    if (document.querySelector(TAG)) return; // the page placed one itself (or a second tag)
+    var widget = document.createElement(TAG);
+    widget.setAttribute("tutor-url", defaultTutorUrl());
+    if (script && script.dataset.stage) widget.setAttribute("stage", script.dataset.stage);
+    if (script && script.dataset.title) widget.setAttribute("heading", script.dataset.title);
+    document.body.appendChild(widget);
+  }
+
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();
