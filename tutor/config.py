@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("llamacpp", "hf", "openai", "vllm", "fake")
+EMBED_BACKENDS = ("onnx", "torch")
 
 
 class Settings(BaseSettings):
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
         f"sqlite:///{REPO_ROOT / 'var' / 'tutor.db'}", description="any SQLAlchemy URL"
     )
     model_cache: Path = Field(
-        Path.home() / ".cache" / "roadmap-tutor", description="where the default GGUF is assembled"
+        Path.home() / ".cache" / "roadmap-tutor", description="where the default GGUF is assembled and the int8 ONNX embedder is built"
     )
 
     # LLM
@@ -33,7 +34,11 @@ class Settings(BaseSettings):
     openai_api_key: str = Field("not-needed", description="for the openai backend")
     openai_model: str = Field("default", description="model name sent to the openai backend")
     llm_threads: int = Field(2, ge=1, description="llama.cpp / torch threads for the LLM")
-    embed_threads: int = Field(1, ge=1, description="torch threads for query embedding")
+    embed_threads: int = Field(1, ge=1, description="onnxruntime / torch threads for query embedding")
+    embed_backend: str = Field(
+        "onnx", description="embedder runtime: onnx (int8 onnxruntime, the fast default; falls back "
+        "to torch with a warning when `python -m tutor.assets` has not built it) or torch"
+    )
     n_ctx: int = Field(4096, ge=1024, description="LLM context window (shared by 2 slots)")
     max_answer_tokens: int = Field(220, ge=16, description="cap on generated answer tokens")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
@@ -56,6 +61,13 @@ class Settings(BaseSettings):
     def _known_backend(cls, value: str) -> str:
         if value not in BACKENDS:
             raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(BACKENDS)}")
+        return value
+
+    @field_validator("embed_backend")
+    @classmethod
+    def _known_embed_backend(cls, value: str) -> str:
+        if value not in EMBED_BACKENDS:
+            raise ValueError(f"unknown embed backend {value!r}; choose one of {', '.join(EMBED_BACKENDS)}")
         return value
 
 
