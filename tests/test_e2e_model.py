@@ -88,3 +88,17 @@ def test_openai_client_against_the_real_model(real_tutor, tmp_path):
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 3
         assert re.search(r"ResNet|residual", text, re.I), text
+
+
+def test_what_next_is_explained_by_the_real_model_with_citations(real_tutor, repo_root):
+    from tutor import coach
+    from tutor.next_step import recommend
+    from tutor.roadmap import load_roadmap
+
+    roadmap = load_roadmap(repo_root / "corpus" / "roadmap.yaml")
+    done = {c.id for c in roadmap.concepts if c.stage == 1}
+    rec = recommend(roadmap, done, set(), "industry", 15, coach.papers_in(real_tutor.index))
+    answer = coach.explain(real_tutor, rec)
+    assert not answer.refused and answer.citations
+    named = [s.name for s in rec.steps]
+    assert any(n.split(" (")[0].lower() in answer.answer.lower() for n in named), (named, answer.answer)

@@ -9,6 +9,7 @@ call a real cross-origin request (CORS).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from tutor.api import create_app
 from tutor.db import make_engine
 from tutor.index import load_index
 from tutor.llm.fake import FakeLLM, extractive_reply
-from tutor.models import Feedback
+from tutor.models import Feedback, Learner, QuizItem
 from tests.widget_server import free_port, host_page, serve_app, serve_pages
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -338,13 +339,57 @@ def test_mobile_layout_is_full_screen(live, browser):
         context.close()
 
 
-def test_quick_action_sends_a_chat_message(live, page):
-    base, _ = live
+def test_what_next_quick_action_uses_the_learner(live, page):
+    base, engine = live
     page.goto(base + "/")
     open_widget(page)
-    page.locator("roadmap-tutor .quick .next").click()
+    with page.expect_request(lambda r: r.url.endswith("/api/chat")) as chat:
+        page.locator("roadmap-tutor .quick .next").click()
+    learner_id = chat.value.post_data_json["learner_id"]
+    assert learner_id.startswith("web-")
     expect(page.locator("roadmap-tutor .msg.user .bubble")).to_have_text(["What should I learn next?"])
     wait_answered(page)
+    # answered by the recommender: its explanation cites the recommended concepts
+    chips = last_answer(page).locator(".chip-title").all_inner_texts()
+    assert chips, "no source chips"
+    with Session(engine) as session:
+        assert session.get(Learner, learner_id) is not None
+
+
+def _bank_stage_1(engine) -> list[QuizItem]:
+    items = [QuizItem(stage=1, concept_id="linear-algebra", kind="mcq", question=f"Widget quiz question {i}?",
+                      options=json.dumps(["alpha", "beta", "gamma", "delta"]), answer="1",
+                      explanation=f"Because beta ({i}).", chunk_id="concept-linear-algebra#0",
+                      source_title="Linear algebra", source="corpus/roadmap.yaml") for i in range(3)]
+    with Session(engine) as session:
+        session.add_all(items)
+        session.commit()
+        for item in items:
+            session.refresh(item)
+    return items
+
+
+def test_quiz_me_serves_and_grades_on_the_server(live, page):
+    base, engine = live
+    _bank_stage_1(engine)
+    page.goto(base + "/")
+    open_widget(page)
+    with page.expect_response(lambda r: r.url.endswith("/api/quizzes")) as served:
+        page.locator("roadmap-tutor .quick .quiz").click()
+    assert served.value.status == 201
+    quiz = served.value.json()
+    assert all("answer" not in item for item in quiz["items"])  # no keys before grading
+    questions = page.locator("roadmap-tutor .quiz-item")
+    expect(questions).to_have_count(len(quiz["items"]))
+    questions.nth(0).locator(".option").nth(1).click()  # right: "beta"
+    questions.nth(1).locator(".option").nth(0).click()  # wrong
+    with page.expect_response(lambda r: r.url.endswith("/answers")) as graded:
+        page.locator("roadmap-tutor .quiz .check").click()
+    assert graded.value.status == 200
+    expect(page.locator("roadmap-tutor .quiz .score")).to_have_text("1 of 3 correct.")
+    expect(questions.nth(0)).to_have_class(re.compile("right"))
+    expect(questions.nth(1)).to_have_class(re.compile("wrong"))
+    expect(questions.nth(1).locator(".verdict")).to_contain_text("the answer is beta")
 
 
 def test_widget_and_demo_page_over_http(live):

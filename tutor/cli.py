@@ -154,6 +154,93 @@ def chat(
         history += [Turn("user", message), Turn("assistant", answer.answer)]
 
 
+learner_app = typer.Typer(help="Read and update learner profiles.", no_args_is_help=True)
+app.add_typer(learner_app, name="learner")
+
+
+def _learning(settings: Settings):
+    from tutor.db import make_engine
+    from tutor.roadmap import load_roadmap
+
+    return make_engine(settings.database_url), load_roadmap(settings.corpus_dir / "roadmap.yaml")
+
+
+@app.command("next")
+def next_(
+    learner: Annotated[str, typer.Option("--learner", help="learner id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    explain: Annotated[bool, typer.Option(help="have the tutor explain the choice, with citations")] = False,
+    index: IndexOpt = None,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+):
+    """What this learner should study next: computed from the prerequisite graph, their
+    mastery, goal track and hours per week."""
+    from tutor import coach
+    from tutor.index import load_index
+
+    settings = _settings(index, backend, model)
+    engine, roadmap = _learning(settings)
+    rec = coach.recommendation_for(engine, roadmap, coach.papers_in(load_index(settings.index_dir)), learner)
+    body = {"learner_id": learner, **coach.recommendation_json(rec)}
+    if explain:
+        body["explanation"] = coach.explain(_tutor(settings), rec).to_json()
+    if as_json:
+        print(json.dumps(body, ensure_ascii=False))
+        return
+    if rec.finished:
+        out.print("Every concept of the roadmap is mastered.")
+    out.print(f"[bold]Stage {rec.stage}[/] · about {rec.stage_weeks_left} weeks left in it at your pace")
+    for step in body["next"]:
+        out.print(f"- [bold]{escape(step['name'])}[/] (~{step['weeks']} weeks): {escape(step['why'])}")
+    for paper in body["papers"]:
+        out.print(f"  read: {escape(paper['title'])}")
+    if explain:
+        out.print(body["explanation"]["answer"], markup=False)
+
+
+@learner_app.command("show")
+def learner_show(learner_id: str, index: IndexOpt = None):
+    """A learner's profile and progress per stage, as JSON."""
+    from sqlmodel import Session
+
+    from tutor import learners
+    from tutor.mastery import mastery_map
+    from tutor.next_step import progress
+
+    engine, roadmap = _learning(_settings(index))
+    with Session(engine) as session:
+        learner = learners.get_learner(session, learner_id)
+        known = learners.known_concepts(learner)
+        profile = {"id": learner.id, "display_name": learner.display_name, "track": learner.track,
+                   "hours_per_week": learner.hours_per_week, "current_stage": learner.current_stage,
+                   "known_concepts": known}
+    rows = mastery_map(engine, learner_id)
+    profile["progress"] = progress(roadmap, {c: (r.p_known, r.attempts) for c, r in rows.items()}, set(known))
+    print(json.dumps(profile, ensure_ascii=False, indent=1))
+
+
+@learner_app.command("set")
+def learner_set(
+    learner_id: str,
+    name: Annotated[Optional[str], typer.Option(help="display name")] = None,
+    track: Annotated[Optional[str], typer.Option(help="industry, research or freelance")] = None,
+    hours: Annotated[Optional[int], typer.Option(help="study hours per week")] = None,
+    stage: Annotated[Optional[int], typer.Option(help="current stage")] = None,
+    known: Annotated[Optional[str], typer.Option(help="comma-separated concept ids already known")] = None,
+):
+    """Create or update a learner; only the options given change."""
+    from tutor import learners
+
+    engine, roadmap = _learning(_settings())
+    learner = learners.upsert_learner(
+        engine, learner_id, concept_ids=set(roadmap.concept_by_id), stages=set(roadmap.stage_by_id),
+        display_name=name, track=track, hours_per_week=hours, current_stage=stage,
+        known=[k.strip() for k in known.split(",") if k.strip()] if known is not None else None)
+    out.print(f"learner {learner.id}: track {learner.track}, {learner.hours_per_week} h/week, "
+              f"stage {learner.current_stage}")
+
+
 @app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="address to bind (TUTOR_HOST)")] = None,
@@ -171,6 +258,116 @@ def serve(
     app_ = create_app(settings)
     out.print(f"Roadmap Tutor on http://{settings.host}:{settings.port} (docs at /docs)")
     uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning")
+
+
+quiz_app = typer.Typer(help="Practice quizzes per stage: `tutor quiz --stage N` serves one from the bank, "
+                            "`tutor quiz build` fills the bank.")
+app.add_typer(quiz_app, name="quiz")
+
+
+@quiz_app.callback(invoke_without_command=True)
+def quiz(
+    ctx: typer.Context,
+    stage: StageOpt = None,
+    count: Annotated[int, typer.Option(min=1, max=20, help="number of questions")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    index: IndexOpt = None,
+):
+    """Serve a quiz for a stage from the bank (questions only: keys stay on the server)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if stage is None:
+        raise typer.BadParameter("give --stage N (or run `tutor quiz build`)", param_hint="--stage")
+    from tutor.db import make_engine
+    from tutor.index import load_index
+    from tutor.quiz.bank import check_stage, public_item, serve_quiz, stages_of
+
+    settings = _settings(index)
+    check_stage(stages_of(load_index(settings.index_dir).chunks), stage)
+    served, items = serve_quiz(make_engine(settings.database_url), stage, count)
+    body = {"quiz_id": served.id, "stage": stage, "items": [public_item(i) for i in items]}
+    if as_json:
+        print(json.dumps(body, ensure_ascii=False))
+        return
+    out.print(f"[bold]Stage {stage} quiz[/] ({served.id}); answer with POST /api/quizzes/{served.id}/answers")
+    for n, item in enumerate(body["items"], 1):
+        out.print(f"{n}. {escape(item['question'])}" + ("  (true or false?)" if item["kind"] == "tf" else ""))
+        for letter, option in zip("ABCD", item.get("options", [])):
+            out.print(f"   {letter}) {escape(option)}")
+
+
+@quiz_app.command("build")
+def quiz_build(
+    stage: StageOpt = None,
+    per_stage: Annotated[int, typer.Option("--per-stage", min=1, help="accepted items wanted per stage")] = 10,
+    max_candidates: Annotated[Optional[int], typer.Option(
+        "--max-candidates", min=1, help="stop a stage after this many candidates (default: twice --per-stage)")] = None,
+    index: IndexOpt = None,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+):
+    """Fill the quiz bank: generate items from each stage's chunks, validate each against its
+    source, store accepted and rejected ones (with reasons)."""
+    from tutor.db import make_engine
+    from tutor.quiz.bank import build_stage, check_stage, stages_of
+
+    settings = _settings(index, backend, model)
+    tutor = _tutor(settings)
+    stages = stages_of(tutor)
+    if stage is not None:
+        check_stage(stages, stage)
+    engine = make_engine(settings.database_url)
+    for s in [stage] if stage is not None else stages:
+        report = build_stage(tutor, engine, s, per_stage, max_candidates=max_candidates)
+        per_valid = f"{report.seconds_per_valid:.1f}s per valid item" if report.accepted else "no valid item"
+        reasons = ", ".join(f"{r} {n}" for r, n in report.reasons.most_common()) or "none"
+        out.print(f"stage {s}: {report.accepted} accepted, {report.rejected} rejected of {report.candidates} "
+                  f"({report.pass_rate:.0%}); rejections: {reasons}; {per_valid}")
+
+
+
+@app.command("eval")
+def eval_(
+    limit: Annotated[Optional[int], typer.Option(min=1, help="only N gold items (stratified by kind)")] = None,
+    no_baseline: Annotated[bool, typer.Option("--no-baseline", help="skip the naive LangChain baseline")] = False,
+    judge: Annotated[bool, typer.Option("--judge", help="also ask the LLM judge about every answer sentence")] = False,
+    fast: Annotated[bool, typer.Option("--fast", help="CI subset: no LLM; fails below eval/thresholds.yaml")] = False,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="report directory (default eval/reports/<time>)")] = None,
+    thresholds: Annotated[Optional[Path], typer.Option(help="thresholds YAML for --fast")] = None,
+    index: IndexOpt = None,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+):
+    """Measure the tutor on the gold set beside a naive RAG baseline: retrieval, key facts,
+    groundedness, citations, refusals, with bootstrap intervals; writes report.json and
+    report.html."""
+    from eval.report import summary_table
+    from eval.runner import THRESHOLDS_FILE, Options, run
+
+    settings = _settings(index, "fake" if fast else backend, model)
+    options = Options(limit=limit, baseline=not no_baseline, judge=judge and not fast, fast=fast, seed=seed,
+                      out=out_dir, thresholds=thresholds or THRESHOLDS_FILE)
+    report, code = run(settings, options, progress=lambda line: err.print(line, highlight=False, markup=False))
+    out.print(summary_table(report))
+    scorer = report["scorer"]
+    out.print(f"support scorer on {scorer['n']} labelled sentences: balanced accuracy "
+              f"{scorer['balanced_accuracy']:.3f} at SUPPORT_THRESHOLD {scorer['threshold']}; calibrated "
+              f"threshold {scorer['calibrated_threshold']} (balanced accuracy "
+              f"{scorer['calibrated_balanced_accuracy']:.3f})", highlight=False)
+    if "judge_labels" in report:
+        j = report["judge_labels"]
+        out.print(f"LLM judge on the labels: balanced accuracy {j['balanced_accuracy_at_0_5']:.3f} at P(yes) 0.5",
+                  highlight=False)
+    if report["quiz"].get("note"):
+        out.print(f"[dim]{escape(report['quiz']['note'])}[/]")
+    for row in report.get("thresholds", []):
+        mark = "[green]ok[/]" if row["ok"] else "[red]FAIL[/]"
+        value = "N/A" if row["value"] is None else f"{row['value']:.3f}"
+        sign = "<=" if row["kind"] == "ceiling" else ">="
+        out.print(f"{mark} {row['key']}: {value} (must be {sign} {row['bound']})")
+    out.print(f"report: {report['out']}/report.html ({report['seconds']}s)")
+    raise typer.Exit(code)
 
 
 def main() -> None:

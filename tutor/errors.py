@@ -4,6 +4,7 @@
     ├── ConfigError             bad setting or option (unknown backend, bad URL)
     ├── InvalidInput            a question or request the tutor cannot take (empty, too long)
     ├── NotFound                a conversation, learner, quiz... that does not exist
+    ├── Conflict                the request contradicts stored state (a quiz graded twice)
     ├── IndexMissing            no index built yet: run `tutor ingest`
     ├── IndexCorrupt            the index exists but cannot be read: rebuild it
     ├── ModelNotFound           model weights are not where they should be
@@ -35,6 +36,10 @@ class TooLarge(InvalidInput):
 
 class NotFound(TutorError):
     http_status = 404
+
+
+class Conflict(TutorError):
+    http_status = 409
 
 
 class IndexMissing(TutorError):

@@ -47,3 +47,95 @@ class Feedback(SQLModel, table=True):
     rating: int  # +1 thumbs up, -1 thumbs down
     comment: str | None = None
     created_at: datetime = Field(default_factory=_now)
+
+
+# -- learners -----------------------------------------------------------------------------
+
+class Learner(SQLModel, table=True):
+    id: str = Field(primary_key=True)  # chosen by the client (e.g. a site's user id) or generated
+    display_name: str = ""
+    track: str = "industry"  # industry | research | freelance
+    hours_per_week: int = 15
+    current_stage: int = 1
+    known_concepts: str = "[]"  # JSON list of concept ids the learner says they know
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class Mastery(SQLModel, table=True):
+    """Knowledge-tracing state of one concept for one learner (see tutor/mastery.py)."""
+
+    learner_id: str = Field(foreign_key="learner.id", primary_key=True)
+    concept_id: str = Field(primary_key=True)
+    p_known: float
+    attempts: int = 0
+    correct: int = 0
+    updated_at: datetime = Field(default_factory=_now)
+
+
+# -- quizzes ------------------------------------------------------------------------------
+
+class QuizItem(SQLModel, table=True):
+    """One generated question in the bank. Only status "accepted" is ever served; rejected
+    candidates are kept with their reasons (tutor/quiz/validate.py) for the bench and debugging."""
+
+    id: str = Field(default_factory=_id, primary_key=True)
+    stage: int = Field(index=True)
+    concept_id: str | None = Field(default=None, index=True)  # the concept mastery is updated for
+    concepts: str = "[]"  # JSON list: every concept of the source chunk
+    kind: str  # mcq | tf | short
+    question: str
+    options: str = "[]"  # JSON list of option texts (mcq)
+    answer: str  # JSON: option index (mcq), bool (tf) or text (short); never sent before grading
+    explanation: str = ""
+    fact: str = ""  # the source sentence the model said it tested
+    chunk_id: str = Field(index=True)
+    source_title: str = ""
+    source: str = ""
+    status: str = Field(default="accepted", index=True)  # accepted | rejected
+    reasons: str = "[]"  # JSON list of validator reasons (rejected items)
+    scores: str = "{}"  # JSON: support scores and similarities behind the verdict
+    backend: str = ""
+    created_at: datetime = Field(default_factory=_now)
+
+
+class Quiz(SQLModel, table=True):
+    """A served quiz: which bank items a learner (or an anonymous visitor) was given."""
+
+    id: str = Field(default_factory=_id, primary_key=True)
+    learner_id: str | None = Field(default=None, foreign_key="learner.id", index=True)
+    stage: int
+    item_ids: str = "[]"  # JSON list, in the order served
+    created_at: datetime = Field(default_factory=_now)
+    graded_at: datetime | None = None
+
+
+class QuizAttempt(SQLModel, table=True):
+    id: str = Field(default_factory=_id, primary_key=True)
+    quiz_id: str = Field(foreign_key="quiz.id", index=True)
+    item_id: str = Field(foreign_key="quizitem.id", index=True)
+    learner_id: str | None = Field(default=None, foreign_key="learner.id", index=True)
+    given: str  # JSON of what the learner sent (choice index, bool or text)
+    correct: bool
+    created_at: datetime = Field(default_factory=_now)
+
+
+class Review(SQLModel, table=True):
+    """The spaced-review schedule of one item for one learner (an FSRS card)."""
+
+    learner_id: str = Field(foreign_key="learner.id", primary_key=True)
+    item_id: str = Field(foreign_key="quizitem.id", primary_key=True)
+    card: str  # fsrs.Card.to_json()
+    due: datetime = Field(index=True)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class QuizHint(SQLModel, table=True):
+    """A hint given in quiz mode: the count per (conversation, item) sets the next level."""
+
+    id: str = Field(default_factory=_id, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True)
+    item_id: str = Field(foreign_key="quizitem.id", index=True)
+    level: int
+    fallback: bool = False  # the model's hint failed the key filter; a template was sent
+    created_at: datetime = Field(default_factory=_now)

@@ -5,7 +5,7 @@ reply ends as ok, refused or failed (with whatever text was produced)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from sqlalchemy.engine import Engine
 
@@ -17,11 +17,14 @@ from tutor.llm.base import Cancel
 
 def run_turn(tutor: Tutor, engine: Engine, message: str, *, conversation_id: str | None = None,
              learner_id: str | None = None, stage: int | None = None,
-             history: Sequence[Turn] | None = None, cancel: Cancel | None = None
+             history: Sequence[Turn] | None = None, cancel: Cancel | None = None,
+             respond: Callable[[Cancel | None], Iterator] | None = None,
              ) -> Iterator[tuple[str, object]]:
     """Yield ("meta" | "token" | "citations" | "done" | "error", payload).
 
-    `history` overrides the stored conversation (the OpenAI endpoint sends its own)."""
+    `history` overrides the stored conversation (the OpenAI endpoint sends its own);
+    `respond` replaces the answer flow with another event source of the same shape (the
+    "what should I learn next" explanation)."""
     message = tutor.validate(message)  # reject before anything is stored
     conversation_id = conversations.open_conversation(engine, conversation_id, learner_id)
     turns = conversations.history(engine, conversation_id) if history is None else list(history)
@@ -29,7 +32,8 @@ def run_turn(tutor: Tutor, engine: Engine, message: str, *, conversation_id: str
     partial: list[str] = []
     finished = False
     try:
-        for kind, payload in tutor.events(message, turns, stage=stage, cancel=cancel):
+        source = respond(cancel) if respond else tutor.events(message, turns, stage=stage, cancel=cancel)
+        for kind, payload in source:
             if kind == "meta":
                 payload = {**payload, "conversation_id": conversation_id, "message_id": reply_id}
             elif kind == "token":

@@ -84,3 +84,33 @@ class Answer:
             "backend": self.backend,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One concept to study next, and why."""
+
+    concept_id: str
+    name: str
+    stage: int
+    why: str
+    prerequisites_done: tuple[str, ...]
+    weeks: float  # estimated at the learner's pace
+    resources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PaperRef:
+    doc_id: str
+    title: str
+    stage: int | None
+    concepts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    stage: int  # the stage the learner is working in
+    steps: tuple[Step, ...]
+    stage_weeks_left: float
+    papers: tuple[PaperRef, ...]  # summaries whose concepts are all mastered
+    finished: bool = False  # every concept of the roadmap mastered

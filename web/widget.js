@@ -9,6 +9,8 @@
  * Options (all optional) on the script tag:
  *   data-tutor-url  where the tutor API lives (default: the folder this script came from)
  *   data-stage      the roadmap stage the host page is about (1-4), used by "Quiz me"
+ *   data-learner-id the site's id for the signed-in learner (default: an anonymous id kept
+ *                   in this browser); progress, quizzes and "what next" follow it
  *   data-title      the panel heading (default "Roadmap Tutor")
  * The accent colour follows the CSS custom property --rt-accent set on the host page.
  *
@@ -222,6 +224,12 @@
     return svg;
   }
 
+  function randomId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return [].map.call(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   function button(className, label, iconName, text) {
     var b = el("button", className);
     b.type = "button";
@@ -301,6 +309,21 @@
     "  color: var(--accent); background: color-mix(in srgb, var(--accent) 12%, #fff); }",
     ".chip-title { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }",
     ".chip-stage { color: var(--muted); white-space: nowrap; }",
+    // quiz card
+    ".quiz { display: flex; flex-direction: column; gap: 10px; margin-top: 6px; }",
+    ".quiz-item { border: 1px solid var(--line); border-radius: 10px; padding: 8px 10px; margin: 0; }",
+    ".quiz-item legend { font-weight: 600; padding: 0 4px; }",
+    ".quiz-item.right { border-color: #86efac; background: #f0fdf4; }",
+    ".quiz-item.wrong { border-color: #fca5a5; background: #fef2f2; }",
+    ".option { display: block; width: 100%; text-align: left; margin: 4px 0; padding: 6px 9px; border: 1px solid var(--line);",
+    "  border-radius: 8px; background: var(--bg); color: var(--ink); }",
+    ".option[aria-pressed='true'] { border-color: var(--accent); background: color-mix(in srgb, var(--accent) 10%, #fff); }",
+    ".option:disabled { opacity: .8; cursor: default; }",
+    ".quiz .short { width: 100%; box-sizing: border-box; padding: 6px 8px; border: 1px solid var(--line); border-radius: 8px; font: inherit; }",
+    ".quiz .check { align-self: flex-start; padding: 7px 14px; border-radius: 8px; background: var(--accent); color: #fff; font-weight: 600; }",
+    ".quiz .check:disabled { opacity: .6; }",
+    ".verdict { margin: 6px 0 0; font-size: 13px; }",
+    ".score { margin: 0; font-weight: 650; }",
     ".feedback { display: flex; gap: 2px; margin-top: 4px; }",
     ".feedback button { width: 28px; height: 28px; border-radius: 7px; color: var(--muted); }",
     ".feedback button svg { width: 16px; height: 16px; }",
@@ -493,15 +516,146 @@
       this.input.focus();
     }
 
-    // -- quick actions (a later issue wires these to the learner endpoints) --------------
+    // -- learner ----------------------------------------------------------------------------
 
-    askWhatNext() {
-      return this.send("What should I learn next?");
+    // The site's own user id when the tag passes data-learner-id, else an anonymous id kept
+    // in this browser. The profile is created on first use (PUT is create-or-update).
+    async learner() {
+      if (this.learnerId) return this.learnerId;
+      var key = "roadmap-tutor:" + this.tutorUrl + ":learner";
+      var id = this.getAttribute("learner-id") || store.get(key) || ("web-" + randomId());
+      if (store.get(key + ":created") !== id) {
+        var response;
+        try {
+          response = await fetch(this.api("/api/learners/" + encodeURIComponent(id)), {
+            method: "PUT",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify(this.stage ? { current_stage: this.stage } : {})
+          });
+        } catch (e) { throw new Unavailable(); }
+        if (response.status >= 500) throw new Unavailable();
+        if (!response.ok) throw new Shown(await errorDetail(response));
+        store.set(key + ":created", id);
+      }
+      store.set(key, id);
+      this.learnerId = id;
+      return id;
     }
 
-    quizMe() {
-      return this.send(this.stage ? "Quiz me on stage " + this.stage : "Quiz me on this stage",
-                       { stage: this.stage });
+    // -- quick actions --------------------------------------------------------------------
+
+    // Sent with the learner's id, the question is answered by the recommender (computed
+    // from the prerequisite graph and the learner's mastery), then explained with sources.
+    askWhatNext() {
+      return this.send("What should I learn next?", { learner: true });
+    }
+
+    // A short quiz from the server's checked bank, graded by the server.
+    async quizMe() {
+      if (this.busy) return;
+      if (!this.isOpen()) this.open();
+      this.setBusy(true);
+      await this.ready;
+      var stage = this.stage || 1;
+      var asked = this.addUser("Quiz me on stage " + stage);
+      var view = this.addBot();
+      this.renderBot(view);
+      try {
+        var learner = await this.learner();
+        var response;
+        try {
+          response = await fetch(this.api("/api/quizzes"), {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ stage: stage, count: 3, learner_id: learner })
+          });
+        } catch (e) { throw new Unavailable(); }
+        if (response.status >= 500 && response.status !== 503) throw new Unavailable();
+        if (!response.ok) throw new Shown(await errorDetail(response));
+        this.renderQuiz(view, await response.json(), learner);
+      } catch (error) {
+        this.showFailure(view, error, () => { asked.remove(); view.node.remove(); this.quizMe(); });
+      } finally {
+        this.setBusy(false);
+        this.scrollToEnd();
+      }
+    }
+
+    renderQuiz(view, quiz, learner) {
+      var form = el("form", "quiz");
+      form.setAttribute("aria-label", "Practice quiz, stage " + quiz.stage);
+      var picks = {};
+      quiz.items.forEach((item, i) => {
+        var box = form.appendChild(el("fieldset", "quiz-item"));
+        box.dataset.itemId = item.id;
+        box.appendChild(el("legend", null, (i + 1) + ". " + item.question));
+        var choices = item.kind === "mcq" ? item.options.map((o, j) => [j, o])
+          : item.kind === "tf" ? [[true, "True"], [false, "False"]] : null;
+        if (choices) {
+          choices.forEach((pair) => {
+            var b = box.appendChild(button("option", null, null, String(pair[1])));
+            b.setAttribute("aria-pressed", "false");
+            b.addEventListener("click", () => {
+              picks[item.id] = pair[0];
+              box.querySelectorAll(".option").forEach((o) => o.setAttribute("aria-pressed", String(o === b)));
+            });
+          });
+        } else {
+          var input = box.appendChild(el("input", "short"));
+          input.setAttribute("aria-label", "Your answer to question " + (i + 1));
+          input.addEventListener("input", () => { picks[item.id] = input.value.trim(); });
+        }
+      });
+      var check = form.appendChild(button("check", null, null, "Check answers"));
+      check.type = "submit";
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        var answers = quiz.items.filter((it) => picks[it.id] !== undefined && picks[it.id] !== "")
+          .map((it) => it.kind === "mcq" ? { item_id: it.id, choice: picks[it.id] }
+                                         : { item_id: it.id, answer: picks[it.id] });
+        if (!answers.length) return;
+        check.disabled = true;
+        var old = form.querySelector(".note");
+        if (old) old.remove();
+        try {
+          var response;
+          try {
+            response = await fetch(this.api("/api/quizzes/" + encodeURIComponent(quiz.quiz_id) + "/answers"), {
+              method: "POST",
+              headers: { "Content-Type": "application/json" },
+              body: JSON.stringify({ learner_id: learner, answers: answers })
+            });
+          } catch (err) { throw new Unavailable(); }
+          if (response.status >= 500) throw new Unavailable();
+          if (!response.ok) throw new Shown(await errorDetail(response));
+          this.renderGrades(form, await response.json());
+        } catch (error) {
+          check.disabled = false;
+          form.appendChild(el("div", "note", error.message || UNAVAILABLE));
+        }
+      });
+      view.bubble.replaceChildren(el("p", null, "Stage " + quiz.stage + " practice: answer, then check."), form);
+    }
+
+    renderGrades(form, graded) {
+      var byId = {};
+      graded.results.forEach((r) => { byId[r.item_id] = r; });
+      form.querySelectorAll(".quiz-item").forEach((box) => {
+        var r = byId[box.dataset.itemId];
+        if (!r) return;
+        box.querySelectorAll("button, input").forEach((c) => { c.disabled = true; });
+        box.classList.add(r.correct ? "right" : "wrong");
+        var key = r.key && (r.key.text !== undefined ? r.key.text : String(r.key.answer));
+        var verdict = box.appendChild(el("p", "verdict",
+          (r.correct ? "Correct. " : r.answered ? "Not quite: the answer is " + key + ". " : "Answer: " + key + ". ")
+          + (r.explanation || "")));
+        verdict.setAttribute("role", "status");
+        if (r.citation) box.appendChild(sourceChips([Object.assign({ n: "i" }, r.citation)]));
+      });
+      var check = form.querySelector(".check");
+      if (check) check.remove();
+      form.appendChild(el("p", "score", graded.correct + " of " + graded.total + " correct."));
+      this.scrollToEnd();
     }
 
     // -- messages ---------------------------------------------------------------------------
@@ -622,6 +776,7 @@
       var body = { message: text, stream: true };
       if (this.conversationId) body.conversation_id = this.conversationId;
       if (options.stage) body.stage = options.stage;
+      if (options.learner || this.learnerId) body.learner_id = await this.learner();
       var response;
       try {
         response = await fetch(this.api("/api/chat"), {
@@ -741,6 +896,7 @@
     widget.setAttribute("tutor-url", defaultTutorUrl());
     if (script && script.dataset.stage) widget.setAttribute("stage", script.dataset.stage);
     if (script && script.dataset.title) widget.setAttribute("heading", script.dataset.title);
+    if (script && script.dataset.learnerId) widget.setAttribute("learner-id", script.dataset.learnerId);
     document.body.appendChild(widget);
   }
 

@@ -1,4 +1,4 @@
-"""`python -m eval.bench [retrieval] [llm] [ingest] [web]` (all by default).
+"""`python -m eval.bench [retrieval] [llm] [ingest] [web] [quiz]` (all by default).
 
 Prints rich tables and writes eval/bench/results/latest.json. Targets are reported as
 PASS/FAIL text only: the exit status is non-zero only when a section crashes. Sections
@@ -15,7 +15,7 @@ import sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("retrieval", "llm", "ingest", "web")
+SECTIONS = ("retrieval", "llm", "ingest", "web", "quiz")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="ingest: builds per side, run ours/baseline/baseline/ours...")
     p.add_argument("--per-minute", type=int, default=1000, help="web: request rate per route")
     p.add_argument("--web-seconds", type=float, default=60.0, help="web: seconds per route")
+    p.add_argument("--quiz-items", type=int, default=8, help="quiz: candidates generated per side")
+    p.add_argument("--quiz-stage", type=int, default=2, help="quiz: the stage items come from")
     return p
 
 
@@ -56,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "ingest":
                 from eval.bench import ingest
                 data = ingest.run(rounds=args.ingest_rounds)
+            elif name == "quiz":
+                from eval.bench import quiz
+                data = quiz.run(items=args.quiz_items, stage=args.quiz_stage)
             else:
                 from eval.bench import web
                 data = web.run(per_minute=args.per_minute, seconds=args.web_seconds)

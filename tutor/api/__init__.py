@@ -17,12 +17,13 @@ from fastapi.responses import JSONResponse
 
 from tutor import __version__
 from tutor.answer import Tutor
-from tutor.api import chat, health, openai_routes, web
+from tutor.api import chat, health, learners, openai_routes, quizzes, web
 from tutor.api.deps import AppState
 from tutor.config import Settings
 from tutor.db import make_engine
 from tutor.errors import TutorError
 from tutor.index import load_index
+from tutor.roadmap import load_roadmap
 
 
 def _load_tutor(state: AppState) -> None:
@@ -45,7 +46,8 @@ def _load_tutor(state: AppState) -> None:
 def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -> FastAPI:
     """Build the app. Tests pass a ready `tutor` (for example with a scripted LLM)."""
     index = tutor.index if tutor else load_index(settings.index_dir)
-    state = AppState(settings, engine or make_engine(settings.database_url), index, tutor)
+    roadmap = load_roadmap(settings.corpus_dir / "roadmap.yaml")
+    state = AppState(settings, engine or make_engine(settings.database_url), index, roadmap, tutor)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -75,7 +77,7 @@ def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -
         return JSONResponse({"detail": "; ".join(problems), "errors": jsonable(exc.errors())},
                             status_code=422)
 
-    for module in (health, chat, openai_routes, web):
+    for module in (health, chat, openai_routes, learners, quizzes, web):
         app.include_router(module.router)
     return app
 

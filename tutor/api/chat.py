@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from tutor import conversations
+from tutor import coach, conversations
 from tutor.api.deps import State, TutorDep
+from tutor.api.quizzes import quiz_mode
 from tutor.api.schemas import (ChatRequest, ChatResponse, ConversationOut, FeedbackRequest,
                                MessageOut)
 from tutor.api.streaming import SSE_HEADERS, bridge, sse
@@ -28,9 +29,18 @@ async def chat(body: ChatRequest, request: Request, tutor: TutorDep, state: Stat
     if body.conversation_id:
         conversations.open_conversation(state.engine, body.conversation_id, None)  # 404 early
 
+    respond = None
+    if body.learner_id and coach.is_next_question(body.message):
+        # "what should I learn next", in the learner's words: computed, then explained
+        rec = coach.recommendation_for(state.engine, state.roadmap, coach.papers_in(state.index), body.learner_id)
+        respond = lambda cancel: coach.explain_events(tutor, rec, cancel)  # noqa: E731
+
+    if body.quiz_item_id:  # quiz mode: graduated hints, never the key (tutor/quiz/hints.py)
+        body, respond = quiz_mode(tutor, state, body)
+
     def produce(cancel):
         return run_turn(tutor, state.engine, body.message, conversation_id=body.conversation_id,
-                        learner_id=body.learner_id, stage=body.stage, cancel=cancel)
+                        learner_id=body.learner_id, stage=body.stage, cancel=cancel, respond=respond)
 
     events = bridge(request, produce)
     if body.stream:

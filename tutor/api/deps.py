@@ -13,6 +13,7 @@ from tutor.answer import Tutor
 from tutor.config import Settings
 from tutor.errors import BackendUnavailable
 from tutor.index import LoadedIndex
+from tutor.roadmap import Roadmap
 
 
 @dataclass
@@ -20,6 +21,7 @@ class AppState:
     settings: Settings
     engine: Engine
     index: LoadedIndex
+    roadmap: Roadmap
     tutor: Tutor | None = None  # set once the embedder and the model are loaded
     load_error: str | None = None
     ready: threading.Event = field(default_factory=threading.Event)

@@ -13,6 +13,7 @@ class ChatRequest(BaseModel):
     learner_id: str | None = None
     stage: int | None = Field(None, ge=1, le=4, description="only use material of this stage")
     stream: bool = Field(True, description="Server-Sent Events when true, one JSON object when false")
+    quiz_item_id: str | None = Field(None, description="quiz mode: hints for this open quiz item, never its answer")
 
 
 class CitationOut(BaseModel):

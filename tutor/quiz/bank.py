@@ -1,0 +1,207 @@
+"""The item bank: building it (generate -> validate -> store), serving quizzes from it, and
+topping it up in the background when a stage runs low.
+
+Serving never waits for the model: a quiz is drawn from accepted items at once (items
+the learner has not attempted first). When fewer than LOW_WATER accepted items remain
+for a stage, one background thread (never two at a time) generates REFILL_BATCH more.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from tutor.answer import Tutor
+from tutor.errors import NotFound, TutorError
+from tutor.models import Quiz, QuizAttempt, QuizItem
+from tutor.quiz.generate import generate, primary_concept, source_chunks
+from tutor.quiz.schema import Candidate
+from tutor.quiz.validate import Validator, Verdict
+
+KIND_CYCLE = ("mcq", "mcq", "tf", "mcq", "short")
+LOW_WATER = 8
+REFILL_BATCH = 4
+
+
+class BankEmpty(TutorError):
+    http_status = 503
+
+
+def stages_of(tutor_or_chunks) -> list[int]:
+    chunks = getattr(getattr(tutor_or_chunks, "index", None), "chunks", tutor_or_chunks)
+    return sorted({c.stage for c in chunks if c.stage is not None and c.kind == "roadmap"})
+
+
+def check_stage(stages: list[int], stage: int) -> None:
+    if stage not in stages:
+        raise NotFound(f"no stage {stage}; stages are {', '.join(map(str, stages))}")
+
+
+# -- building -----------------------------------------------------------------------------
+
+@dataclass
+class BuildReport:
+    stage: int
+    candidates: int = 0
+    accepted: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def rejected(self) -> int:
+        return self.candidates - self.accepted
+
+    @property
+    def pass_rate(self) -> float:
+        return self.accepted / self.candidates if self.candidates else 0.0
+
+    @property
+    def seconds_per_valid(self) -> float | None:
+        return self.seconds / self.accepted if self.accepted else None
+
+
+def _store(session: Session, c: Candidate, verdict: Verdict, chunk, backend: str) -> QuizItem:
+    row = QuizItem(stage=chunk.stage, concept_id=primary_concept(chunk, f"{c.question} {c.explanation}"),
+                   concepts=json.dumps(list(chunk.concepts)), kind=c.kind, question=str(c.question),
+                   options=json.dumps(c.options), answer=json.dumps(c.answer), explanation=str(c.explanation),
+                   fact=str(c.fact), chunk_id=chunk.id, source_title=chunk.title, source=chunk.source,
+                   status="accepted" if verdict.ok else "rejected", reasons=json.dumps(verdict.details),
+                   scores=json.dumps(verdict.scores), backend=backend)
+    session.add(row)
+    session.commit()
+    return row
+
+
+def accepted_items(session: Session, stage: int) -> list[QuizItem]:
+    return list(session.exec(select(QuizItem).where(QuizItem.stage == stage, QuizItem.status == "accepted")
+                             .order_by(QuizItem.created_at)).all())
+
+
+def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
+                max_candidates: int | None = None, concept: str | None = None,
+                kinds: tuple[str, ...] = KIND_CYCLE) -> BuildReport:
+    """Generate until `per_stage` items are accepted or `max_candidates` (default twice
+    that) were tried. Sources used least so far go first, so rebuilding widens the bank."""
+    report = BuildReport(stage)
+    sources = source_chunks(tutor.index.chunks, stage, concept)
+    if not sources:
+        return report
+    validator = Validator(tutor.embedder, tutor.sentence_vectors)
+    started = time.perf_counter()
+    with Session(engine) as session:
+        used = Counter(session.exec(select(QuizItem.chunk_id).where(QuizItem.stage == stage)).all())
+        bank = accepted_items(session, stage)
+        vectors = tutor.embedder.encode([i.question for i in bank]) if bank else None
+        order = sorted(range(len(sources)), key=lambda i: (used[sources[i].id], i))
+        for n in range(max_candidates or 2 * per_stage):
+            if report.accepted >= per_stage:
+                break
+            chunk = sources[order[n % len(order)]]
+            kind = kinds[(len(bank) + n) % len(kinds)]
+            try:
+                candidate = generate(tutor, chunk, kind, attempt=used[chunk.id])
+            except (TutorError, ValueError) as exc:  # the backend returned something that is not JSON
+                candidate, verdict = Candidate(kind, "", None), Verdict()
+                verdict.fail("schema", str(exc)[:200])
+            else:
+                verdict = validator.check(candidate, chunk, vectors)
+            used[chunk.id] += 1
+            row = _store(session, candidate, verdict, chunk, tutor.llm.name)
+            report.candidates += 1
+            report.reasons.update(verdict.reasons)
+            if verdict.ok:
+                report.accepted += 1
+                new = tutor.embedder.encode([row.question])
+                vectors = new if vectors is None else np.vstack([vectors, new])
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# -- serving ------------------------------------------------------------------------------
+
+def public_item(item: QuizItem) -> dict:
+    """What a learner sees before answering: never the key or the explanation."""
+    body = {"id": item.id, "kind": item.kind, "question": item.question, "concept": item.concept_id,
+            "citation": citation(item)}
+    if item.kind == "mcq":
+        body["options"] = json.loads(item.options)
+    return body
+
+
+def citation(item: QuizItem) -> dict:
+    return {"chunk_id": item.chunk_id, "title": item.source_title, "source": item.source, "stage": item.stage}
+
+
+def available(engine: Engine, stage: int) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(QuizItem)
+                            .where(QuizItem.stage == stage, QuizItem.status == "accepted")).one()
+
+
+def serve_quiz(engine: Engine, stage: int, count: int, learner_id: str | None = None,
+               rng: random.Random | None = None) -> tuple[Quiz, list[QuizItem]]:
+    """Draw `count` accepted items (fewer if the bank holds fewer) and record the quiz."""
+    rng = rng or random.Random()
+    with Session(engine) as session:
+        items = accepted_items(session, stage)
+        if not items:
+            raise BankEmpty(f"the quiz bank for stage {stage} is empty: build it with "
+                            f"`tutor quiz build --stage {stage}`")
+        seen = set()
+        if learner_id:
+            seen = set(session.exec(select(QuizAttempt.item_id).where(QuizAttempt.learner_id == learner_id)).all())
+        rng.shuffle(items)
+        items.sort(key=lambda i: i.id in seen)  # stable: unseen first, shuffled within each group
+        chosen = items[:count]
+        quiz = Quiz(learner_id=learner_id, stage=stage, item_ids=json.dumps([i.id for i in chosen]))
+        session.add(quiz)
+        session.commit()
+        session.refresh(quiz)
+        for item in chosen:
+            session.refresh(item)
+        return quiz, chosen
+
+
+class Refiller:
+    """Background top-up of a stage's bank: at most one generation thread at a time."""
+
+    def __init__(self, engine: Engine, low_water: int = LOW_WATER, batch: int = REFILL_BATCH):
+        self.engine = engine
+        self.low_water = low_water
+        self.batch = batch
+        self.last_report: BuildReport | None = None
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def maybe_top_up(self, tutor: Tutor, stage: int) -> bool:
+        """Start a top-up when the stage is low and none is running; True if one started."""
+        if available(self.engine, stage) >= self.low_water:
+            return False
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return False
+            self._thread = threading.Thread(target=self._run, args=(tutor, stage),
+                                            name=f"quiz-top-up-{stage}", daemon=True)
+            self._thread.start()
+        return True
+
+    def _run(self, tutor: Tutor, stage: int) -> None:
+        try:
+            self.last_report = build_stage(tutor, self.engine, stage, self.batch)
+        except Exception as exc:  # keep serving; the next low quiz request retries
+            self.last_error = f"{type(exc).__name__}: {exc}"
+
+    def wait(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)

@@ -1,0 +1,88 @@
+"""Generating candidate items: one item per LLM call, from one source chunk of a stage.
+
+Sources are chunks of kind roadmap, paper or faq of the stage (or of one concept). They
+are taken round-robin across four groups so a batch mixes them: concept pages (one
+concept each, short and factual: the best sources), paper summaries, FAQs, then the
+rest of the stage's roadmap text. The model fills a JSON schema (schema.py) through
+`llm.json`, so a reply is structured even from a 1.5B model; what it says is then checked
+against its source by validate.py before the item can be served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterable
+
+from tutor.answer import Tutor
+from tutor.quiz.schema import Candidate, generation_schema
+from tutor.text import sentences, terms
+from tutor.types import Chunk
+
+SOURCE_KINDS = ("roadmap", "paper", "faq")
+MIN_SOURCE_CHARS = 120  # shorter sections (a heading and a line) hold no testable fact
+MAX_ITEM_TOKENS = 320
+TEMPERATURE = 0.2  # a little variety, so a second pass over a chunk can ask something else
+
+
+def _group(chunk: Chunk) -> int:
+    if chunk.doc_id.startswith("concept-"):
+        return 0
+    return {"paper": 1, "faq": 2}.get(chunk.kind, 3)
+
+
+def source_chunks(chunks: Iterable[Chunk], stage: int, concept: str | None = None) -> list[Chunk]:
+    """The stage's usable source chunks, interleaved across groups (concept pages first)."""
+    usable = [c for c in chunks if c.stage == stage and c.kind in SOURCE_KINDS
+              and len(c.text) >= MIN_SOURCE_CHARS and (concept is None or concept in c.concepts)]
+    groups = [sorted((c for c in usable if _group(c) == g), key=lambda c: c.id) for g in range(4)]
+    ordered = []
+    for i in range(max((len(g) for g in groups), default=0)):
+        ordered += [g[i] for g in groups if i < len(g)]
+    return ordered
+
+
+def _seed(*parts: str) -> int:
+    return int(hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12], 16)
+
+
+def to_candidate(kind: str, data: dict, seed: int) -> Candidate:
+    """The model's JSON in the stored shape; malformed fields are kept as they are, for
+    the schema check to name."""
+    fact, explanation = data.get("fact", ""), data.get("explanation", "")
+    if kind == "mcq":
+        correct, wrong = data.get("correct"), data.get("wrong")
+        options = list(wrong) if isinstance(wrong, list) else []
+        position = random.Random(seed).randint(0, len(options))
+        options.insert(position, correct)
+        return Candidate("mcq", data.get("question", ""), position, options, explanation, fact)
+    if kind == "tf":
+        return Candidate("tf", data.get("statement", ""), data.get("answer"), [], explanation, fact,
+                         data.get("correction", ""))
+    return Candidate("short", data.get("question", ""), data.get("answer"), [], explanation, fact)
+
+
+def primary_concept(chunk: Chunk, text: str) -> str | None:
+    """The chunk's concept the item is about: most concept-name words in the item's text."""
+    if not chunk.concepts:
+        return None
+    words = set(terms(text))
+    return max(chunk.concepts, key=lambda cid: sum(w in words for w in cid.split("-")))
+
+
+def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
+    """The sentence an item tests, chosen here rather than by the model (a small model left
+    to choose copies long stretches or picks a heading); later passes take the next one."""
+    usable = [s for s in sentences(chunk.text) if not s.startswith("#") and len(terms(s)) >= 5]
+    return usable[attempt % len(usable)] if usable else chunk.text[:300]
+
+
+def generate(tutor: Tutor, chunk: Chunk, kind: str, attempt: int = 0) -> Candidate:
+    """One candidate from one chunk. `attempt` varies the seed (option order, tf truth)."""
+    seed = _seed(chunk.id, kind, str(attempt))
+    truth = random.Random(seed + 1).random() < 0.5
+    messages = tutor.prompts.messages("quiz", kind=kind, truth=truth, title=chunk.title.split(" — ")[0],
+                                      text=chunk.text, focus=focus_sentence(chunk, attempt))
+    data = tutor.llm.json(messages, generation_schema(kind), max_tokens=MAX_ITEM_TOKENS,
+                          temperature=TEMPERATURE if attempt else 0.0)
+    return to_candidate(kind, data, seed)

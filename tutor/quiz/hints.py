@@ -1,0 +1,227 @@
+"""Quiz mode in chat: graduated hints for an open item, never its key.
+
+The level is the number of hints already given for the item in the conversation, plus one:
+    1  names the concept the question is about
+    2  recalls the source sentence the item tests, with the key's words masked (____)
+    3  rules out one distractor (mcq; the least supported one), plus the level-2 sentence
+
+Defence in depth against giving the key away:
+    - the prompt (prompts/hint.j2) never contains the key, nor the options (which contain it);
+    - the source text it is given has every word of the key masked;
+    - `leaks()` rejects a hint that states the key (normalised text, its words, spelled,
+      reversed or base64-encoded; its option letter or number named as the answer; for
+      true/false items any true/false verdict), or names any option as the answer (the
+      model never sees the options, so that is a guess), and a template hint is sent instead
+      (templates pass the same filter, falling back to a generic one).
+Once the learner has answered the item (POST /api/quizzes/{id}/answers), the chat gives
+the key and the explanation with its citation instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Iterator
+
+import numpy as np
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from tutor.answer import Tutor
+from tutor.errors import NotFound
+from tutor.models import Conversation, Quiz, QuizAttempt, QuizHint, QuizItem
+from tutor.quiz.grade import key_json, key_of
+from tutor.quiz.schema import LETTERS
+from tutor.quiz.validate import normalise
+from tutor.roadmap import Roadmap
+from tutor.text import terms
+from tutor.types import Answer, Citation
+
+HINT_TOKENS = 60
+MAX_MESSAGE_CHARS = 300
+BLANK = "____"
+ORDINALS = ("first", "second", "third", "fourth")
+_VERDICT = re.compile(r"\b(true|false|correct|incorrect|right|wrong)\b", re.I)
+
+
+def _stem(word: str) -> str:
+    return word[:5]
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+def key_words(item: QuizItem) -> list[str]:
+    """The words that give the key away (for true/false: none, the verdict is the key)."""
+    if item.kind == "tf":
+        return []
+    key = key_json(item)
+    return terms(key["text"] if item.kind == "mcq" else str(key["answer"]))
+
+
+def mask(text: str, words: list[str]) -> str:
+    """Replace every word sharing a stem with a key word (and every key number) by ____."""
+    stems = {_stem(w) for w in words}
+    return re.sub(r"[A-Za-z0-9]+(?:[.+#-][A-Za-z0-9]+)*",
+                  lambda m: BLANK if _stem(m.group(0).lower()) in stems else m.group(0), text)
+
+
+def _letter_patterns(index: int) -> list[re.Pattern]:
+    letter, number = LETTERS[index], index + 1
+    return [
+        re.compile(rf"\b(option|choice|answer|letter|pick|choose|select)\s*(is\s*|was\s*)?[:#(\"']?\s*{letter}\b", re.I),
+        re.compile(rf"\(\s*{letter}\s*\)", re.I),
+        re.compile(rf"(^|\s){letter}\s*[).:](\s|$)"),
+        re.compile(rf"\b(is|it's|be)\s+{letter}\b"),
+        re.compile(rf"\b(option|choice|answer|number|index)\s*(is\s*)?(no\.?|#)?\s*[:(]?\s*({number}|{index})\b", re.I),
+        re.compile(rf"\b{ORDINALS[index]}\s+(option|choice|one)\b", re.I),
+    ]
+
+
+def names_an_option(text: str, item: QuizItem) -> bool:
+    """Whether `text` points at any option by letter or number as the answer (mcq)."""
+    if item.kind != "mcq":
+        return False
+    return any(p.search(text) for i in range(len(json.loads(item.options))) for p in _letter_patterns(i))
+
+
+def leaks(hint: str, item: QuizItem) -> str | None:
+    """Why `hint` gives the key away, or None when it does not."""
+    if item.kind == "tf":
+        return "states a true/false verdict" if _VERDICT.search(hint) else None
+    key = key_json(item)
+    key_text = str(key["text"] if item.kind == "mcq" else key["answer"])
+    normal_key, normal_hint = normalise(key_text), f" {normalise(hint)} "
+    if normal_key and f" {normal_key} " in normal_hint:
+        return "contains the key"
+    words = {_stem(t) for t in terms(key_text)}
+    if words and words <= {_stem(t) for t in terms(hint)}:
+        return "contains every word of the key"
+    compact_key, compact_hint = _compact(key_text), _compact(hint)
+    if len(compact_key) >= 4 and (compact_key in compact_hint or compact_key[::-1] in compact_hint):
+        return "spells the key"
+    encoded = {base64.b64encode(v.encode()).decode().rstrip("=") for v in (key_text, normal_key) if v}
+    if any(len(e) >= 4 and e in hint for e in encoded):
+        return "encodes the key"
+    if item.kind == "mcq" and any(p.search(hint) for p in _letter_patterns(key["choice"])):
+        return "names the key's option"
+    return None
+
+
+# -- hint material --------------------------------------------------------------------------
+
+def _concept_name(item: QuizItem, roadmap: Roadmap | None) -> str:
+    """Masked too: when the key is the concept's own name, naming it would give it away."""
+    concept = roadmap.concept_by_id.get(item.concept_id) if roadmap and item.concept_id else None
+    return mask(concept.name if concept else item.source_title.split(" — ")[0], key_words(item))
+
+
+def _source_sentence(tutor: Tutor, item: QuizItem) -> str:
+    """The source sentence closest to the question and its key, masked."""
+    chunk = next((c for c in tutor.index.chunks if c.id == item.chunk_id), None)
+    if chunk is None:
+        return mask(item.fact, key_words(item))
+    parts, vectors = tutor.sentence_vectors.get(chunk)
+    probe = f"{item.question} {json.dumps(key_json(item))}"
+    best = parts[int(np.argmax(vectors @ tutor.embedder.encode_one(probe)))]
+    return mask(best.lstrip("# "), key_words(item))
+
+
+def _ruled_out(item: QuizItem) -> str | None:
+    if item.kind != "mcq":
+        return None
+    key, options = key_of(item), json.loads(item.options)
+    wrong = [i for i in range(len(options)) if i != key]
+    scores = json.loads(item.scores).get("distractors") or [0.0] * len(wrong)
+    weakest = wrong[int(np.argmin(scores[:len(wrong)]))]
+    return f"You can rule out {LETTERS[weakest]}) \"{options[weakest]}\": the source does not back it."
+
+
+def templates(item: QuizItem, level: int, concept: str, fact: str) -> list[str]:
+    """Safe hints, most helpful first (each still passes through `leaks`)."""
+    first = f"Hint: this question is about {concept}. Think about what the roadmap says about it."
+    recall = f"Hint: the source ({mask(item.source_title.split(' — ')[0], key_words(item))}) says: \"{fact}\""
+    ruled = _ruled_out(item)
+    by_level = {1: [first], 2: [recall, first], 3: [f"{ruled} {recall}" if ruled else recall, recall, first]}
+    return by_level[level] + [f"Hint: reread what the stage {item.stage} material says about this question."]
+
+
+def make_hint(tutor: Tutor, item: QuizItem, level: int, message: str,
+              roadmap: Roadmap | None = None) -> tuple[str, bool]:
+    """(hint text, whether a template replaced the model's hint)."""
+    concept = _concept_name(item, roadmap)
+    fact = _source_sentence(tutor, item) if level >= 2 else ""
+    ruled = _ruled_out(item) if level >= 3 else None
+    material = " ".join(x for x in (f"It is about {concept}." if level == 1 else fact, ruled) if x)
+    messages = tutor.prompts.messages("hint", question=item.question, level=level, concept=concept,
+                                      material=material, message=message[:MAX_MESSAGE_CHARS])
+    text = tutor.llm.complete(messages, max_tokens=HINT_TOKENS, temperature=0.0).text.strip()
+    # The model never sees the options, so any option it names as the answer is a guess:
+    # misleading when wrong, a leak when right. Either way the hint is not sent.
+    if text and not names_an_option(text, item):
+        text = " ".join(x for x in (ruled, text) if x)  # level 3 always rules one option out
+        if not leaks(text, item):
+            return text, False
+    safe = next(t for t in templates(item, level, concept, fact) if not leaks(t, item))
+    return safe, True
+
+
+# -- the chat turn ------------------------------------------------------------------------
+
+def load_item(engine: Engine, item_id: str) -> QuizItem:
+    with Session(engine) as session:
+        item = session.get(QuizItem, item_id)
+        if item is None or item.status != "accepted":
+            raise NotFound(f"no quiz item {item_id!r}")
+        return item
+
+
+def _answered(session: Session, item_id: str, conversation_id: str, learner_id: str | None) -> bool:
+    query = select(QuizAttempt.id).join(Quiz, Quiz.id == QuizAttempt.quiz_id).where(
+        QuizAttempt.item_id == item_id, Quiz.graded_at.is_not(None))
+    if learner_id:
+        query = query.where(QuizAttempt.learner_id == learner_id)
+    else:
+        started = session.get(Conversation, conversation_id).created_at
+        query = query.where(QuizAttempt.learner_id.is_(None), QuizAttempt.created_at >= started)
+    return session.exec(query.limit(1)).first() is not None
+
+
+def explanation_text(item: QuizItem) -> str:
+    key = key_json(item)
+    said = f"{key['letter']}) {key['text']}" if item.kind == "mcq" else \
+        ("true" if key["answer"] else "false") if item.kind == "tf" else key["answer"]
+    return f"The answer is {said}. {item.explanation} [1]".strip()
+
+
+def hint_events(tutor: Tutor, engine: Engine, item_id: str, conversation_id: str, message: str,
+                learner_id: str | None = None, roadmap: Roadmap | None = None
+                ) -> Iterator[tuple[str, object]]:
+    """The same event stream as Tutor.events, for one quiz-mode turn."""
+    started = time.perf_counter()
+    item = load_item(engine, item_id)
+    with Session(engine) as session:
+        answered = _answered(session, item_id, conversation_id, learner_id)
+        given = session.exec(select(func.count()).select_from(QuizHint).where(
+            QuizHint.conversation_id == conversation_id, QuizHint.item_id == item_id)).one()
+    level = 0 if answered else min(given + 1, 3)
+    yield "meta", {"question": message, "refused": False, "backend": tutor.llm.name,
+                   "quiz_item_id": item_id, "hint_level": level}
+    if answered:
+        text, fallback = explanation_text(item), False
+    else:
+        text, fallback = make_hint(tutor, item, level, message, roadmap)
+        with Session(engine) as session:
+            session.add(QuizHint(conversation_id=conversation_id, item_id=item_id, level=level,
+                                 fallback=fallback))
+            session.commit()
+    cited = answered or level >= 2
+    citations = (Citation(1, item.chunk_id, item.source_title, item.source, item.stage),) if cited else ()
+    yield "token", text
+    yield "citations", [c.__dict__ for c in citations]
+    timings = {"total": time.perf_counter() - started}
+    yield "done", Answer(text, citations, False, 1.0 if answered else 0.0, tutor.llm.name, message, timings)

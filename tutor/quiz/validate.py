@@ -1,0 +1,178 @@
+"""Checks an item passes before it can be served. Each failure is a named reason, stored
+with a rejected item (rejected items are kept for the bench and for debugging, never served).
+
+    schema                malformed: wrong types, empty text, not 4 mcq options
+    one_correct           the key is not exactly one answer (mcq: one index in range; tf: a bool)
+    options_not_distinct  two options are the same (normalised text) or near-duplicates
+                          (embedding cosine >= SIMILAR, between options stating the same
+                          numbers); for tf, a false statement and its correction are the same
+    key_unsupported       the source chunk does not back the key: support < KEY_THRESHOLD
+    distractor_supported  a wrong option is backed by the source about as well as the key
+    key_in_question       the question states its own answer (mcq option or short answer text)
+    duplicate             the question is a near-duplicate (cosine >= SIMILAR) of a bank item
+                          of the same stage
+
+Support has no NLI model to lean on (none ships offline), so it is the answer scorer's
+recipe (tutor/support.py) applied to the statement "question + answer":
+    similarity = best cosine between that statement and any sentence of the source chunk
+    coverage   = share of the *answer's* content terms found in the source (the question's
+                 terms are shared by every option, so they cannot tell options apart; for a
+                 false true/false statement, only the words changed from its correction)
+    score      = 0.5 similarity + 0.5 coverage, halved when the answer states a number the
+                 source does not contain.
+KEY_THRESHOLD = 0.55 is the answer scorer's SUPPORT_THRESHOLD: a key must be supported the
+way an answer sentence has to be. A distractor fails when it reaches that threshold too
+*and* scores within DISTRACTOR_MARGIN (0.10) of the key: plausible distractors share the
+topic's words, so being close to the threshold alone is not a defect; being as backed as
+the key is (two defensible answers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tutor.embed import Embedder
+from tutor.quiz.schema import MCQ_OPTIONS, Candidate, schema_problems
+from tutor.sentence_vectors import SentenceVectors
+from tutor.support import SUPPORT_THRESHOLD, SupportScorer
+from tutor.text import terms
+from tutor.types import Chunk
+
+KEY_THRESHOLD = SUPPORT_THRESHOLD
+DISTRACTOR_MARGIN = 0.10
+SIMILAR = 0.92
+REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
+           "distractor_supported", "key_in_question", "duplicate")
+_ARTICLE = re.compile(r"^(the|a|an)\s+")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation dropped, whitespace collapsed, no leading article."""
+    text = re.sub(r"[^a-z0-9]+", " ", str(text).lower()).strip()
+    return _ARTICLE.sub("", text)
+
+
+@dataclass
+class Verdict:
+    reasons: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    scores: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+    def fail(self, reason: str, detail: str) -> None:
+        self.reasons.append(reason)
+        self.details.append(f"{reason}: {detail}")
+
+
+class Validator:
+    def __init__(self, embedder: Embedder, sentence_vectors: SentenceVectors | None = None):
+        self.embedder = embedder
+        self.sentence_vectors = sentence_vectors or SentenceVectors(embedder)
+
+    def support(self, statement: str, answer: str, source: Chunk) -> float:
+        """How well `source` backs `statement` (its answer part: `answer`); 0..1."""
+        _, vectors = self.sentence_vectors.get(source)
+        similarity = float((vectors @ self.embedder.encode_one(statement)).max())
+        return round(SupportScorer._score(answer, similarity, [source.embed_text]), 4)
+
+    def check(self, c: Candidate, source: Chunk, bank_questions: np.ndarray | None = None) -> Verdict:
+        """Every check that can run; schema and one_correct stop early (nothing else is
+        meaningful without a well-formed key)."""
+        verdict = Verdict()
+        if problems := schema_problems(c):
+            verdict.fail("schema", "; ".join(problems))
+            return verdict
+        if problem := one_correct_problem(c):
+            verdict.fail("one_correct", problem)
+            return verdict
+        self._distinct(c, verdict)
+        self._supported(c, source, verdict)
+        if c.kind != "tf" and f" {normalise(c.key_text())} " in f" {normalise(c.question)} ":
+            verdict.fail("key_in_question", "the question contains its answer")
+        self._novel(c, bank_questions, verdict)
+        return verdict
+
+    def _distinct(self, c: Candidate, verdict: Verdict) -> None:
+        texts = list(c.options) if c.kind == "mcq" else \
+            [c.question, c.correction] if c.kind == "tf" and c.answer is False else []
+        if len(texts) < 2:
+            return
+        normalised = [normalise(t) for t in texts]
+        if len(set(normalised)) < len(texts):
+            verdict.fail("options_not_distinct", "two options have the same text")
+            return
+        if c.kind == "tf":  # a false statement is its correction with one detail changed
+            return
+        vectors = self.embedder.encode(texts)
+        sims = vectors @ vectors.T
+        # "0.01" and "0.001" embed alike yet are different answers: pairs stating different
+        # numbers are told apart by their numbers, not by the embedding.
+        numbers = [sorted(_NUMBER.findall(t)) for t in texts]
+        pairs = [(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts)) if numbers[i] == numbers[j]]
+        worst = max((float(sims[i, j]) for i, j in pairs), default=0.0)
+        verdict.scores["max_option_cosine"] = round(worst, 4)
+        if worst >= SIMILAR:
+            verdict.fail("options_not_distinct", f"two options are near-duplicates (cosine {worst:.2f})")
+
+    def _supported(self, c: Candidate, source: Chunk, verdict: Verdict) -> None:
+        key = c.key_text()
+        statement = key if c.kind == "tf" else f"{c.question} {key}"
+        key_score = self.support(statement, _answer_part(c, key), source)
+        verdict.scores["key"] = key_score
+        if key_score < KEY_THRESHOLD:
+            verdict.fail("key_unsupported", f"the source backs the key at {key_score:.2f} < {KEY_THRESHOLD}")
+        for wrong in distractors(c):
+            statement = wrong if c.kind == "tf" else f"{c.question} {wrong}"
+            score = self.support(statement, _answer_part(c, wrong), source)
+            verdict.scores.setdefault("distractors", []).append(score)
+            if score >= KEY_THRESHOLD and score > key_score - DISTRACTOR_MARGIN:
+                verdict.fail("distractor_supported",
+                              f"{wrong!r} is backed at {score:.2f} (key {key_score:.2f})")
+                return
+
+    def _novel(self, c: Candidate, bank_questions: np.ndarray | None, verdict: Verdict) -> None:
+        if bank_questions is None or not len(bank_questions):
+            return
+        best = float((bank_questions @ self.embedder.encode_one(c.question)).max())
+        verdict.scores["max_bank_cosine"] = round(best, 4)
+        if best >= SIMILAR:
+            verdict.fail("duplicate", f"a bank item asks nearly the same (cosine {best:.2f})")
+
+
+def _answer_part(c: Candidate, text: str) -> str:
+    """The words coverage is measured on: an option's own words; for a false tf statement
+    and its correction, only the words where the two differ (the detail that was changed),
+    since every other word is shared and backed by the source either way."""
+    if c.kind != "tf" or c.answer is True:
+        return text
+    other = c.question if text == c.correction else c.correction
+    shared = set(terms(other))
+    return " ".join(t for t in terms(text) if t not in shared) or text
+
+
+def one_correct_problem(c: Candidate) -> str | None:
+    if c.kind == "mcq":
+        if isinstance(c.answer, bool) or not isinstance(c.answer, int):
+            return f"the key must be one option index, got {c.answer!r}"
+        if not 0 <= c.answer < MCQ_OPTIONS:
+            return f"the key index {c.answer} is not an option (0-{MCQ_OPTIONS - 1})"
+    elif c.kind == "tf" and not isinstance(c.answer, bool):
+        return f"a true/false key must be true or false, got {c.answer!r}"
+    elif c.kind == "short" and not (isinstance(c.answer, str) and c.answer.strip()):
+        return "a short answer key must be non-empty text"
+    return None
+
+
+def distractors(c: Candidate) -> list[str]:
+    if c.kind == "mcq":
+        return [o for i, o in enumerate(c.options) if i != c.answer]
+    if c.kind == "tf" and c.answer is False:
+        return [c.question]  # the false statement must not be backed like its correction
+    return []
