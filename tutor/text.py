@@ -20,9 +20,17 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def _forms(word: str) -> list[str]:
+    """A token and what a learner may type instead: a range "5-6" also as "5" and "6"
+    ("weeks 5 and 6")."""
+    if "-" in word and all(p.isdigit() for p in word.split("-")):
+        return [word, *word.split("-")]
+    return [word]
+
+
 def terms(text: str) -> list[str]:
     """Content words: lower-cased tokens without stopwords (BM25 and term checks)."""
-    return [w for w in words(text) if w not in STOPWORDS]
+    return [f for w in words(text) if w not in STOPWORDS for f in _forms(w)]
 
 
 def sentences(text: str) -> list[str]:

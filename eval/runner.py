@@ -1,0 +1,449 @@
+"""The eval runner behind `tutor eval`: the gold set through the tutor and the baseline in
+one run, metrics per item and aggregated, paired bootstrap intervals for every difference
+tutor - baseline, the support scorer's check on hand labels, and a report directory.
+
+Two modes:
+- full (default): the real LLM answers every gold item through `Tutor.ask` (multi-turn items
+  with their turns as history) and through the naive LangChain baseline (eval/baseline.py);
+  `--judge` adds the LLM judge's opinion of each answer sentence (eval/judge.py).
+- `--fast` (CI): no LLM at all. Retrieval metrics, the refusal gate (`Tutor.prepare`),
+  citation validity and precision of FakeLLM answers (the extractive fake cites [1]), and the
+  support scorer on eval/gold/support_labels.yaml; exits non-zero when a metric is on the
+  wrong side of eval/thresholds.yaml.
+
+A metric that does not apply to an item is None and is left out of its mean (see
+eval/metrics.py); each aggregate says over how many items it was taken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from eval import metrics as M
+from tutor.answer import Turn
+from tutor.types import Chunk
+
+REPO = Path(__file__).resolve().parent.parent
+GOLD_FILE = REPO / "eval" / "gold" / "questions.yaml"
+LABELS_FILE = REPO / "eval" / "gold" / "support_labels.yaml"
+THRESHOLDS_FILE = REPO / "eval" / "thresholds.yaml"
+REPORTS_DIR = REPO / "eval" / "reports"
+RETRIEVE_K = 10
+RESAMPLES = 2000
+
+# Metric name -> what it is (report legend). Higher is better except where CEILING.
+METRICS = {
+    "hit_at_5": "recall@5: any expected document among the top 5 chunks",
+    "recall_at_5": "doc recall@5: share of expected documents among the top 5 chunks",
+    "mrr": "MRR: 1/rank of the first chunk of an expected document (top 10)",
+    "ndcg_at_10": "nDCG@10 over documents, binary relevance",
+    "key_fact_recall": "key-fact recall: share of the item's key facts the answer states",
+    "groundedness": "groundedness: share of answer sentences the support scorer finds supported",
+    "citation_validity": "citation validity: every [n] names a citation, every citation a retrieved chunk",
+    "citation_precision": "citation precision: share of citations from an expected document",
+    "refusal_accuracy": "refusal accuracy: unanswerable items refused",
+    "false_refusal": "false-refusal rate: answerable items refused",
+    "judge_groundedness": "judge groundedness: share of sentences with P(yes) >= 0.5 (LLM judge)",
+    "judge_p_yes": "judge mean P(yes) over answer sentences",
+}
+LOWER_IS_BETTER = {"false_refusal"}
+SUMMARY = ("hit_at_5", "groundedness", "key_fact_recall", "citation_validity", "refusal_accuracy",
+           "false_refusal")
+# thresholds.yaml key -> (fast-run metric, kind); "ceiling" fails when the value is above.
+THRESHOLD_KEYS = {
+    "retrieval_recall_at_5": ("hit_at_5", "floor"),
+    "gate_refusal_rate_unanswerable": ("refusal_accuracy", "floor"),
+    "gate_false_refusal_rate_answerable": ("false_refusal", "ceiling"),
+    "citation_validity": ("citation_validity", "floor"),
+    "support_scorer_balanced_accuracy": ("support_scorer_balanced_accuracy", "floor"),
+}
+
+
+@dataclass
+class Options:
+    limit: int | None = None
+    baseline: bool = True
+    judge: bool = False
+    fast: bool = False
+    seed: int = 0
+    out: Path | None = None
+    thresholds: Path = THRESHOLDS_FILE
+    gold: Path = GOLD_FILE
+    labels: Path = LABELS_FILE
+
+
+# -- gold set -------------------------------------------------------------------------------
+
+def kind_of(item: dict) -> str:
+    if "turns" in item:
+        return "multi_turn"
+    return "answerable" if item.get("answerable", True) else "unanswerable"
+
+
+def load_gold(path: Path = GOLD_FILE) -> list[dict]:
+    return yaml.safe_load(path.read_text())["items"]
+
+
+def stratified(items: list[dict], limit: int | None) -> list[dict]:
+    """The first `limit` items in a stratified order: each kind gets a share proportional to
+    its size (at least one), and within a kind items are spread evenly over the file (so a
+    small limit still covers several parts of the corpus). Deterministic."""
+    if limit is None or limit >= len(items):
+        return list(items)
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for item in items:
+        groups[kind_of(item)].append(item)
+    quotas = {k: max(1, round(limit * len(g) / len(items))) for k, g in groups.items()}
+    while sum(quotas.values()) > limit:
+        quotas[max(quotas, key=quotas.get)] -= 1
+    while sum(quotas.values()) < limit:
+        quotas[max(groups, key=lambda k: len(groups[k]) - quotas[k])] += 1
+    chosen = []
+    for k, group in groups.items():
+        step = len(group) / quotas[k]
+        chosen += [group[int(i * step)] for i in range(quotas[k])]
+    order = {id(item): n for n, item in enumerate(items)}
+    return sorted(chosen, key=lambda item: order[id(item)])
+
+
+def history(item: dict) -> list[Turn]:
+    return [Turn(t["role"], t["content"]) for t in item.get("turns", [])]
+
+
+# -- per-item records -----------------------------------------------------------------------
+
+def retrieval_metrics(ranked: list, expected: list[str]) -> dict:
+    return {"hit_at_5": M.hit_at_k(ranked, expected, 5), "recall_at_5": M.recall_at_k(ranked, expected, 5),
+            "mrr": M.reciprocal_rank(ranked, expected), "ndcg_at_10": M.ndcg_at_k(ranked, expected, 10)}
+
+
+def _base_record(item: dict) -> dict:
+    return {"id": item["id"], "kind": kind_of(item), "stage": item.get("stage"), "part": item.get("part"),
+            "question": item["question"]}
+
+
+def answer_metrics(item: dict, text: str, refused: bool, supported: list[bool]) -> dict:
+    answerable = kind_of(item) != "unanswerable"
+    return {
+        # a refusal states no facts (the tutor's echoes the question's words: not a hit)
+        "key_fact_recall": (0.0 if refused else M.key_fact_recall(text, item.get("key_facts", [])))
+        if answerable else None,
+        "groundedness": None if refused else M.groundedness(supported),
+        "refusal_accuracy": None if answerable else float(refused),
+        "false_refusal": float(refused) if answerable else None,
+    }
+
+
+def tutor_record(item: dict, answer, ranked_chunk_ids: list[str], retrieved_ids: list[str],
+                 *, with_answer_metrics: bool = True) -> dict:
+    record = _base_record(item) | {"standalone": answer.question, "answer": answer.answer,
+                                   "refused": answer.refused, "timings": answer.timings}
+    expected = item.get("expected_docs", [])
+    ranked_docs = [M.doc_id(c) for c in ranked_chunk_ids]
+    record["ranked_docs"] = ranked_docs
+    record["metrics"] = retrieval_metrics(ranked_docs, expected) if expected else {}
+    citations = [(c.n, c.chunk_id) for c in answer.citations]
+    record["citations"] = [{"n": c.n, "chunk_id": c.chunk_id, "title": c.title} for c in answer.citations]
+    record["sentences"] = [{"sentence": s.sentence, "score": s.score, "supported": s.supported,
+                            "chunk_id": s.chunk_id} for s in answer.sentences]
+    m = record["metrics"]
+    if with_answer_metrics:
+        m |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences])
+    if not answer.refused:
+        m["citation_validity"] = M.citation_validity(answer.answer, citations, retrieved_ids)
+        m["citation_precision"] = M.citation_precision([c for _, c in citations], expected) if expected else None
+    return record
+
+
+def baseline_record(item: dict, answer) -> dict:
+    record = _base_record(item) | {"standalone": item["question"], "answer": answer.answer,
+                                   "refused": answer.refused, "timings": answer.timings,
+                                   "sources": [{"chunk_id": c.id, "source": c.source, "doc_ids": d, "text": c.text}
+                                               for c, d in zip(answer.chunks, answer.ranked_docs)]}
+    expected = item.get("expected_docs", [])
+    record["ranked_docs"] = answer.ranked_docs
+    record["metrics"] = retrieval_metrics(answer.ranked_docs, expected) if expected else {}
+    record["metrics"] |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences])
+    record["sentences"] = [{"sentence": s.sentence, "score": s.score, "supported": s.supported,
+                            "chunk_id": s.chunk_id} for s in answer.sentences]
+    return record
+
+
+def add_judge(record: dict, judge, source_text: Callable[[str | None], str], all_sources: list[str]) -> None:
+    """Judge each scored sentence against the source the scorer matched it to (its best
+    cited chunk), or all sources when there is none."""
+    ps = []
+    for s in record["sentences"]:
+        sources = [source_text(s["chunk_id"])] if s.get("chunk_id") else all_sources
+        s["judge_p_yes"] = round(judge.judge(s["sentence"], sources).p_yes, 4)
+        ps.append(s["judge_p_yes"])
+    if not record["refused"]:
+        record["metrics"]["judge_p_yes"] = M.mean(ps)
+        record["metrics"]["judge_groundedness"] = M.groundedness([p >= 0.5 for p in ps])
+
+
+# -- the scorer's check on hand labels --------------------------------------------------------
+
+def load_labels(path: Path = LABELS_FILE) -> list[dict]:
+    data = yaml.safe_load(path.read_text())
+    return [{"sentence": c["sentence"], "context": p["context"], "supported": bool(c["supported"]),
+             "source": p["source"], "why": c.get("why", "")}
+            for p in data["passages"] for c in p["claims"]]
+
+
+def label_chunk(label: dict, n: int) -> Chunk:
+    doc = M.doc_id(label["source"])
+    return Chunk(f"label:{label['source']}:{n}", doc, label["context"], "", "user", "support_labels.yaml")
+
+
+def scorer_check(scorer, labels: list[dict], current: float) -> dict:
+    """The support scorer on every labelled (sentence, context): balanced accuracy at the
+    current threshold, and the threshold that maximises it on these labels."""
+    contexts: dict[str, Chunk] = {}
+    scores = []
+    for label in labels:
+        chunk = contexts.setdefault(label["context"], label_chunk(label, len(contexts)))
+        scored = scorer.score_sentences(label["sentence"], [chunk])
+        scores.append(min((s.score for s in scored), default=0.0))
+    actual = [lab["supported"] for lab in labels]
+    calibrated, best = M.calibrate_threshold(scores, actual)
+    predicted = [s >= current for s in scores]
+    wrong = [{"sentence": lab["sentence"], "supported": lab["supported"], "score": round(s, 4), "why": lab["why"]}
+             for lab, s, p in zip(labels, scores, predicted) if p != lab["supported"]]
+    return {"n": len(labels), "n_supported": sum(actual), "threshold": current,
+            "balanced_accuracy": M.balanced_accuracy(predicted, actual),
+            "calibrated_threshold": round(calibrated, 4), "calibrated_balanced_accuracy": best,
+            "scores": [round(s, 4) for s in scores], "labels": actual, "misclassified": wrong}
+
+
+def judge_check(judge, labels: list[dict]) -> dict:
+    ps = [judge.judge(lab["sentence"], [lab["context"]]).p_yes for lab in labels]
+    actual = [lab["supported"] for lab in labels]
+    calibrated, best = M.calibrate_threshold(ps, actual)
+    return {"balanced_accuracy_at_0_5": M.balanced_accuracy([p >= 0.5 for p in ps], actual),
+            "calibrated_threshold": round(calibrated, 4), "calibrated_balanced_accuracy": best,
+            "p_yes": [round(p, 4) for p in ps]}
+
+
+# -- quizzes (a colleague's module; optional) --------------------------------------------------
+
+def quiz_check(settings, index, embedder, sentence_vectors) -> dict:
+    """Accepted bank items re-checked against their source chunk: valid (passes the
+    validator again), key supported, and key leaks (the served item carries the key or
+    the question itself gives it away). Skipped with a note when there is no quiz module or
+    no bank."""
+    try:
+        from sqlmodel import Session, select
+
+        from tutor.db import make_engine
+        from tutor.models import QuizItem
+        from tutor.quiz.bank import public_item
+        from tutor.quiz.hints import leaks
+        from tutor.quiz.schema import Candidate
+        from tutor.quiz.validate import KEY_THRESHOLD, Validator
+    except ImportError as exc:
+        return {"note": f"quiz metrics skipped: no quiz module ({exc})"}
+    try:
+        with Session(make_engine(settings.database_url)) as session:
+            items = list(session.exec(select(QuizItem).where(QuizItem.status == "accepted")).all())
+    except Exception as exc:  # no bank table yet
+        return {"note": f"quiz metrics skipped: no quiz bank at {settings.database_url} ({type(exc).__name__})"}
+    if not items:
+        return {"note": "quiz metrics skipped: the quiz bank has no accepted items (run `tutor quiz build`)"}
+    chunks = {c.id: c for c in index.chunks}
+    validator = Validator(embedder, sentence_vectors)
+    valid, supported, leaked, checked = [], [], [], 0
+    for item in items:
+        source = chunks.get(item.chunk_id)
+        body = public_item(item)
+        leak = bool({"answer", "explanation", "fact"} & set(body)) or \
+            (item.kind != "tf" and leaks(item.question, item) is not None)
+        leaked.append(leak)
+        if source is None or (item.kind == "tf" and json.loads(item.answer) is False):
+            continue  # a false tf item's correction is not stored: its key cannot be re-checked
+        checked += 1
+        c = Candidate(item.kind, item.question, json.loads(item.answer), json.loads(item.options),
+                      item.explanation, item.fact)
+        verdict = validator.check(c, source)
+        valid.append(verdict.ok)
+        supported.append(verdict.scores.get("key", 0.0) >= KEY_THRESHOLD)
+    return {"items": len(items), "rechecked": checked, "item_validity": M.mean(map(float, valid)),
+            "key_support": M.mean(map(float, supported)), "key_leak_rate": M.mean(map(float, leaked))}
+
+
+# -- aggregation ------------------------------------------------------------------------------
+
+def aggregate(records: list[dict]) -> dict:
+    out = {}
+    for name in METRICS:
+        values = [r["metrics"].get(name) for r in records]
+        kept = [v for v in values if v is not None]
+        if kept:
+            out[name] = {"mean": M.mean(kept), "n": len(kept)}
+    return out
+
+
+def breakdown(records: list[dict], key: str) -> dict:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        groups["cross-stage" if r.get(key) is None else str(r[key])].append(r)
+    return {g: aggregate(rs) for g, rs in sorted(groups.items())}
+
+
+def differences(tutor: list[dict], baseline: list[dict], seed: int) -> dict:
+    by_id = {r["id"]: r for r in baseline}
+    out = {}
+    for name in METRICS:
+        a = [r["metrics"].get(name) for r in tutor]
+        b = [by_id[r["id"]]["metrics"].get(name) if r["id"] in by_id else None for r in tutor]
+        ci = M.paired_bootstrap_ci(a, b, seed=seed, resamples=RESAMPLES)
+        if ci:
+            out[name] = ci
+    return out
+
+
+def check_thresholds(values: dict[str, float | None], thresholds: dict) -> list[dict]:
+    rows = []
+    for key, bound in thresholds.items():
+        if key not in THRESHOLD_KEYS:
+            continue
+        metric, kind = THRESHOLD_KEYS[key]
+        value = values.get(metric)
+        ok = value is not None and (value <= bound if kind == "ceiling" else value >= bound)
+        rows.append({"key": key, "metric": metric, "kind": kind, "bound": bound, "value": value, "ok": ok})
+    return rows
+
+
+# -- the runs -----------------------------------------------------------------------------------
+
+def _log(progress: Callable[[str], None] | None, text: str) -> None:
+    if progress:
+        progress(text)
+
+
+def run_fast(settings, items: list[dict], options: Options, progress=None) -> dict:
+    from tutor.answer import Tutor
+    from tutor.embed import Embedder
+    from tutor.index import load_index
+    from tutor.llm.fake import FakeLLM
+    from tutor.support import SUPPORT_THRESHOLD
+
+    index = load_index(settings.index_dir)
+    tutor = Tutor(settings, index, Embedder(settings.embed_threads, settings=settings), FakeLLM())
+    records = []
+    for n, item in enumerate(items, 1):
+        turns = history(item)
+        prepared = tutor.prepare(item["question"], turns)
+        answer = tutor.ask(item["question"], turns)
+        ranked = [h.chunk.id for h in tutor.retriever.search(prepared.question, RETRIEVE_K)]
+        record = tutor_record(item, answer, ranked, [h.chunk.id for h in prepared.hits], with_answer_metrics=False)
+        answerable = kind_of(item) != "unanswerable"
+        record["metrics"]["refusal_accuracy"] = None if answerable else float(prepared.refused)
+        record["metrics"]["false_refusal"] = float(prepared.refused) if answerable else None
+        record["metrics"]["groundedness"] = None if answer.refused else M.groundedness(
+            [s.supported for s in answer.sentences])
+        records.append(record)
+        if n % 50 == 0:
+            _log(progress, f"{n}/{len(items)} items")
+    scorer = scorer_check(tutor.scorer, load_labels(options.labels), SUPPORT_THRESHOLD)
+    return {"tutor": records, "baseline": [], "scorer": scorer,
+            "quiz": quiz_check(settings, index, tutor.embedder, tutor.sentence_vectors),
+            "backend": "fake (FakeLLM, extractive)", "index_version": index.version}
+
+
+def run_full(settings, items: list[dict], options: Options, progress=None) -> dict:
+    from eval.baseline import Baseline
+    from eval.judge import Judge
+    from tutor.answer import Tutor
+    from tutor.support import SUPPORT_THRESHOLD
+
+    tutor = Tutor.from_settings(settings)
+    tutor.warm_up()
+    baseline = None
+    if options.baseline:
+        baseline = Baseline(settings.corpus_dir, tutor.llm, tutor.scorer, max_tokens=settings.max_answer_tokens,
+                            temperature=settings.temperature, threads=settings.embed_threads)
+    judge = Judge(tutor.llm, tutor.prompts) if options.judge else None
+    chunks = {c.id: c for c in tutor.index.chunks}
+    tutor_records, baseline_records = [], []
+    for n, item in enumerate(items, 1):
+        turns = history(item)
+        started = time.perf_counter()
+        answer = tutor.ask(item["question"], turns)
+        hits = tutor.retriever.search(answer.question, RETRIEVE_K)
+        record = tutor_record(item, answer, [h.chunk.id for h in hits],
+                              [h.chunk.id for h in hits[:settings.top_k]])
+        record["sources"] = [{"n": c["n"], "chunk_id": c["chunk_id"], "title": c["title"],
+                              "text": chunks[c["chunk_id"]].text} for c in record["citations"]]
+        if judge:
+            add_judge(record, judge, lambda cid: chunks[cid].text if cid in chunks else "",
+                      [chunks[c].text for c in [h.chunk.id for h in hits[:settings.top_k]]])
+        tutor_records.append(record)
+        line = f"[{n}/{len(items)}] {item['id']}: tutor {time.perf_counter() - started:.1f}s"
+        if baseline:
+            started = time.perf_counter()
+            b = baseline_record(item, baseline.answer(item["question"], turns))
+            if judge:
+                texts = {s["chunk_id"]: s["text"] for s in b["sources"]}
+                add_judge(b, judge, lambda cid: texts.get(cid, ""), [s["text"] for s in b["sources"]])
+            baseline_records.append(b)
+            line += f", baseline {time.perf_counter() - started:.1f}s"
+        _log(progress, line)
+    labels = load_labels(options.labels)
+    result = {"tutor": tutor_records, "baseline": baseline_records,
+              "scorer": scorer_check(tutor.scorer, labels, SUPPORT_THRESHOLD),
+              "quiz": quiz_check(settings, tutor.index, tutor.embedder, tutor.sentence_vectors),
+              "backend": tutor.llm.name, "index_version": tutor.index.version,
+              "baseline_chunks": baseline.n_chunks if baseline else None}
+    if judge:
+        _log(progress, f"judging {len(labels)} labelled sentences")
+        result["judge_labels"] = judge_check(judge, labels)
+    tutor.llm.close()
+    return result
+
+
+def run(settings, options: Options, progress=None) -> tuple[dict, int]:
+    """Run, write report.json and report.html, return (report, exit code)."""
+    from eval.report import write_html
+
+    started = time.perf_counter()
+    items = stratified(load_gold(options.gold), options.limit)
+    result = (run_fast if options.fast else run_full)(settings, items, options, progress)
+    tutor_records, baseline_records = result.pop("tutor"), result.pop("baseline")
+    report = {
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "mode": "fast" if options.fast else "full",
+        "options": {"limit": options.limit, "baseline": options.baseline and not options.fast,
+                    "judge": options.judge, "seed": options.seed, "resamples": RESAMPLES},
+        "items": {"total": len(items), **{k: sum(kind_of(i) == k for i in items)
+                                          for k in ("answerable", "unanswerable", "multi_turn")}},
+        **result,
+        "metrics": {"tutor": aggregate(tutor_records), "baseline": aggregate(baseline_records)},
+        "differences": differences(tutor_records, baseline_records, options.seed) if baseline_records else {},
+        "by_stage": {"tutor": breakdown(tutor_records, "stage"), "baseline": breakdown(baseline_records, "stage")},
+        "by_part": {"tutor": breakdown(tutor_records, "part"), "baseline": breakdown(baseline_records, "part")},
+        "by_kind": {"tutor": breakdown(tutor_records, "kind"), "baseline": breakdown(baseline_records, "kind")},
+        "records": {"tutor": tutor_records, "baseline": baseline_records},
+    }
+    exit_code = 0
+    if options.fast:
+        values = {k: v["mean"] for k, v in report["metrics"]["tutor"].items()}
+        values["support_scorer_balanced_accuracy"] = result["scorer"]["balanced_accuracy"]
+        thresholds = yaml.safe_load(Path(options.thresholds).read_text()) or {}
+        report["thresholds"] = check_thresholds(values, thresholds)
+        exit_code = 0 if all(r["ok"] for r in report["thresholds"]) else 1
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    out = options.out or REPORTS_DIR / dt.datetime.now().strftime("%Y-%m-%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str))
+    (out / "report.html").write_text(write_html(report))
+    report["out"] = str(out)
+    return report, exit_code

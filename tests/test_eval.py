@@ -1,0 +1,242 @@
+"""The eval suite: each metric on tiny hand-made inputs, the paired bootstrap on a known
+case, the baseline's mapping of roadmap.yaml pieces to document ids, the judge's reading of
+log-probabilities, the hand-labelled support set, and `tutor eval --fast` as a user runs it
+(a subprocess) on the real corpus index: passing with eval/thresholds.yaml, failing with an
+impossible threshold."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from eval import metrics as M
+from eval.baseline import docs_of_span, roadmap_spans
+from eval.judge import p_yes, top_logprobs
+from eval.runner import check_thresholds, kind_of, load_labels, scorer_check, stratified
+
+TUTOR = str(Path(sys.executable).with_name("tutor"))
+
+
+# -- retrieval ------------------------------------------------------------------------------
+
+def test_doc_id():
+    assert M.doc_id("stage-2#3") == "stage-2"
+    assert M.doc_id("faq-kaggle") == "faq-kaggle"
+
+
+def test_hit_and_recall_at_k():
+    ranked = ["a", "b", "a", "c", "d", "e"]
+    assert M.hit_at_k(ranked, ["c"], 5) == 1.0
+    assert M.hit_at_k(ranked, ["e"], 5) == 0.0  # rank 6
+    assert M.recall_at_k(ranked, ["a", "c", "e"], 5) == pytest.approx(2 / 3)
+    assert M.recall_at_k([["x", "a"], "b"], ["a"], 1) == 1.0  # one chunk mapping to several docs
+
+
+def test_reciprocal_rank():
+    assert M.reciprocal_rank(["x", "y", "a"], ["a", "b"]) == pytest.approx(1 / 3)
+    assert M.reciprocal_rank(["x", "y"], ["a"]) == 0.0
+    assert M.reciprocal_rank([["x"], ["y", "a"]], ["a"]) == 0.5
+
+
+def test_ndcg_counts_each_document_once():
+    assert M.ndcg_at_k(["a", "b"], ["a", "b"]) == pytest.approx(1.0)
+    assert M.ndcg_at_k(["x", "a"], ["a"]) == pytest.approx(1 / math.log2(3))
+    # repeating a relevant document does not raise the score above one retrieval of it
+    assert M.ndcg_at_k(["a", "a", "a"], ["a", "b"]) == pytest.approx(1 / (1 + 1 / math.log2(3)))
+    assert M.ndcg_at_k(["x", "y"], ["a"]) == 0.0
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("written", ["weeks 9-16", "weeks 9\u201316", "weeks 9 to 16", "Weeks 9 - 16.",
+                                     "weeks 9\u201416"])
+def test_ranges_are_normalised(written):
+    assert M.contains_fact(f"Stage 2 covers {written} [1].", "9-16")
+
+
+def test_key_facts_match_on_word_boundaries_and_number_words():
+    assert not M.contains_fact("It runs weeks 19-160.", "9-16")
+    assert M.contains_fact("The roadmap has 4 stages.", "four stages")
+    assert M.contains_fact("Use SCIKIT-LEARN!", "scikit-learn")
+    assert not M.contains_fact("Use scikit.", "scikit-learn")
+    assert M.key_fact_recall("PyTorch, weeks 9 to 16", ["pytorch", "9-16", "TensorFlow"]) == pytest.approx(2 / 3)
+    assert M.key_fact_recall("anything", []) is None
+
+
+def test_groundedness():
+    assert M.groundedness([True, False, True, True]) == 0.75
+    assert M.groundedness([]) is None
+
+
+def test_citation_validity():
+    retrieved = ["a#0", "b#1", "c#0"]
+    assert M.citation_validity("X [1]. Y [2].", [(1, "a#0"), (2, "b#1")], retrieved) == 1.0
+    assert M.citation_validity("X [3].", [(1, "a#0")], retrieved) == 0.0  # marker without a citation
+    assert M.citation_validity("X [1].", [(1, "z#9")], retrieved) == 0.0  # citation not retrieved
+    assert M.citation_validity("no markers", [], retrieved) is None
+
+
+def test_citation_precision():
+    assert M.citation_precision(["a#0", "b#1", "a#2"], ["a"]) == pytest.approx(2 / 3)
+    assert M.citation_precision([], ["a"]) is None
+
+
+def test_refusal_metrics():
+    assert M.refusal_accuracy([True, True, False, True]) == 0.75
+    assert M.false_refusal_rate([False, False, True, False]) == 0.25
+    assert M.refusal_accuracy([]) is None
+    assert M.refusal_correct(refused=True, answerable=False) == 1.0
+    assert M.refusal_correct(refused=True, answerable=True) == 0.0
+
+
+def test_balanced_accuracy_and_calibration():
+    actual = [True, True, True, False]
+    assert M.balanced_accuracy([True, True, True, True], actual) == 0.5
+    assert M.balanced_accuracy([True, True, False, False], actual) == pytest.approx((2 / 3 + 1) / 2)
+    threshold, best = M.calibrate_threshold([0.9, 0.8, 0.7, 0.2], actual)
+    assert best == 1.0 and 0.2 < threshold <= 0.7
+    assert threshold == pytest.approx(0.45)  # the middle of the gap between the classes
+
+
+# -- bootstrap ------------------------------------------------------------------------------
+
+def test_paired_bootstrap_constant_difference_has_zero_width():
+    ci = M.paired_bootstrap_ci([0.8] * 30, [0.5] * 30, seed=1)
+    assert ci["diff"] == pytest.approx(0.3) and ci["lo"] == pytest.approx(0.3) and ci["hi"] == pytest.approx(0.3)
+
+
+def test_paired_bootstrap_matches_the_normal_approximation():
+    # differences: half 1, half 0 -> mean 0.5, standard error 0.5/sqrt(400) = 0.025
+    a = [1.0] * 200 + [0.0] * 200
+    ci = M.paired_bootstrap_ci(a, [0.0] * 400, seed=0, resamples=2000)
+    assert ci["diff"] == 0.5 and ci["n"] == 400
+    assert ci["lo"] == pytest.approx(0.5 - 1.96 * 0.025, abs=0.01)
+    assert ci["hi"] == pytest.approx(0.5 + 1.96 * 0.025, abs=0.01)
+    assert M.paired_bootstrap_ci(a, [0.0] * 400, seed=0) == ci  # fixed seed: reproducible
+
+
+def test_paired_bootstrap_pairs_by_item_and_skips_missing():
+    ci = M.paired_bootstrap_ci([1.0, None, 0.5], [0.0, 1.0, None])
+    assert ci["n"] == 1 and ci["diff"] == 1.0
+    assert M.paired_bootstrap_ci([None], [1.0]) is None
+
+
+# -- runner pieces --------------------------------------------------------------------------
+
+def test_stratified_limit_keeps_every_kind():
+    items = ([{"id": f"a{i}", "question": "q"} for i in range(100)]
+             + [{"id": f"u{i}", "question": "q", "answerable": False} for i in range(40)]
+             + [{"id": f"m{i}", "question": "q", "turns": [{"role": "user", "content": "x"}]} for i in range(10)])
+    chosen = stratified(items, 15)
+    kinds = [kind_of(i) for i in chosen]
+    assert len(chosen) == 15
+    assert kinds.count("answerable") == 10 and kinds.count("unanswerable") == 4 and kinds.count("multi_turn") == 1
+    assert stratified(items, None) == items
+
+
+def test_thresholds_floor_and_ceiling():
+    rows = check_thresholds({"hit_at_5": 0.9, "false_refusal": 0.1},
+                            {"retrieval_recall_at_5": 0.95, "gate_false_refusal_rate_answerable": 0.2,
+                             "citation_validity": 1.0, "unrelated": 3})
+    assert [(r["key"], r["ok"]) for r in rows] == [
+        ("retrieval_recall_at_5", False), ("gate_false_refusal_rate_answerable", True), ("citation_validity", False)]
+
+
+def test_baseline_maps_roadmap_yaml_pieces_to_entries():
+    text = ("roadmap:\n  id: rm\n  title: T\nstages:\n  - id: 1\n    title: A\n  - id: 2\n    title: B\n"
+            "concepts:\n  - id: dropout\n    name: Dropout\n")
+    spans = roadmap_spans(text, "rm")
+    assert docs_of_span(spans, 0, 10) == ["rm"]
+    start = text.index("  - id: 2")
+    assert docs_of_span(spans, start - 5, start + 5) == ["stage-1", "stage-2"]
+    assert docs_of_span(spans, text.index("Dropout"), len(text)) == ["concept-dropout"]
+
+
+# -- judge ----------------------------------------------------------------------------------
+
+def test_judge_reads_yes_probability_from_top_logprobs():
+    # the shape xllamacpp returns for {"logprobs": true, "top_logprobs": 5, "max_tokens": 1}
+    response = {"choices": [{"message": {"content": "Yes"}, "logprobs": {"content": [{
+        "token": "Yes", "logprob": math.log(0.6), "top_logprobs": [
+            {"token": "Yes", "logprob": math.log(0.6)}, {"token": "No", "logprob": math.log(0.2)},
+            {"token": "yes", "logprob": math.log(0.1)}, {"token": "To", "logprob": math.log(0.05)}]}]}}]}
+    assert p_yes(top_logprobs(response)) == pytest.approx(0.7 / 0.9)
+    assert p_yes({"To": -0.1}) is None
+    assert top_logprobs({"completion_probabilities": [{"probs": [{"tok_str": "no", "prob": 0.5}]}]}) == \
+        pytest.approx({"no": math.log(0.5)})
+
+
+def test_judge_prompt_renders_with_a_fixed_system_prefix(repo_root):
+    from tutor.prompts import Prompts
+
+    prompts = Prompts(repo_root / "prompts")
+    one = prompts.messages("judge", sentence="Stage 2 is weeks 9-16.", sources=["Stage 2 runs weeks 9-16."])
+    two = prompts.messages("judge", sentence="Other.", sources=["a", "b"])
+    assert one[0] == two[0]
+    assert "[1] Stage 2 runs weeks 9-16." in one[1]["content"] and "Claim: Stage 2 is weeks 9-16." in one[1]["content"]
+
+
+# -- the hand-labelled support set ----------------------------------------------------------
+
+def test_support_labels_are_balanced_and_come_from_the_corpus(corpus_index):
+    from tutor.index import load_index
+
+    labels = load_labels()
+    assert len(labels) >= 80
+    assert 0.4 <= sum(lab["supported"] for lab in labels) / len(labels) <= 0.6
+    chunks = {c.id: re.sub(r"\s+", " ", c.text) for c in load_index(corpus_index.index_dir).chunks}
+    for lab in labels:
+        assert lab["source"] in chunks, lab["source"]
+        assert re.sub(r"\s+", " ", lab["context"]).strip() in chunks[lab["source"]], lab["source"]
+
+
+def test_scorer_check_on_a_few_labels(embedder):
+    from tutor.sentence_vectors import SentenceVectors
+    from tutor.support import SupportScorer
+
+    context = "Stage 2 (Deep Learning Fundamentals, weeks 9-16) runs 8 weeks with PyTorch and TensorFlow."
+    labels = [{"sentence": s, "context": context, "supported": ok, "source": "stage-2#0", "why": ""} for s, ok in (
+        ("Stage 2 covers weeks 9-16 with PyTorch and TensorFlow.", True),
+        ("Stage 2 runs from week 9 to week 20.", False),
+        ("Stage 2 runs eight weeks.", True),
+        ("Stage 2 is taught with JAX and Flax.", False))]
+    result = scorer_check(SupportScorer(embedder, SentenceVectors(embedder)), labels, 0.55)
+    assert result["n"] == 4 and len(result["scores"]) == 4
+    assert result["scores"][0] > result["scores"][1]  # the wrong number is penalised
+    assert result["calibrated_balanced_accuracy"] >= result["balanced_accuracy"]
+
+
+# -- `tutor eval --fast` as a user runs it --------------------------------------------------
+
+def _eval(*args, timeout=600):
+    return subprocess.run([TUTOR, "eval", "--fast", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "160"})
+
+
+def test_fast_eval_passes_on_the_real_index(corpus_index, tmp_path):
+    done = _eval("--index", str(corpus_index.index_dir), "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["mode"] == "fast" and report["items"]["total"] >= 200
+    assert all(row["ok"] for row in report["thresholds"]) and len(report["thresholds"]) == 5
+    assert report["metrics"]["tutor"]["citation_validity"]["mean"] == 1.0
+    assert "recall@5" in done.stdout and "support scorer" in done.stdout
+    html = (tmp_path / "report.html").read_text()
+    assert html.startswith("<!doctype html>") and "<svg" in html and "<script" not in html
+
+
+def test_fast_eval_fails_below_a_threshold(corpus_index, tmp_path):
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text(yaml.safe_dump({"retrieval_recall_at_5": 1.01, "citation_validity": 1.0}))
+    done = _eval("--index", str(corpus_index.index_dir), "--out", str(tmp_path / "out"), "--limit", "12",
+                 "--thresholds", str(thresholds))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL retrieval_recall_at_5" in done.stdout
+    assert "ok citation_validity" in done.stdout
