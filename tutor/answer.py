@@ -35,6 +35,7 @@ from tutor.types import Answer, Chunk, Citation, Hit
 # chunking, embedder or retrieval; see that script's output for both distributions.
 REFUSAL_THRESHOLD = 0.35
 MAX_SENTENCES_PER_SOURCE = 3
+LEXICAL_WEIGHT = 0.2  # how much the question's own terms count when trimming sources
 HISTORY_TURNS = 4
 _BAD_MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 _MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|say)|no information", re.I)
@@ -122,10 +123,10 @@ class Tutor:
         hits = self.retriever.search(question, self.settings.top_k, stage=stage, kinds=kinds, query_vector=qv)
         timings["retrieve"] = time.perf_counter() - t
         refused = not hits or max(h.dense for h in hits) < self.threshold
-        sources = [] if refused else self._trim(hits, qv)
+        sources = [] if refused else self._trim(hits, qv, question)
         return Prepared(question, hits, sources, refused, timings)
 
-    def _trim(self, hits: list[Hit], qv: np.ndarray) -> list[Chunk]:
+    def _trim(self, hits: list[Hit], qv: np.ndarray, question: str = "") -> list[Chunk]:
         """Keep only the sentences that bear on the question, within the prompt budget:
         every context token costs ~13 ms of prefill on 2 cores."""
         chunks = [h.chunk for h in hits]
@@ -133,14 +134,16 @@ class Tutor:
         per_hit = [self.sentence_vectors.get(c) for c in chunks]
         flat = [(i, j, s) for i, (group, _) in enumerate(per_hit) for j, s in enumerate(group)]
         sims = np.concatenate([vectors for _, vectors in per_hit]) @ qv
-        # The top-ranked chunk always keeps its best sentence, however long: a budget filled
-        # greedily by short sentences would otherwise drop the source that ranked first.
-        top = max((k for k, (i, _, _) in enumerate(flat) if i == 0), key=lambda k: sims[k])
-        chosen: dict[int, list[int]] = {0: [flat[top][1]]}
-        used = len(flat[top][2])
+        # Sentence embeddings alone miss the obvious: a sentence that names the question's
+        # own terms ("after classical ML comes stage 2") bears on it. Add the share of the
+        # question's terms the sentence contains.
+        q_terms = set(terms(question))
+        if q_terms:
+            sims = sims + LEXICAL_WEIGHT * np.array(
+                [len(q_terms & set(terms(s))) / len(q_terms) for _, _, s in flat], dtype=np.float32)
+        chosen: dict[int, list[int]] = {}
+        used = 0
         for k in np.argsort(-sims, kind="stable"):
-            if k == top:
-                continue
             i, j, s = flat[k]
             if len(chosen.get(i, [])) >= MAX_SENTENCES_PER_SOURCE:
                 continue

@@ -68,7 +68,7 @@ def _prepared(tutor: Tutor, rec: Recommendation) -> Prepared:
     hits = [Hit(c, 1.0, i, 1.0) for i, c in enumerate(chunks, 1)]
     question = "What should I learn next? " + "; ".join(
         f"{s.name} (stage {s.stage}, about {s.weeks} weeks at my pace), because {s.why}" for s in rec.steps)
-    return Prepared(question, hits, tutor._trim(hits, tutor.embedder.encode_one(question)), False)
+    return Prepared(question, hits, tutor._trim(hits, tutor.embedder.encode_one(question), question), False)
 
 
 def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[tuple[str, object]]:
