@@ -154,13 +154,13 @@ async def _ask_many(url: str, questions: list[str]) -> list[float]:
         out = []
         for q in questions:
             started = clock()
+            first = None
             async with client.stream("POST", "/api/chat", json={"message": q}) as response:
-                async for line in response.aiter_lines():
-                    if line.startswith("event: token"):
-                        out.append(clock() - started)
-                        break
-                async for _ in response.aiter_lines():
-                    pass
+                async for line in response.aiter_lines():  # read to the end: the answer completes
+                    if first is None and line.startswith("event: token"):
+                        first = clock() - started
+            if first is not None:
+                out.append(first)
         return out
 
 
