@@ -135,7 +135,9 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
     from tutor.text import terms
 
     # Names sort in creation order (pruning relies on it), even for builds within a second.
-    version = time.strftime("v%Y%m%d-%H%M%S") + f"-{time.time_ns() % 10**9:09d}-{os.getpid()}"
+    # One clock reading for both parts: two could straddle a second and sort out of order.
+    now = time.time_ns()
+    version = time.strftime("v%Y%m%d-%H%M%S", time.gmtime(now // 10**9)) + f"-{now % 10**9:09d}-{os.getpid()}"
     versions = index_dir / "versions"
     tmp = versions / f".{version}.tmp"
     tmp.mkdir(parents=True)
