@@ -34,39 +34,28 @@ def _pieces(body: str, limit: int) -> list[str]:
     units = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
     units = [s for u in units for s in (sentences(u) if len(u) > limit else [u])]
     units = [w for u in units for w in (_wrap(u, limit) if len(u) > limit else [u])]
-    pieces, current = [], ""
+    return _pack(units, limit, "\n")
+
+
+def _pack(units: list[str], limit: int, sep: str) -> list[str]:
+    """Join consecutive units with `sep` greedily while the result stays within `limit`."""
+    packed, current = [], ""
     for unit in units:
         if current and len(current) + len(unit) + 1 > limit:
-            pieces.append(current)
+            packed.append(current)
             current = unit
         else:
-            current = f"{current}\n{unit}" if current else unit
+            current = f"{current}{sep}{unit}" if current else unit
     if current:
-        pieces.append(current)
-    return pieces
+        packed.append(current)
+    return packed
 
 
 def _wrap(text: str, limit: int) -> list[str]:
     """Cut a run-on "sentence" (a PDF page or table without punctuation) at word boundaries;
     a single word longer than `limit` is cut where it stands."""
-    lines, current = [], ""
-    for word in text.split():
-        while len(word) > limit:
-            if current:
-                lines.append(current)
-                current = ""
-            lines.append(word[:limit])
-            word = word[limit:]
-        if not word:
-            continue
-        if current and len(current) + len(word) + 1 > limit:
-            lines.append(current)
-            current = word
-        else:
-            current = f"{current} {word}" if current else word
-    if current:
-        lines.append(current)
-    return lines
+    words = [w[i:i + limit] for w in text.split() for i in range(0, len(w), limit)]
+    return _pack(words, limit, " ")
 
 
 def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:

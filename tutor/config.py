@@ -59,16 +59,18 @@ class Settings(BaseSettings):
     @field_validator("llm_backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
-        if value not in BACKENDS:
-            raise ValueError(f"unknown backend {value!r}; choose one of {', '.join(BACKENDS)}")
-        return value
+        return _one_of(value, BACKENDS, "backend")
 
     @field_validator("embed_backend")
     @classmethod
     def _known_embed_backend(cls, value: str) -> str:
-        if value not in EMBED_BACKENDS:
-            raise ValueError(f"unknown embed backend {value!r}; choose one of {', '.join(EMBED_BACKENDS)}")
-        return value
+        return _one_of(value, EMBED_BACKENDS, "embed backend")
+
+
+def _one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+    return value
 
 
 def load_settings(**overrides) -> Settings:

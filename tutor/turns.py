@@ -56,3 +56,10 @@ def run_turn(tutor: Tutor, engine: Engine, message: str, *, conversation_id: str
     finally:
         if not finished:  # the client went away (generator closed or cancelled)
             conversations.fail_turn(engine, reply_id, "".join(partial), "client disconnected")
+
+
+def error_from_event(payload: dict) -> TutorError:
+    """The exception an "error" event stands for, with its HTTP status (non-streaming routes)."""
+    error = TutorError(payload["message"])
+    error.http_status = payload.get("status", 500)
+    return error

@@ -14,9 +14,9 @@ from tutor.api.quizzes import quiz_mode
 from tutor.api.schemas import (ChatRequest, ChatResponse, ConversationOut, FeedbackRequest,
                                MessageOut)
 from tutor.api.streaming import SSE_HEADERS, bridge, sse
-from tutor.errors import NotFound, TutorError
+from tutor.errors import NotFound
 from tutor.models import Feedback, Message
-from tutor.turns import run_turn
+from tutor.turns import error_from_event, run_turn
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
@@ -52,14 +52,8 @@ async def chat(body: ChatRequest, request: Request, tutor: TutorDep, state: Stat
         elif kind == "done":
             answer = payload
         elif kind == "error":
-            raise _Failed(payload)
+            raise error_from_event(payload)
     return {**answer.to_json(), "conversation_id": meta["conversation_id"], "message_id": meta["message_id"]}
-
-
-class _Failed(TutorError):
-    def __init__(self, payload: dict):
-        super().__init__(payload["message"])
-        self.http_status = payload.get("status", 500)
 
 
 async def _sse(events):

@@ -19,8 +19,8 @@ from tutor.answer import Turn
 from tutor.api.deps import State, TutorDep
 from tutor.api.schemas import OpenAIChatRequest
 from tutor.api.streaming import SSE_HEADERS, bridge
-from tutor.errors import InvalidInput, TutorError
-from tutor.turns import run_turn
+from tutor.errors import InvalidInput
+from tutor.turns import error_from_event, run_turn
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 MODEL_ID = "roadmap-tutor"
@@ -64,9 +64,7 @@ async def chat_completions(body: OpenAIChatRequest, request: Request, tutor: Tut
         if kind == "done":
             answer = payload
         elif kind == "error":
-            error = TutorError(payload["message"])
-            error.http_status = payload.get("status", 500)
-            raise error
+            raise error_from_event(payload)
     return {"id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": answer.answer}}],
