@@ -70,11 +70,14 @@ class SupportScorer:
         return results
 
     @staticmethod
-    def _score(sentence: str, similarity: float, source_texts: list[str]) -> float:
+    def _score(sentence: str, similarity: float, source_texts: list[str],
+               number_texts: list[str] | None = None) -> float:
+        """`number_texts`: where the sentence's numbers must occur (default: the sources)."""
         joined = " ".join(source_texts).lower()
         source_stems = {_stem(t) for t in terms(joined)}
         content = [t for t in terms(sentence) if len(t) > 2 and not t.isdigit()]
         coverage = sum(_stem(t) in source_stems for t in content) / len(content) if content else 1.0
-        numbers_ok = all(n in set(_NUMBER.findall(joined)) for n in _NUMBER.findall(sentence))
+        stated = set(_NUMBER.findall(" ".join(number_texts) if number_texts is not None else joined))
+        numbers_ok = all(n in stated for n in _NUMBER.findall(sentence))
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage
         return score if numbers_ok else score / 2

@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="ingest: builds per side, run ours/baseline/baseline/ours...")
     p.add_argument("--per-minute", type=int, default=1000, help="web: request rate per route")
     p.add_argument("--web-seconds", type=float, default=60.0, help="web: seconds per route")
-    p.add_argument("--quiz-items", type=int, default=8, help="quiz: candidates generated per side")
+    p.add_argument("--quiz-items", type=int, default=12, help="quiz: candidates generated per side")
     p.add_argument("--quiz-stage", type=int, default=2, help="quiz: the stage items come from")
     return p
 

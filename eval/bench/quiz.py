@@ -2,7 +2,9 @@
 others are rejected, and the seconds spent per valid item.
 
 - ours: `tutor.quiz.bank.build_stage` on one stage: one item per call, JSON-schema
-  constrained output (llama.cpp grammar), validated against its source chunk.
+  constrained output (llama.cpp grammar), failed mcq wrong options replaced
+  (tutor/quiz/distractors.py; "repaired" counts those items), validated against its
+  source chunk.
 - baseline, same run, same model instance, same sources and prompt: the reply is not
   grammar-constrained (the LLM seam's fallback: ask for JSON, parse the first object),
   then validated the same way. The ratio shows what constrained decoding buys.
@@ -48,11 +50,12 @@ def _side(tutor, stage: int, items: int, folder: Path, label: str) -> dict:
     started = clock()
     report = build_stage(tutor, engine, stage, per_stage=items, max_candidates=items)
     return {"candidates": report.candidates, "accepted": report.accepted, "pass_rate": report.pass_rate,
+            "repaired": report.repaired,
             "seconds": clock() - started, "seconds_per_valid": report.seconds_per_valid,
             "reasons": dict(report.reasons)}
 
 
-def run(items: int = 8, stage: int = 2) -> dict:
+def run(items: int = 12, stage: int = 2) -> dict:
     quiet_libraries()
     from tutor.answer import Tutor
     from tutor.config import load_settings
@@ -67,12 +70,12 @@ def run(items: int = 8, stage: int = 2) -> dict:
         baseline = _side(baseline_tutor, stage, items, Path(tmp), "baseline")
         backend = tutor.llm.name
         tutor.llm.close()
-    rows = [[name, side["candidates"], side["accepted"], f"{side['pass_rate']:.0%}",
+    rows = [[name, side["candidates"], side["accepted"], f"{side['pass_rate']:.0%}", side["repaired"],
              side["seconds_per_valid"] if side["seconds_per_valid"] is not None else None,
              ", ".join(f"{r} {n}" for r, n in sorted(side["reasons"].items(), key=lambda kv: -kv[1])) or "-"]
             for name, side in (("ours (schema-constrained)", ours), ("baseline (no grammar)", baseline))]
     console.print(table(f"Quiz generation, stage {stage} ({backend})",
-                        ["side", "candidates", "accepted", "pass", "s / valid item", "rejections"], rows))
+                        ["side", "candidates", "accepted", "pass", "repaired", "s / valid item", "rejections"], rows))
     pass_ratio = ratio(ours["pass_rate"], baseline["pass_rate"])
     console.print(f"pass share ours/baseline: {fmt(pass_ratio)}x; target >= {PASS_TARGET:.0%} passing: "
                   f"{verdict(ours['pass_rate'] >= PASS_TARGET)} (model load {load_s:.1f}s)")

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from tutor.answer import Tutor
 from tutor.errors import NotFound, TutorError
 from tutor.models import Quiz, QuizAttempt, QuizItem
+from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.generate import generate, primary_concept, source_chunks
 from tutor.quiz.schema import Candidate
 from tutor.quiz.validate import Validator, Verdict
@@ -53,6 +54,7 @@ class BuildReport:
     stage: int
     candidates: int = 0
     accepted: int = 0
+    repaired: int = 0  # mcq items whose failed wrong options were replaced (distractors.py)
     reasons: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -81,6 +83,12 @@ def _store(session: Session, c: Candidate, verdict: Verdict, chunk, backend: str
     return row
 
 
+def key_text(item: QuizItem) -> str:
+    """A stored item's key as words (the correct option's text, or the short answer)."""
+    key = json.loads(item.answer)
+    return str(json.loads(item.options)[key] if item.kind == "mcq" else key)
+
+
 def accepted_items(session: Session, stage: int) -> list[QuizItem]:
     return list(session.exec(select(QuizItem).where(QuizItem.stage == stage, QuizItem.status == "accepted")
                              .order_by(QuizItem.created_at)).all())
@@ -101,6 +109,8 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
         used = Counter(session.exec(select(QuizItem.chunk_id).where(QuizItem.stage == stage)).all())
         bank = accepted_items(session, stage)
         vectors = tutor.embedder.encode([i.question for i in bank]) if bank else None
+        answers = Phrases(tutor.embedder, [key_text(i) for i in bank if i.kind != "tf"])
+        repair = DistractorRepair(validator, Phrases.corpus_names(tutor.index.chunks, tutor.embedder), answers)
         order = sorted(range(len(sources)), key=lambda i: (used[sources[i].id], i))
         for n in range(max_candidates or 2 * per_stage):
             if report.accepted >= per_stage:
@@ -113,7 +123,11 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                 candidate, verdict = Candidate(kind, "", None), Verdict()
                 verdict.fail("schema", str(exc)[:200])
             else:
+                candidate, replaced = repair.repair(candidate, chunk)
                 verdict = validator.check(candidate, chunk, vectors)
+                if replaced:
+                    verdict.scores["replaced"] = replaced
+                    report.repaired += 1
             used[chunk.id] += 1
             row = _store(session, candidate, verdict, chunk, tutor.llm.name)
             report.candidates += 1
@@ -122,6 +136,8 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                 report.accepted += 1
                 new = tutor.embedder.encode([row.question])
                 vectors = new if vectors is None else np.vstack([vectors, new])
+                if candidate.kind != "tf":
+                    answers.add([candidate.key_text()])
     report.seconds = time.perf_counter() - started
     return report
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Iterable
 
 from tutor.answer import Tutor
@@ -22,6 +23,8 @@ from tutor.types import Chunk
 SOURCE_KINDS = ("roadmap", "paper", "faq")
 MIN_SOURCE_CHARS = 120  # shorter sections (a heading and a line) hold no testable fact
 MAX_ITEM_TOKENS = 320
+_SOURCE_SAYS = re.compile(r"^(according to )?the (source|text)( says| states)?( that)?,?\s*", re.I)
+_PLACEMENT = re.compile(r"\bis part of stage \d")  # a concept page's placement line
 TEMPERATURE = 0.2  # a little variety, so a second pass over a chunk can ask something else
 
 
@@ -57,9 +60,17 @@ def to_candidate(kind: str, data: dict, seed: int) -> Candidate:
         options.insert(position, correct)
         return Candidate("mcq", data.get("question", ""), position, options, explanation, fact)
     if kind == "tf":
-        return Candidate("tf", data.get("statement", ""), data.get("answer"), [], explanation, fact,
-                         data.get("correction", ""))
+        return Candidate("tf", _plain(data.get("statement", "")), data.get("answer"), [], explanation, fact,
+                         _plain(data.get("correction", "")))
     return Candidate("short", data.get("question", ""), data.get("answer"), [], explanation, fact)
+
+
+def _plain(statement):
+    """"The source says that X is ..." -> "X is ...": the learner never sees the source."""
+    if not isinstance(statement, str):
+        return statement
+    rest = _SOURCE_SAYS.sub("", statement, count=1)
+    return rest[:1].upper() + rest[1:] if rest != statement else statement
 
 
 def primary_concept(chunk: Chunk, text: str) -> str | None:
@@ -72,8 +83,11 @@ def primary_concept(chunk: Chunk, text: str) -> str | None:
 
 def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
     """The sentence an item tests, chosen here rather than by the model (a small model left
-    to choose copies long stretches or picks a heading); later passes take the next one."""
+    to choose copies long stretches or picks a heading); later passes take the next one.
+    A concept page's "X is part of stage 2 (...)" line comes last: placement is what the
+    roadmap view already shows, the content is what a quiz should test."""
     usable = [s for s in sentences(chunk.text) if not s.startswith("#") and len(terms(s)) >= 5]
+    usable.sort(key=lambda s: bool(_PLACEMENT.search(s)))  # what a concept is before where it sits
     return usable[attempt % len(usable)] if usable else chunk.text[:300]
 
 

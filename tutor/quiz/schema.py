@@ -15,6 +15,7 @@ the question anchored to the source.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 KINDS = ("mcq", "tf", "short")
@@ -22,7 +23,10 @@ MCQ_OPTIONS = 4
 LETTERS = "ABCD"
 
 _TEXT = {"type": "string", "minLength": 3, "maxLength": 240}
-_SHORT_TEXT = {"type": "string", "minLength": 1, "maxLength": 60}  # options: a phrase, not a copied sentence
+# Options are a phrase, not a copied sentence; the cap is loose because the grammar cuts a
+# longer reply mid-word (at 60 characters a third of the keys were cut off).
+_SHORT_TEXT = {"type": "string", "minLength": 1, "maxLength": 100}
+_CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 
 def _object(properties: dict) -> dict:
@@ -87,6 +91,10 @@ def schema_problems(c: Candidate) -> list[str]:
             problems.append("every option must be non-empty text")
     elif c.options:
         problems.append(f"{c.kind} items have no options")
+    texts = [c.question, c.explanation, c.correction, *(c.options if isinstance(c.options, list) else []),
+             c.answer if isinstance(c.answer, str) else ""]
+    if any(isinstance(t, str) and _CJK.search(t) for t in texts):
+        problems.append("text in another script (the model drifted out of English)")
     if c.kind == "tf" and c.answer is False and not (isinstance(c.correction, str) and c.correction.strip()):
         problems.append("a false statement needs its correction")
     return problems

@@ -18,8 +18,10 @@ recipe (tutor/support.py) applied to the statement "question + answer":
     coverage   = share of the *answer's* content terms found in the source (the question's
                  terms are shared by every option, so they cannot tell options apart; for a
                  false true/false statement, only the words changed from its correction)
-    score      = 0.5 similarity + 0.5 coverage, halved when the answer states a number the
-                 source does not contain.
+    score      = 0.5 similarity + 0.5 coverage, halved when the answer states a number
+                 that the source sentences closest to the statement (within NUMBER_MARGIN
+                 of the best cosine) do not contain: a number elsewhere in the chunk is
+                 about something else.
 KEY_THRESHOLD = 0.55 is the answer scorer's SUPPORT_THRESHOLD: a key must be supported the
 way an answer sentence has to be. A distractor fails when it reaches that threshold too
 *and* scores within DISTRACTOR_MARGIN (0.10) of the key: plausible distractors share the
@@ -44,6 +46,7 @@ from tutor.types import Chunk
 KEY_THRESHOLD = SUPPORT_THRESHOLD
 DISTRACTOR_MARGIN = 0.10
 SIMILAR = 0.92
+NUMBER_MARGIN = 0.10
 REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
            "distractor_supported", "key_in_question", "duplicate")
 _ARTICLE = re.compile(r"^(the|a|an)\s+")
@@ -77,10 +80,32 @@ class Validator:
         self.sentence_vectors = sentence_vectors or SentenceVectors(embedder)
 
     def support(self, statement: str, answer: str, source: Chunk) -> float:
-        """How well `source` backs `statement` (its answer part: `answer`); 0..1."""
-        _, vectors = self.sentence_vectors.get(source)
-        similarity = float((vectors @ self.embedder.encode_one(statement)).max())
-        return round(SupportScorer._score(answer, similarity, [source.embed_text]), 4)
+        """How well `source` backs `statement` (its answer part: `answer`); 0..1. A number
+        counts only when a source sentence about as close to the statement as the closest
+        one (within NUMBER_MARGIN) states it: a chunk placing a concept in stage 2 that
+        mentions "Q1" elsewhere does not back "stage 1"."""
+        parts, vectors = self.sentence_vectors.get(source)
+        sims = vectors @ self.embedder.encode_one(statement)
+        best = float(sims.max())
+        near = [p for p, sim in zip(parts, sims) if sim >= best - NUMBER_MARGIN]
+        return round(SupportScorer._score(answer, best, [source.embed_text], number_texts=near), 4)
+
+    def key_support(self, c: Candidate, source: Chunk) -> float:
+        key = c.key_text()
+        return self.support(key if c.kind == "tf" else f"{c.question} {key}", _answer_part(c, key), source)
+
+    def distractor_support(self, c: Candidate, wrong: str, source: Chunk) -> float:
+        return self.support(wrong if c.kind == "tf" else f"{c.question} {wrong}", _answer_part(c, wrong), source)
+
+    def closest_pair(self, texts: list[str]) -> float:
+        """The highest cosine between two of `texts` that state the same numbers ("0.01"
+        and "0.001" embed alike yet are different answers, so they are told apart by
+        their numbers, not by the embedding)."""
+        vectors = self.embedder.encode(texts)
+        sims = vectors @ vectors.T
+        numbers = [sorted(_NUMBER.findall(t)) for t in texts]
+        return max((float(sims[i, j]) for i in range(len(texts)) for j in range(i + 1, len(texts))
+                    if numbers[i] == numbers[j]), default=0.0)
 
     def check(self, c: Candidate, source: Chunk, bank_questions: np.ndarray | None = None) -> Verdict:
         """Every check that can run; schema and one_correct stop early (nothing else is
@@ -110,29 +135,20 @@ class Validator:
             return
         if c.kind == "tf":  # a false statement is its correction with one detail changed
             return
-        vectors = self.embedder.encode(texts)
-        sims = vectors @ vectors.T
-        # "0.01" and "0.001" embed alike yet are different answers: pairs stating different
-        # numbers are told apart by their numbers, not by the embedding.
-        numbers = [sorted(_NUMBER.findall(t)) for t in texts]
-        pairs = [(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts)) if numbers[i] == numbers[j]]
-        worst = max((float(sims[i, j]) for i, j in pairs), default=0.0)
+        worst = self.closest_pair(texts)
         verdict.scores["max_option_cosine"] = round(worst, 4)
         if worst >= SIMILAR:
             verdict.fail("options_not_distinct", f"two options are near-duplicates (cosine {worst:.2f})")
 
     def _supported(self, c: Candidate, source: Chunk, verdict: Verdict) -> None:
-        key = c.key_text()
-        statement = key if c.kind == "tf" else f"{c.question} {key}"
-        key_score = self.support(statement, _answer_part(c, key), source)
+        key_score = self.key_support(c, source)
         verdict.scores["key"] = key_score
         if key_score < KEY_THRESHOLD:
             verdict.fail("key_unsupported", f"the source backs the key at {key_score:.2f} < {KEY_THRESHOLD}")
         for wrong in distractors(c):
-            statement = wrong if c.kind == "tf" else f"{c.question} {wrong}"
-            score = self.support(statement, _answer_part(c, wrong), source)
+            score = self.distractor_support(c, wrong, source)
             verdict.scores.setdefault("distractors", []).append(score)
-            if score >= KEY_THRESHOLD and score > key_score - DISTRACTOR_MARGIN:
+            if backed_like_the_key(score, key_score):
                 verdict.fail("distractor_supported",
                               f"{wrong!r} is backed at {score:.2f} (key {key_score:.2f})")
                 return
@@ -144,6 +160,12 @@ class Validator:
         verdict.scores["max_bank_cosine"] = round(best, 4)
         if best >= SIMILAR:
             verdict.fail("duplicate", f"a bank item asks nearly the same (cosine {best:.2f})")
+
+
+def backed_like_the_key(score: float, key_score: float) -> bool:
+    """A wrong option is a defect when the source backs it as a key *and* about as well as
+    the real key (two defensible answers); sharing the topic's words alone is not."""
+    return score >= KEY_THRESHOLD and score > key_score - DISTRACTOR_MARGIN
 
 
 def _answer_part(c: Candidate, text: str) -> str:
