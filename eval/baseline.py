@@ -26,7 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from tutor.answer import _MODEL_REFUSAL, Turn
+from tutor.answer import Turn
+from tutor.support import MODEL_REFUSAL
 from tutor.assets import embedder_path
 from tutor.support import SupportScorer
 from tutor.types import Chunk, SentenceSupport
@@ -141,5 +142,5 @@ class Baseline:
         text = "".join(self.llm.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature)).strip()
         timings["generate"] = time.perf_counter() - started - timings["retrieve"]
         scored = tuple(self.scorer.score_sentences(text, top))
-        return BaselineAnswer(text, bool(_MODEL_REFUSAL.search(text)), top,
+        return BaselineAnswer(text, bool(MODEL_REFUSAL.search(text)), top,
                               [d.metadata["doc_ids"] for d in ranked], scored, timings)

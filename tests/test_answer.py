@@ -44,6 +44,19 @@ def test_answerable_questions_pass_the_gate(fake_tutor):
         assert max(h.dense for h in prepared.hits) >= REFUSAL_THRESHOLD
 
 
+def test_a_short_question_naming_a_paper_or_a_week_passes_the_gate(fake_tutor):
+    tutor = fake_tutor()
+    # each embeds below the gate's cosine, yet names what a retrieved chunk is about
+    for question in ("DDPM key idea?", "week 11 and 12 focus?", "What am I doing in the very last weeks, 34 to 36?"):
+        prepared = tutor.prepare(question)
+        assert max(h.dense for h in prepared.hits) < REFUSAL_THRESHOLD, question
+        assert not prepared.refused, question
+    # a capitalised word or a week that no retrieved chunk is about does not open the gate
+    for question in ("When is the best time of year to visit Japan?", "Give me a recipe for fluffy pancakes",
+                     "How do Kotlin coroutines differ from Java threads?", "what should I do in week 97 of my diet?"):
+        assert tutor.prepare(question).refused, question
+
+
 def test_follow_up_is_condensed_with_history_and_first_question_is_not(fake_tutor):
     seen = []
 
@@ -83,6 +96,16 @@ def test_unsupported_sentences_lower_support(fake_tutor):
     assert bad.support < 1.0
     medal = [s for s in bad.sentences if "medal" in s.sentence]
     assert medal and not medal[0].supported
+
+
+def test_list_numbers_and_the_model_saying_what_is_missing_are_not_scored(fake_tutor):
+    tutor = fake_tutor(lambda m: "Stage 2 covers deep learning fundamentals with PyTorch [1].\n1.\n2.\n"
+                                 "The roadmap material does not cover the Pope's medal.")
+    answer = tutor.ask("What does stage 2 cover?")
+    assert [s.sentence for s in answer.sentences] == ["Stage 2 covers deep learning fundamentals with PyTorch."]
+    assert answer.support == 1.0 and not answer.refused
+    refusal = fake_tutor(lambda m: "The roadmap material does not cover that.").ask("What does stage 2 cover?")
+    assert refusal.refused and refusal.sentences == ()
 
 
 def test_empty_and_oversized_questions_are_rejected(fake_tutor):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -24,7 +25,7 @@ from tutor.llm.base import Cancel
 from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.sentence_vectors import SentenceVectors
-from tutor.support import SupportScorer, markers
+from tutor.support import MODEL_REFUSAL, SupportScorer, markers
 from tutor.text import terms
 from tutor.types import Answer, Chunk, Citation, Hit
 
@@ -34,11 +35,19 @@ from tutor.types import Answer, Chunk, Citation, Hit
 # 0.938 at this value, 2026-11-21. Re-run it after changing the corpus,
 # chunking, embedder or retrieval; see that script's output for both distributions.
 REFUSAL_THRESHOLD = 0.35
+# The gate's second chance: a short question ("DDPM key idea?", "week 11 focus?") can embed
+# far from every chunk yet name what a retrieved chunk is about: a name the learner wrote
+# with capitals ("DDPM", "XGBoost") that is in the chunk's title and in at most this many
+# chunks, or a week that a retrieved plan covers. (Rareness alone is no signal: in 626
+# chunks "recipe" and "year" are rare too.)
+RARE_TERM_CHUNKS = 10
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+_WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
+_WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
 MAX_SENTENCES_PER_SOURCE = 3
 LEXICAL_WEIGHT = 0.2  # how much the question's own terms count when trimming sources
 HISTORY_TURNS = 4
 _BAD_MARKER = re.compile(r"\s*\[(\d{1,3})\]")
-_MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|say)|no information", re.I)
 
 
 def validate_question(message: str, max_chars: int) -> str:
@@ -56,6 +65,14 @@ def validate_question(message: str, max_chars: int) -> str:
 class Turn:
     role: str  # "user" | "assistant"
     content: str
+
+
+def _names(question: str) -> set[str]:
+    """Terms of the words written as names: capitals inside ("DDPM", "XGBoost") or a
+    capital anywhere but the first word ("what is Polars")."""
+    words = _WORD.findall(question)
+    return {t for i, w in enumerate(words) if any(ch.isupper() for ch in w[1:]) or (i and w[0].isupper())
+            for t in terms(w)}
 
 
 @dataclass
@@ -79,6 +96,7 @@ class Tutor:
         self.scorer = SupportScorer(embedder, self.sentence_vectors)
         self.threshold = settings.refusal_threshold if settings.refusal_threshold is not None \
             else REFUSAL_THRESHOLD
+        self.term_chunks = Counter(t for c in index.chunks for t in set(terms(c.embed_text)))
 
     @classmethod
     def from_settings(cls, settings: Settings, llm: LLM | None = None) -> Tutor:
@@ -122,9 +140,21 @@ class Tutor:
         qv = self.embedder.encode_one(question)
         hits = self.retriever.search(question, self.settings.top_k, stage=stage, kinds=kinds, query_vector=qv)
         timings["retrieve"] = time.perf_counter() - t
-        refused = not hits or max(h.dense for h in hits) < self.threshold
+        refused = not hits or (max(h.dense for h in hits) < self.threshold and not self.anchored(question, hits))
         sources = [] if refused else self._trim(hits, qv, question)
         return Prepared(question, hits, sources, refused, timings)
+
+    def anchored(self, question: str, hits: list[Hit]) -> bool:
+        """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS)."""
+        rare = {t for t in _names(question) if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
+        weeks = {int(n) for n in _WEEK_ASKED.findall(question)}
+        for hit in hits:
+            if rare & set(terms(hit.chunk.title)):
+                return True
+            for start, end in _WEEK_SPAN.findall(hit.chunk.embed_text):
+                if any(int(start) <= w <= int(end or start) for w in weeks):
+                    return True
+        return False
 
     def _trim(self, hits: list[Hit], qv: np.ndarray, question: str = "") -> list[Chunk]:
         """Keep only the sentences that bear on the question, within the prompt budget:
@@ -177,7 +207,7 @@ class Tutor:
         citations = tuple(Citation(n, c.id, c.title, c.source, c.stage)
                           for n, c in enumerate(prepared.sources, 1) if n in cited)
         support = sum(s.supported for s in scored) / len(scored) if scored else 0.0
-        refused = bool(_MODEL_REFUSAL.search(text)) and support < 0.5
+        refused = bool(MODEL_REFUSAL.search(text)) and support < 0.5
         return Answer(text, citations, refused, support, self.llm.name, prepared.question,
                       timings, tuple(scored))
 

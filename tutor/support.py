@@ -7,9 +7,11 @@ No NLI or cross-encoder model is available offline, so support combines two sign
   every number it states occurs there (a wrong week or year is the commonest slip).
 
 score = (SIM_WEIGHT * similarity + (1 - SIM_WEIGHT) * term_coverage), halved when a number
-is missing; a sentence is supported when score >= SUPPORT_THRESHOLD. Sentences with no
-content terms ("Good question!") are not scored. The threshold is a first calibration on
-hand-checked answers and is revisited by the eval suite's labelled set.
+is missing; a sentence is supported when score >= SUPPORT_THRESHOLD. Sentences that claim
+nothing are not scored: no content word of three letters or more (a list number "2."), or
+the model saying the sources lack the answer (a refusal, counted as one). The threshold
+is a first calibration on hand-checked answers and is revisited by the eval suite's
+labelled set.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ SIM_WEIGHT = 0.5
 SUPPORT_THRESHOLD = 0.55
 _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# The model saying the sources lack something: a refusal, not a claim about the roadmap.
+MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|say)|no information", re.I)
 
 
 def markers(sentence: str) -> list[int]:
@@ -36,6 +40,12 @@ def markers(sentence: str) -> list[int]:
 
 def strip_markers(text: str) -> str:
     return _MARKER.sub("", text).strip()
+
+
+def is_claim(sentence: str) -> bool:
+    """Whether a sentence states something to check: not a list number ("2."), not a
+    filler without content words, not the model saying the sources lack the answer."""
+    return any(len(t) > 2 and not t.isdigit() for t in terms(sentence)) and not MODEL_REFUSAL.search(sentence)
 
 
 def _stem(term: str) -> str:
@@ -51,7 +61,7 @@ class SupportScorer:
     def score_sentences(self, answer: str, sources: list[Chunk]) -> list[SentenceSupport]:
         """Score every sentence of `answer` against the sources it cites ([n] is 1-based
         into `sources`); a sentence without a valid marker is checked against all sources."""
-        items = [s for s in sentences(answer) if terms(strip_markers(s))]
+        items = [s for s in sentences(answer) if is_claim(strip_markers(s))]
         if not items or not sources:
             return []
         self.sentence_vectors.warm(sources)
