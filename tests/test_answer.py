@@ -108,6 +108,17 @@ def test_list_numbers_and_the_model_saying_what_is_missing_are_not_scored(fake_t
     assert refusal.refused and refusal.sentences == ()
 
 
+def test_an_answer_with_no_supported_sentence_is_withdrawn(fake_tutor):
+    invented = "Graduates of stage 2 receive a gold medal from the Pope in week 97 [1]."
+    answer = fake_tutor(lambda m: invented).ask("What does stage 2 cover?")
+    assert answer.refused and answer.withdrawn == invented
+    assert "held back" in answer.answer and "medal" not in answer.answer and answer.citations == ()
+    assert answer.to_json()["withdrawn"] is True
+    partly = fake_tutor(lambda m: "Stage 2 covers deep learning fundamentals with PyTorch [1]. " + invented)
+    kept = partly.ask("What does stage 2 cover?")
+    assert not kept.refused and not kept.withdrawn and "medal" in kept.answer
+
+
 def test_empty_and_oversized_questions_are_rejected(fake_tutor):
     tutor = fake_tutor(max_question_chars=50)
     with pytest.raises(InvalidInput, match="empty"):

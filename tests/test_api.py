@@ -69,6 +69,24 @@ def test_chat_streams_events_in_order_and_persists(make_app):
         assert reply.conversation_id == meta["conversation_id"]
 
 
+def test_a_withdrawn_answer_is_replaced_at_the_end_of_the_stream_and_stored_as_refused(make_app):
+    invented = "Graduates of stage 2 receive a gold medal from the Pope in week 97 [1]."
+    app, _, engine = make_app(lambda m: invented)
+    with TestClient(app) as client:
+        got = events(client.post("/api/chat", json={"message": "What does stage 2 cover?"}).text)
+        stream = client.post("/v1/chat/completions", json={
+            "stream": True, "messages": [{"role": "user", "content": "What does stage 2 cover?"}]}).text
+    streamed = "".join(p["text"] for k, p in got if k == "token")
+    done = got[-1][1]
+    assert "medal" in streamed and done["withdrawn"] and done["refused"] and "held back" in done["answer"]
+    with Session(engine) as s:
+        reply = s.get(Message, got[0][1]["message_id"])
+        assert reply.status == "refused" and reply.content == done["answer"]
+    deltas = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: {")]
+    text = "".join(d["choices"][0]["delta"].get("content", "") for d in deltas)
+    assert text.endswith(done["answer"]) and deltas[-1]["withdrawn"] is True
+
+
 def test_non_streaming_chat_and_follow_up_uses_history(make_app):
     app, tutor, _ = make_app()
     with TestClient(app) as client:

@@ -190,6 +190,12 @@ class Tutor:
                 "won't guess. I can help with the roadmap's stages, concepts, resources, milestones, "
                 "papers, FAQs and career paths.")
 
+    def withdrawal_text(self, question: str) -> str:
+        topic = " ".join(terms(question)[:6]) or question[:60]
+        return (f"I've held back that answer: none of it matched the roadmap material I found on \"{topic}\", "
+                "so I won't present it as fact. I can help with the roadmap's stages, concepts, resources, "
+                "milestones, papers, FAQs and career paths.")
+
     def finish(self, prepared: Prepared, raw: str, timings: dict) -> Answer:
         if prepared.refused:
             return Answer(raw, (), True, 0.0, self.llm.name, prepared.question, timings)
@@ -207,6 +213,13 @@ class Tutor:
         citations = tuple(Citation(n, c.id, c.title, c.source, c.stage)
                           for n, c in enumerate(prepared.sources, 1) if n in cited)
         support = sum(s.supported for s in scored) / len(scored) if scored else 0.0
+        if scored and not any(s.supported for s in scored):
+            # Not one claim is backed by the sources: most often an off-roadmap question that
+            # passed the gate and was answered from the model's own memory. Streamed tokens
+            # are already out, so the final event carries the replacement (the widget and
+            # the CLIs show it; /v1 streams it as a last delta).
+            return Answer(self.withdrawal_text(prepared.question), (), True, 0.0, self.llm.name,
+                          prepared.question, timings, tuple(scored), withdrawn=text)
         refused = bool(MODEL_REFUSAL.search(text)) and support < 0.5
         return Answer(text, citations, refused, support, self.llm.name, prepared.question,
                       timings, tuple(scored))

@@ -102,6 +102,8 @@ def ask(
 
 
 def _print_sources(answer) -> None:
+    if answer.withdrawn:  # the streamed draft was held back
+        out.print(answer.answer, markup=False, highlight=False)
     for c in answer.citations:
         stage = f", stage {c.stage}" if c.stage else ""
         out.print(f"  [{c.n}] {c.title} ({c.source}{stage})", markup=False, highlight=False)

@@ -73,6 +73,7 @@ class Answer:
     question: str  # the standalone question that was answered
     timings: dict = field(default_factory=dict)
     sentences: tuple[SentenceSupport, ...] = ()
+    withdrawn: str = ""  # the model's draft, when none of it was supported (answer.py)
 
     def to_json(self) -> dict:
         """The public `tutor ask --json` shape (see DESIGN.md)."""
@@ -80,6 +81,7 @@ class Answer:
             "answer": self.answer,
             "citations": [asdict(c) for c in self.citations],
             "refused": self.refused,
+            "withdrawn": bool(self.withdrawn),
             "support": round(self.support, 3),
             "backend": self.backend,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},

@@ -73,6 +73,7 @@ async def chat_completions(body: OpenAIChatRequest, request: Request, tutor: Tut
 
 def _extras(answer) -> dict:
     return {"citations": [c.__dict__ for c in answer.citations], "refused": answer.refused,
+            "withdrawn": bool(getattr(answer, "withdrawn", "")),
             "support": round(answer.support, 3)}
 
 
@@ -88,6 +89,8 @@ async def _chunks(events, completion_id: str, created: int):
         if kind == "token":
             yield _chunk(completion_id, created, {"content": payload})
         elif kind == "done":
+            if payload.withdrawn:  # the streamed draft was held back: say so at the end
+                yield _chunk(completion_id, created, {"content": f"\n\n{payload.answer}"})
             yield _chunk(completion_id, created, {}, "stop", **_extras(payload))
         elif kind == "error":
             yield f"data: {json.dumps({'error': {'message': payload['message'], 'type': 'server_error'}})}\n\n"
