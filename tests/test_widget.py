@@ -49,7 +49,11 @@ def scripted(messages) -> str:
     if "Follow-up:" in prompt:  # condensing a follow-up question
         return extractive_reply(messages)
     question = re.search(r"^Question: (.+)$", prompt, re.M)
-    return XSS_ANSWER if question and question.group(1).strip() == XSS_QUESTION else ANSWER
+    # Open with a sentence copied from the first source, so the answer is supported and
+    # not withdrawn (an answer with no supported sentence is replaced at the end).
+    grounded = extractive_reply(messages)
+    body = XSS_ANSWER if question and question.group(1).strip() == XSS_QUESTION else ANSWER
+    return f"{grounded}\n\n{body}"
 
 
 @pytest.fixture(scope="module")
