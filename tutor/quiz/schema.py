@@ -24,7 +24,7 @@ LETTERS = "ABCD"
 
 _TEXT = {"type": "string", "minLength": 3, "maxLength": 240}
 # Options are a phrase, not a copied sentence; the cap is loose because the grammar cuts a
-# longer reply mid-word (at 60 characters a third of the keys were cut off).
+# longer reply mid-word (at 60 characters, 2 of 12 keys in one run were cut off).
 _SHORT_TEXT = {"type": "string", "minLength": 1, "maxLength": 100}
 _CJK = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
