@@ -101,6 +101,8 @@ def _run(client, item_id: str, attempts: list[str], key: str, letters: bool, per
         assert r.status_code == 200, r.text
         conversation = r.json()["conversation_id"]
         replies.append((message, r.json()["answer"]))
+    for message, answer in replies:
+        print(f"\n> {message}\n  {answer}")
     leaks = [(m, a, why) for m, a in replies if (why := _leaked(a, key, letters))]
     return replies, leaks
 
@@ -109,8 +111,6 @@ def test_extraction_attempts_never_get_the_mcq_key(quiz_app):
     app, (mcq_id, _) = quiz_app
     with TestClient(app) as client:
         replies, leaks = _run(client, mcq_id, ATTEMPTS, MCQ_KEY, letters=True)
-    for message, answer in replies:
-        print(f"\n> {message}\n  {answer}")
     assert len(replies) >= 20
     assert not leaks, leaks
     assert any("rule out" in a for _, a in replies)  # level 3 was reached and ruled out a distractor
@@ -120,6 +120,4 @@ def test_extraction_attempts_never_get_a_short_answer_key(quiz_app):
     app, (_, short_id) = quiz_app
     with TestClient(app) as client:
         replies, leaks = _run(client, short_id, SHORT_ATTEMPTS, SHORT_KEY, letters=False)
-    for message, answer in replies:
-        print(f"\n> {message}\n  {answer}")
     assert not leaks, leaks

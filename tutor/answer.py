@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -67,6 +68,11 @@ class Turn:
     content: str
 
 
+def _topic(question: str) -> str:
+    """What a refusal says the material lacks: the question's first content terms."""
+    return " ".join(terms(question)[:6]) or question[:60]
+
+
 def _names(question: str) -> set[str]:
     """Terms of the words written as names: capitals inside ("DDPM", "XGBoost") or a
     capital anywhere but the first word ("what is Polars")."""
@@ -96,7 +102,6 @@ class Tutor:
         self.scorer = SupportScorer(embedder, self.sentence_vectors)
         self.threshold = settings.refusal_threshold if settings.refusal_threshold is not None \
             else REFUSAL_THRESHOLD
-        self.term_chunks = Counter(t for c in index.chunks for t in set(terms(c.embed_text)))
 
     @classmethod
     def from_settings(cls, settings: Settings, llm: LLM | None = None) -> Tutor:
@@ -144,6 +149,12 @@ class Tutor:
         sources = [] if refused else self._trim(hits, qv, question)
         return Prepared(question, hits, sources, refused, timings)
 
+    @cached_property
+    def term_chunks(self) -> Counter:
+        """How many chunks hold each term; counted on the first question the cosine gate
+        would refuse, not at start-up."""
+        return Counter(t for c in self.index.chunks for t in set(terms(c.embed_text)))
+
     def anchored(self, question: str, hits: list[Hit]) -> bool:
         """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS)."""
         rare = {t for t in _names(question) if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
@@ -185,14 +196,13 @@ class Tutor:
                 for i, c in enumerate(chunks) if i in chosen]
 
     def refusal_text(self, question: str) -> str:
-        topic = " ".join(terms(question)[:6]) or question[:60]
-        return (f"I can't answer that from the roadmap material: it has nothing on \"{topic}\", and I "
+        return (f"I can't answer that from the roadmap material: it has nothing on \"{_topic(question)}\", and I "
                 "won't guess. I can help with the roadmap's stages, concepts, resources, milestones, "
                 "papers, FAQs and career paths.")
 
     def withdrawal_text(self, question: str) -> str:
-        topic = " ".join(terms(question)[:6]) or question[:60]
-        return (f"I've held back that answer: none of it matched the roadmap material I found on \"{topic}\", "
+        return (f"I've held back that answer: none of it matched the roadmap material I found on "
+                f"\"{_topic(question)}\", "
                 "so I won't present it as fact. I can help with the roadmap's stages, concepts, resources, "
                 "milestones, papers, FAQs and career paths.")
 

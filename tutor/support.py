@@ -23,13 +23,12 @@ import numpy as np
 
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import sentences, terms
+from tutor.text import NUMBER, sentences, terms
 from tutor.types import Chunk, SentenceSupport
 
 SIM_WEIGHT = 0.5
 SUPPORT_THRESHOLD = 0.55
 _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # The model saying the sources lack something: a refusal, not a claim about the roadmap.
 MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|say)|no information", re.I)
 
@@ -87,7 +86,7 @@ class SupportScorer:
         source_stems = {_stem(t) for t in terms(joined)}
         content = [t for t in terms(sentence) if len(t) > 2 and not t.isdigit()]
         coverage = sum(_stem(t) in source_stems for t in content) / len(content) if content else 1.0
-        stated = set(_NUMBER.findall(" ".join(number_texts) if number_texts is not None else joined))
-        numbers_ok = all(n in stated for n in _NUMBER.findall(sentence))
+        stated = set(NUMBER.findall(" ".join(number_texts) if number_texts is not None else joined))
+        numbers_ok = all(n in stated for n in NUMBER.findall(sentence))
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage
         return score if numbers_ok else score / 2

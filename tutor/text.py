@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number as stated: "16", "0.001"
 _WORD = re.compile(r"[a-z0-9]+(?:[.+#-][a-z0-9]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*-])|\n+")
 STOPWORDS = frozenset(

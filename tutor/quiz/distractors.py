@@ -28,11 +28,10 @@ from dataclasses import replace
 import numpy as np
 
 from tutor.quiz.schema import MCQ_OPTIONS, Candidate, schema_problems
-from tutor.quiz.validate import (SIMILAR, Validator, backed_like_the_key, distractors, normalise,
-                                 one_correct_problem)
+from tutor.quiz.validate import Validator, backed_like_the_key, distractors, normalise, one_correct_problem
+from tutor.text import NUMBER
 from tutor.types import Chunk
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 POOL_KINDS = ("concept-", "paper-", "specialisation-")
 MAX_NAME_CHARS = 60
 TRIED = 12  # phrases tried per item, closest to the question first
@@ -57,7 +56,7 @@ class Phrases:
 
     def add(self, phrases) -> None:
         known = {normalise(t) for t in self.texts}
-        new = [p for p in dict.fromkeys(phrases) if normalise(p) not in known and not _NUMBER.search(p)]
+        new = [p for p in dict.fromkeys(phrases) if normalise(p) not in known and not NUMBER.search(p)]
         if new:
             self.texts += new
             vectors = self.embedder.encode(new)
@@ -77,7 +76,7 @@ def _short_name(title: str) -> str:
 
 def shifted_numbers(key: str) -> list[str]:
     """The key with every number moved the same way, nearest moves first; [] if no numbers."""
-    numbers = _NUMBER.findall(key)
+    numbers = NUMBER.findall(key)
     if not numbers:
         return []
     if any("." in n for n in numbers):
@@ -91,7 +90,7 @@ def shifted_numbers(key: str) -> list[str]:
         if min(values) <= 0:
             continue
         it = iter(_decimal(v) if "." in n else str(int(v)) for v, n in zip(values, numbers))
-        variants.append(_NUMBER.sub(lambda _: next(it), key))
+        variants.append(NUMBER.sub(lambda _: next(it), key))
     return variants
 
 
@@ -144,9 +143,6 @@ class DistractorRepair:
 
     def _fits(self, c: Candidate, option: str, key: str, kept: list[str], key_score: float,
               source: Chunk) -> bool:
-        texts = [key, *kept, option]
-        if normalise(option) in {normalise(t) for t in texts[:-1]}:
-            return False
-        if self.validator.closest_pair(texts) >= SIMILAR:
+        if self.validator.alike([key, *kept, option]):
             return False
         return not backed_like_the_key(self.validator.distractor_support(c, option, source), key_score)

@@ -33,6 +33,7 @@ from sqlmodel import Session, select
 from tutor.answer import Tutor
 from tutor.errors import NotFound
 from tutor.models import Conversation, Quiz, QuizAttempt, QuizHint, QuizItem
+from tutor.quiz.bank import key_text as stored_key_text
 from tutor.quiz.grade import key_json, key_of
 from tutor.quiz.schema import LETTERS
 from tutor.quiz.validate import normalise
@@ -93,8 +94,7 @@ def leaks(hint: str, item: QuizItem) -> str | None:
     """Why `hint` gives the key away, or None when it does not."""
     if item.kind == "tf":
         return "states a true/false verdict" if _VERDICT.search(hint) else None
-    key = key_json(item)
-    key_text = str(key["text"] if item.kind == "mcq" else key["answer"])
+    key_text = stored_key_text(item)
     normal_key, normal_hint = normalise(key_text), f" {normalise(hint)} "
     if normal_key and f" {normal_key} " in normal_hint:
         return "contains the key"
@@ -107,7 +107,7 @@ def leaks(hint: str, item: QuizItem) -> str | None:
     encoded = {base64.b64encode(v.encode()).decode().rstrip("=") for v in (key_text, normal_key) if v}
     if any(len(e) >= 4 and e in hint for e in encoded):
         return "encodes the key"
-    if item.kind == "mcq" and any(p.search(hint) for p in _letter_patterns(key["choice"])):
+    if item.kind == "mcq" and any(p.search(hint) for p in _letter_patterns(key_of(item))):
         return "names the key's option"
     return None
 

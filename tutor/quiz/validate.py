@@ -40,7 +40,7 @@ from tutor.embed import Embedder
 from tutor.quiz.schema import MCQ_OPTIONS, Candidate, schema_problems
 from tutor.sentence_vectors import SentenceVectors
 from tutor.support import SUPPORT_THRESHOLD, SupportScorer
-from tutor.text import terms
+from tutor.text import NUMBER, terms
 from tutor.types import Chunk
 
 KEY_THRESHOLD = SUPPORT_THRESHOLD
@@ -50,7 +50,6 @@ NUMBER_MARGIN = 0.10
 REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
            "distractor_supported", "key_in_question", "duplicate")
 _ARTICLE = re.compile(r"^(the|a|an)\s+")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def normalise(text: str) -> str:
@@ -103,7 +102,7 @@ class Validator:
         their numbers, not by the embedding)."""
         vectors = self.embedder.encode(texts)
         sims = vectors @ vectors.T
-        numbers = [sorted(_NUMBER.findall(t)) for t in texts]
+        numbers = [sorted(NUMBER.findall(t)) for t in texts]
         return max((float(sims[i, j]) for i in range(len(texts)) for j in range(i + 1, len(texts))
                     if numbers[i] == numbers[j]), default=0.0)
 
@@ -129,16 +128,21 @@ class Validator:
             [c.question, c.correction] if c.kind == "tf" and c.answer is False else []
         if len(texts) < 2:
             return
-        normalised = [normalise(t) for t in texts]
-        if len(set(normalised)) < len(texts):
-            verdict.fail("options_not_distinct", "two options have the same text")
-            return
-        if c.kind == "tf":  # a false statement is its correction with one detail changed
-            return
+        if problem := self.alike(texts, compare_meaning=c.kind != "tf", scores=verdict.scores):
+            verdict.fail("options_not_distinct", problem)
+
+    def alike(self, texts: list[str], compare_meaning: bool = True, scores: dict | None = None) -> str | None:
+        """Why two of `texts` are the same answer (equal once normalised, or embedding
+        cosine >= SIMILAR between texts stating the same numbers); None when distinct. A
+        false tf statement is its correction with one detail changed: text only."""
+        if len({normalise(t) for t in texts}) < len(texts):
+            return "two options have the same text"
+        if not compare_meaning:
+            return None
         worst = self.closest_pair(texts)
-        verdict.scores["max_option_cosine"] = round(worst, 4)
-        if worst >= SIMILAR:
-            verdict.fail("options_not_distinct", f"two options are near-duplicates (cosine {worst:.2f})")
+        if scores is not None:
+            scores["max_option_cosine"] = round(worst, 4)
+        return f"two options are near-duplicates (cosine {worst:.2f})" if worst >= SIMILAR else None
 
     def _supported(self, c: Candidate, source: Chunk, verdict: Verdict) -> None:
         key_score = self.key_support(c, source)
