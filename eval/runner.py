@@ -78,6 +78,7 @@ class Options:
     thresholds: Path = THRESHOLDS_FILE
     gold: Path = GOLD_FILE
     labels: Path = LABELS_FILE
+    baseline_from: Path | None = None  # an earlier full report whose baseline answers are reused
 
 
 # -- gold set -------------------------------------------------------------------------------
@@ -112,6 +113,36 @@ def stratified(items: list[dict], limit: int | None) -> list[dict]:
         chosen += [group[int(i * step)] for i in range(quotas[k])]
     order = {id(item): n for n, item in enumerate(items)}
     return sorted(chosen, key=lambda item: order[id(item)])
+
+
+def earlier_baseline(path: Path, items: list[dict], backend: str) -> tuple[list[dict], int | None]:
+    """The baseline records of an earlier full report, for the same gold items answered by
+    the same backend and scored at the same support threshold: the baseline is greedy and
+    does not change with the tutor, so a run that only changes the tutor need not pay for it
+    again (it is most of a full run)."""
+    from tutor.errors import ConfigError
+    from tutor.support import SUPPORT_THRESHOLD
+
+    file = path / "report.json" if path.is_dir() else path
+    try:
+        earlier = json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the earlier report {file}: {exc}") from None
+    records = {r["id"]: r for r in earlier.get("records", {}).get("baseline", [])}
+    if not records:
+        raise ConfigError(f"{file} has no baseline answers: reuse a full run made without --no-baseline")
+    if earlier.get("backend") != backend:
+        raise ConfigError(f"{file} was answered by backend {earlier.get('backend')!r}, this run uses "
+                          f"{backend!r}: run the baseline again (drop --baseline-from)")
+    if earlier.get("scorer", {}).get("threshold") != SUPPORT_THRESHOLD:
+        raise ConfigError(f"{file} was scored at another support threshold: run the baseline again "
+                          "(drop --baseline-from)")
+    missing = [i["id"] for i in items if i["id"] not in records]
+    changed = [i["id"] for i in items if i["id"] in records and records[i["id"]]["question"] != i["question"]]
+    if missing or changed:
+        raise ConfigError(f"{file} does not hold the same gold items (missing {missing[:5]}, "
+                          f"changed {changed[:5]}): use the same --limit, or drop --baseline-from")
+    return [records[i["id"]] for i in items], earlier.get("baseline_chunks")
 
 
 def history(item: dict) -> list[Turn]:
@@ -366,9 +397,12 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
     from tutor.support import SUPPORT_THRESHOLD
 
     tutor = Tutor.from_settings(settings)
+    # checked before the first answer, not after an hour of them
+    reused = earlier_baseline(options.baseline_from, items, tutor.llm.name) \
+        if options.baseline and options.baseline_from else None
     tutor.warm_up()
     baseline = None
-    if options.baseline:
+    if options.baseline and not options.baseline_from:
         baseline = Baseline(settings.corpus_dir, tutor.llm, tutor.scorer, max_tokens=settings.max_answer_tokens,
                             temperature=settings.temperature, threads=settings.embed_threads)
     judge = Judge(tutor.llm, tutor.prompts) if options.judge else None
@@ -403,6 +437,8 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
               "quiz": quiz_check(settings, tutor.index, tutor.embedder, tutor.sentence_vectors),
               "backend": tutor.llm.name, "index_version": tutor.index.version,
               "baseline_chunks": baseline.n_chunks if baseline else None}
+    if reused is not None:
+        result["baseline"], result["baseline_chunks"] = reused
     if judge:
         _log(progress, f"judging {len(labels)} labelled sentences")
         result["judge_labels"] = judge_check(judge, labels)
@@ -422,6 +458,7 @@ def run(settings, options: Options, progress=None) -> tuple[dict, int]:
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "mode": "fast" if options.fast else "full",
         "options": {"limit": options.limit, "baseline": options.baseline and not options.fast,
+                    "baseline_from": str(options.baseline_from) if options.baseline_from else None,
                     "judge": options.judge, "seed": options.seed, "resamples": RESAMPLES},
         "items": {"total": len(items), **{k: sum(kind_of(i) == k for i in items)
                                           for k in ("answerable", "unanswerable", "multi_turn")}},

@@ -19,7 +19,9 @@ import yaml
 from eval import metrics as M
 from eval.baseline import docs_of_span, roadmap_spans
 from eval.judge import p_yes, top_logprobs
-from eval.runner import check_thresholds, kind_of, load_labels, scorer_check, stratified
+from eval.runner import check_thresholds, earlier_baseline, kind_of, load_labels, scorer_check, stratified
+from tutor.errors import ConfigError
+from tutor.support import SUPPORT_THRESHOLD
 
 TUTOR = str(Path(sys.executable).with_name("tutor"))
 
@@ -139,6 +141,31 @@ def test_stratified_limit_keeps_every_kind():
     assert len(chosen) == 15
     assert kinds.count("answerable") == 10 and kinds.count("unanswerable") == 4 and kinds.count("multi_turn") == 1
     assert stratified(items, None) == items
+
+
+def test_an_earlier_baseline_is_reused_only_for_the_same_items_backend_and_scorer(tmp_path):
+    items = [{"id": "a1", "question": "what is stage 1?"}, {"id": "u1", "question": "capital of Peru?"}]
+    baseline = [{"id": i["id"], "question": i["question"], "metrics": {"groundedness": 0.5}} for i in items]
+    report = {"backend": "llamacpp", "baseline_chunks": 343, "scorer": {"threshold": SUPPORT_THRESHOLD},
+              "records": {"tutor": [], "baseline": baseline[::-1]}}
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    records, chunks = earlier_baseline(tmp_path, items, "llamacpp")
+    assert [r["id"] for r in records] == ["a1", "u1"] and chunks == 343
+
+    with pytest.raises(ConfigError, match="backend 'llamacpp'.*'openai'"):
+        earlier_baseline(tmp_path, items, "openai")
+    with pytest.raises(ConfigError, match=r"missing \['m1'\]"):
+        earlier_baseline(tmp_path, items + [{"id": "m1", "question": "and then?"}], "llamacpp")
+    with pytest.raises(ConfigError, match=r"changed \['a1'\]"):
+        earlier_baseline(tmp_path, [{"id": "a1", "question": "what is stage 2?"}], "llamacpp")
+    (tmp_path / "report.json").write_text(json.dumps(report | {"scorer": {"threshold": 0.1}}))
+    with pytest.raises(ConfigError, match="support threshold"):
+        earlier_baseline(tmp_path, items, "llamacpp")
+    (tmp_path / "report.json").write_text(json.dumps(report | {"records": {"tutor": [], "baseline": []}}))
+    with pytest.raises(ConfigError, match="no baseline answers"):
+        earlier_baseline(tmp_path, items, "llamacpp")
+    with pytest.raises(ConfigError, match="cannot read"):
+        earlier_baseline(tmp_path / "nowhere", items, "llamacpp")
 
 
 def test_thresholds_floor_and_ceiling():

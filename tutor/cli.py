@@ -332,6 +332,8 @@ def quiz_build(
 def eval_(
     limit: Annotated[Optional[int], typer.Option(min=1, help="only N gold items (stratified by kind)")] = None,
     no_baseline: Annotated[bool, typer.Option("--no-baseline", help="skip the naive LangChain baseline")] = False,
+    baseline_from: Annotated[Optional[Path], typer.Option(
+        "--baseline-from", help="reuse the baseline answers of an earlier full report (same items and backend)")] = None,
     judge: Annotated[bool, typer.Option("--judge", help="also ask the LLM judge about every answer sentence")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="CI subset: no LLM; fails below eval/thresholds.yaml")] = False,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
@@ -349,7 +351,7 @@ def eval_(
 
     settings = _settings(index, "fake" if fast else backend, model)
     options = Options(limit=limit, baseline=not no_baseline, judge=judge and not fast, fast=fast, seed=seed,
-                      out=out_dir, thresholds=thresholds or THRESHOLDS_FILE)
+                      out=out_dir, thresholds=thresholds or THRESHOLDS_FILE, baseline_from=baseline_from)
     report, code = run(settings, options, progress=lambda line: err.print(line, highlight=False, markup=False))
     out.print(summary_table(report))
     scorer = report["scorer"]
