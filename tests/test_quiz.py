@@ -538,3 +538,18 @@ def test_quiz_build_with_the_packaged_model(real_tutor, tmp_path):
           f"{report.seconds_per_valid or 0:.1f}s per valid item, reasons {dict(report.reasons)}")
     assert report.candidates == 10
     assert report.pass_rate >= 0.8, summary
+
+
+def test_the_eval_builds_a_throwaway_bank_and_asks_it_for_the_key(fake_tutor):
+    """`tutor eval` without a bank: item validity, key support and quiz-mode leaks from a
+    fresh build; a model that names an option as the answer has its hints replaced."""
+    from eval.runner import quiz_build_check
+
+    def script(messages):
+        return "The answer is option B." if "quiz mode" in messages[0]["content"] else cloze_item(messages)
+
+    tutor = fake_tutor(script)
+    got = quiz_build_check(tutor, stage=2, per_stage=3)
+    assert got["items"] == 3 and got["candidates"] >= 3 and got["item_validity"] == 3 / got["candidates"]
+    assert 0 < got["key_support"] <= 1 and got["hints"] == 9
+    assert got["key_leak_rate"] == 0.0 and got["hints_replaced_by_a_template"] > 0

@@ -363,8 +363,14 @@ def eval_(
         j = report["judge_labels"]
         out.print(f"LLM judge on the labels: balanced accuracy {j['balanced_accuracy_at_0_5']:.3f} at P(yes) 0.5",
                   highlight=False)
-    if report["quiz"].get("note"):
-        out.print(f"[dim]{escape(report['quiz']['note'])}[/]")
+    quiz = report["quiz"]
+    if quiz.get("note"):
+        out.print(f"[dim]{escape(quiz['note'])}[/]")
+    elif quiz.get("item_validity") is not None:
+        leaks = "n/a" if quiz.get("key_leak_rate") is None else f"{quiz['key_leak_rate']:.3f}"
+        out.print(f"quiz ({quiz.get('built') or str(quiz['items']) + ' bank items'}): item validity "
+                  f"{quiz['item_validity']:.3f}, key support {quiz['key_support']:.3f}, key leaks {leaks}",
+                  highlight=False)
     for row in report.get("thresholds", []):
         mark = "[green]ok[/]" if row["ok"] else "[red]FAIL[/]"
         value = "N/A" if row["value"] is None else f"{row['value']:.3f}"
