@@ -5,7 +5,9 @@ tutor - baseline, the support scorer's check on hand labels, and a report direct
 Two modes:
 - full (default): the real LLM answers every gold item through `Tutor.ask` (multi-turn items
   with their turns as history) and through the naive LangChain baseline (eval/baseline.py);
-  `--judge` adds the LLM judge's opinion of each answer sentence (eval/judge.py).
+  `--judge` adds the LLM judge's opinion of each answer sentence (eval/judge.py);
+  `--baseline-from` reuses an earlier report's baseline answers instead of asking again.
+  Quiz metrics re-check the configured bank, or build a small one when there is none.
 - `--fast` (CI): no LLM at all. Retrieval metrics, the refusal gate (`Tutor.prepare`),
   citation validity and precision of FakeLLM answers (the extractive fake cites [1]), and the
   support scorer on eval/gold/support_labels.yaml; exits non-zero when a metric is on the
