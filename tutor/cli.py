@@ -333,7 +333,8 @@ def eval_(
     limit: Annotated[Optional[int], typer.Option(min=1, help="only N gold items (stratified by kind)")] = None,
     no_baseline: Annotated[bool, typer.Option("--no-baseline", help="skip the naive LangChain baseline")] = False,
     baseline_from: Annotated[Optional[Path], typer.Option(
-        "--baseline-from", help="reuse the baseline answers of an earlier full report (same items and backend)")] = None,
+        "--baseline-from",
+        help="reuse the baseline answers of an earlier full report (same items, backend, support threshold)")] = None,
     judge: Annotated[bool, typer.Option("--judge", help="also ask the LLM judge about every answer sentence")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="CI subset: no LLM; fails below eval/thresholds.yaml")] = False,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
@@ -344,8 +345,8 @@ def eval_(
     model: ModelOpt = None,
 ):
     """Measure the tutor on the gold set beside a naive RAG baseline: retrieval, key facts,
-    groundedness, citations, refusals, with bootstrap intervals; writes report.json and
-    report.html."""
+    groundedness, citations, refusals, quiz items and hints, with bootstrap intervals;
+    writes report.json and report.html."""
     from eval.report import summary_table
     from eval.runner import THRESHOLDS_FILE, Options, run
 
