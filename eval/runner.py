@@ -352,8 +352,8 @@ def quiz_build_check(tutor, stage: int = QUIZ_STAGE, per_stage: int = QUIZ_ITEMS
             "items": len(accepted), "candidates": built.candidates,
             "item_validity": built.pass_rate,
             "key_support": M.mean([float(json.loads(r.scores).get("key", 0.0) >= KEY_THRESHOLD) for r in rows]),
-            "hints": len(leaked), "key_leak_rate": M.mean(leaked) if leaked else None,
-            "hints_replaced_by_a_template": M.mean(replaced) if replaced else None}
+            "hints": len(leaked), "key_leak_rate": M.mean(leaked),
+            "hints_replaced_by_a_template": M.mean(replaced)}
 
 
 # -- aggregation ------------------------------------------------------------------------------
