@@ -17,7 +17,7 @@ TUTOR_COLOUR, BASELINE_COLOUR = "#0f766e", "#9ca3af"
 SHORT = {"hit_at_5": "recall@5", "recall_at_5": "doc recall@5", "mrr": "MRR", "ndcg_at_10": "nDCG@10",
          "key_fact_recall": "key-fact recall", "groundedness": "groundedness",
          "citation_validity": "citation validity", "citation_precision": "citation precision",
-         "refusal_accuracy": "refusal accuracy", "false_refusal": "false-refusal rate",
+         "refusal_accuracy": "refusal accuracy", "false_refusal": "false-refusal rate", "held_back": "held back (tutor)",
          "judge_groundedness": "judge groundedness", "judge_p_yes": "judge mean P(yes)"}
 WORST = 8
 
@@ -169,6 +169,7 @@ def _worst(report: dict) -> str:
                             f'<small>support {s["score"]:.2f}'
                             + (f', judge {s["judge_p_yes"]:.2f}' if "judge_p_yes" in s else "")
                             + "</small></li>" for s in r["sentences"])
+        sentences += "".join(f'<li class="cut">held back: {escape(s)}</li>' for s in r.get("held_back", []))
         sources = "".join(f"<li>[{s['n']}] <b>{escape(s['chunk_id'])}</b> {escape(s['title'])}<br>"
                           f"<small>{escape(s.get('text', '')[:600])}</small></li>" for s in r.get("sources", []))
         b = baseline.get(r["id"])
@@ -213,7 +214,7 @@ body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto;
 table {{ border-collapse: collapse; margin: 1em 0; font-size: 13px; }}
 th, td {{ border: 1px solid #ddd; padding: 3px 8px; text-align: right; }}
 th:first-child, td:first-child {{ text-align: left; }}
-.b {{ color: #6b7280; }} .ok {{ color: #065f46; }} .bad {{ color: #b91c1c; }}
+.b {{ color: #6b7280; }} .ok {{ color: #065f46; }} .bad {{ color: #b91c1c; }} .cut {{ color: #9ca3af; text-decoration: line-through; }}
 .item {{ border-top: 1px solid #ddd; margin-top: 1em; }}
 small {{ color: #555; }}
 </style></head><body>

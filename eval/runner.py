@@ -53,11 +53,12 @@ METRICS = {
     "citation_precision": "citation precision: share of citations from an expected document",
     "refusal_accuracy": "refusal accuracy: unanswerable items refused",
     "false_refusal": "false-refusal rate: answerable items refused",
+    "held_back": "held back (tutor): share of the draft's scored sentences cut as unsupported",
     "judge_groundedness": "judge groundedness: share of sentences with P(yes) >= 0.5 (LLM judge)",
     "judge_p_yes": "judge mean P(yes) over answer sentences",
 }
-LOWER_IS_BETTER = {"false_refusal"}
-SUMMARY = ("hit_at_5", "groundedness", "key_fact_recall", "citation_validity", "refusal_accuracy",
+LOWER_IS_BETTER = {"false_refusal", "held_back"}
+SUMMARY = ("hit_at_5", "groundedness", "held_back", "key_fact_recall", "citation_validity", "refusal_accuracy",
            "false_refusal")
 # thresholds.yaml key -> (fast-run metric, kind); "ceiling" fails when the value is above.
 THRESHOLD_KEYS = {
@@ -187,9 +188,13 @@ def tutor_record(item: dict, answer, ranked_chunk_ids: list[str], retrieved_ids:
     record["citations"] = [{"n": c.n, "chunk_id": c.chunk_id, "title": c.title} for c in answer.citations]
     record["sentences"] = [{"sentence": s.sentence, "score": s.score, "supported": s.supported,
                             "chunk_id": s.chunk_id} for s in answer.sentences]
+    # groundedness is of the served answer; what the support check cut is kept beside it
+    record["held_back"] = list(answer.held_back)
     m = record["metrics"]
     if with_answer_metrics:
         m |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences])
+        if not answer.refused:
+            m["held_back"] = len(answer.held_back) / ((len(answer.held_back) + len(answer.sentences)) or 1)
     if not answer.refused:
         m["citation_validity"] = M.citation_validity(answer.answer, citations, retrieved_ids)
         m["citation_precision"] = M.citation_precision([c for _, c in citations], expected) if expected else None

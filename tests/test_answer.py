@@ -8,6 +8,7 @@ import pytest
 from tutor.answer import REFUSAL_THRESHOLD, Turn
 from tutor.errors import InvalidInput, TooLarge
 from tutor.prompts import Prompts
+from tutor.support import strip_markers
 
 
 def test_citations_come_from_retrieved_chunks_and_invented_markers_are_dropped(fake_tutor):
@@ -23,6 +24,16 @@ def test_citations_come_from_retrieved_chunks_and_invented_markers_are_dropped(f
     assert answer.citations[0].chunk_id == prepared.sources[0].id
     retrieved = {h.chunk.id for h in prepared.hits}
     assert {c.chunk_id for c in answer.citations} <= retrieved
+
+
+def test_a_marker_written_after_the_full_stop_stays_with_its_sentence(fake_tutor):
+    draft = ("ResNet adds skip connections so very deep networks train well. [1] "
+             "Graduates of stage 2 receive a gold medal from the Pope in week 97! [2][1]")
+    answer = fake_tutor(lambda m: draft, hold_back_unsupported=False).ask("What is the key idea of ResNet?")
+    assert answer.answer.startswith("ResNet adds skip connections so very deep networks train well [1]. ")
+    assert answer.answer.endswith("week 97 [1]!") or answer.answer.endswith("week 97 [2][1]!")
+    assert [s.sentence for s in answer.sentences][0].endswith("train well.")
+    assert answer.sentences[0].supported and not answer.sentences[1].supported
 
 
 def test_off_roadmap_question_is_refused_without_calling_the_model(fake_tutor):
@@ -86,10 +97,11 @@ def test_stage_and_kind_filters(fake_tutor):
     assert tutor.retriever.search("anything", 5, kinds=("user",)) == []
 
 
-def test_unsupported_sentences_lower_support(fake_tutor):
+def test_unsupported_sentences_lower_support_when_they_are_not_held_back(fake_tutor):
     grounded = fake_tutor(lambda m: "Stage 2 covers deep learning fundamentals with PyTorch [1].")
     invented = fake_tutor(lambda m: "Stage 2 covers deep learning fundamentals with PyTorch [1]. "
-                                    "Graduates of stage 2 receive a gold medal from the Pope in week 97 [1].")
+                                    "Graduates of stage 2 receive a gold medal from the Pope in week 97 [1].",
+                          hold_back_unsupported=False)
     q = "What does stage 2 cover?"
     good, bad = grounded.ask(q), invented.ask(q)
     assert good.support == 1.0
@@ -114,9 +126,25 @@ def test_an_answer_with_no_supported_sentence_is_withdrawn(fake_tutor):
     assert answer.refused and answer.withdrawn == invented
     assert "held back" in answer.answer and "medal" not in answer.answer and answer.citations == ()
     assert answer.to_json()["withdrawn"] is True
-    partly = fake_tutor(lambda m: "Stage 2 covers deep learning fundamentals with PyTorch [1]. " + invented)
-    kept = partly.ask("What does stage 2 cover?")
-    assert not kept.refused and not kept.withdrawn and "medal" in kept.answer
+
+
+def test_the_unsupported_sentences_of_a_partly_supported_answer_are_held_back(fake_tutor):
+    invented = "Graduates of stage 2 receive a gold medal from the Pope in week 97 [2]."
+    draft = ("Stage 2 covers deep learning fundamentals with PyTorch [1]. " + invented + "\n\n"
+             "- " + invented.replace("Pope", "Queen") + "\n- Stage 2 covers deep learning fundamentals [1].")
+    answer = fake_tutor(lambda m: draft).ask("What does stage 2 cover?")
+    assert not answer.refused and not answer.withdrawn
+    assert answer.held_back == (strip_markers(invented), "- " + strip_markers(invented.replace("Pope", "Queen")))
+    # the rest is served as written: its markers, its paragraph break, its list bullet
+    assert answer.answer == ("Stage 2 covers deep learning fundamentals with PyTorch [1].\n\n"
+                             "- Stage 2 covers deep learning fundamentals [1].")
+    assert answer.support == 1.0 and all(s.supported for s in answer.sentences)
+    assert [c.n for c in answer.citations] == [1]  # [2] was cited only by a cut sentence
+    assert answer.to_json()["held_back"] == list(answer.held_back)
+    # an operator can serve the draft whole (it is then scored as it stands)
+    whole = fake_tutor(lambda m: draft, hold_back_unsupported=False).ask("What does stage 2 cover?")
+    assert "Pope" in whole.answer and "Queen" in whole.answer
+    assert whole.held_back == () and whole.support == 0.5
 
 
 def test_empty_and_oversized_questions_are_rejected(fake_tutor):

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from tests.fixtures_tutor import LiveServer
+from tutor.answer import held_back_note
 from tutor.api import create_app
 from tutor.db import make_engine
 from tutor.models import Feedback, Message
@@ -85,6 +86,28 @@ def test_a_withdrawn_answer_is_replaced_at_the_end_of_the_stream_and_stored_as_r
     deltas = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: {")]
     text = "".join(d["choices"][0]["delta"].get("content", "") for d in deltas)
     assert text.endswith(done["answer"]) and deltas[-1]["withdrawn"] is True
+
+
+def test_held_back_sentences_are_cut_from_the_served_answer_and_named_by_every_interface(make_app):
+    invented = "Graduates of stage 2 receive a gold medal from the Pope in week 97."
+    app, _, engine = make_app(lambda m: f"Stage 2 covers deep learning fundamentals with PyTorch [1]. {invented}")
+    question = "What does stage 2 cover?"
+    with TestClient(app) as client:
+        got = events(client.post("/api/chat", json={"message": question}).text)
+        plain = client.post("/api/chat", json={"message": question, "stream": False}).json()
+        chat = {"messages": [{"role": "user", "content": question}]}
+        stream = client.post("/v1/chat/completions", json={"stream": True, **chat}).text
+        whole = client.post("/v1/chat/completions", json=chat).json()
+    done = got[-1][1]
+    assert "medal" in "".join(p["text"] for k, p in got if k == "token")  # the draft streamed live
+    assert done["held_back"] == [invented] and "medal" not in done["answer"] and done["citations"]
+    assert plain["held_back"] == [invented] and plain["answer"] == done["answer"] and not plain["withdrawn"]
+    with Session(engine) as s:
+        assert s.get(Message, got[0][1]["message_id"]).content == done["answer"]
+    deltas = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: {")]
+    text = "".join(d["choices"][0]["delta"].get("content", "") for d in deltas)
+    assert text.endswith(held_back_note([invented])) and deltas[-1]["held_back"] == [invented]
+    assert whole["choices"][0]["message"]["content"] == done["answer"] and whole["held_back"] == [invented]
 
 
 def test_non_streaming_chat_and_follow_up_uses_history(make_app):

@@ -60,8 +60,11 @@ def scripted(messages) -> str:
 def live(corpus_index, embedder, tmp_path_factory):
     """The real app on a loopback port: yields (base_url, engine)."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('widget-db') / 'tutor.db'}")
-    tutor = Tutor(corpus_index, load_index(corpus_index.index_dir), embedder, FakeLLM(scripted, delay=0.02))
-    with serve_app(create_app(corpus_index, tutor=tutor, engine=engine)) as base:
+    # These tests are about rendering the model's Markdown and hostile text, which the
+    # support check would cut as unsupported; test_held_back_sentences_* covers the check.
+    settings = corpus_index.model_copy(update={"hold_back_unsupported": False})
+    tutor = Tutor(settings, load_index(corpus_index.index_dir), embedder, FakeLLM(scripted, delay=0.02))
+    with serve_app(create_app(settings, tutor=tutor, engine=engine)) as base:
         yield base, engine
 
 
@@ -220,6 +223,30 @@ def test_model_output_is_rendered_as_inert_text(live, page):
     expect(bubble).to_contain_text('<img src=x onerror="window.__pwned=1">')
     expect(bubble).to_contain_text("[click](javascript:window.__pwned=2)")
     expect(bubble).to_contain_text("<script>window.__pwned=3</script>")
+
+
+def test_held_back_sentences_leave_the_bubble_when_the_answer_is_checked(corpus_index, embedder, tmp_path, page):
+    invented = "Graduates of stage 2 receive a gold medal from the Pope in week 97."
+
+    def draft(messages):
+        return f"{extractive_reply(messages)} {invented}"
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
+    tutor = Tutor(corpus_index, load_index(corpus_index.index_dir), embedder, FakeLLM(draft, delay=0.02))
+    with serve_app(create_app(corpus_index, tutor=tutor, engine=engine)) as base:
+        page.goto(base + "/")
+        open_widget(page)
+        page.evaluate(RECORD_STREAM)
+        ask(page, "What does stage 2 cover?")
+        wait_answered(page)
+    answer = last_answer(page)
+    expect(answer.locator(".bubble")).not_to_contain_text("medal")  # the draft showed it while streaming
+    final = len(answer.locator(".bubble").text_content())
+    assert page.evaluate("Math.max(...window.__seen.filter(s => !s.done).map(s => s.length))") > final
+    note = answer.locator(".held-back")
+    expect(note).to_have_text("1 sentence was left out: the roadmap material does not support it.")
+    assert note.get_attribute("title") == invented
+    expect(answer.locator(".sources .chip").first).to_be_visible()
 
 
 def test_embedded_on_another_site_uses_cors(live, page):

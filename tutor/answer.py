@@ -1,9 +1,12 @@
-"""Answering: condense -> retrieve -> gate -> prompt -> stream -> citations -> support.
+"""Answering: condense -> retrieve -> gate -> prompt -> stream -> support -> citations.
 
 `Tutor.events()` is the one path every interface uses (CLI ask/chat, HTTP, OpenAI
 endpoint): it yields ("meta" | "token" | "citations" | "done", payload) in order, and
 `Tutor.ask()` just collects it. Citations are built here from the retrieved chunk ids:
 the model only writes [n] markers, and a marker that names no source is dropped.
+The streamed draft is checked sentence by sentence against its sources; the "done" answer
+serves only the supported sentences (`held_back` lists the rest), or is withdrawn when
+none is supported.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from tutor.llm.base import Cancel
 from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.sentence_vectors import SentenceVectors
-from tutor.support import MODEL_REFUSAL, SupportScorer, markers
+from tutor.support import MODEL_REFUSAL, SupportScorer, markers, without_sentences
 from tutor.text import terms
 from tutor.types import Answer, Chunk, Citation, Hit
 
@@ -49,6 +52,7 @@ MAX_SENTENCES_PER_SOURCE = 3
 LEXICAL_WEIGHT = 0.2  # how much the question's own terms count when trimming sources
 HISTORY_TURNS = 4
 _BAD_MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+_MARKER_AFTER_STOP = re.compile(r"([.!?])((?:[ \t]*\[\d{1,3}\])+)")
 
 
 def validate_question(message: str, max_chars: int) -> str:
@@ -60,6 +64,13 @@ def validate_question(message: str, max_chars: int) -> str:
         raise TooLarge(f"the question is {len(message)} characters; the limit is "
                        f"{max_chars} (TUTOR_MAX_QUESTION_CHARS)")
     return message
+
+
+def held_back_note(held_back: Sequence[str]) -> str:
+    """What the CLI and streamed /v1 say after a draft whose unsupported sentences were cut
+    (their text is already on screen)."""
+    quoted = " ".join(f"\u201c{s}\u201d" for s in held_back)
+    return f"(Left out, as the roadmap material does not support it: {quoted})"
 
 
 @dataclass
@@ -211,18 +222,13 @@ class Tutor:
             return Answer(raw, (), True, 0.0, self.llm.name, prepared.question, timings)
         n_sources = len(prepared.sources)
         text = _BAD_MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", raw).strip()
+        # "It trains well. [1]" -> "It trains well [1].": a marker belongs to the sentence it
+        # follows, and the sentence splitter would give it to the next one.
+        text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2).rstrip()}{m.group(1)}", text)
         t = time.perf_counter()
         full = {h.chunk.id: h.chunk for h in prepared.hits}
         scored = self.scorer.score_sentences(text, [full[c.id] for c in prepared.sources])
         timings["support"] = time.perf_counter() - t
-        cited = {n for n in markers(text) if 1 <= n <= n_sources}
-        by_id = {c.id: n for n, c in enumerate(prepared.sources, 1)}
-        # A supported sentence the model forgot to mark still gets its source cited.
-        cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
-                  and s.chunk_id in by_id}
-        citations = tuple(Citation(n, c.id, c.title, c.source, c.stage)
-                          for n, c in enumerate(prepared.sources, 1) if n in cited)
-        support = sum(s.supported for s in scored) / len(scored) if scored else 0.0
         if scored and not any(s.supported for s in scored):
             # Not one claim is backed by the sources: most often an off-roadmap question that
             # passed the gate and was answered from the model's own memory. Streamed tokens
@@ -230,9 +236,27 @@ class Tutor:
             # the CLIs show it; /v1 streams it as a last delta).
             return Answer(self.withdrawal_text(prepared.question), (), True, 0.0, self.llm.name,
                           prepared.question, timings, tuple(scored), withdrawn=text)
-        refused = bool(MODEL_REFUSAL.search(text)) and support < 0.5
+        support = sum(s.supported for s in scored) / len(scored) if scored else 0.0
+        refused = bool(MODEL_REFUSAL.search(text)) and support < 0.5  # judged on the whole draft
+        held_back = ()
+        if self.settings.hold_back_unsupported and support < 1.0 and scored:
+            # Serve only what the sources back. The 1.5B model adds elaborations of its own
+            # ("This helps the network generalise."); at this threshold the scorer rejects
+            # none of the supported sentences in its 92 hand labels, so the errors it makes
+            # leave unsupported sentences in rather than cut supported ones out.
+            held_back = tuple(s.sentence for s in scored if not s.supported)
+            text = without_sentences(text, set(held_back))
+            scored = [s for s in scored if s.supported]
+            support = 1.0
+        cited = {n for n in markers(text) if 1 <= n <= n_sources}
+        by_id = {c.id: n for n, c in enumerate(prepared.sources, 1)}
+        # A supported sentence the model forgot to mark still gets its source cited.
+        cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
+                  and s.chunk_id in by_id}
+        citations = tuple(Citation(n, c.id, c.title, c.source, c.stage)
+                          for n, c in enumerate(prepared.sources, 1) if n in cited)
         return Answer(text, citations, refused, support, self.llm.name, prepared.question,
-                      timings, tuple(scored))
+                      timings, tuple(scored), held_back=held_back)
 
     # -- the one flow -------------------------------------------------------------------
 

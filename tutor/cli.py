@@ -102,8 +102,12 @@ def ask(
 
 
 def _print_sources(answer) -> None:
+    from tutor.answer import held_back_note
+
     if answer.withdrawn:  # the streamed draft was held back
         out.print(answer.answer, markup=False, highlight=False)
+    elif answer.held_back:  # some streamed sentences were cut from the served answer
+        out.print(held_back_note(answer.held_back), style="dim", markup=False, highlight=False)
     for c in answer.citations:
         stage = f", stage {c.stage}" if c.stage else ""
         out.print(f"  [{c.n}] {c.title} ({c.source}{stage})", markup=False, highlight=False)

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         None, description="override the calibrated retrieval-support gate (cosine)"
     )
     context_chars: int = Field(400, ge=100, description="budget of source text in the prompt")
+    hold_back_unsupported: bool = Field(
+        True, description="cut the answer sentences the support scorer finds unsupported by the "
+        "sources (the streamed draft is replaced at the end)"
+    )
     max_question_chars: int = Field(2000, ge=10, description="longer questions are rejected")
 
     # Service

@@ -41,6 +41,17 @@ def strip_markers(text: str) -> str:
     return _MARKER.sub("", text).strip()
 
 
+def without_sentences(text: str, drop: set[str]) -> str:
+    """`text` with every sentence whose marker-free form is in `drop` cut out, the rest kept
+    as written (markers, line breaks, list bullets); lines left without a word go too."""
+    for sentence in sentences(text):
+        if strip_markers(sentence) in drop:
+            text = text.replace(sentence, "", 1)
+    lines = [re.sub(r"(?<=\S)[ \t]{2,}", " ", line).rstrip() for line in text.split("\n")]
+    kept = [line for line in lines if not line.strip() or re.search(r"[A-Za-z]", line)]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
 def is_claim(sentence: str) -> bool:
     """Whether a sentence states something to check: not a list number ("2."), not a
     filler without content words, not the model saying the sources lack the answer."""

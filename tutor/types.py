@@ -74,6 +74,7 @@ class Answer:
     timings: dict = field(default_factory=dict)
     sentences: tuple[SentenceSupport, ...] = ()
     withdrawn: str = ""  # the model's draft, when none of it was supported (answer.py)
+    held_back: tuple[str, ...] = ()  # unsupported sentences cut from a partly supported draft
 
     def to_json(self) -> dict:
         """The public `tutor ask --json` shape (see DESIGN.md)."""
@@ -82,6 +83,7 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
             "refused": self.refused,
             "withdrawn": bool(self.withdrawn),
+            "held_back": list(self.held_back),
             "support": round(self.support, 3),
             "backend": self.backend,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},

@@ -813,9 +813,10 @@
           } else if (message.event === "citations") {
             view.citations = data || [];
           } else if (message.event === "done") {
-            view.content = data.answer;
+            view.content = data.answer; // the checked answer replaces the streamed draft
             view.citations = data.citations || view.citations;
             view.refused = !!data.refused;
+            view.heldBack = data.held_back || [];
             finished = true;
           } else if (message.event === "error") {
             throw data.status >= 500 ? new Unavailable() : new Shown(data.message);
@@ -827,6 +828,12 @@
       }
       if (!finished) throw new Unavailable();
       this.renderBot(view);
+      if (view.heldBack.length) {
+        var held = view.node.appendChild(el("div", "note held-back",
+          (view.heldBack.length === 1 ? "1 sentence was" : view.heldBack.length + " sentences were") +
+          " left out: the roadmap material does not support it."));
+        held.title = view.heldBack.join("\n");
+      }
       this.finishBot(view);
     }
 

@@ -25,7 +25,8 @@ def extractive_reply(messages: Messages) -> str:
     if not match:
         return "The roadmap material does not cover this."
     first = re.split(r"(?<=[.!?])\s", match.group(1).strip())[0]
-    return f"{first} [1]"
+    body, stop = re.match(r"(.*?)([.!?]?)$", first, re.S).groups()
+    return f"{body} [1]{stop or '.'}"  # cited the way the answer prompt asks
 
 
 class FakeLLM(LLM):
