@@ -20,7 +20,7 @@ def test_ask_what_comes_after_classical_ml(corpus_index):
                  "--index", str(corpus_index.index_dir))
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"answer", "citations", "refused", "withdrawn", "support", "backend", "timings"}
+    assert set(answer) == {"answer", "citations", "refused", "withdrawn", "held_back", "support", "backend", "timings"}
     assert not answer["refused"] and answer["backend"] == "llamacpp"
     assert re.search(r"deep learning|pytorch|cnn|convolutional", answer["answer"], re.I), answer["answer"]
     assert any(c["stage"] == 2 for c in answer["citations"]), answer["citations"]
