@@ -830,8 +830,8 @@
       this.renderBot(view);
       if (view.heldBack.length) {
         var held = view.node.appendChild(el("div", "note held-back",
-          (view.heldBack.length === 1 ? "1 sentence was" : view.heldBack.length + " sentences were") +
-          " left out: the roadmap material does not support it."));
+          (view.heldBack.length === 1 ? "1 sentence was left out: the roadmap material does not support it."
+            : view.heldBack.length + " sentences were left out: the roadmap material does not support them.")));
         held.title = view.heldBack.join("\n");
       }
       this.finishBot(view);
