@@ -147,6 +147,17 @@ def test_the_unsupported_sentences_of_a_partly_supported_answer_are_held_back(fa
     assert whole.held_back == () and whole.support == 0.5
 
 
+def test_a_draft_mostly_unsupported_is_withdrawn_rather_than_cut_to_a_fragment(fake_tutor):
+    draft = ("Stage 2 covers deep learning fundamentals with PyTorch [1]. "
+             "Graduates of stage 2 receive a gold medal from the Pope in week 97. "
+             "The medal ceremony takes place in Rome every spring.")
+    answer = fake_tutor(lambda m: draft).ask("What does stage 2 cover?")
+    assert answer.refused and answer.withdrawn == draft and answer.held_back == ()
+    assert "held back" in answer.answer and answer.citations == ()
+    served = fake_tutor(lambda m: draft, hold_back_unsupported=False).ask("What does stage 2 cover?")
+    assert not served.refused and served.answer == draft and round(served.support, 2) == 0.33
+
+
 def test_empty_and_oversized_questions_are_rejected(fake_tutor):
     tutor = fake_tutor(max_question_chars=50)
     with pytest.raises(InvalidInput, match="empty"):

@@ -49,6 +49,10 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 _WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
 _WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
 MAX_SENTENCES_PER_SOURCE = 3
+# A draft less than half of whose claims the sources support is withdrawn, not trimmed. In
+# the full eval of 2026-11-21 this withdrew 2 off-roadmap answers and 2 answerable ones
+# that stated none of their key facts; at 0.5 and above, trimming kept key facts.
+MIN_DRAFT_SUPPORT = 0.5
 LEXICAL_WEIGHT = 0.2  # how much the question's own terms count when trimming sources
 HISTORY_TURNS = 4
 _BAD_MARKER = re.compile(r"\s*\[(\d{1,3})\]")
@@ -229,15 +233,17 @@ class Tutor:
         full = {h.chunk.id: h.chunk for h in prepared.hits}
         scored = self.scorer.score_sentences(text, [full[c.id] for c in prepared.sources])
         timings["support"] = time.perf_counter() - t
-        if scored and not any(s.supported for s in scored):
-            # Not one claim is backed by the sources: most often an off-roadmap question that
-            # passed the gate and was answered from the model's own memory. Streamed tokens
-            # are already out, so the final event carries the replacement (the widget and
-            # the CLIs show it; /v1 streams it as a last delta).
+        support = sum(s.supported for s in scored) / len(scored) if scored else 0.0
+        if scored and (support < MIN_DRAFT_SUPPORT if self.settings.hold_back_unsupported else not support):
+            # Most of the draft (or all of it) is not backed by the sources: most often an
+            # off-roadmap question that passed the gate and was answered from the model's own
+            # memory, where the one sentence left after cutting the rest is a fragment
+            # ("scaleTargetRef:") or a loose claim. Streamed tokens are already out, so the
+            # final event carries the replacement (the widget and the CLIs show it; /v1
+            # streams it as a last delta).
             return Answer(self.withdrawal_text(prepared.question), (), True, 0.0, self.llm.name,
                           prepared.question, timings, tuple(scored), withdrawn=text)
-        support = sum(s.supported for s in scored) / len(scored) if scored else 0.0
-        refused = bool(MODEL_REFUSAL.search(text)) and support < 0.5  # judged on the whole draft
+        refused = bool(MODEL_REFUSAL.search(text)) and support < MIN_DRAFT_SUPPORT  # of the whole draft
         held_back = ()
         if self.settings.hold_back_unsupported and support < 1.0 and scored:
             # Serve only what the sources back. The 1.5B model adds elaborations of its own
