@@ -73,7 +73,7 @@ class Answer:
     question: str  # the standalone question that was answered
     timings: dict = field(default_factory=dict)
     sentences: tuple[SentenceSupport, ...] = ()
-    withdrawn: str = ""  # the model's draft, when none of it was supported (answer.py)
+    withdrawn: str = ""  # the model's draft, when less than half of it was supported (answer.py)
     held_back: tuple[str, ...] = ()  # unsupported sentences cut from a partly supported draft
 
     def to_json(self) -> dict:

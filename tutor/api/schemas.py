@@ -28,7 +28,7 @@ class ChatResponse(BaseModel):
     answer: str
     citations: list[CitationOut]
     refused: bool
-    withdrawn: bool = Field(False, description="no sentence of the draft was supported: the answer says so instead")
+    withdrawn: bool = Field(False, description="less than half of the draft was supported: the answer says so instead")
     held_back: list[str] = Field([], description="draft sentences left out because the sources do not support them")
     support: float
     backend: str
