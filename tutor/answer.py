@@ -216,7 +216,7 @@ class Tutor:
                 "papers, FAQs and career paths.")
 
     def withdrawal_text(self, question: str) -> str:
-        return (f"I've held back that answer: none of it matched the roadmap material I found on "
+        return (f"I've held back that answer: most of it was not backed by the roadmap material I found on "
                 f"\"{_topic(question)}\", "
                 "so I won't present it as fact. I can help with the roadmap's stages, concepts, resources, "
                 "milestones, papers, FAQs and career paths.")
