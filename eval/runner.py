@@ -14,7 +14,9 @@ Two modes:
   wrong side of eval/thresholds.yaml.
 
 A metric that does not apply to an item is None and is left out of its mean (see
-eval/metrics.py); each aggregate says over how many items it was taken.
+eval/metrics.py); each aggregate says over how many items it was taken. The tutor's answer
+metrics are of the answer it serves: the sentences its support check held back are kept
+beside it (`held_back`), with the share they were of the draft.
 """
 
 from __future__ import annotations
