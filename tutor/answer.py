@@ -6,7 +6,7 @@ endpoint): it yields ("meta" | "token" | "citations" | "done", payload) in order
 the model only writes [n] markers, and a marker that names no source is dropped.
 The streamed draft is checked sentence by sentence against its sources; the "done" answer
 serves only the supported sentences (`held_back` lists the rest), or is withdrawn when
-none is supported.
+fewer than half are supported.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 _WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
 _WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
 MAX_SENTENCES_PER_SOURCE = 3
-# A draft less than half of whose claims the sources support is withdrawn, not trimmed. In
-# the full eval of 2026-11-21 this withdrew 2 off-roadmap answers and 2 answerable ones
-# that stated none of their key facts; at 0.5 and above, trimming kept key facts.
+# A draft less than half of whose claims the sources support is withdrawn, not trimmed.
+# Applied to full run 3's records (2026-11-21), it withdraws 2 off-roadmap answers and 2
+# answerable ones that stated none of their key facts; at 0.5 and above, trimming kept them.
 MIN_DRAFT_SUPPORT = 0.5
 LEXICAL_WEIGHT = 0.2  # how much the question's own terms count when trimming sources
 HISTORY_TURNS = 4
@@ -68,6 +68,10 @@ def validate_question(message: str, max_chars: int) -> str:
         raise TooLarge(f"the question is {len(message)} characters; the limit is "
                        f"{max_chars} (TUTOR_MAX_QUESTION_CHARS)")
     return message
+
+
+def _share_supported(scored: Sequence) -> float:
+    return sum(s.supported for s in scored) / len(scored) if scored else 0.0
 
 
 def held_back_note(held_back: Sequence[str]) -> str:
@@ -233,8 +237,9 @@ class Tutor:
         full = {h.chunk.id: h.chunk for h in prepared.hits}
         scored = self.scorer.score_sentences(text, [full[c.id] for c in prepared.sources])
         timings["support"] = time.perf_counter() - t
-        support = sum(s.supported for s in scored) / len(scored) if scored else 0.0
-        if scored and (support < MIN_DRAFT_SUPPORT if self.settings.hold_back_unsupported else not support):
+        draft_support = _share_supported(scored)
+        hold_back = self.settings.hold_back_unsupported
+        if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):
             # Most of the draft (or all of it) is not backed by the sources: most often an
             # off-roadmap question that passed the gate and was answered from the model's own
             # memory, where the one sentence left after cutting the rest is a fragment
@@ -243,9 +248,9 @@ class Tutor:
             # streams it as a last delta).
             return Answer(self.withdrawal_text(prepared.question), (), True, 0.0, self.llm.name,
                           prepared.question, timings, tuple(scored), withdrawn=text)
-        refused = bool(MODEL_REFUSAL.search(text)) and support < MIN_DRAFT_SUPPORT  # of the whole draft
+        refused = bool(MODEL_REFUSAL.search(text)) and draft_support < MIN_DRAFT_SUPPORT
         held_back = ()
-        if self.settings.hold_back_unsupported and support < 1.0 and scored:
+        if hold_back and not all(s.supported for s in scored):
             # Serve only what the sources back. The 1.5B model adds elaborations of its own
             # ("This helps the network generalise."); at this threshold the scorer rejects
             # none of the supported sentences in its 92 hand labels, so the errors it makes
@@ -253,7 +258,6 @@ class Tutor:
             held_back = tuple(s.sentence for s in scored if not s.supported)
             text = without_sentences(text, set(held_back))
             scored = [s for s in scored if s.supported]
-            support = 1.0
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         by_id = {c.id: n for n, c in enumerate(prepared.sources, 1)}
         # A supported sentence the model forgot to mark still gets its source cited.
@@ -261,7 +265,7 @@ class Tutor:
                   and s.chunk_id in by_id}
         citations = tuple(Citation(n, c.id, c.title, c.source, c.stage)
                           for n, c in enumerate(prepared.sources, 1) if n in cited)
-        return Answer(text, citations, refused, support, self.llm.name, prepared.question,
+        return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
                       timings, tuple(scored), held_back=held_back)
 
     # -- the one flow -------------------------------------------------------------------

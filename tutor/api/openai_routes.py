@@ -73,8 +73,7 @@ async def chat_completions(body: OpenAIChatRequest, request: Request, tutor: Tut
 
 def _extras(answer) -> dict:
     return {"citations": [c.__dict__ for c in answer.citations], "refused": answer.refused,
-            "withdrawn": bool(getattr(answer, "withdrawn", "")),
-            "held_back": list(getattr(answer, "held_back", ())),
+            "withdrawn": bool(answer.withdrawn), "held_back": list(answer.held_back),
             "support": round(answer.support, 3)}
 
 
@@ -92,7 +91,7 @@ async def _chunks(events, completion_id: str, created: int):
         elif kind == "done":
             if payload.withdrawn:  # the streamed draft was held back: say so at the end
                 yield _chunk(completion_id, created, {"content": f"\n\n{payload.answer}"})
-            elif getattr(payload, "held_back", ()):  # deltas cannot be taken back: name the cut ones
+            elif payload.held_back:  # deltas cannot be taken back: name the cut ones
                 yield _chunk(completion_id, created, {"content": "\n\n" + held_back_note(payload.held_back)})
             yield _chunk(completion_id, created, {}, "stop", **_extras(payload))
         elif kind == "error":
