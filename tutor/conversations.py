@@ -69,6 +69,7 @@ def finish_turn(engine: Engine, reply_id: str, answer: Answer) -> None:
         reply.question = answer.question
         reply.citations = json.dumps([c.__dict__ for c in answer.citations])
         reply.support = answer.support
+        reply.held_back = json.dumps(list(answer.held_back))
         session.add(reply)
         session.commit()
 

@@ -39,6 +39,9 @@ class Message(SQLModel, table=True):
     support: float | None = None
     error: str | None = None
     created_at: datetime = Field(default_factory=_now, index=True)
+    # JSON list of draft sentences cut as unsupported (assistant); null on rows from before
+    # it was stored. Read by the operator dashboard (tutor/admin/).
+    held_back: str | None = None
 
 
 class Feedback(SQLModel, table=True):
