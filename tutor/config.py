@@ -59,6 +59,21 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     cors_origins: list[str] = Field(["*"], description="origins allowed to call the API from a browser (the widget)")
+    admin_key: str | None = Field(
+        None, description="bearer key of the operator dashboard (/admin) and its JSON (/admin/api/...); "
+        "unset: the admin surface is off (404)"
+    )
+
+    # Discord bridge (tutor/discord/ is the bot; tutor/api/bridge.py its side of the service)
+    service_key: str | None = Field(
+        None, description="bearer key the Discord bot sends; unset turns the /api/bridge routes off")
+    link_code_seconds: int = Field(600, ge=60, le=86400, description="lifetime of a /link code")
+    discord_token: str | None = Field(None, description="the bot's token (DISCORD_TOKEN also works)")
+    discord_api_url: str = Field("http://127.0.0.1:8000", description="the tutor service the bot talks to")
+    discord_guilds: list[int] = Field([], description="guild ids to sync slash commands to (empty: global)")
+    discord_rate_per_minute: int = Field(6, ge=1, description="questions one Discord user may ask per minute")
+    discord_timeout: float = Field(60.0, gt=0, description="seconds the bot waits for the service")
+    discord_reminder_poll_seconds: float = Field(900.0, gt=0, description="how often the bot asks who is due")
 
     @field_validator("llm_backend")
     @classmethod
@@ -92,3 +107,4 @@ def load_settings(**overrides) -> Settings:
             for e in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from None
+

@@ -80,3 +80,23 @@ def erase_learner(engine: Engine, learner_id: str) -> dict:
 
 # Other modules (quizzes, reviews) append (name, fn(session, learner_id) -> rows deleted).
 ERASERS: list = []
+
+
+def _erase_chat_rows(session: Session, learner_id: str) -> int:
+    """The Discord bridge's rows of the learner (tutor/api/bridge.py): its chat user, threads,
+    handled events and link codes. Runs before the learner's conversations are deleted."""
+    from sqlmodel import select
+
+    from tutor.models import ChatEvent, ChatThread, ChatUser, LinkCode
+
+    convos = select(Conversation.id).where(Conversation.learner_id == learner_id)
+    n = session.exec(delete(ChatThread).where((ChatThread.learner_id == learner_id)
+                                             | ChatThread.conversation_id.in_(convos))).rowcount
+    n += session.exec(delete(ChatUser).where((ChatUser.learner_id == learner_id)
+                                            | (ChatUser.id == learner_id))).rowcount
+    n += session.exec(delete(ChatEvent).where(ChatEvent.learner_id == learner_id)).rowcount
+    n += session.exec(delete(LinkCode).where(LinkCode.learner_id == learner_id)).rowcount
+    return n
+
+
+ERASERS.append(("discord", _erase_chat_rows))

@@ -142,3 +142,45 @@ class QuizHint(SQLModel, table=True):
     level: int
     fallback: bool = False  # the model's hint failed the key filter; a template was sent
     created_at: datetime = Field(default_factory=_now)
+
+
+# -- Discord bridge (tutor/discord/, tutor/api/bridge.py) ---------------------------------
+# The bot keeps no state that matters: who a Discord user is, which conversation a thread
+# holds, which events were already handled and who wants reminders all live here.
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code the widget shows; `/link CODE` in Discord joins that user to the learner."""
+
+    code: str = Field(primary_key=True)
+    learner_id: str = Field(foreign_key="learner.id", index=True)
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime = Field(default_factory=_now)
+
+
+class ChatUser(SQLModel, table=True):
+    """A chat-platform user ("discord:<user id>") and the learner they act as."""
+
+    id: str = Field(primary_key=True)
+    learner_id: str = Field(foreign_key="learner.id", index=True)
+    remind: bool = False  # opted in to review reminders (`/review remind`)
+    reminded_at: datetime | None = None  # last reminder sent: at most one a day
+    created_at: datetime = Field(default_factory=_now)
+
+
+class ChatThread(SQLModel, table=True):
+    """A Discord thread or DM channel and the tutor conversation it holds."""
+
+    id: str = Field(primary_key=True)  # "discord:<channel id>"
+    conversation_id: str = Field(foreign_key="conversation.id", index=True)
+    learner_id: str | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class ChatEvent(SQLModel, table=True):
+    """An event already handled (interaction id, message id, a feedback press): a replayed
+    or duplicated event finds its row and is not handled twice."""
+
+    id: str = Field(primary_key=True)  # "discord:<kind>:<id>"
+    learner_id: str | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=_now)

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from tutor import __version__
 from tutor.answer import Tutor
-from tutor.api import chat, health, learners, openai_routes, quizzes, web
+from tutor.api import bridge, chat, health, learners, link, openai_routes, quizzes, web
 from tutor.api.deps import AppState
 from tutor.config import Settings
 from tutor.db import make_engine
@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -
         return JSONResponse({"detail": "; ".join(problems), "errors": jsonable(exc.errors())},
                             status_code=422)
 
-    for module in (health, chat, openai_routes, learners, quizzes, web):
+    for module in (health, chat, openai_routes, learners, quizzes, web, link, bridge):
         app.include_router(module.router)
     return app
 
