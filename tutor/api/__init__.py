@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from tutor import __version__
 from tutor.answer import Tutor
 from tutor.api import bridge, chat, health, learners, link, openai_routes, quizzes, web
+from tutor.api import admin
+from tutor.api import roadmap as roadmap_api  # `roadmap` names the loaded Roadmap below
 from tutor.api.deps import AppState
 from tutor.config import Settings
 from tutor.db import make_engine
@@ -79,6 +81,8 @@ def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -
 
     for module in (health, chat, openai_routes, learners, quizzes, web, link, bridge):
         app.include_router(module.router)
+    app.include_router(roadmap_api.router)  # GET /api/roadmap, read-only
+    app.include_router(admin.router)  # /admin: 404 unless TUTOR_ADMIN_KEY is set
     return app
 
 
