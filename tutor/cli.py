@@ -248,6 +248,50 @@ def learner_set(
 
 
 @app.command()
+def progress(
+    learner: Annotated[str, typer.Option("--learner", help="learner id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+):
+    """A learner's roadmap: the four stages with their weeks, each concept marked mastered,
+    in progress or not started, the next step and why, and each stage's milestone."""
+    from tutor.progress_view import learner_progress, render
+
+    engine, roadmap = _learning(_settings())
+    data = learner_progress(engine, roadmap, learner)
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+        return
+    out.print(render(data, roadmap))
+
+
+export_app = typer.Typer(help="Export learning records.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("xapi")
+def export_xapi(
+    learner: Annotated[Optional[str], typer.Option("--learner", help="only this learner")] = None,
+    home_page: Annotated[Optional[str], typer.Option(
+        "--home-page", help="the tutor's public address, which names actors and activities "
+                            "(default: http://TUTOR_HOST:TUTOR_PORT, as the service names them)")] = None,
+    output: Annotated[Optional[Path], typer.Option("--out", help="write to this file instead of stdout")] = None,
+):
+    """Quiz attempts and progress as xAPI 1.0.3 statements (a JSON list), for an LMS or a
+    learning record store; the same statements as GET /admin/api/xapi."""
+    from tutor.xapi import statements
+
+    settings = _settings()
+    engine, roadmap = _learning(settings)
+    found = statements(engine, roadmap, home_page or f"http://{settings.host}:{settings.port}", learner)
+    text = json.dumps(found, ensure_ascii=False, indent=1)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        err.print(f"{len(found)} statements written to {output}")
+    else:
+        print(text)
+
+
+@app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="address to bind (TUTOR_HOST)")] = None,
     port: Annotated[Optional[int], typer.Option(help="port (TUTOR_PORT)")] = None,
@@ -264,6 +308,23 @@ def serve(
     app_ = create_app(settings)
     out.print(f"Roadmap Tutor on http://{settings.host}:{settings.port} (docs at /docs)")
     uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning")
+
+
+@app.command()
+def discord(
+    api_url: Annotated[Optional[str], typer.Option("--api-url", help="the tutor service (TUTOR_DISCORD_API_URL)")] = None,
+):
+    """Run the Discord bot beside `tutor serve` (token: DISCORD_TOKEN; key: TUTOR_SERVICE_KEY)."""
+    import asyncio
+    import logging
+
+    from tutor.discord.bot import run_bot
+
+    settings = load_settings(discord_api_url=api_url)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("discord").setLevel(logging.WARNING)
+    out.print(f"Discord bridge to {settings.discord_api_url}")
+    asyncio.run(run_bot(settings))
 
 
 quiz_app = typer.Typer(help="Practice quizzes per stage: `tutor quiz --stage N` serves one from the bank, "

@@ -167,11 +167,28 @@ class QuizRequest(BaseModel):
     learner_id: str
     stage: int | None = None
     concept: str | None = Field(None, description="a concept id; its stage is used")
+    item_ids: list[str] | None = Field(None, max_length=MAX_ITEMS, description="these items (a review)")
     count: int = Field(3, ge=1, le=MAX_ITEMS)
 
 
 @router.post("/quizzes", status_code=201, summary="N one-item quizzes (no keys), each graded on its own")
 def one_item_quizzes(body: QuizRequest, state: State) -> dict:
+    with Session(state.engine) as session:
+        if body.item_ids:
+            items = [session.get(QuizItem, i) for i in body.item_ids]
+            if None in items:
+                raise NotFound("that review question no longer exists; run /review again")
+            stage = items[0].stage
+        else:
+            stage = _stage_of(state, body)
+            items = pick_items(session, stage, body.concept, body.learner_id, body.count)
+        quizzes = [Quiz(learner_id=body.learner_id, stage=i.stage, item_ids=json.dumps([i.id])) for i in items]
+        session.add_all(quizzes)
+        session.commit()
+        return {"stage": stage, "items": [{"quiz_id": q.id, **public_item(i)} for q, i in zip(quizzes, items)]}
+
+
+def _stage_of(state, body: QuizRequest) -> int:
     roadmap = state.roadmap
     if body.concept:
         concept = roadmap.concept_by_id.get(body.concept)
@@ -183,13 +200,7 @@ def one_item_quizzes(body: QuizRequest, state: State) -> dict:
     else:
         raise NotFound("give a stage or a concept")
     check_stage(sorted(roadmap.stage_by_id), stage)
-    with Session(state.engine) as session:
-        items = pick_items(session, stage, body.concept, body.learner_id, body.count)
-        quizzes = [Quiz(learner_id=body.learner_id, stage=stage, item_ids=json.dumps([i.id]))
-                   for i in items]
-        session.add_all(quizzes)
-        session.commit()
-        return {"stage": stage, "items": [{"quiz_id": q.id, **public_item(i)} for q, i in zip(quizzes, items)]}
+    return stage
 
 
 def pick_items(session: Session, stage: int, concept: str | None, learner_id: str, count: int) -> list[QuizItem]:
