@@ -261,7 +261,7 @@ def progress(
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
         return
-    out.print(render(data, roadmap))
+    out.print(render(data, roadmap, out.width), soft_wrap=False)  # concepts wrap inside their stage
 
 
 export_app = typer.Typer(help="Export learning records.", no_args_is_help=True)
