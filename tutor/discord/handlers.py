@@ -13,6 +13,7 @@ Every handler follows the platform's rules in the same order:
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import OrderedDict, deque
 
@@ -229,8 +230,8 @@ class Handlers:
         seconds, then the checked answer in place of the draft, split under 2,000 characters,
         with 👍/👎 on the last part. Returns the conversation id."""
         text, last_edit, done, message_id = "", time.monotonic(), None, None
-        async for kind, data in self.client.ask(question, conversation_id=conversation_id,
-                                                learner_id=learner_id, stage=stage):
+        async for kind, data in _too_long_said_plainly(self.client.ask(
+                question, conversation_id=conversation_id, learner_id=learner_id, stage=stage)):
             if kind == "meta":
                 message_id = data["message_id"]
                 if thread_key and data["conversation_id"] != conversation_id:
@@ -389,3 +390,16 @@ class Handlers:
             except (discord.HTTPException, ValueError):
                 log.warning("could not DM %s a review reminder", due["user_id"])
         return sent
+
+
+async def _too_long_said_plainly(events):
+    """The service names its setting in a 413; a learner only needs the limit."""
+    try:
+        async for event in events:
+            yield event
+    except ServiceError as exc:
+        limit = re.search(r"limit is (\d+)", str(exc))
+        if exc.status == 413 and limit:
+            raise ServiceError(f"That question is too long: please keep it under {int(limit.group(1)):,} characters.",
+                               413) from None
+        raise
