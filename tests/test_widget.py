@@ -2,7 +2,8 @@
 real app: real index, real retrieval, real SQLite, real SSE over HTTP; only the model is
 scripted (FakeLLM with a per-piece delay, so streaming is visible).
 
-Pages: the demo page at / (same origin, hostile host CSS), and third-party "host sites"
+Pages: the demo course site at / (same origin, strict CSP), the old hostile-CSS page kept
+as a fixture at /hostile (tests/fixtures/hostile_host.html.j2), and third-party "host sites"
 served from another port, which embed the widget with one script tag and make every API
 call a real cross-origin request (CORS).
 """
@@ -23,7 +24,7 @@ from tutor.db import make_engine
 from tutor.index import load_index
 from tutor.llm.fake import FakeLLM, extractive_reply
 from tutor.models import Feedback, Learner, QuizItem
-from tests.widget_server import free_port, host_page, serve_app, serve_pages
+from tests.widget_server import add_hostile_route, free_port, host_page, serve_app, serve_pages
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -64,7 +65,9 @@ def live(corpus_index, embedder, tmp_path_factory):
     # support check would cut as unsupported; test_held_back_sentences_* covers the check.
     settings = corpus_index.model_copy(update={"hold_back_unsupported": False})
     tutor = Tutor(settings, load_index(corpus_index.index_dir), embedder, FakeLLM(scripted, delay=0.02))
-    with serve_app(create_app(settings, tutor=tutor, engine=engine)) as base:
+    app = create_app(settings, tutor=tutor, engine=engine)
+    add_hostile_route(app)
+    with serve_app(app) as base:
         yield base, engine
 
 
@@ -299,7 +302,7 @@ def test_server_error_shows_the_same_message(live, page):
 
 def test_host_css_cannot_hide_it_and_keyboard_works(live, page):
     base, _ = live
-    page.goto(base + "/")
+    page.goto(base + "/hostile")
     assert page.evaluate("getComputedStyle(document.querySelector('h1')).color") == "rgb(255, 0, 0)"
     launcher = page.locator("roadmap-tutor .launcher")
     expect(launcher).to_be_visible()
@@ -363,7 +366,7 @@ def test_mobile_layout_is_full_screen(live, browser):
         assert box["x"] >= -1 and box["y"] >= -1 and box["x"] + box["width"] <= 376, box  # not cut off
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "widget-mobile.png"))
-        expect(page.locator("roadmap-tutor .quick button")).to_have_count(2)
+        expect(page.locator("roadmap-tutor .quick button")).to_have_count(3)
         page.locator("roadmap-tutor .close").click()
         expect(page.locator("roadmap-tutor .launcher")).to_be_visible()
     finally:

@@ -10,9 +10,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import uvicorn
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Template
 
 
 def free_port() -> int:
@@ -76,6 +80,22 @@ def serve_pages(pages: dict[str, str]) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+HOSTILE = Path(__file__).parent / "fixtures" / "hostile_host.html.j2"
+
+
+def hostile_page(base_url: str) -> str:
+    """The old demo page, kept as a fixture: a host site with deliberately hostile CSS (red
+    30px text, hidden buttons, forced-visible dialogs) that embeds the widget from `base_url`."""
+    return Template(HOSTILE.read_text(encoding="utf-8"), autoescape=True).render(base_url=base_url)
+
+
+def add_hostile_route(app) -> None:
+    """Serve hostile_page at /hostile on the app itself (same origin as the API)."""
+    @app.get("/hostile", include_in_schema=False)
+    def hostile(request: Request) -> HTMLResponse:
+        return HTMLResponse(hostile_page(str(request.base_url).rstrip("/")))
 
 
 def host_page(script_tag: str, title: str = "Another site") -> str:

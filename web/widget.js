@@ -209,8 +209,18 @@
     plus: "M12 5v14M5 12h14",
     up: "M7 11v9H4v-9zM7 11l4-8c1.5 0 2.5 1 2.5 2.5V9H19a2 2 0 0 1 2 2.3l-1.2 7A2 2 0 0 1 17.8 20H7",
     down: "M7 13V4H4v9zM7 13l4 8c1.5 0 2.5-1 2.5-2.5V15H19a2 2 0 0 0 2-2.3l-1.2-7A2 2 0 0 0 17.8 4H7",
-    retry: "M4 12a8 8 0 1 0 2.3-5.7M4 4v4.5h4.5"
+    retry: "M4 12a8 8 0 1 0 2.3-5.7M4 4v4.5h4.5",
+    back: "M19 12H5M11 6l-6 6 6 6",
+    link: "M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"
   };
+
+  // Mastery as a glyph and a word as well as a colour (colour is never the only signal).
+  var MASTERY = {
+    mastered: { glyph: "\u2713", word: "mastered" },
+    in_progress: { glyph: "\u25D0", word: "in progress" },
+    not_started: { glyph: "\u25CB", word: "not started" }
+  };
+  var MILESTONE = { ready: "Milestone reached", in_progress: "Milestone in progress", not_started: "Milestone not started" };
 
   function icon(name) {
     var ns = "http://www.w3.org/2000/svg";
@@ -349,6 +359,60 @@
     ".send { width: 42px; height: 42px; border-radius: 12px; background: var(--accent); color: #fff; flex: none; }",
     ".send:disabled { opacity: .45; cursor: default; }",
     ".footer { padding: 0 14px 10px; font-size: 11px; color: var(--muted); background: var(--bg); }",
+    // "My roadmap"
+    ".mapping .log, .mapping .quick, .mapping .composer { display: none; }",
+    ".map { flex: 1; overflow-y: auto; padding: 12px 14px 16px; background: #fafafa; overscroll-behavior: contain; outline: none; }",
+    ".map-head { display: flex; align-items: center; gap: 8px; margin-bottom: 10px; }",
+    ".map-head h3 { margin: 0; font-size: 15px; font-weight: 650; }",
+    ".map-back { padding: 5px 9px; border-radius: 8px; border: 1px solid var(--line); background: var(--bg); font-size: 12.5px; }",
+    ".map-back:hover { border-color: var(--accent); color: var(--accent); }",
+    ".map-note { color: var(--muted); font-size: 13px; margin: 6px 0; }",
+    ".next-step { border: 2px solid var(--accent); border-radius: 12px; background: color-mix(in srgb, var(--accent) 6%, #fff); padding: 10px 12px; margin-bottom: 10px; }",
+    ".next-step p { margin: 0 0 4px; }",
+    ".next-label { font-size: 11.5px; font-weight: 700; text-transform: uppercase; letter-spacing: .04em; color: var(--accent); }",
+    ".next-name { font-weight: 650; font-size: 14.5px; }",
+    ".next-why, .next-time { font-size: 12.5px; color: #374151; }",
+    ".actions { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }",
+    ".actions button { padding: 5px 10px; border-radius: 999px; border: 1px solid var(--accent); color: var(--accent); background: var(--bg); font-size: 12.5px; font-weight: 600; }",
+    ".actions button.primary { background: var(--accent); color: #fff; }",
+    ".legend { display: flex; flex-wrap: wrap; gap: 10px; list-style: none; margin: 0 0 10px; padding: 0; font-size: 12px; color: var(--muted); }",
+    ".legend li { display: inline-flex; align-items: center; gap: 4px; }",
+    ".mark { display: inline-grid; place-items: center; width: 16px; height: 16px; border-radius: 50%; font-size: 11px; font-weight: 700; flex: none; }",
+    ".st-mastered .mark, .mark.st-mastered { background: #15803d; color: #fff; }",
+    ".st-in_progress .mark, .mark.st-in_progress { background: #fef3c7; color: #92400e; border: 1px solid #d97706; }",
+    ".st-not_started .mark, .mark.st-not_started { background: #fff; color: #6b7280; border: 1px dashed #9ca3af; }",
+    ".path { list-style: none; margin: 0; padding: 0; }",
+    ".stage { position: relative; padding: 0 0 10px 46px; }",
+    ".stage:not(:last-child)::before { content: ''; position: absolute; left: 19px; top: 40px; bottom: 0; width: 2px; background: var(--line); }",
+    ".stage .ring { position: absolute; left: 2px; top: 2px; width: 36px; height: 36px; }",
+    ".ring .track { stroke: var(--line); } .ring .done { stroke: #15803d; } .ring .doing { stroke: #d97706; }",
+    ".ring text { fill: var(--ink); stroke: none; font: 700 12px system-ui, sans-serif; }",
+    ".stage-head { display: flex; flex-direction: column; align-items: flex-start; gap: 1px; width: 100%; text-align: left; padding: 4px 8px 6px;",
+    "  border-radius: 10px; border: 1px solid var(--line); background: var(--bg); }",
+    ".stage-head:hover { border-color: var(--accent); }",
+    ".stage-weeks { font-size: 11.5px; color: var(--muted); font-weight: 600; }",
+    ".stage-title { font-weight: 650; font-size: 13.5px; line-height: 1.3; }",
+    ".stage-meta { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; font-size: 11.5px; color: var(--muted); }",
+    ".badge { padding: 1px 7px; border-radius: 999px; font-weight: 600; font-size: 11px; }",
+    ".badge.ms-ready { background: #dcfce7; color: #166534; } .badge.ms-in_progress { background: #fef3c7; color: #92400e; }",
+    ".badge.ms-not_started { background: var(--soft); color: var(--muted); }",
+    ".stage-body { padding: 8px 2px 2px; }",
+    ".milestone { font-size: 12px; color: #374151; margin: 0 0 8px; }",
+    ".concepts { display: flex; flex-wrap: wrap; gap: 5px; list-style: none; margin: 0; padding: 0; }",
+    ".concept { gap: 5px; padding: 3px 9px 3px 4px; border-radius: 999px; font-size: 12px; line-height: 1.35; border: 1px solid var(--line); background: var(--bg); text-align: left; }",
+    ".concept.st-mastered { background: #f0fdf4; border-color: #86efac; color: #14532d; }",
+    ".concept.st-in_progress { background: #fffbeb; border-color: #fcd34d; color: #78350f; }",
+    ".concept.st-not_started { color: #374151; }",
+    ".concept.next { border: 2px solid var(--accent); box-shadow: 0 0 0 3px color-mix(in srgb, var(--accent) 18%, transparent); font-weight: 650; }",
+    ".concept[aria-expanded='true'] { outline: 2px solid var(--ink); outline-offset: 1px; }",
+    ".next-tag { margin-left: 2px; padding: 0 5px; border-radius: 6px; background: var(--accent); color: #fff; font-size: 10.5px; font-weight: 700; }",
+    ".concept-actions { margin-top: 8px; padding: 8px 10px; border-radius: 10px; border: 1px solid var(--line); background: var(--bg); font-size: 12.5px; }",
+    ".concept-actions p { margin: 0 0 4px; }",
+    ".link { margin-top: 8px; padding-top: 10px; border-top: 1px solid var(--line); font-size: 12.5px; }",
+    ".link-discord { padding: 6px 11px; border-radius: 999px; border: 1px solid var(--line); background: var(--bg); }",
+    ".link-discord:hover { border-color: var(--accent); color: var(--accent); }",
+    ".link-result { margin: 6px 0 0; } .link-result:empty { display: none; }",
+    ".link-code { font: 600 13px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--soft); padding: 1px 5px; border-radius: 5px; user-select: all; }",
     "@media (max-width: 600px) {",
     "  .panel { inset: 0; width: 100%; height: 100%; max-height: none; border-radius: 0; border: 0; }",
     "  :host([open]) .launcher { display: none; }",
@@ -379,7 +443,15 @@
 
     build(heading) {
       var shadow = this.attachShadow({ mode: "open" });
-      shadow.appendChild(el("style", null, STYLE));
+      // A constructed stylesheet is CSSOM, not an inline <style>: a host page whose
+      // Content-Security-Policy forbids inline styles still styles the widget.
+      if ("adoptedStyleSheets" in shadow && "replaceSync" in CSSStyleSheet.prototype) {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(STYLE);
+        shadow.adoptedStyleSheets = [sheet];
+      } else {
+        shadow.appendChild(el("style", null, STYLE));
+      }
       var root = shadow.appendChild(el("div", "root"));
 
       var launcher = this.launcher = button("launcher", "Open the roadmap tutor");
@@ -426,6 +498,16 @@
         .addEventListener("click", () => this.askWhatNext());
       quick.appendChild(button("quiz", null, null, "Quiz me on this stage"))
         .addEventListener("click", () => this.quizMe());
+      this.mapButton = quick.appendChild(button("map-open", null, null, "My roadmap"));
+      this.mapButton.setAttribute("aria-controls", "rt-map");
+      this.mapButton.addEventListener("click", () => this.showMap());
+
+      // "My roadmap": replaces the conversation while shown (see showMap).
+      var map = this.map = panel.appendChild(el("section", "map"));
+      map.id = "rt-map";
+      map.hidden = true;
+      map.setAttribute("aria-labelledby", "rt-map-title");
+      map.tabIndex = -1;
 
       var composer = panel.appendChild(el("form", "composer"));
       var input = this.input = composer.appendChild(el("textarea"));
@@ -551,12 +633,13 @@
     }
 
     // A short quiz from the server's checked bank, graded by the server.
-    async quizMe() {
+    async quizMe(forStage) {
       if (this.busy) return;
       if (!this.isOpen()) this.open();
+      this.hideMap();
       this.setBusy(true);
       await this.ready;
-      var stage = this.stage || 1;
+      var stage = forStage || this.stage || 1;
       var asked = this.addUser("Quiz me on stage " + stage);
       var view = this.addBot();
       this.renderBot(view);
@@ -574,7 +657,7 @@
         if (!response.ok) throw new Shown(await errorDetail(response));
         this.renderQuiz(view, await response.json(), learner);
       } catch (error) {
-        this.showFailure(view, error, () => { asked.remove(); view.node.remove(); this.quizMe(); });
+        this.showFailure(view, error, () => { asked.remove(); view.node.remove(); this.quizMe(forStage); });
       } finally {
         this.setBusy(false);
         this.scrollToEnd();
@@ -656,6 +739,220 @@
       if (check) check.remove();
       form.appendChild(el("p", "score", graded.correct + " of " + graded.total + " correct."));
       this.scrollToEnd();
+    }
+
+    // -- "My roadmap" ---------------------------------------------------------------------
+    // The four stages as a path with their weeks, each concept marked by the learner's
+    // mastery, the computed next step with its reason, and each stage's milestone. Data:
+    // GET /api/roadmap, /api/learners/{id} (progress) and /api/learners/{id}/next.
+
+    async getJson(path) {
+      var response;
+      try {
+        response = await fetch(this.api(path));
+      } catch (e) { throw new Unavailable(); }
+      if (response.status >= 500) throw new Unavailable();
+      if (!response.ok) throw new Shown(await errorDetail(response));
+      return response.json();
+    }
+
+    async showMap() {
+      if (this.busy) return;
+      if (!this.isOpen()) this.open();
+      this.panel.classList.add("mapping");
+      this.map.hidden = false;
+      this.mapButton.setAttribute("aria-expanded", "true");
+      this.map.replaceChildren(this.mapHeader(), el("p", "map-note", "Loading your roadmap…"));
+      this.map.setAttribute("aria-busy", "true");
+      this.map.focus();
+      try {
+        var learner = await this.learner();
+        var path = "/api/learners/" + encodeURIComponent(learner);
+        var got = await Promise.all([
+          this.roadmapData || this.getJson("/api/roadmap"),
+          this.getJson(path),
+          // computed by the server; while the model loads it may be 503: draw the map without it
+          this.getJson(path + "/next?limit=1").catch(() => null)
+        ]);
+        this.roadmapData = got[0];
+        this.renderMap(got[0], got[1], got[2], learner);
+      } catch (error) {
+        var notice = el("div", "notice");
+        notice.setAttribute("role", "alert");
+        notice.appendChild(el("span", null, error instanceof Shown ? error.message : UNAVAILABLE));
+        notice.appendChild(button("retry", null, null, "Try again")).addEventListener("click", () => this.showMap());
+        this.map.replaceChildren(this.mapHeader(), notice);
+      } finally {
+        this.map.setAttribute("aria-busy", "false");
+      }
+    }
+
+    hideMap() {
+      if (this.map.hidden) return;
+      this.map.hidden = true;
+      this.panel.classList.remove("mapping");
+      this.mapButton.setAttribute("aria-expanded", "false");
+    }
+
+    mapHeader() {
+      var head = el("div", "map-head");
+      head.appendChild(button("map-back", "Back to the chat", "back", "Chat"))
+        .addEventListener("click", () => { this.hideMap(); this.input.focus(); });
+      head.appendChild(el("h3", null, "My roadmap")).id = "rt-map-title";
+      return head;
+    }
+
+    renderMap(roadmap, learner, next, learnerId) {
+      var status = {};
+      var byStage = {};
+      (learner.progress || []).forEach((p) => {
+        byStage[p.stage] = p;
+        Object.keys(MASTERY).forEach((k) => (p[k] || []).forEach((cid) => { status[cid] = k; }));
+      });
+      var concepts = {};
+      roadmap.concepts.forEach((c) => { concepts[c.id] = c; });
+      var step = next && next.next && next.next[0];
+      var parts = [this.mapHeader()];
+
+      if (step && concepts[step.concept]) {
+        var card = el("div", "next-step");
+        card.setAttribute("role", "group");
+        card.setAttribute("aria-label", "Your next step");
+        card.appendChild(el("p", "next-label", "Your next step"));
+        card.appendChild(el("p", "next-name", step.name + " \u00b7 stage " + step.stage));
+        card.appendChild(el("p", "next-why", "Why: " + step.why + "."));
+        card.appendChild(el("p", "next-time", "About " + step.weeks + " weeks at your pace."));
+        card.appendChild(this.conceptButtons(concepts[step.concept]));
+        parts.push(card);
+      } else if (next && next.finished) {
+        parts.push(el("p", "map-note", "You have mastered every concept of the roadmap."));
+      } else if (!next) {
+        parts.push(el("p", "map-note", "Your next step will show here once the tutor has finished loading."));
+      }
+
+      var legend = el("ul", "legend");
+      legend.setAttribute("aria-label", "Legend");
+      Object.keys(MASTERY).forEach((k) => {
+        var item = legend.appendChild(el("li"));
+        item.appendChild(el("span", "mark st-" + k, MASTERY[k].glyph)).setAttribute("aria-hidden", "true");
+        item.appendChild(el("span", null, MASTERY[k].word));
+      });
+      parts.push(legend);
+
+      var open = step ? step.stage : (learner.current_stage || 1);
+      var path = el("ol", "path");
+      path.setAttribute("aria-label", "Roadmap stages");
+      roadmap.stages.forEach((stage) => {
+        var p = byStage[stage.id] || { mastered: [], in_progress: [], not_started: [], milestone_status: "not_started" };
+        path.appendChild(this.stageNode(stage, p, roadmap.concepts.filter((c) => c.stage === stage.id),
+                                        status, step, stage.id === open));
+      });
+      parts.push(path);
+      parts.push(this.linkDiscord(learnerId));
+      this.map.replaceChildren.apply(this.map, parts);
+    }
+
+    stageNode(stage, p, concepts, status, step, isOpen) {
+      var node = el("li", "stage ms-" + p.milestone_status);
+      node.dataset.stage = stage.id;
+      var total = concepts.length || 1;
+      node.appendChild(progressRing(stage.id, p.mastered.length / total, p.in_progress.length / total));
+      var bodyId = "rt-stage-" + stage.id;
+      var head = node.appendChild(button("stage-head"));
+      head.setAttribute("aria-expanded", String(isOpen));
+      head.setAttribute("aria-controls", bodyId);
+      head.appendChild(el("span", "stage-weeks", "Stage " + stage.id + " \u00b7 weeks " + stage.weeks[0] + "\u2013" + stage.weeks[1]));
+      head.appendChild(el("span", "stage-title", stage.title));
+      var meta = head.appendChild(el("span", "stage-meta"));
+      meta.appendChild(el("span", "badge ms-" + p.milestone_status, MILESTONE[p.milestone_status]));
+      meta.appendChild(el("span", "counts", p.mastered.length + " mastered \u00b7 " + p.in_progress.length +
+                          " in progress \u00b7 " + p.not_started.length + " not started"));
+
+      var body = node.appendChild(el("div", "stage-body"));
+      body.id = bodyId;
+      body.hidden = !isOpen;
+      head.addEventListener("click", () => {
+        body.hidden = !body.hidden;
+        head.setAttribute("aria-expanded", String(!body.hidden));
+      });
+      body.appendChild(el("p", "milestone", "Milestone: " + stage.milestone));
+      var list = body.appendChild(el("ul", "concepts"));
+      list.setAttribute("aria-label", "Concepts of stage " + stage.id);
+      var actions = el("div", "concept-actions");
+      actions.id = "rt-actions-" + stage.id;
+      actions.hidden = true;
+      actions.setAttribute("role", "region");
+      concepts.forEach((c) => {
+        var state = status[c.id] || "not_started";
+        var isNext = !!step && step.concept === c.id;
+        var chip = list.appendChild(el("li")).appendChild(button("concept st-" + state + (isNext ? " next" : "")));
+        chip.dataset.concept = c.id;
+        chip.dataset.status = state;
+        chip.setAttribute("aria-label", c.name + ": " + MASTERY[state].word + (isNext ? ", your next step" : ""));
+        chip.setAttribute("aria-expanded", "false");
+        chip.setAttribute("aria-controls", actions.id);
+        chip.appendChild(el("span", "mark", MASTERY[state].glyph)).setAttribute("aria-hidden", "true");
+        chip.appendChild(el("span", null, c.name));
+        if (isNext) chip.appendChild(el("span", "next-tag", "Next")).setAttribute("aria-hidden", "true");
+        chip.addEventListener("click", () => this.pickConcept(chip, c, state, actions, list));
+      });
+      body.appendChild(actions);
+      return node;
+    }
+
+    // A concept's choices, under its stage: ask the tutor about it, or a quiz on its stage.
+    pickConcept(chip, concept, state, actions, list) {
+      var wasOpen = chip.getAttribute("aria-expanded") === "true";
+      list.querySelectorAll(".concept").forEach((b) => b.setAttribute("aria-expanded", "false"));
+      if (wasOpen) { actions.hidden = true; return; }
+      chip.setAttribute("aria-expanded", "true");
+      actions.setAttribute("aria-label", concept.name);
+      actions.replaceChildren(el("p", null, concept.name + " \u2014 " + MASTERY[state].word + "."),
+                              el("p", "map-note", shorten(concept.summary, 220)),
+                              this.conceptButtons(concept));
+      actions.hidden = false;
+      actions.querySelector("button").focus();
+    }
+
+    conceptButtons(concept) {
+      var row = el("div", "actions");
+      row.appendChild(button("ask-concept primary", null, null, "Ask about it"))
+        .addEventListener("click", () => this.send("What is " + concept.name + ", and where does it fit in stage " +
+                                                    concept.stage + " of the roadmap?"));
+      row.appendChild(button("quiz-concept", null, null, "Quiz me on stage " + concept.stage))
+        .addEventListener("click", () => this.quizMe(concept.stage));
+      return row;
+    }
+
+    // A one-time code that joins a Discord account to this learner (`/link CODE` there).
+    linkDiscord(learnerId) {
+      var box = el("div", "link");
+      var start = box.appendChild(button("link-discord", null, "link", "Link Discord"));
+      var result = box.appendChild(el("p", "link-result"));
+      result.setAttribute("role", "status");
+      start.addEventListener("click", async () => {
+        start.disabled = true;
+        try {
+          var response;
+          try {
+            response = await fetch(this.api("/api/learners/" + encodeURIComponent(learnerId) + "/link-codes"),
+                                   { method: "POST" });
+          } catch (e) { throw new Unavailable(); }
+          if (response.status === 404 || response.status === 405) throw new Shown("Discord linking is not set up on this tutor.");
+          if (response.status >= 500) throw new Unavailable();
+          if (!response.ok) throw new Shown(await errorDetail(response));
+          var body = await response.json();
+          var minutes = Math.max(1, Math.round(body.expires_in / 60));
+          result.replaceChildren("Your code: ", el("code", "link-code", body.code), ". Type ",
+                                 el("code", null, "/link " + body.code), " in Discord; expires in " + minutes +
+                                 (minutes === 1 ? " minute." : " minutes."));
+        } catch (error) {
+          result.replaceChildren(error.message || UNAVAILABLE);
+        } finally {
+          start.disabled = false;
+        }
+      });
+      return box;
     }
 
     // -- messages ---------------------------------------------------------------------------
@@ -755,6 +1052,7 @@
       text = String(text || "").trim();
       if (!text || this.busy) return;
       if (!this.isOpen()) this.open();
+      this.hideMap();
       this.setBusy(true);
       this.controller = new AbortController();
       await this.ready;
@@ -852,6 +1150,36 @@
       }
       this.input.focus();
     }
+  }
+
+  // A ring per stage: the share mastered (green) then in progress (amber), the stage
+  // number in the middle. Decorative: the stage's heading says the same in words.
+  function progressRing(n, done, doing) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 36 36");
+    svg.setAttribute("class", "ring");
+    svg.setAttribute("aria-hidden", "true");
+    var around = 2 * Math.PI * 15;
+    [["track", 1, 0], ["done", done, 0], ["doing", doing, done]].forEach((arc) => {
+      if (arc[0] !== "track" && arc[1] <= 0) return;
+      var c = svg.appendChild(document.createElementNS(ns, "circle"));
+      c.setAttribute("class", arc[0]);
+      c.setAttribute("cx", "18"); c.setAttribute("cy", "18"); c.setAttribute("r", "15");
+      c.setAttribute("stroke-width", "4");
+      c.setAttribute("stroke-dasharray", (arc[1] * around).toFixed(2) + " " + around.toFixed(2));
+      c.setAttribute("stroke-dashoffset", (-arc[2] * around).toFixed(2));
+      c.setAttribute("transform", "rotate(-90 18 18)");
+    });
+    var label = svg.appendChild(document.createElementNS(ns, "text"));
+    label.setAttribute("x", "18"); label.setAttribute("y", "22"); label.setAttribute("text-anchor", "middle");
+    label.textContent = String(n);
+    return svg;
+  }
+
+  function shorten(text, size) {
+    text = String(text || "");
+    return text.length <= size ? text : text.slice(0, size - 1).replace(/\s+\S*$/, "") + "\u2026";
   }
 
   function typingDots() {
