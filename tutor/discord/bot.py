@@ -24,19 +24,20 @@ from tutor.discord.handlers import NO_PINGS, Handlers, RateLimiter
 from tutor.errors import ConfigError
 
 log = logging.getLogger("tutor.discord")
+discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # never joins voice: no warnings about its libraries
 
 
 class TutorBot(discord.Client):
     def __init__(self, handlers: Handlers, guilds: list[int], reminder_seconds: float):
         super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_PINGS)
-        self.handlers, self.guilds, self.reminder_seconds = handlers, guilds, reminder_seconds
+        self.handlers, self.sync_guilds, self.reminder_seconds = handlers, guilds, reminder_seconds
         self.tree = app_commands.CommandTree(self)
         register(self.tree, handlers)
 
     async def setup_hook(self) -> None:
         """Sync the slash commands at start: per guild (instant) or globally."""
-        if self.guilds:
-            for guild_id in self.guilds:
+        if self.sync_guilds:
+            for guild_id in self.sync_guilds:
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
                 await self.tree.sync(guild=guild)

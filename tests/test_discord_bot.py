@@ -1,0 +1,108 @@
+"""`tutor discord`, the real process: against a loopback stand-in for Discord's REST API and
+gateway (tests/discord_standin.py) and a real tutor service on loopback (fake LLM). It logs
+in, syncs the slash commands, answers one slash-command interaction and one mention, and
+the replies that reach the stand-in carry the answer, its sources footer and
+allowed_mentions with parse []. Also: a missing or rejected token exits non-zero with a
+clear message, and the bot process never loads torch, a model or an index."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.discord_standin import BOT, TOKEN, Standin
+from tests.fixtures_tutor import LiveServer
+from tutor.api import create_app
+from tutor.db import make_engine
+
+TUTOR = str(Path(sys.executable).parent / "tutor")
+KEY = "e2e-service-key"
+HEAVY = ("torch", "transformers", "sentence_transformers", "faiss", "xllamacpp", "onnxruntime",
+         "tutor.answer", "tutor.embed", "tutor.index", "tutor.retrieve", "tutor.llm", "sqlmodel")
+
+
+def bot_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TUTOR_", "DISCORD_"))}
+    return {**env, "HF_HUB_OFFLINE": "1", "TUTOR_SERVICE_KEY": KEY, **extra}
+
+
+def test_the_bot_process_imports_no_model_index_or_torch():
+    code = ("import sys, tutor.cli, tutor.discord.bot, tutor.discord.handlers; "
+            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=bot_env())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_missing_token_is_a_clear_error():
+    out = subprocess.run([TUTOR, "discord"], capture_output=True, text=True, timeout=120, env=bot_env())
+    assert out.returncode != 0
+    assert "no Discord bot token: set DISCORD_TOKEN" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_rejected_token_is_a_clear_error():
+    with Standin() as discord_api:
+        out = subprocess.run([TUTOR, "discord"], capture_output=True, text=True, timeout=120,
+                             env=bot_env(DISCORD_TOKEN="wrong", TUTOR_DISCORD_API_BASE=discord_api.url))
+    assert out.returncode != 0
+    assert "Discord rejected the bot token" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.fixture
+def service(fake_tutor, tmp_path):
+    tutor = fake_tutor(service_key=KEY)
+    engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
+    with LiveServer(create_app(tutor.settings, tutor=tutor, engine=engine)) as server:
+        yield server.url
+
+
+def test_tutor_discord_end_to_end(service):
+    with Standin() as discord_api:
+        proc = subprocess.Popen([TUTOR, "discord"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=bot_env(DISCORD_TOKEN=TOKEN, TUTOR_DISCORD_API_URL=service,
+                                            TUTOR_DISCORD_API_BASE=discord_api.url))
+        try:
+            assert discord_api.identified.wait(60), "the bot never identified on the gateway"
+            assert discord_api.synced.wait(30), "the bot never synced its slash commands"
+            synced = discord_api.wait_for(lambda r: r["method"] == "PUT" and r["path"].endswith("/commands"))
+            names = {c["name"] for c in synced[0]["json"]}
+            assert names == {"ask", "next", "progress", "quiz", "review", "link", "forget"}
+            maps = Path(f"/proc/{proc.pid}/maps").read_text()
+            assert "libtorch" not in maps and "faiss" not in maps and "llama" not in maps
+
+            discord_api.slash_command("ask", {"question": "What is the key idea of ResNet? @everyone"})
+            final = discord_api.wait_for(lambda r: r["method"] == "PATCH" and "@original" in r["path"]
+                                         and "Sources:" in (r["json"] or {}).get("content", ""))[0]["json"]
+            paths = [r["path"] for r in discord_api.requests]
+            first_callback = next(i for i, p in enumerate(paths) if p.endswith("/callback"))
+            assert first_callback < next(i for i, p in enumerate(paths) if p.startswith("/webhooks/"))  # defer first
+            assert "ResNet" in final["content"] and "(stage" in final["content"]
+            assert final["allowed_mentions"]["parse"] == []
+            assert [b["custom_id"].split(":")[2] for row in final["components"] for b in row["components"]] == ["up", "down"]
+
+            discord_api.mention("Which stage covers transformers?")
+            reply = discord_api.wait_for(lambda r: r["method"] in ("POST", "PATCH") and r["path"].startswith("/channels/")
+                                         and "Sources:" in (r["json"] or {}).get("content", ""))[0]["json"]
+            assert reply["allowed_mentions"]["parse"] == []
+
+            for r in discord_api.requests:  # every message the bot sent or edited pinged no one
+                if r["json"] and isinstance(r["json"], dict) and "content" in r["json"]:
+                    assert r["json"]["allowed_mentions"]["parse"] == [], r
+                    assert not {"users", "roles"} & set(r["json"]["allowed_mentions"]), r
+            defer = next(r for r in discord_api.requests if r["path"].endswith("/callback"))
+            assert defer["json"]["type"] == 5  # deferred: "the bot is thinking"
+            assert BOT["id"] not in final["content"]
+        finally:
+            proc.terminate()
+            try:
+                _, err = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, err = proc.communicate()
+        assert "Traceback" not in err, err[-2000:]
