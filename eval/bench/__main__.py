@@ -1,4 +1,4 @@
-"""`python -m eval.bench [retrieval] [llm] [ingest] [web] [quiz]` (all by default).
+"""`python -m eval.bench [retrieval] [llm] [ingest] [web] [quiz] [discord]` (all by default).
 
 Prints rich tables and writes eval/bench/results/latest.json. Targets are reported as
 PASS/FAIL text only: the exit status is non-zero only when a section crashes. Sections
@@ -15,7 +15,7 @@ import sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("retrieval", "llm", "ingest", "web", "quiz")
+SECTIONS = ("retrieval", "llm", "ingest", "web", "quiz", "discord")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "quiz":
                 from eval.bench import quiz
                 data = quiz.run(items=args.quiz_items, stage=args.quiz_stage)
+            elif name == "discord":
+                from eval.bench import discord as discord_bench
+                data = discord_bench.run()
             else:
                 from eval.bench import web
                 data = web.run(per_minute=args.per_minute, seconds=args.web_seconds)
