@@ -445,3 +445,191 @@ def test_widget_and_demo_page_over_http(live):
         "Access-Control-Request-Headers": "content-type"})
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] in ("*", "https://learner-site.example")
+
+
+# --- the demo course site, "My roadmap" and "Link Discord" --------------------------------
+
+def _csp_violations(page) -> list:
+    seen = []
+    page.on("console", lambda m: seen.append(m.text) if "Content Security Policy" in m.text else None)
+    return seen
+
+
+def test_demo_page_is_a_course_site_under_a_strict_policy(live, page, repo_root):
+    import yaml
+
+    base, _ = live
+    roadmap = yaml.safe_load((repo_root / "corpus" / "roadmap.yaml").read_text())
+    violations = _csp_violations(page)
+    response = page.goto(base + "/")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "style-src 'sha256-" in csp
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["referrer-policy"]
+    expect(page.locator("h1")).to_have_text(roadmap["roadmap"]["title"])
+    cards = page.locator("ol.stages > li")
+    expect(cards).to_have_count(len(roadmap["stages"]))
+    for i, stage in enumerate(roadmap["stages"]):
+        expect(cards.nth(i).locator("h3")).to_have_text(stage["title"])
+        expect(cards.nth(i).locator(".weeks")).to_have_text(f"weeks {stage['weeks'][0]}–{stage['weeks'][1]}")
+    expect(page.locator("#embed pre")).to_have_text(f'<script src="{base}/widget.js" defer></script>')
+    # the page's own style applied (allowed by hash), and the widget styled itself under the
+    # same policy (a constructed stylesheet), in the site's brand colour
+    assert page.evaluate("getComputedStyle(document.querySelector('.hero')).backgroundImage").startswith("linear-gradient")
+    assert shadow(page, "getComputedStyle(root.querySelector('.launcher')).backgroundColor") == "rgb(15, 118, 110)"
+    open_widget(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo.png"))
+    page.screenshot(path=str(ARTIFACTS / "demo-full.png"), full_page=True)
+    assert not violations, violations
+
+
+def _learner_page(base: str, learner_id: str) -> dict:
+    return {"/": host_page(f'<script src="{base}/widget.js" data-learner-id="{learner_id}"></script>',
+                           title="Course site")}
+
+
+def _seed_learner(engine, learner_id: str, mastery: dict[str, tuple[float, int]]) -> None:
+    from tutor.models import Mastery
+
+    with Session(engine) as session:
+        session.add(Learner(id=learner_id))
+        for concept, (p, attempts) in mastery.items():
+            session.add(Mastery(learner_id=learner_id, concept_id=concept, p_known=p, attempts=attempts,
+                                correct=attempts))
+        session.commit()
+
+
+def open_map(page):
+    with page.expect_response(lambda r: "/api/learners/" in r.url and r.url.endswith("/next?limit=1")):
+        page.locator("roadmap-tutor .quick .map-open").click()
+    expect(page.locator("roadmap-tutor .map .path")).to_be_visible()
+
+
+def concept(page, concept_id: str):
+    return page.locator(f"roadmap-tutor .concept[data-concept='{concept_id}']")
+
+
+def test_my_roadmap_shows_mastery_next_step_and_milestones(live, page):
+    base, engine = live
+    _seed_learner(engine, "map-ada", {"linear-algebra": (0.99, 5), "statistics": (0.4, 2)})
+    with serve_pages(_learner_page(base, "map-ada")) as site:
+        page.goto(site + "/")
+        open_widget(page)
+        open_map(page)
+        expect(page.locator("roadmap-tutor .log")).to_be_hidden()
+        stages = page.locator("roadmap-tutor .map .stage")
+        expect(stages).to_have_count(4)
+        expect(stages.nth(0).locator(".stage-weeks")).to_have_text("Stage 1 · weeks 1–8")
+        expect(stages.nth(3).locator(".stage-weeks")).to_have_text("Stage 4 · weeks 25–36")
+        expect(stages.nth(0).locator(".badge")).to_have_text("Milestone in progress")
+        expect(stages.nth(1).locator(".badge")).to_have_text("Milestone not started")
+        expect(stages.nth(0).locator(".counts")).to_contain_text("1 mastered · 1 in progress")
+
+        # mastery: a glyph and a word, not only a colour
+        mastered, doing = concept(page, "linear-algebra"), concept(page, "statistics")
+        expect(mastered).to_have_attribute("aria-label", "Linear algebra: mastered")
+        expect(mastered.locator(".mark")).to_have_text("✓")
+        expect(doing).to_have_attribute("aria-label", "Statistics: in progress")
+        expect(doing.locator(".mark")).to_have_text("◐")
+        fresh = concept(page, "calculus")
+        expect(fresh.locator(".mark")).to_have_text("○")
+        colours = {c: shadow(page, f"getComputedStyle(root.querySelector(\".concept[data-concept='{c}']\")).backgroundColor")
+                   for c in ("linear-algebra", "statistics", "calculus")}
+        assert len(set(colours.values())) == 3, colours
+
+        # the computed next step, highlighted, with its reason
+        nxt = requests_next(page, base, "map-ada")
+        step = nxt["next"][0]
+        expect(page.locator("roadmap-tutor .concept.next")).to_have_count(1)
+        expect(concept(page, step["concept"])).to_have_class(re.compile(r"\bnext\b"))
+        expect(page.locator("roadmap-tutor .next-step .next-name")).to_have_text(f"{step['name']} · stage {step['stage']}")
+        expect(page.locator("roadmap-tutor .next-step .next-why")).to_contain_text(step["why"])
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "roadmap.png"))
+        doing.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "roadmap-concepts.png"))
+
+        # keyboard: open stage 2, pick a concept, ask about it
+        head = stages.nth(1).locator(".stage-head")
+        expect(head).to_have_attribute("aria-expanded", "false")
+        head.focus()
+        page.keyboard.press("Enter")
+        expect(head).to_have_attribute("aria-expanded", "true")
+        page.keyboard.press("Tab")  # the next focusable after the stage's heading: its first concept
+        first = stages.nth(1).locator(".concept").first
+        expect(first).to_be_focused()
+        name = first.locator("span").nth(1).inner_text()
+        page.keyboard.press("Enter")
+        ask_button = stages.nth(1).locator(".concept-actions .ask-concept")
+        expect(ask_button).to_be_focused()
+        expect(stages.nth(1).locator(".concept-actions .quiz-concept")).to_have_text("Quiz me on stage 2")
+        page.keyboard.press("Enter")
+        expect(page.locator("roadmap-tutor .map")).to_be_hidden()
+        expect(page.locator("roadmap-tutor .msg.user .bubble").last).to_contain_text(f"What is {name}")
+        wait_answered(page)
+
+
+def requests_next(page, base: str, learner_id: str) -> dict:
+    return httpx.get(f"{base}/api/learners/{learner_id}/next?limit=1").json()
+
+
+def test_my_roadmap_colours_change_after_a_graded_quiz(live, page):
+    base, engine = live
+    _bank_stage_1(engine)
+    _seed_learner(engine, "map-bob", {})
+    with serve_pages(_learner_page(base, "map-bob")) as site:
+        page.goto(site + "/")
+        open_widget(page)
+        open_map(page)
+        expect(concept(page, "linear-algebra")).to_have_attribute("data-status", "not_started")
+        concept(page, "linear-algebra").click()
+        with page.expect_response(lambda r: r.url.endswith("/api/quizzes")) as served:
+            page.locator("roadmap-tutor .stage[data-stage='1'] .concept-actions .quiz-concept").click()
+        assert served.value.request.post_data_json["stage"] == 1
+        questions = page.locator("roadmap-tutor .quiz-item")
+        expect(questions).to_have_count(3)
+        for i in range(3):
+            questions.nth(i).locator(".option").nth(1).click()  # "beta", right
+        page.locator("roadmap-tutor .quiz .check").click()
+        expect(page.locator("roadmap-tutor .quiz .score")).to_have_text("3 of 3 correct.")
+
+        open_map(page)
+        changed = concept(page, "linear-algebra")
+        expect(changed).to_have_attribute("data-status", "in_progress")
+        expect(changed.locator(".mark")).to_have_text("◐")
+        expect(page.locator("roadmap-tutor .stage[data-stage='1'] .counts")).to_contain_text("1 in progress")
+        changed.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "roadmap-after-quiz.png"))
+
+
+def test_my_roadmap_without_the_next_step_while_the_model_loads(live, page):
+    base, _ = live
+    page.route("**/next?limit=1", lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"detail": "the tutor is still loading"}'))
+    page.goto(base + "/")
+    open_widget(page)
+    page.locator("roadmap-tutor .quick .map-open").click()
+    expect(page.locator("roadmap-tutor .map .stage")).to_have_count(4)
+    expect(page.locator("roadmap-tutor .map .map-note").first).to_contain_text("once the tutor has finished loading")
+    expect(page.locator("roadmap-tutor .concept.next")).to_have_count(0)
+    page.locator("roadmap-tutor .map-back").click()
+    expect(page.locator("roadmap-tutor .log")).to_be_visible()
+    expect(page.locator("roadmap-tutor textarea")).to_be_focused()
+
+
+def test_link_discord_shows_a_one_time_code(live, page):
+    base, _ = live
+    page.goto(base + "/")
+    open_widget(page)
+    open_map(page)
+    with page.expect_response(lambda r: r.url.endswith("/link-codes")) as made:
+        page.locator("roadmap-tutor .link-discord").click()
+    assert made.value.status == 201
+    body = made.value.json()
+    assert re.fullmatch(r"[A-Z2-9]{8}", body["code"])
+    minutes = round(body["expires_in"] / 60)
+    result = page.locator("roadmap-tutor .link-result")
+    expect(result).to_have_text(f"Your code: {body['code']}. Type /link {body['code']} in Discord; "
+                                f"expires in {minutes} minutes.")
+    expect(result).to_have_attribute("role", "status")
+    page.screenshot(path=str(ARTIFACTS / "link-discord.png"))

@@ -397,7 +397,7 @@
     ".badge.ms-ready { background: #dcfce7; color: #166534; } .badge.ms-in_progress { background: #fef3c7; color: #92400e; }",
     ".badge.ms-not_started { background: var(--soft); color: var(--muted); }",
     ".stage-body { padding: 8px 2px 2px; }",
-    ".milestone { font-size: 12px; color: #374151; margin: 0 0 8px; }",
+    ".milestone { font-size: 12px; color: #374151; margin: 8px 0 0; }",
     ".concepts { display: flex; flex-wrap: wrap; gap: 5px; list-style: none; margin: 0; padding: 0; }",
     ".concept { gap: 5px; padding: 3px 9px 3px 4px; border-radius: 999px; font-size: 12px; line-height: 1.35; border: 1px solid var(--line); background: var(--bg); text-align: left; }",
     ".concept.st-mastered { background: #f0fdf4; border-color: #86efac; color: #14532d; }",
@@ -875,7 +875,6 @@
         body.hidden = !body.hidden;
         head.setAttribute("aria-expanded", String(!body.hidden));
       });
-      body.appendChild(el("p", "milestone", "Milestone: " + stage.milestone));
       var list = body.appendChild(el("ul", "concepts"));
       list.setAttribute("aria-label", "Concepts of stage " + stage.id);
       var actions = el("div", "concept-actions");
@@ -897,6 +896,7 @@
         chip.addEventListener("click", () => this.pickConcept(chip, c, state, actions, list));
       });
       body.appendChild(actions);
+      body.appendChild(el("p", "milestone", "Milestone: " + stage.milestone));
       return node;
     }
 
@@ -946,6 +946,7 @@
           result.replaceChildren("Your code: ", el("code", "link-code", body.code), ". Type ",
                                  el("code", null, "/link " + body.code), " in Discord; expires in " + minutes +
                                  (minutes === 1 ? " minute." : " minutes."));
+          result.scrollIntoView({ block: "nearest" });
         } catch (error) {
           result.replaceChildren(error.message || UNAVAILABLE);
         } finally {
