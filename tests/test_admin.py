@@ -176,3 +176,29 @@ def browser_page(chromium):
         context.set_default_timeout(15_000)
         return context.new_page()
     return make
+
+
+def test_an_empty_database_renders_every_panel_empty(admin_app):
+    app, _ = admin_app()
+    with TestClient(app) as client:
+        page = client.get("/admin/", headers=AUTH)
+        assert page.status_code == 200
+        assert "No refused questions in this window." in page.text and "Not enough quiz evidence yet." in page.text
+        assert client.get("/admin/api/refusals", headers=AUTH).json()["rate"] is None
+        assert client.get("/admin/api/unanswered", headers=AUTH).json()["topics"] == []
+
+
+def test_an_older_database_gains_the_held_back_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the message table as versions before held_back made it
+        db.execute("CREATE TABLE message (id VARCHAR PRIMARY KEY, conversation_id VARCHAR, role VARCHAR, "
+                   "content VARCHAR, status VARCHAR, question VARCHAR, citations VARCHAR, support FLOAT, "
+                   "error VARCHAR, created_at DATETIME)")
+        db.execute("INSERT INTO message VALUES ('m1', 'c1', 'user', 'hi', 'ok', NULL, '[]', NULL, NULL, "
+                   "'2026-11-01 10:00:00')")
+    engine = make_engine(f"sqlite:///{path}")
+    with Session(engine) as session:
+        rows = session.exec(select(Message)).all()
+    assert [(m.id, m.content, m.held_back) for m in rows] == [("m1", "hi", None)]

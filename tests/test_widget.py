@@ -367,6 +367,11 @@ def test_mobile_layout_is_full_screen(live, browser):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "widget-mobile.png"))
         expect(page.locator("roadmap-tutor .quick button")).to_have_count(3)
+        open_map(page)  # the map fills the phone's screen too, and scrolls inside the panel
+        map_box = page.locator("roadmap-tutor .map").bounding_box()
+        assert map_box["width"] >= 375 * 0.95 and map_box["x"] >= -1, map_box
+        page.screenshot(path=str(ARTIFACTS / "roadmap-mobile.png"))
+        page.locator("roadmap-tutor .map-back").click()
         page.locator("roadmap-tutor .close").click()
         expect(page.locator("roadmap-tutor .launcher")).to_be_visible()
     finally:
@@ -435,6 +440,12 @@ def test_widget_and_demo_page_over_http(live):
     assert "max-age" in script.headers["cache-control"]
     assert "customElements.define" in script.text
     assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", script.text)
+
+    roadmap = httpx.get(f"{base}/api/roadmap")
+    assert roadmap.status_code == 200 and "max-age" in roadmap.headers["cache-control"]
+    body = roadmap.json()
+    assert [s["id"] for s in body["stages"]] == [1, 2, 3, 4] and all(len(s["weeks"]) == 2 for s in body["stages"])
+    assert {c["stage"] for c in body["concepts"]} == {1, 2, 3, 4} and body["concepts"][0]["name"]
 
     demo = httpx.get(f"{base}/")
     assert demo.status_code == 200 and demo.headers["content-type"].startswith("text/html")
