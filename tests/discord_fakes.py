@@ -40,6 +40,7 @@ class Discord:
 
     def __init__(self):
         self.sent: list[Sent] = []
+        self.modals: list[discord.ui.Modal] = []
 
     def ops(self, *names) -> list[Sent]:
         return [s for s in self.sent if not names or s.op in names]
@@ -94,7 +95,7 @@ def _response(status: int):
 
 
 class Response:
-    def __init__(self, interaction: "Interaction"):
+    def __init__(self, interaction: Interaction):
         self.interaction, self.done = interaction, False
 
     async def defer(self, *, thinking=False, ephemeral=False):
@@ -107,12 +108,19 @@ class Response:
         self.done = True
         self.interaction.log.sent.append(Sent("send_message", content, allowed_mentions, ephemeral=ephemeral))
 
+    async def send_modal(self, modal):
+        if self.done:
+            raise discord.InteractionResponded(self.interaction)
+        self.done = True
+        self.interaction.log.sent.append(Sent("modal", modal.custom_id))
+        self.interaction.log.modals.append(modal)
+
     def is_done(self) -> bool:
         return self.done
 
 
 class Followup:
-    def __init__(self, interaction: "Interaction"):
+    def __init__(self, interaction: Interaction):
         self.interaction = interaction
 
     async def send(self, content, *, allowed_mentions=None, ephemeral=False, wait=False, view=None):
@@ -122,11 +130,16 @@ class Followup:
 
 
 class Interaction:
-    def __init__(self, log: Discord, user: User, channel: Channel, *, id=None, custom_id: str | None = None):
+    def __init__(self, log: Discord, user: User, channel: Channel, *, id=None, custom_id: str | None = None,
+                 fields: dict | None = None):
         self.log, self.user, self.channel = log, user, channel
         self.id = id or next(_ids)
-        self.type = discord.InteractionType.component if custom_id else discord.InteractionType.application_command
+        self.type = (discord.InteractionType.modal_submit if fields is not None else
+                     discord.InteractionType.component if custom_id else discord.InteractionType.application_command)
         self.data = {"custom_id": custom_id} if custom_id else {}
+        if fields is not None:  # a submitted modal, shaped as Discord sends it (labels around inputs)
+            self.data["components"] = [{"type": 18, "component": {"type": 4, "custom_id": k, "value": v}}
+                                       for k, v in fields.items()]
         self.response, self.followup = Response(self), Followup(self)
         self.original = Message(log, channel, "")
 

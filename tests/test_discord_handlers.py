@@ -25,7 +25,8 @@ from tutor.db import make_engine
 from tutor.discord import render
 from tutor.discord.client import TutorClient
 from tutor.discord.handlers import Handlers, RateLimiter
-from tutor.models import Feedback, Mastery, Message as StoredMessage, QuizItem, Review
+from tutor.models import Feedback, Mastery, QuizItem, Review
+from tutor.models import Message as StoredMessage
 
 KEY = "handler-test-key"
 NONE = {"parse": []}
@@ -318,3 +319,31 @@ def test_review_reminders_opt_in_and_dm_at_most_once_a_day(service):
     assert user.sent[0].allowed_mentions.to_dict() == NONE
     review = [s for s in log.ops("followup") if s.view]
     assert len(review) == 1 and "Q0: which?" in review[0].content
+
+
+def test_short_answer_opens_a_modal_and_its_submission_is_graded(service):
+    url, engine = service()
+    with Session(engine) as session:
+        session.add(QuizItem(stage=2, concept_id="optimizers", kind="short", question="Which optimizer adapts per-parameter steps?",
+                             answer=json.dumps("Adam"), explanation="Adam keeps moment estimates.",
+                             chunk_id="concept-optimizers#0", source_title="Optimizers", source="corpus/roadmap.yaml"))
+        session.commit()
+    log, user = Discord(), User(14)
+    channel = Channel(log)
+
+    async def scenario(h):
+        await h.quiz(Interaction(log, user, channel), stage=2, count=1)
+        press = [s for s in log.ops("followup") if s.view][0].custom_ids()[0]
+        opener = Interaction(log, user, channel, custom_id=press)
+        await h.component(opener)
+        modal_id = log.modals[0].custom_id
+        await h.modal(Interaction(log, user, channel, custom_id=modal_id, fields={"answer": "adam"}))
+        await h.modal(Interaction(log, user, channel, custom_id=modal_id, fields={"answer": "sgd"}))
+        return press
+    press = run(scenario, url)
+    assert press.startswith("rt:qs:")
+    modal = log.ops("modal")[0]
+    assert log.sent[log.sent.index(modal) - 1].op == "followup"  # the modal is the press's first response
+    texts = [s.content for s in log.ops("edit_original")]
+    assert texts[-2].startswith("✅ Right.") and "Source: Optimizers (stage 2)" in texts[-2]
+    assert texts[-1] == "You already answered this question."

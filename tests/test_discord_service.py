@@ -14,8 +14,18 @@ from sqlmodel import Session, select
 
 from tutor.api import create_app
 from tutor.db import make_engine
-from tutor.models import (ChatEvent, ChatThread, ChatUser, Conversation, Learner, LinkCode, Mastery,
-                          Message, QuizItem, Review)
+from tutor.models import (
+    ChatEvent,
+    ChatThread,
+    ChatUser,
+    Conversation,
+    Learner,
+    LinkCode,
+    Mastery,
+    Message,
+    QuizItem,
+    Review,
+)
 
 KEY = "test-service-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -204,8 +204,7 @@ def _stage_of(state, body: QuizRequest) -> int:
 
 
 def pick_items(session: Session, stage: int, concept: str | None, learner_id: str, count: int) -> list[QuizItem]:
-    query = select(QuizItem).where(QuizItem.stage == stage, QuizItem.status == "accepted",
-                                   QuizItem.kind.in_(("mcq", "tf")))  # buttons; short answers stay on the web
+    query = select(QuizItem).where(QuizItem.stage == stage, QuizItem.status == "accepted")
     if concept:
         query = query.where(QuizItem.concept_id == concept)
     items = list(session.exec(query).all())
@@ -229,7 +228,7 @@ def claim_reminders(state: State) -> dict:
 def due_reminders(engine: Engine, now: datetime) -> list[dict]:
     out = []
     with Session(engine) as session:
-        for user in session.exec(select(ChatUser).where(ChatUser.remind == True)).all():  # noqa: E712
+        for user in session.exec(select(ChatUser).where(ChatUser.remind.is_(True))).all():
             last = _aware(user.reminded_at)
             if last and now - last < REMIND_EVERY:
                 continue

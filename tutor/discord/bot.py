@@ -57,6 +57,8 @@ class TutorBot(discord.Client):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type == discord.InteractionType.component:  # slash commands go through the tree
             await self.handlers.component(interaction)
+        elif interaction.type == discord.InteractionType.modal_submit:
+            await self.handlers.modal(interaction)
 
     async def _remind(self) -> None:
         await self.wait_until_ready()

@@ -120,6 +120,8 @@ def feedback_buttons(message_id: str) -> discord.ui.View:
 
 def quiz_buttons(item: dict) -> discord.ui.View:
     base = f"rt:q:{item['quiz_id']}:{item['id']}"
+    if item["kind"] == "short":  # the press opens a modal to type the answer in
+        return buttons(("Answer", f"rt:qs:{item['quiz_id']}:{item['id']}", discord.ButtonStyle.primary))
     if item["kind"] == "mcq":
         return buttons(*[(render.LETTERS[i], f"{base}:{i}", discord.ButtonStyle.primary)
                          for i in range(len(item["options"]))])
@@ -330,12 +332,38 @@ class Handlers:
                 "reviews, links). It cannot be undone.",
                 buttons(("Erase my data", f"rt:forget:{interaction.user.id}", discord.ButtonStyle.danger)))
 
+    # -- short answers: a button opens a modal, its submission is graded --------------------------
+
+    async def _ask_short_answer(self, interaction, rest: str) -> None:
+        """No defer here: a modal must be the first response (it costs no I/O, so it is at once)."""
+        quiz_id, item_id = rest.split(":")
+        modal = discord.ui.Modal(title="Your answer", custom_id=f"rt:qa:{quiz_id}:{item_id}")
+        modal.add_item(discord.ui.TextInput(label="Answer", custom_id="answer", max_length=300))
+        await interaction.response.send_modal(modal)
+
+    async def modal(self, interaction) -> None:
+        custom_id = (interaction.data or {}).get("custom_id", "")
+        if not custom_id.startswith("rt:qa:") or not await self._open(interaction, ephemeral=True):
+            return
+        reply = InteractionReply(interaction)
+        quiz_id, item_id = custom_id.removeprefix("rt:qa:").split(":")
+        text = _field(interaction.data, "answer") or ""
+
+        async def work():
+            if not text.strip():
+                raise ServiceError("Type an answer first.")
+            await self._graded(reply, interaction, quiz_id, item_id, answer=text)
+        await self._run(reply, work)
+
     # -- buttons ----------------------------------------------------------------------------------
 
     async def component(self, interaction) -> None:
         """Every button press: the custom id says what it is (rt:<kind>:...)."""
         custom_id = (interaction.data or {}).get("custom_id", "")
         kind, _, rest = custom_id.removeprefix("rt:").partition(":")
+        if kind == "qs" and custom_id.startswith("rt:") and self.seen.first(f"i{interaction.id}"):
+            await self._ask_short_answer(interaction, rest)
+            return
         if not custom_id.startswith("rt:") or kind not in ("fb", "q", "forget", "review"):
             return
         if not await self._open(interaction, ephemeral=True):
@@ -354,8 +382,11 @@ class Handlers:
 
     async def _grade(self, reply, interaction, rest: str) -> None:
         quiz_id, item_id, given = rest.split(":")
-        learner_id = await self.learner(interaction.user)
         kwargs = {"answer": given == "t"} if given in ("t", "f") else {"choice": int(given)}
+        await self._graded(reply, interaction, quiz_id, item_id, **kwargs)
+
+    async def _graded(self, reply, interaction, quiz_id: str, item_id: str, **kwargs) -> None:
+        learner_id = await self.learner(interaction.user)
         try:
             body = await self.client.answer(quiz_id, learner_id, item_id, **kwargs)
         except ServiceError as exc:
@@ -403,3 +434,14 @@ async def _too_long_said_plainly(events):
             raise ServiceError(f"That question is too long: please keep it under {int(limit.group(1)):,} characters.",
                                413) from None
         raise
+
+
+def _field(data: dict, custom_id: str) -> str | None:
+    """A submitted modal field's value; Discord nests it in action rows or labels."""
+    for component in (data or {}).get("components", []):
+        for inner in component.get("components", []) + [component.get("component") or {}]:
+            if inner.get("custom_id") == custom_id:
+                return inner.get("value")
+        if component.get("custom_id") == custom_id:
+            return component.get("value")
+    return None

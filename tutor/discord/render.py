@@ -48,8 +48,8 @@ def draft(text: str) -> str:
 def next_step(body: dict) -> str:
     if body.get("finished"):
         return "You have mastered every concept in the roadmap. 🎉 Pick a specialisation project next."
-    lines = [f"**What to learn next** (you are in stage {body['stage']}, about "
-             f"{body['stage_weeks_left']:.0f} weeks left in it):"]
+    lines = [(f"**What to learn next** (you are in stage {body['stage']}, about "
+              f"{body['stage_weeks_left']:.0f} weeks left in it):")]
     for step in body["next"]:
         lines.append(f"• **{step['name']}** (stage {step['stage']}, ~{step['weeks']:g} weeks): {step['why']}")
     if body.get("papers"):
@@ -70,8 +70,10 @@ def quiz_item(item: dict, n: int, total: int) -> str:
     lines = [f"**Question {n} of {total}**: {item['question']}"]
     if item["kind"] == "mcq":
         lines += [f"**{LETTERS[i]}**. {opt}" for i, opt in enumerate(item["options"])]
-    else:
+    elif item["kind"] == "tf":
         lines.append("True or false?")
+    else:
+        lines.append("Press Answer to type a short answer.")
     return "\n".join(lines)
 
 
