@@ -8,7 +8,7 @@ import pytest
 from tutor.answer import REFUSAL_THRESHOLD, Turn
 from tutor.errors import InvalidInput, TooLarge
 from tutor.prompts import Prompts
-from tutor.support import strip_markers
+from tutor.text import strip_markers
 
 
 def test_citations_come_from_retrieved_chunks_and_invented_markers_are_dropped(fake_tutor):
@@ -178,14 +178,16 @@ def test_system_prefix_is_byte_identical_and_prompts_are_strict(corpus_index):
 
     with pytest.raises(UndefinedError, match="sources"):
         prompts.messages("answer", question="q")  # a required variable missing
-    with pytest.raises(UndefinedError, match="title"):
-        prompts.messages("answer", question="q", sources=[{"text": "no title"}])  # strict, not blank
+    with pytest.raises(UndefinedError, match="heading"):
+        prompts.messages("answer", question="q", sources=[{"text": "no heading"}])  # strict, not blank
 
 
-def test_prompt_context_stays_within_budget(fake_tutor):
-    tutor = fake_tutor()
-    prepared = tutor.prepare("What are the resources for stage 1?")
-    assert prepared.sources
-    # the first sentence may exceed the budget on its own; beyond it the budget holds
-    longest = max(len(s.text) for s in prepared.sources)
-    assert sum(len(s.text) for s in prepared.sources) <= tutor.settings.context_chars + longest
+def test_prompt_context_stays_within_its_token_budget(fake_tutor):
+    from tutor.text import approx_tokens
+
+    for budget in (60, 200):
+        tutor = fake_tutor(context_tokens=budget)
+        prepared = tutor.prepare("What are the resources for stage 1?")
+        assert prepared.sources
+        shown = sum(approx_tokens(s.text) + approx_tokens(s.heading) + 2 for s in prepared.sources)
+        assert shown <= budget

@@ -15,12 +15,15 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from tutor import coach
 from tutor.config import Settings
+from tutor.context import Prepared, Source
+from tutor.context import select as select_sources
 from tutor.embed import Embedder
 from tutor.errors import InvalidInput, TooLarge
 from tutor.index import LoadedIndex, load_index
@@ -28,10 +31,12 @@ from tutor.llm import LLM, get_llm
 from tutor.llm.base import Cancel
 from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
+from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
-from tutor.support import MODEL_REFUSAL, SupportScorer, markers, without_sentences
-from tutor.text import terms
-from tutor.types import Answer, Chunk, Citation, Hit
+from tutor.form import tidy
+from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
+from tutor.text import MARKER, markers, sentences, strip_markers, terms
+from tutor.types import Answer, Citation, Hit
 
 # Retrieval-support gate: refuse when the best dense cosine between the question and any
 # retrieved chunk is below this. Calibrated with `python -m eval.calibrate_gate` on
@@ -48,14 +53,11 @@ RARE_TERM_CHUNKS = 10
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 _WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
 _WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
-MAX_SENTENCES_PER_SOURCE = 3
 # A draft less than half of whose claims the sources support is withdrawn, not trimmed.
 # Applied to full run 3's records (2026-11-21), it withdraws 2 off-roadmap answers and 2
 # answerable ones that stated none of their key facts; at 0.5 and above, trimming kept them.
 MIN_DRAFT_SUPPORT = 0.5
-LEXICAL_WEIGHT = 0.2  # how much the question's own terms count when trimming sources
 HISTORY_TURNS = 4
-_BAD_MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 _MARKER_AFTER_STOP = re.compile(r"([.!?])((?:[ \t]*\[\d{1,3}\])+)")
 
 
@@ -98,15 +100,6 @@ def _names(question: str) -> set[str]:
     words = _WORD.findall(question)
     return {t for i, w in enumerate(words) if any(ch.isupper() for ch in w[1:]) or (i and w[0].isupper())
             for t in terms(w)}
-
-
-@dataclass
-class Prepared:
-    question: str  # standalone question actually answered
-    hits: list[Hit]
-    sources: list[Chunk]  # what the prompt shows, numbered from 1 (text trimmed to the question)
-    refused: bool
-    timings: dict = field(default_factory=dict)
 
 
 class Tutor:
@@ -165,8 +158,18 @@ class Tutor:
         hits = self.retriever.search(question, self.settings.top_k, stage=stage, kinds=kinds, query_vector=qv)
         timings["retrieve"] = time.perf_counter() - t
         refused = not hits or (max(h.dense for h in hits) < self.threshold and not self.anchored(question, hits))
-        sources = [] if refused else self._trim(hits, qv, question)
+        sources = [] if refused else self.select(hits, qv, question)
         return Prepared(question, hits, sources, refused, timings)
+
+    @cached_property
+    def roadmap(self) -> Roadmap | None:
+        """The curriculum graph "what next" is computed over; None without one."""
+        path = self.settings.corpus_dir / "roadmap.yaml"
+        return load_roadmap(path) if path.is_file() else None
+
+    @cached_property
+    def papers(self) -> list:
+        return coach.papers_in(self.index)
 
     @cached_property
     def term_chunks(self) -> Counter:
@@ -186,33 +189,10 @@ class Tutor:
                     return True
         return False
 
-    def _trim(self, hits: list[Hit], qv: np.ndarray, question: str = "") -> list[Chunk]:
-        """Keep only the sentences that bear on the question, within the prompt budget:
-        every context token costs ~13 ms of prefill on 2 cores."""
-        chunks = [h.chunk for h in hits]
-        self.sentence_vectors.warm(chunks)
-        per_hit = [self.sentence_vectors.get(c) for c in chunks]
-        flat = [(i, j, s) for i, (group, _) in enumerate(per_hit) for j, s in enumerate(group)]
-        sims = np.concatenate([vectors for _, vectors in per_hit]) @ qv
-        # Sentence embeddings alone miss the obvious: a sentence that names the question's
-        # own terms ("after classical ML comes stage 2") bears on it. Add the share of the
-        # question's terms the sentence contains.
-        q_terms = set(terms(question))
-        if q_terms:
-            sims = sims + LEXICAL_WEIGHT * np.array(
-                [len(q_terms & set(terms(s))) / len(q_terms) for _, _, s in flat], dtype=np.float32)
-        chosen: dict[int, list[int]] = {}
-        used = 0
-        for k in np.argsort(-sims, kind="stable"):
-            i, j, s = flat[k]
-            if len(chosen.get(i, [])) >= MAX_SENTENCES_PER_SOURCE:
-                continue
-            if used and used + len(s) > self.settings.context_chars:
-                continue
-            chosen.setdefault(i, []).append(j)
-            used += len(s)
-        return [replace(c, text=" ".join(per_hit[i][0][j] for j in sorted(chosen[i])))
-                for i, c in enumerate(chunks) if i in chosen]
+    def select(self, hits: list[Hit], qv: np.ndarray, question: str) -> list[Source]:
+        """What the prompt shows of the hits, within TUTOR_CONTEXT_TOKENS (tutor/context.py)."""
+        return select_sources([h.chunk for h in hits], question, qv, self.sentence_vectors,
+                              self.settings.context_tokens)
 
     def refusal_text(self, question: str) -> str:
         return (f"I can't answer that from the roadmap material: it has nothing on \"{_topic(question)}\", and I "
@@ -229,7 +209,7 @@ class Tutor:
         if prepared.refused:
             return Answer(raw, (), True, 0.0, self.llm.name, prepared.question, timings)
         n_sources = len(prepared.sources)
-        text = _BAD_MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", raw).strip()
+        text = MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", raw).strip()
         # "It trains well. [1]" -> "It trains well [1].": a marker belongs to the sentence it
         # follows, and the sentence splitter would give it to the next one.
         text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2).rstrip()}{m.group(1)}", text)
@@ -258,21 +238,37 @@ class Tutor:
             held_back = tuple(s.sentence for s in scored if not s.supported)
             text = without_sentences(text, set(held_back))
             scored = [s for s in scored if s.supported]
+        # What cutting (or the token cap) left malformed is repaired: lists renumbered, lines
+        # that introduce nothing, questions copied from an FAQ and an unfinished last
+        # sentence dropped (tutor/form.py). Dropped sentences join held_back.
+        tidied = tidy(text) or text
+        kept = {strip_markers(s) for s in sentences(tidied)}
+        dropped = tuple(strip_markers(s) for s in sentences(text)
+                        if is_claim(strip_markers(s)) and strip_markers(s) not in kept)
+        text, held_back = tidied, held_back + dropped
+        scored = [s for s in scored if s.sentence in kept]
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         by_id = {c.id: n for n, c in enumerate(prepared.sources, 1)}
         # A supported sentence the model forgot to mark still gets its source cited.
         cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
                   and s.chunk_id in by_id}
-        citations = tuple(Citation(n, c.id, c.title, c.source, c.stage)
-                          for n, c in enumerate(prepared.sources, 1) if n in cited)
+        citations = tuple(Citation(n, s.id, s.title, s.chunk.source, s.chunk.stage)
+                          for n, s in enumerate(prepared.sources, 1) if n in cited)
         return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
-                      timings, tuple(scored), held_back=held_back)
+                      timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources))
 
     # -- the one flow -------------------------------------------------------------------
 
     def events(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
                kinds: tuple[str, ...] | None = None, cancel: Cancel | None = None
                ) -> Iterator[tuple[str, object]]:
+        if self.roadmap is not None and coach.is_next_question(message):
+            # "what should I do next", asked with no learner profile: computed from what the
+            # question says is done, then explained (the API routes a known learner itself)
+            rec = coach.recommendation_from_words(self.roadmap, self.papers, self.validate(message))
+            if not rec.finished:  # past the last stage, the material's own advice answers
+                yield from coach.explain_events(self, rec, cancel)
+                return
         started = time.perf_counter()
         prepared = self.prepare(message, history, stage=stage, kinds=kinds)
         timings = dict(prepared.timings)

@@ -1,6 +1,7 @@
-"""The learner-facing side of "what next": load a learner's state, compute the
-recommendation (tutor/next_step.py), and have the LLM explain it from the chunks of the
-recommended concepts, with citations built on the server like any answer."""
+"""The learner-facing side of "what next": load a learner's state (or read it from the
+question's own words when there is no learner), compute the recommendation
+(tutor/next_step.py), and have the LLM explain it from the chunks of the recommended
+concepts and stage, with citations built on the server like any answer."""
 
 from __future__ import annotations
 
@@ -11,23 +12,86 @@ from collections.abc import Iterator
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tutor.answer import Prepared, Tutor
+from typing import TYPE_CHECKING
+
+from tutor.context import Prepared
 from tutor.index import LoadedIndex
 from tutor.learners import get_learner, known_concepts
 from tutor.mastery import MASTERED, mastery_map
 from tutor.next_step import recommend
+from tutor.retrieve import stages_named
 from tutor.roadmap import Roadmap
 from tutor.types import Answer, Hit, PaperRef, Recommendation
 
+if TYPE_CHECKING:
+    from tutor.answer import Tutor
+
 _NEXT = re.compile(
     r"\bwhat(?:'s| is| should| do| can)? ?(?:i|we)? ?(?:learn|study|do|focus on|tackle|work on)? next\b"
-    r"|\bwhat next\b|\bnext step|\bwhere (?:do|should) i go from here|\bwhat comes next for me\b"
-    r"|\bwhat should i (?:learn|study) (?:now|after this)", re.I)
+    r"|\bwhats next\b|\bwhat next\b|\bnext steps?\b|\bwhere (?:do|should|can) i go (?:from here|next|now)"
+    r"|\bwhat comes next\b|\bwhat(?:'s| is)? (?:my|the) next\b"
+    r"|\bwhat (?:should|do|can) i (?:learn|study|do|tackle|focus on|pick up) "
+    r"(?:now|after (?:this|that|it|stage|finishing|i)|once|since|next)"
+    r"|\bwhat (?:to|should i) (?:learn|study) (?:after|next)\b|\bready (?:to move on|for the next)", re.I)
+_WEEK = re.compile(r"\bweek (\d{1,2})\b", re.I)
+_FINISHED = re.compile(r"\b(?:done|finish\w*|complet\w*|through|mastered|know|learn[te]d?|covered|"
+                       r"comfortable|wrapped up|got|after|move on from|moving on from)\b", re.I)
 
 
 def is_next_question(message: str) -> bool:
     """A learner asking, in their own words, what to study next."""
     return bool(_NEXT.search(message))
+
+
+def _aliases(name: str, cid: str) -> set[str]:
+    """How a learner may write a concept: its name, its id in words, what its name has in
+    brackets ("ResNet"), and the initials of a long name ("SVM" for support vector machines)."""
+    base = re.sub(r"\s*\(.*?\)", "", name).lower()
+    found = {base, cid.replace("-", " "), *(p.strip().lower() for p in re.findall(r"\((.*?)\)", name)
+                                           for p in p.split(","))}
+    words = base.split()
+    if len(words) >= 2:
+        found.add("".join(w[0] for w in words if w not in ("and", "of")))
+    return {a for a in found if len(a) > 2}
+
+
+def concepts_named(roadmap: Roadmap, text: str) -> set[str]:
+    """The ids of the concepts a question names (plurals and initials included)."""
+    lowered = text.lower()
+    return {c.id for c in roadmap.concepts
+            if any(re.search(rf"\b{re.escape(a)}(?:e?s)?\b", lowered) for a in _aliases(c.name, c.id))}
+
+
+def _stages_by_title(roadmap: Roadmap, text: str) -> set[int]:
+    """Stages named by their title's parts ("classical ML", "deep learning fundamentals")."""
+    lowered = text.lower().replace(" ml", " machine learning")
+    return {s.id for s in roadmap.stages
+            if any(re.search(rf"\b{re.escape(part.strip())}\b", lowered)
+                   for part in s.title.lower().split(" and ") if len(part.strip()) >= 3)}
+
+
+def done_in_words(roadmap: Roadmap, text: str) -> set[str]:
+    """What a learner with no profile says they have done: the concepts they name with
+    everything those build on, and every concept of the stages before the one they are in
+    (a stage they say they finished counts as before the next one)."""
+    by_id = roadmap.concept_by_id
+    named = concepts_named(roadmap, text)
+    stages = stages_named(text, roadmap.stages[-1].id) | _stages_by_title(roadmap, text)
+    finished = bool(_FINISHED.search(text))
+    current = max((s + 1 if finished else s for s in stages), default=0)
+    for week in map(int, _WEEK.findall(text)):  # "finished the week 8 project": stage 1 is done
+        for s in roadmap.stages:
+            if s.weeks[0] <= week <= s.weeks[1]:
+                current = max(current, s.id + 1 if finished and week == s.weeks[1] else s.id)
+    current = max([current, *(by_id[c].stage for c in named)])
+    done = {c.id for c in roadmap.concepts if c.stage < current}
+    todo = list(named)
+    while todo:
+        cid = todo.pop()
+        if cid not in done:
+            done.add(cid)
+            todo.extend(by_id[cid].prerequisites)
+    return done
 
 
 def papers_in(index: LoadedIndex) -> list[PaperRef]:
@@ -50,6 +114,12 @@ def recommendation_for(engine: Engine, roadmap: Roadmap, papers: list[PaperRef],
     return recommend(roadmap, done, started, track, hours, papers, limit)
 
 
+def recommendation_from_words(roadmap: Roadmap, papers: list[PaperRef], text: str,
+                              limit: int = 3) -> Recommendation:
+    """"What next" for a learner with no profile, from what their question says is done."""
+    return recommend(roadmap, done_in_words(roadmap, text), set(), "industry", 15, papers, limit)
+
+
 def recommendation_json(rec: Recommendation) -> dict:
     return {"stage": rec.stage, "finished": rec.finished, "stage_weeks_left": rec.stage_weeks_left,
             "next": [{"concept": s.concept_id, "name": s.name, "stage": s.stage, "why": s.why,
@@ -68,7 +138,7 @@ def _prepared(tutor: Tutor, rec: Recommendation) -> Prepared:
     hits = [Hit(c, 1.0, i, 1.0) for i, c in enumerate(chunks, 1)]
     question = "What should I learn next? " + "; ".join(
         f"{s.name} (stage {s.stage}, about {s.weeks} weeks at my pace), because {s.why}" for s in rec.steps)
-    return Prepared(question, hits, tutor._trim(hits, tutor.embedder.encode_one(question), question), False)
+    return Prepared(question, hits, tutor.select(hits, tutor.embedder.encode_one(question), question), False)
 
 
 def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[tuple[str, object]]:

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     refusal_threshold: float | None = Field(
         None, description="override the calibrated retrieval-support gate (cosine)"
     )
-    context_chars: int = Field(400, ge=100, description="budget of source text in the prompt")
+    context_tokens: int = Field(
+        200, ge=30, description="budget of source text in the answer prompt, in tokens (headings included)")
     hold_back_unsupported: bool = Field(
         True, description="cut the answer sentences the support scorer finds unsupported by the "
         "sources (the streamed draft is replaced at the end)"

@@ -4,9 +4,15 @@ Reciprocal-rank fusion needs no score calibration between the two retrievers: a 
 fused score is the sum of 1/(RRF_K + rank) over the lists it appears in. Filters (stage,
 kind) are applied inside both searches, so a filtered query still gets k results when
 k matching chunks exist.
+
+A question that names a stage ("stage 2", "the first stage", "stage four") gets a third
+list: the dense ranking within that stage's chunks. Without it "what do I need to close out
+stage 1?" ranked stage 4's milestone first: the embedder barely sees the number.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -17,6 +23,19 @@ from tutor.types import Hit
 
 RRF_K = 60
 CANDIDATES = 50
+_ORDINALS = {"one": 1, "first": 1, "two": 2, "second": 2, "three": 3, "third": 3, "four": 4, "fourth": 4,
+             "five": 5, "fifth": 5, "six": 6, "sixth": 6}
+_STAGE_NAMED = re.compile(r"\bstage[ -]?(\d{1,2}|one|two|three|four|five|six)\b"
+                          r"|\b(first|second|third|fourth|fifth|sixth|final|last) stage\b", re.I)
+
+
+def stages_named(question: str, last: int = 4) -> set[int]:
+    """The stage numbers a question names; `last` is what "the final stage" means."""
+    found = set()
+    for number, ordinal in _STAGE_NAMED.findall(question):
+        word = (number or ordinal).lower()
+        found.add(int(word) if word.isdigit() else last if word in ("final", "last") else _ORDINALS[word])
+    return found
 
 
 class Retriever:
@@ -30,6 +49,7 @@ class Retriever:
             np.zeros((0, embedder.dims), dtype=np.float32)
         self._kinds = np.array([c.kind for c in index.chunks])
         self._stages = np.array([-1 if c.stage is None else c.stage for c in index.chunks])
+        self._last_stage = int(self._stages.max(initial=0))
 
     def _mask(self, stage: int | None, kinds: tuple[str, ...] | None) -> np.ndarray | None:
         if stage is None and not kinds:
@@ -50,8 +70,14 @@ class Retriever:
         mask = self._mask(stage, kinds)
         if mask is not None and not mask.any():
             return []
+        lists = [self._dense(qv, mask), self._bm25(query, mask)]
+        named = stages_named(query, self._last_stage) if stage is None else set()
+        if named:
+            within = np.isin(self._stages, list(named)) & (True if mask is None else mask)
+            if within.any():
+                lists.append(self._dense(qv, within))
         fused: dict[int, float] = {}
-        for ranked in (self._dense(qv, mask), self._bm25(query, mask)):
+        for ranked in lists:
             for rank, i in enumerate(ranked, 1):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
         best = sorted(fused, key=lambda i: (-fused[i], i))[:k]

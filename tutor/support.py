@@ -23,22 +23,13 @@ import numpy as np
 
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import NUMBER, sentences, terms
+from tutor.text import NUMBER, markers, sentences, stem, strip_markers, terms
 from tutor.types import Chunk, SentenceSupport
 
 SIM_WEIGHT = 0.5
 SUPPORT_THRESHOLD = 0.55
-_MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 # The model saying the sources lack something: a refusal, not a claim about the roadmap.
 MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|say)|no information", re.I)
-
-
-def markers(sentence: str) -> list[int]:
-    return [int(n) for n in _MARKER.findall(sentence)]
-
-
-def strip_markers(text: str) -> str:
-    return _MARKER.sub("", text).strip()
 
 
 def without_sentences(text: str, drop: set[str]) -> str:
@@ -56,10 +47,6 @@ def is_claim(sentence: str) -> bool:
     """Whether a sentence states something to check: not a list number ("2."), not a
     filler without content words, not the model saying the sources lack the answer."""
     return any(len(t) > 2 and not t.isdigit() for t in terms(sentence)) and not MODEL_REFUSAL.search(sentence)
-
-
-def _stem(term: str) -> str:
-    return term[:5]
 
 
 @dataclass
@@ -94,9 +81,9 @@ class SupportScorer:
                number_texts: list[str] | None = None) -> float:
         """`number_texts`: where the sentence's numbers must occur (default: the sources)."""
         joined = " ".join(source_texts).lower()
-        source_stems = {_stem(t) for t in terms(joined)}
+        source_stems = {stem(t) for t in terms(joined)}
         content = [t for t in terms(sentence) if len(t) > 2 and not t.isdigit()]
-        coverage = sum(_stem(t) in source_stems for t in content) / len(content) if content else 1.0
+        coverage = sum(stem(t) in source_stems for t in content) / len(content) if content else 1.0
         stated = set(NUMBER.findall(" ".join(number_texts) if number_texts is not None else joined))
         numbers_ok = all(n in stated for n in NUMBER.findall(sentence))
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage

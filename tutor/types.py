@@ -74,7 +74,8 @@ class Answer:
     timings: dict = field(default_factory=dict)
     sentences: tuple[SentenceSupport, ...] = ()
     withdrawn: str = ""  # the model's draft, when less than half of it was supported (answer.py)
-    held_back: tuple[str, ...] = ()  # unsupported sentences cut from a partly supported draft
+    held_back: tuple[str, ...] = ()  # draft sentences left out of the served answer (answer.py)
+    sources: tuple[str, ...] = ()  # ids of the chunks the prompt showed, numbered from 1
 
     def to_json(self) -> dict:
         """The public `tutor ask --json` shape (see DESIGN.md)."""

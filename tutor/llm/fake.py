@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from tutor.llm.base import LLM, Cancel, Messages
 
 Script = list[str] | Callable[[Messages], str]
-_SOURCE = re.compile(r"^\[1\][^\n]*?\)\s*(.+)$", re.M)
+_SOURCE = re.compile(r"^\[1\] [^\n]*\n(.+)$", re.M)  # "[1] heading" then the source's text
 
 
 def extractive_reply(messages: Messages) -> str:

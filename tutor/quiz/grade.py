@@ -29,7 +29,7 @@ from tutor.models import Quiz, QuizAttempt, QuizItem, Review
 from tutor.quiz.bank import citation, public_item
 from tutor.quiz.schema import LETTERS
 from tutor.quiz.validate import normalise
-from tutor.text import terms
+from tutor.text import stem, terms
 
 SCHEDULER = Scheduler(learning_steps=(timedelta(hours=1),), relearning_steps=(timedelta(hours=1),),
                       enable_fuzzing=False)
@@ -84,8 +84,8 @@ def is_correct(item: QuizItem, given: Given) -> bool:
     # short: the same words, or every content word of the key present (stems of 5 letters)
     if normalise(given.answer) == normalise(key):
         return True
-    wanted = {t[:5] for t in terms(key)}
-    return bool(wanted) and wanted <= {t[:5] for t in terms(str(given.answer))}
+    wanted = {stem(t) for t in terms(key)}
+    return bool(wanted) and wanted <= {stem(t) for t in terms(str(given.answer))}
 
 
 def _schedule(session: Session, learner_id: str, item_id: str, correct: bool, now: datetime) -> Review:

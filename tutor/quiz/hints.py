@@ -38,7 +38,7 @@ from tutor.quiz.grade import key_json, key_of
 from tutor.quiz.schema import LETTERS
 from tutor.quiz.validate import normalise
 from tutor.roadmap import Roadmap
-from tutor.text import terms
+from tutor.text import stem, terms
 from tutor.types import Answer, Citation
 
 HINT_TOKENS = 60
@@ -46,10 +46,6 @@ MAX_MESSAGE_CHARS = 300
 BLANK = "____"
 ORDINALS = ("first", "second", "third", "fourth")
 _VERDICT = re.compile(r"\b(true|false|correct|incorrect|right|wrong)\b", re.I)
-
-
-def _stem(word: str) -> str:
-    return word[:5]
 
 
 def _compact(text: str) -> str:
@@ -66,9 +62,9 @@ def key_words(item: QuizItem) -> list[str]:
 
 def mask(text: str, words: list[str]) -> str:
     """Replace every word sharing a stem with a key word (and every key number) by ____."""
-    stems = {_stem(w) for w in words}
+    stems = {stem(w) for w in words}
     return re.sub(r"[A-Za-z0-9]+(?:[.+#-][A-Za-z0-9]+)*",
-                  lambda m: BLANK if _stem(m.group(0).lower()) in stems else m.group(0), text)
+                  lambda m: BLANK if stem(m.group(0).lower()) in stems else m.group(0), text)
 
 
 def _letter_patterns(index: int) -> list[re.Pattern]:
@@ -98,8 +94,8 @@ def leaks(hint: str, item: QuizItem) -> str | None:
     normal_key, normal_hint = normalise(key_text), f" {normalise(hint)} "
     if normal_key and f" {normal_key} " in normal_hint:
         return "contains the key"
-    words = {_stem(t) for t in terms(key_text)}
-    if words and words <= {_stem(t) for t in terms(hint)}:
+    words = {stem(t) for t in terms(key_text)}
+    if words and words <= {stem(t) for t in terms(hint)}:
         return "contains every word of the key"
     compact_key, compact_hint = _compact(key_text), _compact(hint)
     if len(compact_key) >= 4 and (compact_key in compact_hint or compact_key[::-1] in compact_hint):

@@ -1,0 +1,136 @@
+"""What the answer prompt shows of the retrieved chunks: for each source a heading line
+(what it is: stage, section, FAQ question, paper) and the sentences that bear on the
+question, chosen for coverage within a token budget.
+
+Prefill is the latency budget on CPU (~13 ms a token on 2 cores), so the prompt cannot
+hold four whole chunks. Taking the sentences closest to the question (the earlier rule)
+lost most key facts: a question that asks two things ("how long is stage 1 and what is its
+milestone?") got two sentences about length. Selection here is greedy over a coverage
+objective: a sentence's relevance (embedding cosine plus the share of the question's terms
+it holds), plus the question terms it adds that the chosen ones lack, minus its similarity
+to what is already chosen (MMR), within `budget` tokens counted with `approx_tokens`.
+Bullet lines are units of their own, so a list keeps its items' words. The heading line
+carries the chunk's section title, which often states the stage and weeks by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from tutor.sentence_vectors import SentenceVectors
+from tutor.text import approx_tokens, terms
+from tutor.types import Chunk, Hit
+
+LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
+COVERAGE_WEIGHT = 0.25  # question terms a sentence adds that the chosen ones lack
+REDUNDANCY_WEIGHT = 0.3  # similarity to an already chosen sentence, subtracted (MMR)
+RANK_DECAY = 0.02  # a small preference for the better-ranked chunks
+HEADING_CHARS = 90
+
+
+@dataclass(frozen=True)
+class Source:
+    """One numbered source of the prompt: the chunk as retrieved (`chunk`, what support is
+    scored against) and what the prompt shows of it (`heading`, `text`)."""
+
+    chunk: Chunk
+    heading: str
+    text: str
+
+    @property
+    def id(self) -> str:
+        return self.chunk.id
+
+    @property
+    def title(self) -> str:
+        return self.chunk.title
+
+
+@dataclass
+class Prepared:
+    """A question made ready for the model: what was retrieved, what the prompt shows."""
+
+    question: str  # the standalone question actually answered
+    hits: list[Hit]
+    sources: list[Source]  # what the prompt shows, numbered from 1
+    refused: bool
+    timings: dict = field(default_factory=dict)
+
+
+def heading(chunk: Chunk) -> str:
+    """A short line saying what a chunk is: its section title when it has one ("Stage 1
+    (Foundations and Classical Machine Learning, weeks 1-8): milestone"), an FAQ as the
+    question it answers, in quotes, so the model does not repeat it as a statement."""
+    doc_title, _, section = chunk.title.partition(" — ")
+    if chunk.kind == "faq":
+        line = f'FAQ "{doc_title}"' + (f", {section}" if section else "")
+    elif chunk.kind == "paper":  # "BERT: Pre-training of ..." -> "BERT"
+        line = f"Paper {doc_title.split(': ')[0]}" + (f", {section.lower()}" if section else "")
+    elif section and any(ch.isdigit() for ch in section):
+        line = section  # roadmap sections name their stage and weeks
+    else:
+        line = f"{doc_title}: {section}" if section else doc_title
+    if chunk.stage is not None and "stage" not in line.lower():
+        line += f" (stage {chunk.stage})"
+    return line if len(line) <= HEADING_CHARS else line[:HEADING_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: SentenceVectors,
+           budget: int) -> list[Source]:
+    """The sources the prompt shows, in retrieval order, each with the sentences chosen for
+    it (in their original order); a chunk none of whose sentences fits is left out."""
+    vectors.warm(chunks)
+    per_chunk = [vectors.get(c) for c in chunks]
+    units = [(i, j, s) for i, (group, _) in enumerate(per_chunk) for j, s in enumerate(group)]
+    if not units:
+        return []
+    vecs = np.concatenate([v for _, v in per_chunk])
+    q_terms = set(terms(question))
+    unit_terms = [set(terms(s)) & q_terms for _, _, s in units]
+    relevance = vecs @ qv - RANK_DECAY * np.array([i for i, _, _ in units], dtype=np.float32)
+    if q_terms:
+        relevance += LEXICAL_WEIGHT * np.array([len(t) / len(q_terms) for t in unit_terms], dtype=np.float32)
+    costs = [approx_tokens(s) for _, _, s in units]
+    head_costs = [approx_tokens(heading(c)) + 2 for c in chunks]
+    chosen: dict[int, list[int]] = {}
+    picked: list[int] = []
+    covered: set[str] = set()
+    used = 0
+    while True:
+        best, best_gain = None, -np.inf
+        redundancy = (vecs @ vecs[picked].T).max(axis=1) if picked else np.zeros(len(units))
+        for k, (i, j, _) in enumerate(units):
+            if k in picked:
+                continue
+            cost = costs[k] + (0 if i in chosen else head_costs[i])
+            if used + cost > budget:
+                continue
+            new = len(unit_terms[k] - covered) / len(q_terms) if q_terms else 0.0
+            gain = relevance[k] + COVERAGE_WEIGHT * new - REDUNDANCY_WEIGHT * max(float(redundancy[k]), 0.0)
+            if gain > best_gain:
+                best, best_gain = k, gain
+        if best is None:
+            break
+        i, j, _ = units[best]
+        used += costs[best] + (0 if i in chosen else head_costs[i])
+        chosen.setdefault(i, []).append(j)
+        picked.append(best)
+        covered |= unit_terms[best]
+    return [Source(c, heading(c), _join([per_chunk[i][0][j] for j in sorted(chosen[i])]))
+            for i, c in enumerate(chunks) if i in chosen]
+
+
+def _join(parts: list[str]) -> str:
+    """Sentences run on with spaces; bullet lines stay on lines of their own."""
+    out = ""
+    for part in parts:
+        bullet = part.lstrip().startswith(("- ", "* ")) or part[:3].rstrip(".").isdigit()
+        out += ("\n" if bullet and out else " " if out else "") + part
+    return out
+
+
+def shown(source: Source) -> Chunk:
+    """The chunk as the prompt shows it (heading and chosen sentences)."""
+    return replace(source.chunk, text=f"{source.heading}\n{source.text}")

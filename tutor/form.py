@@ -1,0 +1,101 @@
+"""Whether an answer reads as a tutor wrote it, and the repairs that keep it so after the
+support check cuts sentences out.
+
+Cutting unsupported sentences (tutor/answer.py) can leave what no learner can use: a
+numbered list served as "3. … 5. …", a "Resources:" line introducing nothing, a question
+from an FAQ pasted in as if it were an answer, or a sentence the token cap cut off.
+`problems()` names each of these (the eval's well-formedness metric counts answers with
+any); `tidy()` repairs what can be repaired without inventing text: renumber lists, drop
+lines that introduce nothing, drop questions and a trailing unfinished sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tutor.text import sentences, strip_markers
+
+_NUMBERED = re.compile(r"^(\s*)(\d{1,2})([.)])(\s+)")
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])(?:\s+|$)")
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s+.*|\*\*[^*]+\*\*:?|[^.!?]{1,80}:)\s*$")
+_ENDS_WELL = re.compile(r"""[.!?:)"'\]*`]\s*$|\[\d{1,3}\]\s*$""")
+_QUESTION = re.compile(r"\?\s*(?:\[\d{1,3}\]\s*)*$")
+
+
+def _list_blocks(lines: list[str]) -> list[list[int]]:
+    """Indexes of the lines of each run of numbered items (blank lines and indented
+    continuation lines do not end a run; any other line does)."""
+    blocks, current = [], []
+    for i, line in enumerate(lines):
+        if _NUMBERED.match(line):
+            current.append(i)
+        elif current and (not line.strip() or line.startswith((" ", "\t"))):
+            continue
+        elif current:
+            blocks.append(current)
+            current = []
+    return blocks + ([current] if current else [])
+
+
+def _introduces_nothing(lines: list[str], i: int) -> bool:
+    """A heading or colon line with nothing under it: the last line, or followed (after
+    blank lines) by another heading."""
+    if not _HEADING.match(lines[i]) or _BULLET.match(lines[i]):
+        return False
+    rest = [ln for ln in lines[i + 1:] if ln.strip()]
+    return not rest or bool(_HEADING.match(rest[0]) and not _BULLET.match(rest[0]))
+
+
+def problems(text: str) -> list[str]:
+    """What is wrong with the form of an answer (empty when nothing is)."""
+    found = []
+    lines = text.split("\n")
+    for block in _list_blocks(lines):
+        numbers = [int(_NUMBERED.match(lines[i]).group(2)) for i in block]
+        if numbers != list(range(1, len(numbers) + 1)):
+            found.append(f"list numbered {', '.join(map(str, numbers))}")
+    for i, line in enumerate(lines):
+        if _BULLET.match(line) and not re.search(r"[A-Za-z]", strip_markers(_BULLET.sub("", line))):
+            found.append(f"empty list item: {line.strip()!r}")
+        elif _introduces_nothing(lines, i):
+            found.append(f"line introduces nothing: {line.strip()!r}")
+    for sentence in sentences(text):
+        if _QUESTION.search(sentence):
+            found.append(f"question in an answer: {strip_markers(sentence)!r}")
+    last = next((ln for ln in reversed(lines) if ln.strip()), "")
+    if last and not _BULLET.match(last) and not _ENDS_WELL.search(last):
+        found.append(f"unfinished sentence: {last.strip()[-60:]!r}")
+    return found
+
+
+def tidy(text: str) -> str:
+    """`text` with the repairable problems repaired; the words it keeps are unchanged."""
+    for sentence in sentences(text):
+        if _QUESTION.search(sentence) and sentence != text.strip():
+            text = text.replace(sentence, "", 1)
+    lines = [ln.rstrip() for ln in text.split("\n")]
+    lines = [ln for ln in lines if not (_BULLET.match(ln) and not re.search(
+        r"[A-Za-z]", strip_markers(_BULLET.sub("", ln))))]
+    last = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].strip()), None)
+    if last is not None and not _BULLET.match(lines[last]) and not _ENDS_WELL.search(lines[last]):
+        cut = _drop_unfinished(lines[last])
+        if cut != lines[last] and (cut.strip() or any(ln.strip() for ln in lines[:last])):
+            lines[last] = cut
+    changed = True
+    while changed:  # a dropped heading can leave the one above it introducing nothing
+        changed = False
+        for i in range(len(lines)):
+            if lines[i].strip() and _introduces_nothing(lines, i):
+                lines[i], changed = "", True
+    for block in _list_blocks(lines):
+        for n, i in enumerate(block, 1):
+            lines[i] = _NUMBERED.sub(lambda m: f"{m.group(1)}{n}{m.group(3)}{m.group(4)}", lines[i], count=1)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _drop_unfinished(line: str) -> str:
+    """The line without its last, unfinished sentence (all of it when it has one only)."""
+    parts = sentences(line)
+    if len(parts) <= 1:
+        return ""
+    return line[:line.rindex(parts[-1])].rstrip()
