@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
+from tutor.text import markers
+
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _RANGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:-|to|through|until|and)\s*(\d+(?:\.\d+)?)\b")
 _NUMBER_WORDS = {w: str(n) for n, w in enumerate(
@@ -106,10 +107,6 @@ def groundedness(supported: Sequence[bool]) -> float | None:
     """Share of scored answer sentences supported by their cited sources; None when no
     sentence was scored (a refusal, or an empty answer)."""
     return sum(supported) / len(supported) if supported else None
-
-
-def markers(text: str) -> list[int]:
-    return [int(n) for n in _MARKER.findall(text)]
 
 
 def citation_validity(answer: str, citations: Sequence[tuple[int, str]],
@@ -203,3 +200,27 @@ def paired_bootstrap_ci(a: Sequence[float | None], b: Sequence[float | None], *,
     lo, hi = np.percentile(means, [tail, 100 - tail])
     return {"diff": float(diffs.mean()), "lo": float(lo), "hi": float(hi), "n": len(pairs),
             "a": float(np.mean([x for x, _ in pairs])), "b": float(np.mean([y for _, y in pairs]))}
+
+
+# Metric name -> what it is (report legend). Higher is better except where CEILING.
+METRICS = {
+    "hit_at_5": "recall@5: any expected document among the top 5 chunks",
+    "recall_at_5": "doc recall@5: share of expected documents among the top 5 chunks",
+    "mrr": "MRR: 1/rank of the first chunk of an expected document (top 10)",
+    "ndcg_at_10": "nDCG@10 over documents, binary relevance",
+    "key_fact_recall": "key-fact recall: share of the item's key facts the answer states",
+    "groundedness": "groundedness: share of answer sentences the support scorer finds supported",
+    "citation_validity": "citation validity: every [n] names a citation, every citation a retrieved chunk",
+    "citation_precision": "citation precision: share of citations from an expected document",
+    "refusal_accuracy": "refusal accuracy: unanswerable items refused",
+    "false_refusal": "false-refusal rate: answerable items refused",
+    "held_back": "held back (tutor): share of the draft's scored sentences cut as unsupported",
+    "judge_groundedness": "judge groundedness: share of sentences with P(yes) >= 0.5 (LLM judge)",
+    "judge_p_yes": "judge mean P(yes) over answer sentences",
+    "prompt_fact_coverage": "prompt key-fact coverage: share of the item's key facts in the sources the prompt shows",
+    "malformed": "malformed: answers with a broken list, a line introducing nothing, a question or an unfinished sentence",
+    "next_step": "next step: a 'what next' answer names a right next concept (or stage)",
+}
+LOWER_IS_BETTER = {"false_refusal", "held_back", "malformed"}
+SUMMARY = ("hit_at_5", "prompt_fact_coverage", "groundedness", "judge_groundedness", "held_back", "key_fact_recall",
+           "malformed", "next_step", "citation_validity", "refusal_accuracy", "false_refusal")

@@ -18,7 +18,9 @@ SHORT = {"hit_at_5": "recall@5", "recall_at_5": "doc recall@5", "mrr": "MRR", "n
          "key_fact_recall": "key-fact recall", "groundedness": "groundedness",
          "citation_validity": "citation validity", "citation_precision": "citation precision",
          "refusal_accuracy": "refusal accuracy", "false_refusal": "false-refusal rate", "held_back": "held back (tutor)",
-         "judge_groundedness": "judge groundedness", "judge_p_yes": "judge mean P(yes)"}
+         "judge_groundedness": "judge groundedness", "judge_p_yes": "judge mean P(yes)",
+         "prompt_fact_coverage": "prompt key-fact coverage", "malformed": "malformed answers",
+         "next_step": "next step right"}
 WORST = 8
 
 
@@ -40,7 +42,7 @@ def _ci(diff: dict | None) -> str:
 # -- terminal -----------------------------------------------------------------------------
 
 def summary_table(report: dict, names=None) -> Table:
-    from eval.runner import SUMMARY
+    from eval.metrics import SUMMARY
 
     tutor, baseline = report["metrics"]["tutor"], report["metrics"]["baseline"]
     diffs = report["differences"]
@@ -67,7 +69,7 @@ def summary_table(report: dict, names=None) -> Table:
 
 def bars_svg(report: dict) -> str:
     """One row per metric: tutor and baseline bars on 0..1, and the difference's interval."""
-    from eval.runner import LOWER_IS_BETTER, METRICS
+    from eval.metrics import LOWER_IS_BETTER, METRICS
 
     tutor, baseline = report["metrics"]["tutor"], report["metrics"]["baseline"]
     names = [n for n in METRICS if n in tutor or n in baseline]
@@ -139,7 +141,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _breakdown(report: dict, key: str) -> str:
-    from eval.runner import METRICS
+    from eval.metrics import METRICS
 
     tutor, baseline = report[key]["tutor"], report[key]["baseline"]
     names = [n for n in METRICS if any(n in g for g in tutor.values())]
@@ -187,7 +189,7 @@ def _worst(report: dict) -> str:
 def write_html(report: dict) -> str:
     scorer = report["scorer"]
     thresholds = {"current": scorer["threshold"], "calibrated": scorer["calibrated_threshold"]}
-    from eval.runner import METRICS
+    from eval.metrics import METRICS
 
     legend = "".join(f"<li><b>{escape(SHORT[n])}</b>: {escape(d.split(': ', 1)[-1])}</li>" for n, d in METRICS.items())
     summary_rows = []

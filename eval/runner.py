@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from pathlib import Path
 import yaml
 
 from eval import metrics as M
+from eval.metrics import LOWER_IS_BETTER, METRICS, SUMMARY  # noqa: F401 (the report and CLI read them here)
 from tutor.answer import Turn
 from tutor.types import Chunk
 
@@ -43,25 +45,6 @@ REPORTS_DIR = REPO / "eval" / "reports"
 RETRIEVE_K = 10
 RESAMPLES = 2000
 
-# Metric name -> what it is (report legend). Higher is better except where CEILING.
-METRICS = {
-    "hit_at_5": "recall@5: any expected document among the top 5 chunks",
-    "recall_at_5": "doc recall@5: share of expected documents among the top 5 chunks",
-    "mrr": "MRR: 1/rank of the first chunk of an expected document (top 10)",
-    "ndcg_at_10": "nDCG@10 over documents, binary relevance",
-    "key_fact_recall": "key-fact recall: share of the item's key facts the answer states",
-    "groundedness": "groundedness: share of answer sentences the support scorer finds supported",
-    "citation_validity": "citation validity: every [n] names a citation, every citation a retrieved chunk",
-    "citation_precision": "citation precision: share of citations from an expected document",
-    "refusal_accuracy": "refusal accuracy: unanswerable items refused",
-    "false_refusal": "false-refusal rate: answerable items refused",
-    "held_back": "held back (tutor): share of the draft's scored sentences cut as unsupported",
-    "judge_groundedness": "judge groundedness: share of sentences with P(yes) >= 0.5 (LLM judge)",
-    "judge_p_yes": "judge mean P(yes) over answer sentences",
-}
-LOWER_IS_BETTER = {"false_refusal", "held_back"}
-SUMMARY = ("hit_at_5", "groundedness", "held_back", "key_fact_recall", "citation_validity", "refusal_accuracy",
-           "false_refusal")
 # thresholds.yaml key -> (fast-run metric, kind); "ceiling" fails when the value is above.
 THRESHOLD_KEYS = {
     "retrieval_recall_at_5": ("hit_at_5", "floor"),
@@ -69,6 +52,7 @@ THRESHOLD_KEYS = {
     "gate_false_refusal_rate_answerable": ("false_refusal", "ceiling"),
     "citation_validity": ("citation_validity", "floor"),
     "support_scorer_balanced_accuracy": ("support_scorer_balanced_accuracy", "floor"),
+    "prompt_fact_coverage": ("prompt_fact_coverage", "floor"),
 }
 
 
@@ -92,6 +76,11 @@ def kind_of(item: dict) -> str:
     if "turns" in item:
         return "multi_turn"
     return "answerable" if item.get("answerable", True) else "unanswerable"
+
+
+def split_of(item: dict) -> str:
+    """The item's fixed half: "dev" (tune and calibrate on it) or "test" (report it)."""
+    return "dev" if zlib.crc32(item["id"].encode()) % 2 == 0 else "test"
 
 
 def load_gold(path: Path = GOLD_FILE) -> list[dict]:
@@ -142,12 +131,27 @@ def earlier_baseline(path: Path, items: list[dict], backend: str) -> tuple[list[
     if earlier.get("scorer", {}).get("threshold") != SUPPORT_THRESHOLD:
         raise ConfigError(f"{file} was scored at another support threshold: run the baseline again "
                           "(drop --baseline-from)")
-    missing = [i["id"] for i in items if i["id"] not in records]
     changed = [i["id"] for i in items if i["id"] in records and records[i["id"]]["question"] != i["question"]]
-    if missing or changed:
-        raise ConfigError(f"{file} does not hold the same gold items (missing {missing[:5]}, "
-                          f"changed {changed[:5]}): use the same --limit, or drop --baseline-from")
-    return [records[i["id"]] for i in items], earlier.get("baseline_chunks")
+    if changed:
+        raise ConfigError(f"{file} holds other questions under the same ids ({changed[:5]}): "
+                          "drop --baseline-from")
+    # items added to the gold set since are answered by the baseline in this run
+    return {i["id"]: records[i["id"]] for i in items if i["id"] in records}, earlier.get("baseline_chunks")
+
+
+def rescored(record: dict, item: dict, roadmap, scorer) -> dict:
+    """An earlier baseline record re-scored by this run's code: its answer's sentences
+    against the sources it read (the sentence splitter may have changed since), and the
+    answer metrics added since. The answer itself is the same: the baseline is greedy."""
+    sources = [Chunk(s["chunk_id"], s["chunk_id"], s["text"], "", "user", s.get("source", ""))
+               for s in record.get("sources", [])]
+    scored = scorer.score_sentences(record["answer"], sources) if sources else []
+    record["sentences"] = [{"sentence": s.sentence, "score": s.score, "supported": s.supported,
+                            "chunk_id": s.chunk_id} for s in scored]
+    record["metrics"] |= answer_metrics(item, record["answer"], record["refused"],
+                                        [s.supported for s in scored], roadmap)
+    record["split"] = split_of(item)
+    return record
 
 
 def history(item: dict) -> list[Turn]:
@@ -163,12 +167,38 @@ def retrieval_metrics(ranked: list, expected: list[str]) -> dict:
 
 def _base_record(item: dict) -> dict:
     return {"id": item["id"], "kind": kind_of(item), "stage": item.get("stage"), "part": item.get("part"),
-            "question": item["question"]}
+            "split": split_of(item), "question": item["question"]}
 
 
-def answer_metrics(item: dict, text: str, refused: bool, supported: list[bool]) -> dict:
+def next_step_right(item: dict, text: str, roadmap) -> float | None:
+    """For a "what next" item: whether the answer names one of its right next concepts, or
+    its next stage where one is given; None for other items."""
+    if item.get("part") != "next" or not (item.get("next_concepts") or item.get("next_stage")):
+        return None
+    from tutor.coach import concepts_named
+
+    named = concepts_named(roadmap, text)
+    stage = item.get("next_stage")
+    return float(bool(named & set(item.get("next_concepts", [])))
+                 or (stage is not None and M.contains_fact(text, f"stage {stage}")))
+
+
+def prompt_fact_coverage(item: dict, prepared) -> float | None:
+    """The share of the item's key facts the prompt's sources state (headings included):
+    what the model could say at best. A refused question shows no sources."""
+    if kind_of(item) == "unanswerable" or not item.get("key_facts"):
+        return None
+    shown = "\n".join(f"{s.heading}\n{s.text}" for s in prepared.sources)
+    return M.key_fact_recall(shown, item["key_facts"]) if not prepared.refused else 0.0
+
+
+def answer_metrics(item: dict, text: str, refused: bool, supported: list[bool], roadmap=None) -> dict:
+    from tutor.form import problems
+
     answerable = kind_of(item) != "unanswerable"
     return {
+        "malformed": None if refused else float(bool(problems(text))),
+        "next_step": next_step_right(item, text, roadmap) if roadmap is not None else None,
         # a refusal states no facts (the tutor's echoes the question's words: not a hit)
         "key_fact_recall": (0.0 if refused else M.key_fact_recall(text, item.get("key_facts", [])))
         if answerable else None,
@@ -178,14 +208,20 @@ def answer_metrics(item: dict, text: str, refused: bool, supported: list[bool]) 
     }
 
 
+def _ranked_metrics(item: dict, ranked_docs: list[str]) -> dict:
+    """Retrieval metrics, for items answered by retrieval ("what next" is computed)."""
+    expected = item.get("expected_docs", [])
+    return retrieval_metrics(ranked_docs, expected) if expected and item.get("part") != "next" else {}
+
+
 def tutor_record(item: dict, answer, ranked_chunk_ids: list[str], retrieved_ids: list[str],
-                 *, with_answer_metrics: bool = True) -> dict:
+                 *, with_answer_metrics: bool = True, roadmap=None) -> dict:
     record = _base_record(item) | {"standalone": answer.question, "answer": answer.answer,
                                    "refused": answer.refused, "timings": answer.timings}
     expected = item.get("expected_docs", [])
     ranked_docs = [M.doc_id(c) for c in ranked_chunk_ids]
     record["ranked_docs"] = ranked_docs
-    record["metrics"] = retrieval_metrics(ranked_docs, expected) if expected else {}
+    record["metrics"] = _ranked_metrics(item, ranked_docs)
     citations = [(c.n, c.chunk_id) for c in answer.citations]
     record["citations"] = [{"n": c.n, "chunk_id": c.chunk_id, "title": c.title} for c in answer.citations]
     record["sentences"] = [{"sentence": s.sentence, "score": s.score, "supported": s.supported,
@@ -194,24 +230,26 @@ def tutor_record(item: dict, answer, ranked_chunk_ids: list[str], retrieved_ids:
     record["held_back"] = list(answer.held_back)
     m = record["metrics"]
     if with_answer_metrics:
-        m |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences])
+        m |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences], roadmap)
         if not answer.refused:
             m["held_back"] = len(answer.held_back) / ((len(answer.held_back) + len(answer.sentences)) or 1)
     if not answer.refused:
-        m["citation_validity"] = M.citation_validity(answer.answer, citations, retrieved_ids)
+        # against what the prompt showed when known (a "what next" answer shows its own chunks)
+        m["citation_validity"] = M.citation_validity(answer.answer, citations, list(answer.sources) or retrieved_ids)
         m["citation_precision"] = M.citation_precision([c for _, c in citations], expected) if expected else None
     return record
 
 
-def baseline_record(item: dict, answer) -> dict:
+def baseline_record(item: dict, answer, roadmap=None) -> dict:
     record = _base_record(item) | {"standalone": item["question"], "answer": answer.answer,
                                    "refused": answer.refused, "timings": answer.timings,
                                    "sources": [{"chunk_id": c.id, "source": c.source, "doc_ids": d, "text": c.text}
                                                for c, d in zip(answer.chunks, answer.ranked_docs)]}
     expected = item.get("expected_docs", [])
     record["ranked_docs"] = answer.ranked_docs
-    record["metrics"] = retrieval_metrics(answer.ranked_docs, expected) if expected else {}
-    record["metrics"] |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences])
+    record["metrics"] = _ranked_metrics(item, answer.ranked_docs)
+    record["metrics"] |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences],
+                                        roadmap)
     record["sentences"] = [{"sentence": s.sentence, "score": s.score, "supported": s.supported,
                             "chunk_id": s.chunk_id} for s in answer.sentences]
     return record
@@ -429,6 +467,8 @@ def run_fast(settings, items: list[dict], options: Options, progress=None) -> di
         answer = tutor.ask(item["question"], turns)
         ranked = [h.chunk.id for h in tutor.retriever.search(prepared.question, RETRIEVE_K)]
         record = tutor_record(item, answer, ranked, [h.chunk.id for h in prepared.hits], with_answer_metrics=False)
+        record["metrics"]["prompt_fact_coverage"] = prompt_fact_coverage(item, prepared)
+        record["metrics"]["malformed"] = None if answer.refused else answer_metrics(item, answer.answer, False, [])["malformed"]
         answerable = kind_of(item) != "unanswerable"
         record["metrics"]["refusal_accuracy"] = None if answerable else float(prepared.refused)
         record["metrics"]["false_refusal"] = float(prepared.refused) if answerable else None
@@ -455,7 +495,7 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
         if options.baseline and options.baseline_from else None
     tutor.warm_up()
     baseline = None
-    if options.baseline and not options.baseline_from:
+    if options.baseline and (not options.baseline_from or len(reused[0]) < len(items)):
         baseline = Baseline(settings.corpus_dir, tutor.llm, tutor.scorer, max_tokens=settings.max_answer_tokens,
                             temperature=settings.temperature, threads=settings.embed_threads)
     judge = Judge(tutor.llm, tutor.prompts) if options.judge else None
@@ -467,7 +507,8 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
         answer = tutor.ask(item["question"], turns)
         hits = tutor.retriever.search(answer.question, RETRIEVE_K)
         record = tutor_record(item, answer, [h.chunk.id for h in hits],
-                              [h.chunk.id for h in hits[:settings.top_k]])
+                              [h.chunk.id for h in hits[:settings.top_k]], roadmap=tutor.roadmap)
+        record["metrics"]["prompt_fact_coverage"] = prompt_fact_coverage(item, tutor.prepare(item["question"], turns))
         record["sources"] = [{"n": c["n"], "chunk_id": c["chunk_id"], "title": c["title"],
                               "text": chunks[c["chunk_id"]].text} for c in record["citations"]]
         if judge:
@@ -475,9 +516,11 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
                       [chunks[c].text for c in [h.chunk.id for h in hits[:settings.top_k]]])
         tutor_records.append(record)
         line = f"[{n}/{len(items)}] {item['id']}: tutor {time.perf_counter() - started:.1f}s"
-        if baseline:
+        if reused and item["id"] in reused[0]:
+            baseline_records.append(rescored(reused[0][item["id"]], item, tutor.roadmap, tutor.scorer))
+        elif baseline:
             started = time.perf_counter()
-            b = baseline_record(item, baseline.answer(item["question"], turns))
+            b = baseline_record(item, baseline.answer(item["question"], turns), tutor.roadmap)
             if judge:
                 texts = {s["chunk_id"]: s["text"] for s in b["sources"]}
                 add_judge(b, judge, lambda cid: texts.get(cid, ""), [s["text"] for s in b["sources"]])
@@ -491,7 +534,7 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
               "backend": tutor.llm.name, "index_version": tutor.index.version,
               "baseline_chunks": baseline.n_chunks if baseline else None}
     if reused is not None:
-        result["baseline"], result["baseline_chunks"] = reused
+        result["baseline_chunks"] = reused[1]
     if "note" in result["quiz"]:
         _log(progress, f"{result['quiz']['note']}: building stage {QUIZ_STAGE} items in a throwaway database")
         result["quiz"] = quiz_build_check(tutor)
@@ -524,6 +567,7 @@ def run(settings, options: Options, progress=None) -> tuple[dict, int]:
         "by_stage": {"tutor": breakdown(tutor_records, "stage"), "baseline": breakdown(baseline_records, "stage")},
         "by_part": {"tutor": breakdown(tutor_records, "part"), "baseline": breakdown(baseline_records, "part")},
         "by_kind": {"tutor": breakdown(tutor_records, "kind"), "baseline": breakdown(baseline_records, "kind")},
+        "by_split": {"tutor": breakdown(tutor_records, "split"), "baseline": breakdown(baseline_records, "split")},
         "records": {"tutor": tutor_records, "baseline": baseline_records},
     }
     exit_code = 0
