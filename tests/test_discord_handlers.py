@@ -347,3 +347,20 @@ def test_short_answer_opens_a_modal_and_its_submission_is_graded(service):
     texts = [s.content for s in log.ops("edit_original")]
     assert texts[-2].startswith("✅ Right.") and "Source: Optimizers (stage 2)" in texts[-2]
     assert texts[-1] == "You already answered this question."
+
+
+def test_next_progress_and_an_unknown_stage(service):
+    url, _ = service()
+    log, user = Discord(), User(15)
+    channel = Channel(log, discord.ChannelType.private)
+
+    async def scenario(h):
+        await h.next_step(Interaction(log, user, channel))
+        await h.progress(Interaction(log, user, channel))
+        await h.ask(Interaction(log, user, channel), "What is stage 9 about?", stage=9)
+    run(scenario, url)
+    texts = [s.content for s in log.ops("edit_original")]
+    assert texts[0].startswith("**What to learn next** (you are in stage 1") and "• **" in texts[0]
+    assert texts[1].startswith("**Your progress**") and "Stage 4" in texts[1]
+    assert texts[2] == "There is no such stage: the roadmap's stages are numbered from 1 to 4."
+    all_quiet(log)

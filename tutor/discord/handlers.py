@@ -374,7 +374,8 @@ class Handlers:
 
     async def _feedback(self, reply, interaction, rest: str) -> None:
         rating, _, message_id = rest.partition(":")
-        if not await self.client.claim(f"discord:feedback:{message_id}:{interaction.user.id}"):
+        learner_id = await self.learner(interaction.user)  # the claim names the user: erased with the learner
+        if not await self.client.claim(f"discord:feedback:{message_id}:{interaction.user.id}", learner_id):
             await reply.show("You already rated this answer. Thanks!")
             return
         await self.client.feedback(message_id, rating)
@@ -433,7 +434,15 @@ async def _too_long_said_plainly(events):
         if exc.status == 413 and limit:
             raise ServiceError(f"That question is too long: please keep it under {int(limit.group(1)):,} characters.",
                                413) from None
+        if exc.status == 422 and str(exc).startswith("stage:"):  # the request's own validation
+            raise ServiceError("There is no such stage: the roadmap's stages are numbered from 1"
+                               f"{_upper_bound(str(exc))}.", 422) from None
         raise
+
+
+def _upper_bound(detail: str) -> str:
+    bound = re.search(r"less than or equal to (\d+)", detail)
+    return f" to {bound.group(1)}" if bound else ""
 
 
 def _field(data: dict, custom_id: str) -> str | None:
