@@ -592,6 +592,7 @@
 
     newConversation() {
       this.stop();
+      this.hideMap();
       this.forgetConversation();
       [].slice.call(this.log.querySelectorAll(".msg")).forEach((n) => n.remove());
       this.welcome.hidden = false;
@@ -757,7 +758,6 @@
     }
 
     async showMap() {
-      if (this.busy) return;
       if (!this.isOpen()) this.open();
       this.panel.classList.add("mapping");
       this.map.hidden = false;
