@@ -23,8 +23,9 @@ LEARNERS = ("ada", "bob", "cy")
 
 
 def _at(days_ago: int, minute: int = 0) -> datetime:
-    return (datetime.now(timezone.utc) - timedelta(days=days_ago)).replace(hour=10, minute=minute, second=0,
-                                                                             microsecond=0)
+    """`days_ago` days before now, ordered by `minute`, and never in the future (an hour back)."""
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    return now - timedelta(days=days_ago, hours=1) + timedelta(minutes=minute % 50)
 
 
 def _turn(session, question: str, answer: str, status: str, days_ago: int, minute: int, *,
