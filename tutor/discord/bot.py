@@ -20,7 +20,9 @@ from discord import app_commands
 
 from tutor.config import Settings
 from tutor.discord.client import ServiceError, TutorClient
-from tutor.discord.handlers import NO_PINGS, Handlers, RateLimiter
+from tutor.discord.handlers import Handlers
+from tutor.discord.limits import RateLimiter
+from tutor.discord.replies import NO_PINGS
 from tutor.errors import ConfigError
 
 log = logging.getLogger("tutor.discord")

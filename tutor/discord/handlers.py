@@ -15,117 +15,21 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import OrderedDict, deque
 
 import discord
 
 from tutor.discord import render
 from tutor.discord.client import ServiceDown, ServiceError, TutorClient
+from tutor.discord.limits import RateLimiter, Seen
+from tutor.discord.replies import NO_PINGS, ChannelReply, InteractionReply, buttons, feedback_buttons, quiz_buttons
 from tutor.discord.split import split
 
 log = logging.getLogger("tutor.discord")
-NO_PINGS = discord.AllowedMentions.none()
 EDIT_INTERVAL = 1.0  # seconds between streamed edits: Discord rate-limits message edits
 CONVERSATION_CHANNELS = {discord.ChannelType.public_thread, discord.ChannelType.private_thread,
                          discord.ChannelType.news_thread, discord.ChannelType.private}
 DRAFT_LIMIT = 1900
 FAILED = "Something went wrong on my side. Please try again in a minute."
-
-
-class RateLimiter:
-    """At most `per_minute` questions per user in any 60 s window (in memory: losing it on a
-    restart costs nothing)."""
-
-    def __init__(self, per_minute: int, clock=time.monotonic):
-        self.per_minute, self.clock = per_minute, clock
-        self.asked: dict[int, deque] = {}
-
-    def retry_after(self, user_id: int) -> float | None:
-        """Seconds to wait, or None and the question is counted."""
-        now = self.clock()
-        times = self.asked.setdefault(user_id, deque())
-        while times and now - times[0] >= 60:
-            times.popleft()
-        if len(times) >= self.per_minute:
-            return 60 - (now - times[0])
-        times.append(now)
-        return None
-
-
-class Seen:
-    """Event ids this process already took (the service's claim is the real guard)."""
-
-    def __init__(self, size: int = 4096):
-        self.ids: OrderedDict[str, None] = OrderedDict()
-        self.size = size
-
-    def first(self, event_id: str) -> bool:
-        if event_id in self.ids:
-            return False
-        self.ids[event_id] = None
-        if len(self.ids) > self.size:
-            self.ids.popitem(last=False)
-        return True
-
-
-# -- where a reply goes ---------------------------------------------------------------------------
-
-class InteractionReply:
-    """The deferred response of a slash command, then follow-ups."""
-
-    def __init__(self, interaction):
-        self.interaction = interaction
-
-    async def show(self, text: str, view=None) -> None:
-        kwargs = {"view": view} if view else {}
-        await self.interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS, **kwargs)
-
-    async def more(self, text: str, view=None, ephemeral: bool = False) -> None:
-        kwargs = {"view": view} if view else {}
-        await self.interaction.followup.send(text, allowed_mentions=NO_PINGS, ephemeral=ephemeral, wait=True, **kwargs)
-
-
-class ChannelReply:
-    """A message in a channel (a mention's thread or DM), edited while the answer streams."""
-
-    def __init__(self, channel, reference=None):
-        self.channel, self.reference, self.message = channel, reference, None
-
-    async def show(self, text: str, view=None) -> None:
-        kwargs = {"view": view} if view else {}
-        if self.message is None:
-            ref = {"reference": self.reference, "mention_author": False} if self.reference else {}
-            self.message = await self.channel.send(text, allowed_mentions=NO_PINGS, **ref, **kwargs)
-        else:
-            await self.message.edit(content=text, allowed_mentions=NO_PINGS, **kwargs)
-
-    async def more(self, text: str, view=None, ephemeral: bool = False) -> None:
-        kwargs = {"view": view} if view else {}
-        await self.channel.send(text, allowed_mentions=NO_PINGS, **kwargs)
-
-
-def buttons(*specs: tuple[str, str, discord.ButtonStyle]) -> discord.ui.View:
-    """A view of buttons whose custom ids carry everything needed to handle a press, so a
-    press works after a bot restart (see Handlers.component)."""
-    view = discord.ui.View(timeout=None)
-    for label, custom_id, style in specs:
-        view.add_item(discord.ui.Button(label=label, custom_id=custom_id, style=style))
-    return view
-
-
-def feedback_buttons(message_id: str) -> discord.ui.View:
-    return buttons(("👍", f"rt:fb:up:{message_id}", discord.ButtonStyle.secondary),
-                   ("👎", f"rt:fb:down:{message_id}", discord.ButtonStyle.secondary))
-
-
-def quiz_buttons(item: dict) -> discord.ui.View:
-    base = f"rt:q:{item['quiz_id']}:{item['id']}"
-    if item["kind"] == "short":  # the press opens a modal to type the answer in
-        return buttons(("Answer", f"rt:qs:{item['quiz_id']}:{item['id']}", discord.ButtonStyle.primary))
-    if item["kind"] == "mcq":
-        return buttons(*[(render.LETTERS[i], f"{base}:{i}", discord.ButtonStyle.primary)
-                         for i in range(len(item["options"]))])
-    return buttons(("True", f"{base}:t", discord.ButtonStyle.primary), ("False", f"{base}:f", discord.ButtonStyle.primary))
 
 
 class Handlers:
