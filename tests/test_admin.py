@@ -202,3 +202,16 @@ def test_an_older_database_gains_the_held_back_column(tmp_path):
     with Session(engine) as session:
         rows = session.exec(select(Message)).all()
     assert [(m.id, m.content, m.held_back) for m in rows] == [("m1", "hi", None)]
+
+
+def test_topics_wait_for_the_embedder_but_the_page_does_not(admin_app):
+    app, engine = admin_app()
+    seed(engine)
+    with TestClient(app) as client:
+        app.state.tutor_state.tutor = None  # as while the model and embedder load at start-up
+        app.state.tutor_state.load_error = None
+        topics = client.get("/admin/api/unanswered", headers=AUTH)
+        assert topics.status_code == 503 and "loading" in topics.json()["detail"]
+        page = client.get("/admin", headers=AUTH)
+        assert page.status_code == 200 and "still loading" in page.text
+        assert client.get("/admin/api/refusals", headers=AUTH).json()["refused"] == 5
