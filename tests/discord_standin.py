@@ -98,6 +98,15 @@ class Standin:
             "locale": "en-US", "app_permissions": "0", "entitlements": [], "authorizing_integration_owners": {},
             "context": 1, "attachment_size_limit": 10_000_000})
 
+    def button(self, custom_id: str, interaction_id: str = "5002") -> None:
+        self.dispatch("INTERACTION_CREATE", {
+            "id": interaction_id, "application_id": APP, "type": 3, "token": f"tok-{interaction_id}", "version": 1,
+            "channel_id": DM, "channel": {"id": DM, "type": 1, "recipients": [USER]}, "user": USER,
+            "message": self.message(DM, "the answer"),
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "locale": "en-US", "app_permissions": "0", "entitlements": [], "authorizing_integration_owners": {},
+            "context": 1, "attachment_size_limit": 10_000_000})
+
     def mention(self, content: str, message_id: str = "7001") -> None:
         self.dispatch("MESSAGE_CREATE", self.message(DM, f"<@{BOT['id']}> {content}", author=USER, id=message_id,
                                                      mentions=[BOT]))

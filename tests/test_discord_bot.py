@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session, select
 
 from tests.discord_standin import BOT, TOKEN, Standin
 from tests.fixtures_tutor import LiveServer
 from tutor.api import create_app
 from tutor.db import make_engine
+from tutor.models import Feedback
 
 TUTOR = str(Path(sys.executable).parent / "tutor")
 KEY = "e2e-service-key"
@@ -59,10 +61,11 @@ def service(fake_tutor, tmp_path):
     tutor = fake_tutor(service_key=KEY)
     engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
     with LiveServer(create_app(tutor.settings, tutor=tutor, engine=engine)) as server:
-        yield server.url
+        yield server.url, engine
 
 
 def test_tutor_discord_end_to_end(service):
+    service, engine = service
     with Standin() as discord_api:
         proc = subprocess.Popen([TUTOR, "discord"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=bot_env(DISCORD_TOKEN=TOKEN, TUTOR_DISCORD_API_URL=service,
@@ -98,6 +101,14 @@ def test_tutor_discord_end_to_end(service):
             defer = next(r for r in discord_api.requests if r["path"].endswith("/callback"))
             assert defer["json"]["type"] == 5  # deferred: "the bot is thinking"
             assert BOT["id"] not in final["content"]
+
+            # the 👍 button under the answer, pressed: a component interaction becomes stored feedback
+            up = final["components"][0]["components"][0]["custom_id"]
+            discord_api.button(up, interaction_id="5002")
+            thanks = discord_api.wait_for(lambda r: r["method"] == "PATCH" and "tok-5002" in r["path"])
+            assert thanks[0]["json"]["content"].startswith("Thanks for the feedback")
+            with Session(engine) as s:
+                assert [f.rating for f in s.exec(select(Feedback)).all()] == [1]
         finally:
             proc.terminate()
             try:

@@ -159,6 +159,13 @@ def test_one_item_quizzes_grade_each_button_once_and_update_the_linked_learner(s
 def test_quiz_bad_stage_and_concept_are_named(service):
     client, engine = service
     bank(engine)
+    nobody = client.post("/api/bridge/quizzes", json={"learner_id": "discord:1", "stage": 1}, headers=AUTH)
+    assert nobody.status_code == 404 and "no learner" in nobody.json()["detail"]
+    client.post("/api/bridge/users/discord:1", headers=AUTH)
+    by_concept = client.post("/api/bridge/quizzes", json={"learner_id": "discord:1", "concept": "linear-algebra"},
+                             headers=AUTH)
+    assert by_concept.status_code == 201 and by_concept.json()["stage"] == 1
+    assert {i["concept"] for i in by_concept.json()["items"]} == {"linear-algebra"}
     bad = client.post("/api/bridge/quizzes", json={"learner_id": "discord:1", "stage": 9}, headers=AUTH)
     assert bad.status_code == 404 and "no stage 9" in bad.json()["detail"]
     concept = client.post("/api/bridge/quizzes", json={"learner_id": "discord:1", "concept": "nope"}, headers=AUTH)

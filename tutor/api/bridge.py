@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from tutor.api.deps import State, get_state
 from tutor.api.link import chat_user, redeem
 from tutor.errors import BackendUnavailable, NotFound, TutorError
-from tutor.learners import erase_learner
+from tutor.learners import erase_learner, get_learner
 from tutor.models import ChatEvent, ChatThread, ChatUser, Conversation, Quiz, QuizAttempt, QuizItem, Review
 from tutor.quiz.bank import BankEmpty, check_stage, public_item
 
@@ -174,6 +174,7 @@ class QuizRequest(BaseModel):
 @router.post("/quizzes", status_code=201, summary="N one-item quizzes (no keys), each graded on its own")
 def one_item_quizzes(body: QuizRequest, state: State) -> dict:
     with Session(state.engine) as session:
+        get_learner(session, body.learner_id)  # 404 before anything is stored
         if body.item_ids:
             items = [session.get(QuizItem, i) for i in body.item_ids]
             if None in items:
