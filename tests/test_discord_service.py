@@ -115,6 +115,16 @@ def test_bridge_routes_need_the_service_key(service, fake_tutor, tmp_path):
     assert response.status_code == 503 and "TUTOR_SERVICE_KEY" in response.json()["detail"]
 
 
+def test_a_new_user_resolved_by_many_requests_at_once_is_one_learner(service):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, engine = service
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: client.post("/api/bridge/users/discord:77", headers=AUTH), range(16)))
+    assert {a.status_code for a in answers} == {200}
+    assert len(rows(engine, ChatUser, id="discord:77")) == 1 and len(rows(engine, Learner, id="discord:77")) == 1
+
+
 def test_an_event_is_claimed_once(service):
     client, engine = service
     first = client.post("/api/bridge/events/discord:interaction:99", headers=AUTH).json()

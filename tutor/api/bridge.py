@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from tutor.api.deps import State, get_state
 from tutor.api.link import chat_user, redeem
-from tutor.errors import BackendUnavailable, NotFound, TutorError
+from tutor.errors import BackendUnavailable, Conflict, NotFound, TutorError
 from tutor.learners import erase_learner, get_learner
 from tutor.models import ChatEvent, ChatThread, ChatUser, Conversation, Quiz, QuizAttempt, QuizItem, Review
 from tutor.quiz.bank import BankEmpty, check_stage, public_item
@@ -66,10 +66,17 @@ def _user_json(user: ChatUser) -> dict:
 
 @router.post("/users/{user_id}", summary="The learner a chat user acts as (created on first sight)")
 def resolve_user(user_id: str, state: State) -> dict:
-    with Session(state.engine) as session:
-        user = chat_user(session, user_id)
-        session.commit()
-        return _user_json(user)
+    from sqlalchemy.exc import IntegrityError
+
+    for _ in range(2):  # two first requests of a new user at once: one inserts, the other re-reads
+        with Session(state.engine) as session:
+            try:
+                user = chat_user(session, user_id)
+                session.commit()
+                return _user_json(user)
+            except IntegrityError:
+                session.rollback()
+    raise Conflict(f"could not register {user_id}; try again")
 
 
 class LinkRequest(BaseModel):
