@@ -131,6 +131,11 @@ def test_an_event_is_claimed_once(service):
     second = client.post("/api/bridge/events/discord:interaction:99", headers=AUTH).json()
     assert (first["first"], second["first"]) == (True, False)
     assert len(rows(engine, ChatEvent)) == 1
+    with Session(engine) as s:  # a month later the row is pruned by the reminders poll
+        s.add(ChatEvent(id="discord:interaction:1", created_at=datetime.now(timezone.utc) - timedelta(days=31)))
+        s.commit()
+    client.post("/api/bridge/reminders/claim", headers=AUTH)
+    assert [e.id for e in rows(engine, ChatEvent)] == ["discord:interaction:99"]
 
 
 def test_threads_remember_their_conversation(service):

@@ -29,6 +29,7 @@ from tutor.models import ChatEvent, ChatThread, ChatUser, Conversation, Quiz, Qu
 from tutor.quiz.bank import BankEmpty, check_stage, public_item
 
 REMIND_EVERY = timedelta(days=1)
+EVENT_DAYS = 30  # handled events kept this long (a feedback press older than that may count again)
 MAX_ITEMS = 10
 
 
@@ -230,7 +231,19 @@ def pick_items(session: Session, stage: int, concept: str | None, learner_id: st
 
 @router.post("/reminders/claim", summary="Opted-in users with reviews due and no reminder in a day; marks them reminded")
 def claim_reminders(state: State) -> dict:
-    return {"due": due_reminders(state.engine, _now())}
+    now = _now()
+    prune_events(state.engine, now)  # every bot polls this route: the bridge's housekeeping tick
+    return {"due": due_reminders(state.engine, now)}
+
+
+def prune_events(engine: Engine, now: datetime) -> int:
+    """Forget handled events after EVENT_DAYS: Discord does not replay an interaction that old."""
+    from sqlmodel import delete
+
+    with Session(engine) as session:
+        gone = session.exec(delete(ChatEvent).where(ChatEvent.created_at < now - timedelta(days=EVENT_DAYS))).rowcount
+        session.commit()
+    return gone
 
 
 def due_reminders(engine: Engine, now: datetime) -> list[dict]:
