@@ -56,6 +56,22 @@ def test_rejected_token_is_a_clear_error():
     assert "Traceback" not in out.stderr
 
 
+def test_commands_sync_to_the_configured_guilds():
+    with Standin() as discord_api:
+        proc = subprocess.Popen([TUTOR, "discord"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=bot_env(DISCORD_TOKEN=TOKEN, TUTOR_DISCORD_GUILDS="[111, 222]",
+                                            TUTOR_DISCORD_API_BASE=discord_api.url))
+        try:
+            puts = discord_api.wait_for(lambda r: r["method"] == "PUT" and "/guilds/222/" in r["path"])
+            assert discord_api.identified.wait(30)
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=20)
+    synced = [r["path"] for r in discord_api.requests if r["method"] == "PUT"]
+    assert synced == ["/applications/4343/guilds/111/commands", "/applications/4343/guilds/222/commands"]
+    assert {c["name"] for c in puts[0]["json"]} >= {"ask", "quiz", "link"}
+
+
 @pytest.fixture
 def service(fake_tutor, tmp_path):
     tutor = fake_tutor(service_key=KEY)

@@ -224,15 +224,20 @@ def test_bad_input_is_named(service):
     bank(engine)
     log, user, channel = Discord(), User(8), Channel(Discord())
 
+    code = httpx.post(f"{url}/api/learners/web-bo/link-codes").json()["code"]
+
     async def scenario(h):
         await h.quiz(Interaction(log, user, channel), stage=9)
         await h.quiz(Interaction(log, user, channel))
         await h.link(Interaction(log, user, channel), "ABCDEFGH")
+        await h.link(Interaction(log, user, channel), code)
+        await h.link(Interaction(log, User(80), channel), code)  # the same code again
     run(scenario, url)
     texts = [s.content for s in log.ops("edit_original")]
     assert "no stage 9; stages are 1, 2, 3, 4" in texts[0]
     assert "Say which stage" in texts[1]
     assert "does not exist" in texts[2]
+    assert texts[3].startswith("Linked") and "already used" in texts[4]
 
 
 def test_feedback_button_stores_one_rating_per_user(service):
