@@ -95,6 +95,9 @@ def test_ask_defers_first_streams_then_shows_the_checked_answer_with_sources_in_
         thread = Channel(log, discord.ChannelType.public_thread, id=first.original.id)
         follow["i"] = Interaction(log, user, thread)
         await h.ask(follow["i"], "And which stage is it in?")
+        # a thread discord.py has not cached arrives as a channel with no type: still the conversation
+        uncached = Channel(log, None, id=first.original.id)
+        await h.mention(Message(log, uncached, "<@555> And how long does it take?", author=user), User(555, bot=True))
 
     run(scenario, url)
     sent = log.sent
@@ -112,7 +115,8 @@ def test_ask_defers_first_streams_then_shows_the_checked_answer_with_sources_in_
     # the answer's message opened a thread; the follow-up there continued the same conversation
     assert [s.content for s in log.ops("thread")] == ["What is the key idea of ResNet?"]
     convos = {m.conversation_id for m in stored(engine)}
-    assert len(convos) == 1 and len(stored(engine, "user")) == 2
+    assert len(convos) == 1 and len(stored(engine, "user")) == 3
+    assert len(log.ops("thread")) == 1  # the mention in the thread opened no second one
 
 
 def test_marks_for_refused_and_held_back_and_no_pings_from_model_output(service):

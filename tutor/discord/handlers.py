@@ -84,13 +84,21 @@ class Handlers:
     async def _ask_in_channel(self, interaction, reply, question: str, stage: int | None) -> None:
         learner_id = await self.learner(interaction.user)
         channel = interaction.channel
-        in_conversation = channel is not None and channel.type in CONVERSATION_CHANNELS
+        conversation_id, in_conversation = await self._conversation_of(channel)
         key = f"discord:{channel.id}" if in_conversation else None
-        conversation_id = await self.client.thread_conversation(key) if key else None
         conversation_id = await self.answer(reply, question, learner_id=learner_id, stage=stage,
                                             conversation_id=conversation_id, thread_key=key)
         if not in_conversation and conversation_id and channel is not None:
             await self._open_thread(await interaction.original_response(), question, conversation_id, learner_id)
+
+    async def _conversation_of(self, channel) -> tuple[str | None, bool]:
+        """(its conversation id, whether the channel holds one): threads and DMs do, and so
+        does any channel the service already maps (a thread discord.py has not cached
+        arrives with no type)."""
+        if channel is None:
+            return None, False
+        conversation_id = await self.client.thread_conversation(f"discord:{channel.id}")
+        return conversation_id, conversation_id is not None or channel.type in CONVERSATION_CHANNELS
 
     async def _open_thread(self, message, question: str, conversation_id: str, learner_id: str) -> None:
         """The answer's message starts a thread; follow-ups in it continue the conversation."""
@@ -118,7 +126,8 @@ class Handlers:
         if not await self.client.claim(f"discord:message:{message.id}", learner_id):
             return
         channel = message.channel
-        if channel.type in CONVERSATION_CHANNELS:
+        conversation_id, in_conversation = await self._conversation_of(channel)
+        if in_conversation:
             key, reply = f"discord:{channel.id}", ChannelReply(channel, reference=message)
         else:  # a channel message opens a thread, which holds the conversation
             try:
@@ -126,7 +135,6 @@ class Handlers:
                 key, reply = f"discord:{channel.id}", ChannelReply(channel)
             except discord.HTTPException:
                 key, reply = None, ChannelReply(channel, reference=message)
-        conversation_id = await self.client.thread_conversation(key) if key else None
         await reply.show(render.draft(""))  # at once: the answer takes a few seconds
         await self.answer(reply, question, learner_id=learner_id, conversation_id=conversation_id, thread_key=key)
 
