@@ -30,6 +30,7 @@ BOT = {"id": "4242", "username": "tutor", "discriminator": "0", "global_name": "
 APP = "4343"
 USER = {"id": "777", "username": "ana", "discriminator": "0", "global_name": "Ana", "avatar": None}
 DM = "888"
+GUILD, TEXT = "999", "321"  # a server and one of its text channels
 
 
 def _json(data, status: int = 200) -> web.Response:
@@ -45,6 +46,7 @@ class Standin:
         self._ids = itertools.count(100_000)
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = itertools.count(2)
+        self.channel_of: dict[str, str] = {}  # interaction token -> its channel
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
@@ -89,14 +91,28 @@ class Standin:
         seen = [f"{r['method']} {r['path']}" for r in self.requests]
         raise AssertionError(f"no such request within {timeout} s; seen: {seen}")
 
-    def slash_command(self, name: str, options: dict, interaction_id: str = "5001") -> None:
+    def slash_command(self, name: str, options: dict, interaction_id: str = "5001", guild: bool = False) -> None:
+        where = ({"guild_id": GUILD, "channel_id": TEXT, "member": self.member(), "context": 0,
+                  "channel": {"id": TEXT, "type": 0, "name": "study-group", "position": 0, "guild_id": GUILD,
+                              "permission_overwrites": [], "nsfw": False, "parent_id": None}}
+                 if guild else {"channel_id": DM, "channel": {"id": DM, "type": 1, "recipients": [USER]},
+                                "user": USER, "context": 1})
+        self.channel_of[f"tok-{interaction_id}"] = where["channel_id"]
         self.dispatch("INTERACTION_CREATE", {
             "id": interaction_id, "application_id": APP, "type": 2, "token": f"tok-{interaction_id}", "version": 1,
-            "channel_id": DM, "channel": {"id": DM, "type": 1, "recipients": [USER]}, "user": USER,
-            "data": {"id": "6001", "name": name, "type": 1,
-                     "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()]},
+            **where, "data": {"id": "6001", "name": name, "type": 1,
+                              "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()]},
             "locale": "en-US", "app_permissions": "0", "entitlements": [], "authorizing_integration_owners": {},
-            "context": 1, "attachment_size_limit": 10_000_000})
+            "attachment_size_limit": 10_000_000})
+
+    def member(self) -> dict:
+        return {"user": USER, "roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False,
+                "flags": 0, "permissions": "0"}
+
+    def mention_in(self, channel_id: str, content: str, message_id: str) -> None:
+        """A mention in a server channel or thread (with the author as a member)."""
+        data = self.message(channel_id, f"<@{BOT['id']}> {content}", author=USER, id=message_id, mentions=[BOT])
+        self.dispatch("MESSAGE_CREATE", {**data, "guild_id": GUILD, "member": self.member()})
 
     def button(self, custom_id: str, interaction_id: str = "5002") -> None:
         self.dispatch("INTERACTION_CREATE", {
@@ -166,7 +182,17 @@ class Standin:
             return _json({"interaction": {"id": path.split("/")[2], "type": 2,
                                                       "response_message_loading": True}})
         if path.startswith("/webhooks/"):
-            return _json(self.message(DM, (body or {}).get("content") or ""))
+            token = path.split("/")[3]
+            original = "5" + token.removeprefix("tok-") + "0"  # the response's message id, stable per interaction
+            return _json(self.message(self.channel_of.get(token, DM), (body or {}).get("content") or "",
+                                      id=original if path.endswith("/@original") else None))
+        if path.startswith("/channels/") and path.endswith("/threads") and method == "POST":
+            parts = path.split("/")  # /channels/{channel}/messages/{message}/threads: the thread takes its id
+            return _json({"id": parts[4], "guild_id": GUILD, "parent_id": parts[2], "owner_id": BOT["id"],
+                          "name": body["name"], "type": 11, "message_count": 0, "member_count": 1,
+                          "rate_limit_per_user": 0, "flags": 0,
+                          "thread_metadata": {"archived": False, "auto_archive_duration": 1440, "locked": False,
+                                              "archive_timestamp": "2026-11-30T00:00:00+00:00"}})
         if path.startswith("/channels/") and "/messages" in path and method in ("POST", "PATCH"):
             parts = path.split("/")
             message_id = parts[4] if len(parts) > 4 else None

@@ -10,16 +10,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
-from tests.discord_standin import BOT, TOKEN, Standin
+from tests.discord_standin import BOT, TEXT, TOKEN, Standin
 from tests.fixtures_tutor import LiveServer
 from tutor.api import create_app
 from tutor.db import make_engine
-from tutor.models import Feedback
+from tutor.models import ChatThread, Feedback
+from tutor.models import Message as StoredMessage
 
 TUTOR = str(Path(sys.executable).parent / "tutor")
 KEY = "e2e-service-key"
@@ -133,3 +135,38 @@ def test_tutor_discord_end_to_end(service):
                 proc.kill()
                 _, err = proc.communicate()
         assert "Traceback" not in err, err[-2000:]
+
+
+def test_in_a_server_an_answer_opens_a_thread_that_holds_the_conversation(service):
+    service, engine = service
+    with Standin() as discord_api:
+        proc = subprocess.Popen([TUTOR, "discord"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env=bot_env(DISCORD_TOKEN=TOKEN, TUTOR_DISCORD_API_URL=service,
+                                            TUTOR_DISCORD_API_BASE=discord_api.url))
+        try:
+            assert discord_api.identified.wait(60)
+            discord_api.slash_command("ask", {"question": "What is the key idea of ResNet?"}, "5101", guild=True)
+            made = discord_api.wait_for(lambda r: r["method"] == "POST" and r["path"].endswith("/threads"))[0]
+            assert made["path"] == f"/channels/{TEXT}/messages/551010/threads"
+            assert made["json"]["name"] == "What is the key idea of ResNet?"
+            thread_id = made["path"].split("/")[4]
+            deadline = time.monotonic() + 30  # the bot stores thread -> conversation right after creating it
+            while time.monotonic() < deadline:
+                with Session(engine) as s:
+                    if s.get(ChatThread, f"discord:{thread_id}"):
+                        break
+                time.sleep(0.05)
+            discord_api.mention_in(thread_id, "And which stage is it in?", "7101")
+            reply = discord_api.wait_for(lambda r: r["path"].startswith(f"/channels/{thread_id}/messages")
+                                         and "Sources:" in ((r["json"] or {}).get("content") or ""))[0]["json"]
+            assert reply["allowed_mentions"]["parse"] == []
+            assert not [r for r in discord_api.requests if r["path"].endswith("/threads")][1:]  # no second thread
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=20)
+    with Session(engine) as s:
+        users = s.exec(select(StoredMessage).where(StoredMessage.role == "user")).all()
+        thread = s.get(ChatThread, f"discord:{thread_id}")
+    assert len(users) == 2 and len({m.conversation_id for m in users}) == 1
+    assert thread is not None and thread.conversation_id == users[0].conversation_id
+    assert "Traceback" not in err, err[-2000:]
