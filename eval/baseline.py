@@ -91,32 +91,45 @@ def _front_matter_id(text: str, path: Path) -> str:
     return path.stem
 
 
+def split_corpus(corpus_dir: Path) -> list:
+    """The baseline's pieces of the shipped corpus (LangChain Documents, start index and
+    the doc ids they overlap in their metadata): deterministic, so a run that reuses an
+    earlier run's baseline answers can recover the texts they read."""
+    from langchain_core.documents import Document
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, add_start_index=True)
+    docs = []
+    for path in corpus_files(corpus_dir):
+        text = path.read_text(encoding="utf-8")
+        for piece in splitter.create_documents([text], metadatas=[{"source": str(path.relative_to(corpus_dir))}]):
+            start = piece.metadata["start_index"]
+            if path.name == "roadmap.yaml":
+                roadmap_id = (yaml.safe_load(text).get("roadmap") or {}).get("id", "roadmap")
+                ids = docs_of_span(roadmap_spans(text, roadmap_id), start, start + len(piece.page_content))
+            else:
+                ids = [_front_matter_id(text, path)]
+            docs.append(Document(piece.page_content, metadata={**piece.metadata, "doc_ids": ids}))
+    return docs
+
+
+def chunk_id(doc) -> str:
+    return f"baseline:{doc.metadata['source']}@{doc.metadata['start_index']}"
+
+
 class Baseline:
     def __init__(self, corpus_dir: Path, llm, scorer: SupportScorer, *, max_tokens: int = 220,
                  temperature: float = 0.0, threads: int = 1):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from langchain_community.vectorstores import FAISS
-        from langchain_core.documents import Document
         from langchain_huggingface import HuggingFaceEmbeddings
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         import torch
 
         torch.set_num_threads(threads)
         self.llm, self.scorer = llm, scorer
         self.max_tokens, self.temperature = max_tokens, temperature
-        splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, add_start_index=True)
-        docs = []
-        for path in corpus_files(corpus_dir):
-            text = path.read_text(encoding="utf-8")
-            for piece in splitter.create_documents([text], metadatas=[{"source": str(path.relative_to(corpus_dir))}]):
-                start = piece.metadata["start_index"]
-                if path.name == "roadmap.yaml":
-                    roadmap_id = (yaml.safe_load(text).get("roadmap") or {}).get("id", "roadmap")
-                    ids = docs_of_span(roadmap_spans(text, roadmap_id), start, start + len(piece.page_content))
-                else:
-                    ids = [_front_matter_id(text, path)]
-                docs.append(Document(piece.page_content, metadata={**piece.metadata, "doc_ids": ids}))
+        docs = split_corpus(corpus_dir)
         self.n_chunks = len(docs)
         embeddings = HuggingFaceEmbeddings(model_name=str(embedder_path()))
         self.store = FAISS.from_documents(docs, embeddings)
@@ -126,8 +139,7 @@ class Baseline:
 
     def _chunk(self, doc) -> Chunk:
         meta = doc.metadata
-        cid = f"baseline:{meta['source']}@{meta['start_index']}"
-        return Chunk(cid, meta["doc_ids"][0], doc.page_content, "", "user", meta["source"])
+        return Chunk(chunk_id(doc), meta["doc_ids"][0], doc.page_content, "", "user", meta["source"])
 
     def answer(self, question: str, history: list[Turn] = ()) -> BaselineAnswer:
         import time

@@ -139,10 +139,12 @@ def earlier_baseline(path: Path, items: list[dict], backend: str) -> tuple[list[
     return {i["id"]: records[i["id"]] for i in items if i["id"] in records}, earlier.get("baseline_chunks")
 
 
-def rescored(record: dict, item: dict, roadmap, scorer) -> dict:
+def rescored(record: dict, item: dict, roadmap, scorer, texts: dict[str, str]) -> dict:
     """An earlier baseline record re-scored by this run's code: its answer's sentences
     against the sources it read (the sentence splitter may have changed since), and the
     answer metrics added since. The answer itself is the same: the baseline is greedy."""
+    for s in record.get("sources", []):  # committed baseline files leave the texts out
+        s.setdefault("text", texts.get(s["chunk_id"], ""))
     sources = [Chunk(s["chunk_id"], s["chunk_id"], s["text"], "", "user", s.get("source", ""))
                for s in record.get("sources", [])]
     scored = scorer.score_sentences(record["answer"], sources) if sources else []
@@ -499,6 +501,11 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
         baseline = Baseline(settings.corpus_dir, tutor.llm, tutor.scorer, max_tokens=settings.max_answer_tokens,
                             temperature=settings.temperature, threads=settings.embed_threads)
     judge = Judge(tutor.llm, tutor.prompts) if options.judge else None
+    baseline_texts = {}
+    if reused:
+        from eval.baseline import chunk_id, split_corpus
+
+        baseline_texts = {chunk_id(d): d.page_content for d in split_corpus(settings.corpus_dir)}
     chunks = {c.id: c for c in tutor.index.chunks}
     tutor_records, baseline_records = [], []
     for n, item in enumerate(items, 1):
@@ -517,7 +524,11 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
         tutor_records.append(record)
         line = f"[{n}/{len(items)}] {item['id']}: tutor {time.perf_counter() - started:.1f}s"
         if reused and item["id"] in reused[0]:
-            baseline_records.append(rescored(reused[0][item["id"]], item, tutor.roadmap, tutor.scorer))
+            b = rescored(reused[0][item["id"]], item, tutor.roadmap, tutor.scorer, baseline_texts)
+            if judge:  # the same judge on both sides, whatever an earlier run did
+                texts = {s["chunk_id"]: s["text"] for s in b["sources"]}
+                add_judge(b, judge, lambda cid: texts.get(cid, ""), [s["text"] for s in b["sources"]])
+            baseline_records.append(b)
         elif baseline:
             started = time.perf_counter()
             b = baseline_record(item, baseline.answer(item["question"], turns), tutor.roadmap)

@@ -253,8 +253,10 @@ def test_fast_eval_passes_on_the_real_index(corpus_index, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["mode"] == "fast" and report["items"]["total"] >= 200
-    assert all(row["ok"] for row in report["thresholds"]) and len(report["thresholds"]) == 5
+    assert all(row["ok"] for row in report["thresholds"]) and len(report["thresholds"]) == 6
     assert report["metrics"]["tutor"]["citation_validity"]["mean"] == 1.0
+    assert "prompt_fact_coverage" in {row["key"] for row in report["thresholds"]}
+    assert set(report["by_split"]["tutor"]) == {"dev", "test"}
     assert "recall@5" in done.stdout and "support scorer" in done.stdout
     html = (tmp_path / "report.html").read_text()
     assert html.startswith("<!doctype html>") and "<svg" in html and "<script" not in html
@@ -262,9 +264,10 @@ def test_fast_eval_passes_on_the_real_index(corpus_index, tmp_path):
 
 def test_fast_eval_fails_below_a_threshold(corpus_index, tmp_path):
     thresholds = tmp_path / "thresholds.yaml"
-    thresholds.write_text(yaml.safe_dump({"retrieval_recall_at_5": 1.01, "citation_validity": 1.0}))
+    thresholds.write_text(yaml.safe_dump({"retrieval_recall_at_5": 1.01, "citation_validity": 1.0,
+                                          "prompt_fact_coverage": 1.01}))
     done = _eval("--index", str(corpus_index.index_dir), "--out", str(tmp_path / "out"), "--limit", "12",
                  "--thresholds", str(thresholds))
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "FAIL retrieval_recall_at_5" in done.stdout
+    assert "FAIL retrieval_recall_at_5" in done.stdout and "FAIL prompt_fact_coverage" in done.stdout
     assert "ok citation_validity" in done.stdout

@@ -1,0 +1,78 @@
+"""What the answer prompt shows: heading lines, coverage of every part of a question within
+the token budget, whole sentences from hard-wrapped Markdown, and stage-aware retrieval."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.context import heading
+from tutor.retrieve import stages_named
+from tutor.text import approx_tokens, sentences
+from tutor.types import Chunk
+
+
+def _chunk(title, kind="roadmap", stage=None, text="x"):
+    return Chunk("d#0", "d", text, title, kind, "corpus/x", stage)
+
+
+def test_headings_say_what_a_source_is():
+    assert heading(_chunk("Stage 1: Foundations — Stage 1 (Foundations, weeks 1-8): milestone", stage=1)) \
+        == "Stage 1 (Foundations, weeks 1-8): milestone"
+    assert heading(_chunk("How long does each stage take? — Short answer", "faq", 1)) \
+        == 'FAQ "How long does each stage take?", Short answer'
+    assert heading(_chunk("BERT: Pre-training of Deep Bidirectional Transformers — Key idea", "paper", 3)) \
+        == "Paper BERT, key idea (stage 3)"
+    assert len(heading(_chunk("A" * 40 + " " + "b" * 80))) <= 91
+
+
+def test_a_two_part_question_gets_both_parts_into_the_prompt(fake_tutor):
+    """The learner's report: 'How long is stage 1 and what's its milestone?' was answered
+    'its milestone is the beginning of the first stage': the milestone never reached the prompt."""
+    tutor = fake_tutor()
+    prepared = tutor.prepare("How long is stage 1 and what's its milestone?")
+    shown = "\n".join(f"{s.heading}\n{s.text}" for s in prepared.sources).lower()
+    assert "weeks 1-8" in shown or "eight weeks" in shown
+    assert "random forest" in shown and "svm" in shown  # what the stage 1 milestone asks for
+
+
+@pytest.mark.parametrize("budget", [40, 120, 200, 400])
+def test_the_budget_holds_headings_included(fake_tutor, budget):
+    tutor = fake_tutor(context_tokens=budget)
+    prepared = tutor.prepare("Which papers and resources does stage 2 recommend?")
+    used = sum(approx_tokens(s.heading) + 2 + approx_tokens(s.text) for s in prepared.sources)
+    assert used <= budget
+    assert prepared.sources or budget < 60
+
+
+def test_a_bigger_budget_shows_more_of_what_the_question_asks(fake_tutor):
+    question = "What does the stage 2 milestone ask for, and which resources help?"
+    small = fake_tutor(context_tokens=80).prepare(question)
+    large = fake_tutor(context_tokens=300).prepare(question)
+    assert sum(len(s.text) for s in large.sources) > sum(len(s.text) for s in small.sources)
+
+
+def test_hard_wrapped_lines_are_not_sentence_ends_but_list_items_are():
+    text = ("Calculus is framed around gradient descent and\noptimisation. Derivatives show how\n"
+            "the loss changes.\n- one item\n- another item\n\nA new paragraph")
+    assert sentences(text) == ["Calculus is framed around gradient descent and optimisation.",
+                               "Derivatives show how the loss changes.", "- one item", "- another item",
+                               "A new paragraph"]
+
+
+def test_approx_tokens_counts_digits_and_long_words():
+    assert approx_tokens("weeks 1-8") == 4  # weeks, 1, -, 8
+    assert approx_tokens("backpropagation") == 3
+
+
+@pytest.mark.parametrize("question, stages", [
+    ("what do i need to close out stage 1?", {1}), ("the final stage milestone", {4}),
+    ("stage four resources", {4}), ("second stage or stage-3?", {2, 3}), ("how long is it", set())])
+def test_stages_named(question, stages):
+    assert stages_named(question, 4) == stages
+
+
+def test_a_named_stage_reaches_its_own_entries(fake_tutor):
+    """Before the stage list joined the fusion, stage 4's milestone ranked first here."""
+    hits = fake_tutor().retriever.search("what do i need to finish to close out stage 1?", 4)
+    assert {h.chunk.stage for h in hits} == {1}
+    assert any("milestone for stage 1" in h.chunk.title for h in hits)

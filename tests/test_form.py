@@ -1,0 +1,53 @@
+"""Answers that read like a tutor wrote them: tutor/form.py names and repairs what cutting
+unsupported sentences leaves behind (the forms learners met in full eval runs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.form import problems, tidy
+
+BROKEN = {
+    "numbering gap": "The steps:\n3. Train a model [1].\n5. Evaluate it [1].\n6. Ship it [2].",
+    "question pasted in": "- [3] How many hours a week should I study machine learning? Practice debugging daily [3].",
+    "heading over nothing": "Stage 1 lasts 8 weeks [1].\n\nResources:",
+    "unfinished": "Stage 1 lasts 8 weeks [1]. Its milestone is to build and evaluate",
+    "empty bullet": "Stage 1 lasts 8 weeks [1].\n- [2]\n- Kaggle Learn [2]",
+    "two headings": "**Milestone**\n\n**Resources**\nKaggle Learn is a platform [1].",
+}
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_each_broken_form_is_named_and_repaired(name):
+    text = BROKEN[name]
+    assert problems(text), name
+    repaired = tidy(text)
+    assert repaired and not problems(repaired), (name, repaired)
+
+
+def test_repairs_keep_the_words_and_renumber():
+    assert tidy(BROKEN["numbering gap"]) == "The steps:\n1. Train a model [1].\n2. Evaluate it [1].\n3. Ship it [2]."
+    assert tidy(BROKEN["question pasted in"]) == "Practice debugging daily [3]."
+    assert tidy(BROKEN["unfinished"]) == "Stage 1 lasts 8 weeks [1]."
+
+
+@pytest.mark.parametrize("text", [
+    "Stage 2 runs weeks 9-16 [1].",
+    "Stage 1 covers:\n1. Regression [1].\n2. Trees [1].",
+    "Resources:\n- Kaggle Learn [1]\n- Hands-On Machine Learning [2]",
+    "It ends with a list [1]:\n\n- item one [1]",
+])
+def test_good_answers_pass_unchanged(text):
+    assert problems(text) == [] and tidy(text) == text
+
+
+def test_a_cut_answer_is_served_tidy(fake_tutor):
+    """The support check cuts the unsupported item; what is served has no gap in its numbers."""
+    draft = ("Stage 2 covers deep learning fundamentals with PyTorch [1].\n"
+             "1. Graduates of stage 2 receive a gold medal from the Pope in week 97 [1].\n"
+             "2. Stage 2 covers deep learning fundamentals [1].\n"
+             "3. Stage 2 covers deep learning fundamentals with PyTorch [1].\nWhat does stage 2 cover?")
+    answer = fake_tutor(lambda m: draft).ask("What does stage 2 cover?")
+    assert not answer.refused and not problems(answer.answer), answer.answer
+    assert "1. Stage 2 covers deep learning fundamentals [1].\n2. Stage 2" in answer.answer
+    assert "What does stage 2 cover?" in answer.held_back

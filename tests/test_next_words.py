@@ -1,0 +1,63 @@
+""""What next" asked with no learner profile: the question's own words say what is done,
+the recommender computes the step, and the answer cites the stage or concept it points to."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor import coach
+from tutor.roadmap import load_roadmap
+
+
+@pytest.fixture(scope="module")
+def roadmap(repo_root):
+    return load_roadmap(repo_root / "corpus" / "roadmap.yaml")
+
+
+@pytest.mark.parametrize("question", [
+    "im done with random forests and SVMs, whats my next step?", "what should i learn next",
+    "I finished stage 2, where do I go from here?", "ready to move on from stage 2, what's next?",
+    "My next step after mastering backpropagation?"])
+def test_next_questions_are_recognised(question):
+    assert coach.is_next_question(question)
+
+
+@pytest.mark.parametrize("question", ["what comes after stage 2 in the roadmap's plan of weeks",
+                                      "What is the milestone of stage 3?", "next sentence prediction in BERT?"])
+def test_other_questions_are_not(question):
+    assert not coach.is_next_question(question)
+
+
+def test_named_concepts_count_as_done_with_what_they_build_on(roadmap):
+    done = coach.done_in_words(roadmap, "im done with random forests and SVMs")
+    assert {"random-forests", "svm", "decision-trees", "supervised-learning", "linear-algebra"} <= done
+    assert "gradient-boosting" not in done and "neural-networks" not in done
+
+
+@pytest.mark.parametrize("question, stage", [
+    ("I finished stage 1, what next?", 2), ("just wrapped up classical ML, what now? what to learn next", 2),
+    ("Completed deep learning fundamentals (stage 2) - what comes next?", 3),
+    ("Just finished the week 8 milestone project. What's my next step?", 2),
+    ("what should i learn next? total beginner", 1)])
+def test_the_recommendation_follows_the_stage_the_words_name(roadmap, question, stage):
+    rec = coach.recommendation_from_words(roadmap, [], question)
+    assert rec.stage == stage and rec.steps and all(s.stage == stage for s in rec.steps)
+
+
+def test_the_reported_question_is_answered_by_the_recommender_and_cites_it(fake_tutor):
+    """Asked with no learner id, it got 'move on to stage 1'. Now it is computed: the steps are
+    stage-1 concepts the learner has not named, and the answer cites their roadmap entries."""
+    tutor = fake_tutor()
+    events = list(tutor.events("im done with random forests and SVMs, whats my next step?"))
+    meta = events[0][1]
+    steps = meta["next"]["next"]
+    assert meta["next"]["stage"] == 1 and steps
+    assert not {s["concept"] for s in steps} & {"random-forests", "svm", "decision-trees"}
+    answer = events[-1][1]
+    assert answer.citations and {c.chunk_id.split("#")[0] for c in answer.citations} <= (
+        {f"concept-{s['concept']}" for s in steps} | {"stage-1"})
+
+
+def test_past_the_last_stage_the_material_answers(fake_tutor):
+    meta = next(iter(fake_tutor().events("finished all of stage 4 and the portfolio project, whats next step?")))[1]
+    assert "next" not in meta and not meta["refused"]
