@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tutor.discord.split import LIMIT, is_fence, split, split_parts
+from tutor.discord.split import LIMIT, clip, is_fence, split, split_parts
 
 words = st.text(alphabet="abcdefghij xyz`@#*_-", min_size=1, max_size=30)
 sentence = st.builds(lambda ws, end: " ".join(ws) + end, st.lists(words, min_size=1, max_size=25),
@@ -60,6 +60,8 @@ def test_any_text_fits_and_loses_nothing(text, limit):
     assert "".join(p.raw for p in parts) == text
     assert all(len(p.text) <= limit for p in parts)
     assert all(m.strip() for m in split(text, limit))
+    # counted in UTF-16 units too (an emoji is two): every message still fits
+    assert all(len(m.encode("utf-16-le")) // 2 <= limit for m in split(text, limit))
 
 
 @settings(max_examples=200, deadline=None, database=None)
@@ -103,3 +105,10 @@ def test_a_long_code_block_is_closed_and_reopened_with_its_language():
     assert out[0].rstrip().endswith("```") and out[1].startswith("```python\n")
     assert all(fence_count(m) % 2 == 0 for m in out)
     assert "".join(p.raw for p in split_parts(text, 1000)) == text
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(st.text(max_size=5000))
+def test_a_clipped_draft_fits_however_discord_counts(text):
+    draft = clip(text, 1900)
+    assert text.startswith(draft) and len(draft.encode("utf-16-le")) // 2 <= 1900

@@ -22,7 +22,7 @@ from tutor.discord import render
 from tutor.discord.client import ServiceDown, ServiceError, TutorClient
 from tutor.discord.limits import RateLimiter, Seen
 from tutor.discord.replies import NO_PINGS, ChannelReply, InteractionReply, buttons, feedback_buttons, quiz_buttons
-from tutor.discord.split import split
+from tutor.discord.split import clip, split
 
 log = logging.getLogger("tutor.discord")
 EDIT_INTERVAL = 1.0  # seconds between streamed edits: Discord rate-limits message edits
@@ -154,7 +154,7 @@ class Handlers:
             elif kind == "token":
                 text += data["text"]
                 if time.monotonic() - last_edit >= self.edit_interval:
-                    await reply.show(render.draft(text[:DRAFT_LIMIT]))
+                    await reply.show(render.draft(clip(text, DRAFT_LIMIT)))
                     last_edit = time.monotonic()
             elif kind == "done":
                 done = data

@@ -108,6 +108,18 @@ def split_parts(text: str, limit: int = LIMIT) -> list[Part]:
     return parts
 
 
+def _safe_limit(text: str, limit: int) -> int:
+    """Discord may count UTF-16 units, and a character outside the Basic Multilingual Plane
+    (most emoji) is two of them: with any such character, halve the budget so a message
+    fits however it is counted."""
+    return limit if all(ord(ch) < 0x10000 for ch in text) else limit // 2
+
+
+def clip(text: str, limit: int = LIMIT) -> str:
+    """The start of `text` that fits in one message (for streamed drafts)."""
+    return text[:_safe_limit(text, limit)]
+
+
 def split(text: str, limit: int = LIMIT) -> list[str]:
     """The messages to send, in order; whitespace-only pieces are dropped."""
-    return [p.text for p in split_parts(text, limit) if p.text.strip()]
+    return [p.text for p in split_parts(text, _safe_limit(text, limit)) if p.text.strip()]
