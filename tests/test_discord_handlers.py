@@ -111,6 +111,7 @@ def test_ask_defers_first_streams_then_shows_the_checked_answer_with_sources_in_
     assert "Sources: [1]" in final.content and "(stage" in final.content
     assert "ResNet" in final.content
     assert [c.split(":")[2] for c in final.custom_ids()] == ["up", "down"]  # feedback buttons
+    assert final.view.is_finished()  # not kept in discord.py's view store: presses route by custom id
     all_quiet(log)
     # the answer's message opened a thread; the follow-up there continued the same conversation
     assert [s.content for s in log.ops("thread")] == ["What is the key idea of ResNet?"]

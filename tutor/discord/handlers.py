@@ -21,7 +21,8 @@ import discord
 from tutor.discord import render
 from tutor.discord.client import ServiceDown, ServiceError, TutorClient
 from tutor.discord.limits import RateLimiter, Seen
-from tutor.discord.replies import NO_PINGS, ChannelReply, InteractionReply, buttons, feedback_buttons, quiz_buttons
+from tutor.discord.replies import (NO_PINGS, ChannelReply, InteractionReply, buttons, feedback_buttons,
+                                   forget_view, quiz_buttons)
 from tutor.discord.split import clip, split
 
 log = logging.getLogger("tutor.discord")
@@ -249,7 +250,7 @@ class Handlers:
     async def _ask_short_answer(self, interaction, rest: str) -> None:
         """No defer here: a modal must be the first response (it costs no I/O, so it is at once)."""
         quiz_id, item_id = rest.split(":")
-        modal = discord.ui.Modal(title="Your answer", custom_id=f"rt:qa:{quiz_id}:{item_id}")
+        modal = discord.ui.Modal(title="Your answer", custom_id=f"rt:qa:{quiz_id}:{item_id}", timeout=900)
         modal.add_item(discord.ui.TextInput(label="Answer", custom_id="answer", max_length=300))
         await interaction.response.send_modal(modal)
 
@@ -327,9 +328,10 @@ class Handlers:
         for due in await self.client.claim_reminders():
             try:
                 user = await fetch_user(int(due["user_id"].removeprefix("discord:")))
+                view = buttons(("Start review", "rt:review", discord.ButtonStyle.primary))
                 await user.send(f"📚 You have {due['due']} quiz question{'s' if due['due'] != 1 else ''} due "
-                                "for review.", allowed_mentions=NO_PINGS,
-                                view=buttons(("Start review", "rt:review", discord.ButtonStyle.primary)))
+                                "for review.", allowed_mentions=NO_PINGS, view=view)
+                forget_view(view)
                 sent += 1
             except (discord.HTTPException, ValueError):
                 log.warning("could not DM %s a review reminder", due["user_id"])

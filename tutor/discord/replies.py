@@ -20,10 +20,12 @@ class InteractionReply:
     async def show(self, text: str, view=None) -> None:
         kwargs = {"view": view} if view else {}
         await self.interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS, **kwargs)
+        forget_view(view)
 
     async def more(self, text: str, view=None, ephemeral: bool = False) -> None:
         kwargs = {"view": view} if view else {}
         await self.interaction.followup.send(text, allowed_mentions=NO_PINGS, ephemeral=ephemeral, wait=True, **kwargs)
+        forget_view(view)
 
 
 class ChannelReply:
@@ -39,10 +41,19 @@ class ChannelReply:
             self.message = await self.channel.send(text, allowed_mentions=NO_PINGS, **ref, **kwargs)
         else:
             await self.message.edit(content=text, allowed_mentions=NO_PINGS, **kwargs)
+        forget_view(view)
 
     async def more(self, text: str, view=None, ephemeral: bool = False) -> None:
         kwargs = {"view": view} if view else {}
         await self.channel.send(text, allowed_mentions=NO_PINGS, **kwargs)
+        forget_view(view)
+
+
+def forget_view(view) -> None:
+    """discord.py keeps every sent view with timeout=None in memory for the life of the
+    process; ours need none of it (presses are routed by custom id in on_interaction)."""
+    if view is not None:
+        view.stop()
 
 
 def buttons(*specs: tuple[str, str, discord.ButtonStyle]) -> discord.ui.View:
