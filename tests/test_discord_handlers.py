@@ -25,7 +25,7 @@ from tutor.db import make_engine
 from tutor.discord import render
 from tutor.discord.client import TutorClient
 from tutor.discord.handlers import Handlers, RateLimiter
-from tutor.models import Feedback, Mastery, QuizItem, Review
+from tutor.models import Feedback, Mastery, QuizAttempt, QuizItem, Review
 from tutor.models import Message as StoredMessage
 
 KEY = "handler-test-key"
@@ -218,6 +218,8 @@ def test_quiz_buttons_grade_once_and_update_the_linked_learner(service):
     with Session(engine) as s:
         mastery = s.exec(select(Mastery).where(Mastery.learner_id == "web-ana")).all()
     assert [(m.concept_id, m.attempts, m.correct) for m in mastery] == [("linear-algebra", 1, 1)]
+    with Session(engine) as s:  # the second press stored nothing
+        assert len(s.exec(select(QuizAttempt)).all()) == 1
     progress = httpx.get(f"{url}/api/learners/web-ana").json()["progress"]  # what the widget shows
     stage1 = next(p for p in progress if p["stage"] == 1)
     assert "linear-algebra" in stage1["in_progress"] + stage1["mastered"]
