@@ -17,7 +17,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.discord_standin import BOT, TEXT, TOKEN, Standin
-from tests.fixtures_tutor import LiveServer
+from tests.fixtures_tutor import LiveServer, free_port
 from tutor.api import create_app
 from tutor.db import make_engine
 from tutor.models import ChatThread, Feedback
@@ -30,8 +30,11 @@ HEAVY = ("torch", "transformers", "sentence_transformers", "faiss", "xllamacpp",
 
 
 def bot_env(**extra) -> dict:
+    """The bot's environment; by default its service is a closed loopback port (never a
+    `tutor serve` someone runs on 8000)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TUTOR_", "DISCORD_"))}
-    return {**env, "HF_HUB_OFFLINE": "1", "TUTOR_SERVICE_KEY": KEY, **extra}
+    return {**env, "HF_HUB_OFFLINE": "1", "TUTOR_SERVICE_KEY": KEY,
+            "TUTOR_DISCORD_API_URL": f"http://127.0.0.1:{free_port()}", **extra}
 
 
 def test_the_bot_process_imports_no_model_index_or_torch():
@@ -135,6 +138,15 @@ def test_tutor_discord_end_to_end(service):
                 proc.kill()
                 _, err = proc.communicate()
         assert "Traceback" not in err, err[-2000:]
+
+
+def test_a_service_that_refuses_the_key_stops_the_bot_at_start(service):
+    url, _ = service
+    out = subprocess.run([TUTOR, "discord"], capture_output=True, text=True, timeout=120,
+                         env=bot_env(DISCORD_TOKEN=TOKEN, TUTOR_SERVICE_KEY="wrong", TUTOR_DISCORD_API_URL=url))
+    assert out.returncode != 0
+    assert f"the tutor service at {url} refused the bot: wrong or missing service key" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_in_a_server_an_answer_opens_a_thread_that_holds_the_conversation(service):

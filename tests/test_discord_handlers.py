@@ -376,3 +376,20 @@ def test_next_progress_and_an_unknown_stage(service):
     assert texts[1].startswith("**Your progress**") and "Stage 4" in texts[1]
     assert texts[2] == "There is no such stage: the roadmap's stages are numbered from 1 to 4."
     all_quiet(log)
+
+
+def test_a_wrong_service_key_is_not_shown_to_learners(service):
+    url, engine = service()
+    log = Discord()
+    inter = Interaction(log, User(16), Channel(log, discord.ChannelType.private))
+
+    async def main():
+        client = TutorClient(url, "not-the-key")
+        try:
+            await Handlers(client, RateLimiter(10)).ask(inter, "What is the key idea of ResNet?")
+        finally:
+            await client.close()
+    asyncio.run(main())
+    shown = log.ops("edit_original")[-1].content
+    assert shown == "The tutor bot is not set up correctly right now; please tell the server's admins."
+    assert stored(engine) == []

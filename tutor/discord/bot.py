@@ -19,7 +19,7 @@ import discord
 from discord import app_commands
 
 from tutor.config import Settings
-from tutor.discord.client import ServiceError, TutorClient
+from tutor.discord.client import ServiceError, ServiceRefused, TutorClient
 from tutor.discord.handlers import Handlers
 from tutor.discord.limits import RateLimiter
 from tutor.discord.replies import NO_PINGS
@@ -117,6 +117,17 @@ def _point_at(base: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(base.replace("http", "ws", 1) + "/gateway")
 
 
+async def _check_service(client: TutorClient, url: str) -> None:
+    """A wrong key stops the bot at start; a service not up yet only warns (it may start later)."""
+    try:
+        await client.check()
+    except ServiceRefused as exc:
+        await client.close()
+        raise ConfigError(f"the tutor service at {url} refused the bot: {exc.detail}") from None
+    except ServiceError:
+        log.warning("the tutor service at %s is not answering yet; commands will say so until it does", url)
+
+
 def token_from(settings: Settings) -> str:
     token = settings.discord_token or os.environ.get("DISCORD_TOKEN")
     if not token or not token.strip():
@@ -133,6 +144,7 @@ async def run_bot(settings: Settings) -> None:
     if base := os.environ.get("TUTOR_DISCORD_API_BASE"):
         _point_at(base)
     client = TutorClient(settings.discord_api_url, settings.service_key, settings.discord_timeout)
+    await _check_service(client, settings.discord_api_url)
     handlers = Handlers(client, RateLimiter(settings.discord_rate_per_minute))
     bot = TutorBot(handlers, settings.discord_guilds, settings.discord_reminder_poll_seconds)
     try:

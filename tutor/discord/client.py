@@ -4,9 +4,11 @@ Errors, all raised as `ServiceError` with a message fit to show a learner:
 
     ServiceError        the service answered 4xx: its `detail` (written for users: "no stage 9; ...")
     ├── ServiceDown     connection refused, DNS, a 5xx: the service is not working
-    └── ServiceSlow     no answer within `timeout` seconds
+    ├── ServiceSlow     no answer within `timeout` seconds
+    └── ServiceRefused  401: the service key is wrong (or the bridge is off: a 503 from /api/bridge)
 
-A 5xx body is never shown: it may carry internals; the learner gets a plain sentence.
+A 5xx or 401 body is never shown: it may carry internals or set-up details; the learner
+gets a plain sentence and the operator's log gets the service's words (`.detail`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ class ServiceSlow(ServiceError):
         super().__init__(message, 504)
 
 
+class ServiceRefused(ServiceError):
+    def __init__(self, detail: str):
+        super().__init__("The tutor bot is not set up correctly right now; please tell the server's admins.", 401)
+        self.detail = detail
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         detail = response.json().get("detail")
@@ -44,6 +52,8 @@ def _detail(response: httpx.Response) -> str:
 
 
 def _check(response: httpx.Response) -> None:
+    if response.status_code == 401 or (response.status_code == 503 and "TUTOR_SERVICE_KEY" in response.text):
+        raise ServiceRefused(_detail(response))
     if response.status_code >= 500:
         raise ServiceDown()
     if response.status_code >= 400:
@@ -77,6 +87,10 @@ class TutorClient:
         return response.json()
 
     # -- the bridge's own routes (tutor/api/bridge.py) ------------------------------------------
+
+    async def check(self) -> None:
+        """One cheap call with the key: raises ServiceRefused (wrong key, bridge off) or ServiceDown."""
+        await self._call("GET", "/api/bridge/threads/discord:0")
 
     async def learner_for(self, discord_user_id) -> dict:
         return await self._call("POST", f"/api/bridge/users/{user_key(discord_user_id)}")

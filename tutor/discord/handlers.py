@@ -56,7 +56,7 @@ class Handlers:
         try:
             return await self.client.claim(f"discord:interaction:{interaction.id}")
         except ServiceError as exc:
-            await InteractionReply(interaction).show(str(exc))
+            await _say(InteractionReply(interaction), exc)
             return False
 
     async def _run(self, reply, work) -> None:
@@ -64,7 +64,7 @@ class Handlers:
         try:
             await work()
         except ServiceError as exc:
-            await reply.show(str(exc))
+            await _say(reply, exc)
         except discord.HTTPException:
             log.exception("Discord refused a message")
         except Exception:
@@ -336,6 +336,13 @@ class Handlers:
             except (discord.HTTPException, ValueError):
                 log.warning("could not DM %s a review reminder", due["user_id"])
         return sent
+
+
+async def _say(reply, exc: ServiceError) -> None:
+    """The learner gets the plain sentence; the operator's log gets a refusal's reason."""
+    if detail := getattr(exc, "detail", None):
+        log.error("the tutor service refused the bot: %s", detail)
+    await reply.show(str(exc))
 
 
 async def _too_long_said_plainly(events):
