@@ -78,3 +78,19 @@ def test_chat_with_scripted_backend_keeps_history(corpus_index):
     assert result.returncode == 0, result.stderr
     assert "understood as: What comes after stage 1? and how long does it take?" in result.stdout
     assert result.stdout.count("tutor>") == 2
+
+
+def test_the_cli_ends_with_the_checked_answer_not_the_draft(capsys):
+    """Piped output gets the served answer only; the widget and /v1's final text are the same."""
+    from tutor import cli
+    from tutor.types import Answer
+
+    served = Answer("Stage 2 runs weeks 9-16 [1].", (), False, 1.0, "fake", "q",
+                    held_back=("Stage 2 ends with a medal.",))
+    events = iter([("meta", {}), ("token", "Stage 2 runs weeks 9-16 [1]. "), ("token", "Stage 2 ends with a medal."),
+                   ("citations", []), ("done", served)])
+    assert cli._stream(events) is served
+    cli._print_sources(served)
+    printed = capsys.readouterr().out
+    assert printed.startswith("Stage 2 runs weeks 9-16 [1].\n")
+    assert "Left out of the checked answer" in printed and printed.count("medal") == 1

@@ -77,10 +77,10 @@ def _share_supported(scored: Sequence) -> float:
 
 
 def held_back_note(held_back: Sequence[str]) -> str:
-    """What the CLI and streamed /v1 say after a draft whose unsupported sentences were cut
-    (their text is already on screen)."""
+    """What the CLI and streamed /v1 say after a draft some of whose sentences were left out
+    of the served answer: unsupported by the sources, or malformed (tutor/form.py)."""
     quoted = " ".join(f"\u201c{s}\u201d" for s in held_back)
-    return f"(Left out, as the roadmap material does not support it: {quoted})"
+    return f"(Left out of the checked answer: {quoted})"
 
 
 @dataclass

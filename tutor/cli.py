@@ -91,22 +91,35 @@ def ask(
         answer = tutor.ask(question, stage=stage)
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return
-    answer = None
-    for kind, payload in tutor.events(question, stage=stage):
-        if kind == "token":
-            out.print(payload, end="", markup=False, highlight=False)
-        elif kind == "done":
-            answer = payload
-    out.print()
-    _print_sources(answer)
+    _print_sources(_stream(tutor.events(question, stage=stage)))
+
+
+def _stream(events):
+    """Show the draft as it streams (on a terminal), then replace it with the checked answer,
+    so the terminal ends with the same text the widget and /v1's final message show; piped
+    output gets the checked answer only. Returns the Answer."""
+    from rich.live import Live
+    from rich.text import Text
+
+    answer, draft = None, ""
+    if out.is_terminal:
+        with Live(Text(""), console=out, transient=True, refresh_per_second=12) as live:
+            for kind, payload in events:
+                if kind == "token":
+                    draft += payload
+                    live.update(Text(draft))
+                elif kind == "done":
+                    answer = payload
+    else:
+        answer = next(payload for kind, payload in events if kind == "done")
+    out.print(answer.answer, markup=False, highlight=False)
+    return answer
 
 
 def _print_sources(answer) -> None:
     from tutor.answer import held_back_note
 
-    if answer.withdrawn:  # the streamed draft was held back
-        out.print(answer.answer, markup=False, highlight=False)
-    elif answer.held_back:  # some streamed sentences were cut from the served answer
+    if answer.held_back and not answer.withdrawn:  # sentences of the draft left out of the answer
         out.print(held_back_note(answer.held_back), style="dim", markup=False, highlight=False)
     for c in answer.citations:
         stage = f", stage {c.stage}" if c.stage else ""
@@ -142,18 +155,12 @@ def chat(
             continue
         if not message:
             continue
-        out.print("tutor> ", end="")
-        answer = None
+        out.print("tutor>")
         try:
-            for kind, payload in tutor.events(message, history, stage=stage):
-                if kind == "token":
-                    out.print(payload, end="", markup=False, highlight=False)
-                elif kind == "done":
-                    answer = payload
+            answer = _stream(tutor.events(message, history, stage=stage))
         except TutorError as exc:
             err.print(f"[red]error:[/] {escape(str(exc))}")
             continue
-        out.print()
         if answer.question != message:
             out.print(f"[dim](understood as: {escape(answer.question)})[/]")
         _print_sources(answer)
@@ -444,6 +451,36 @@ def eval_(
         out.print(f"{mark} {row['key']}: {value} (must be {sign} {row['bound']})")
     out.print(f"report: {report['out']}/report.html ({report['seconds']}s)")
     raise typer.Exit(code)
+
+
+db_app = typer.Typer(help="The service database's schema (Alembic migrations in tutor/migrations/).",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+DatabaseOpt = Annotated[Optional[str], typer.Option("--database", help="SQLAlchemy URL (TUTOR_DATABASE_URL)")]
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOpt = None,
+               revision: Annotated[str, typer.Option(help="target revision")] = "head"):
+    """Migrate the database to this version's schema (creates it when empty; safe to re-run)."""
+    from tutor.db import connect, upgrade
+
+    engine = connect(load_settings(database_url=database).database_url)
+    before, after = upgrade(engine, revision)
+    out.print(f"database at {after}" + ("" if before == after else f" (was {before or 'unversioned'})"),
+              highlight=False)
+
+
+@db_app.command("current")
+def db_current(database: DatabaseOpt = None):
+    """Print the database's revision and this version's, and whether an upgrade is due."""
+    from tutor.db import connect, current_revision, head_revision
+
+    engine = connect(load_settings(database_url=database).database_url)
+    current, head = current_revision(engine), head_revision()
+    state = "up to date" if current == head else "behind: run `tutor db upgrade`"
+    out.print(f"database {current or 'unversioned'}, code {head}: {state}", highlight=False)
+    raise typer.Exit(0 if current == head else 1)
 
 
 def main() -> None:
