@@ -1,6 +1,6 @@
 """`tutor discord`: the bot process. It wires discord.py to the handlers (handlers.py) and
 talks to the tutor only over HTTP (client.py): no model, no index, no torch in this process
-(tests/test_discord_bot.py checks sys.modules), so it stays small and several bots can
+(tests/test_discord_bot.py checks sys.modules and the process's memory map), so it stays small and several bots can
 share one service.
 
 Intents: only the default, unprivileged ones. Slash commands and buttons need none; a
@@ -69,6 +69,8 @@ class TutorBot(discord.Client):
                 await self.handlers.send_reminders(self.fetch_user)
             except ServiceError as exc:
                 log.warning("review reminders skipped: %s", exc)
+            except Exception:  # keep the loop alive: the next poll may work
+                log.exception("review reminders failed")
             await asyncio.sleep(self.reminder_seconds)
 
 
