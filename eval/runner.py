@@ -230,6 +230,7 @@ def tutor_record(item: dict, answer, ranked_chunk_ids: list[str], retrieved_ids:
                             "chunk_id": s.chunk_id} for s in answer.sentences]
     # groundedness is of the served answer; what the support check cut is kept beside it
     record["held_back"] = list(answer.held_back)
+    record["shown_sources"] = list(answer.sources)  # the chunk ids the prompt showed
     m = record["metrics"]
     if with_answer_metrics:
         m |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences], roadmap)

@@ -271,3 +271,34 @@ def test_fast_eval_fails_below_a_threshold(corpus_index, tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL retrieval_recall_at_5" in done.stdout and "FAIL prompt_fact_coverage" in done.stdout
     assert "ok citation_validity" in done.stdout
+
+
+def test_rejudge_judges_a_stratified_subset_of_both_sides_and_recomputes_the_report():
+    """eval.rejudge on a hand-made report with a scripted judge (the real one is the packaged
+    model, exercised by `tutor eval --judge`)."""
+    from eval.rejudge import judge_report
+    from eval.runner import load_gold
+
+    items = [i for i in load_gold() if i.get("answerable", True) and "turns" not in i][:6]
+
+    def record(item, sentence):
+        return {"id": item["id"], "kind": "answerable", "stage": item.get("stage"), "part": item["part"],
+                "split": "dev", "refused": False, "citations": [{"chunk_id": "c#0"}],
+                "sources": [{"chunk_id": "c#0", "text": "Stage 2 runs weeks 9-16."}],
+                "sentences": [{"sentence": sentence, "chunk_id": "c#0"}], "metrics": {}}
+
+    report = {"options": {"seed": 0}, "records": {
+        "tutor": [record(i, "Stage 2 runs weeks 9-16.") for i in items],
+        "baseline": [record(i, "Stage 2 runs weeks 1-99.") for i in items]}}
+
+    class Judge:
+        def judge(self, sentence, sources):
+            from eval.judge import Verdict
+            return Verdict(1.0 if sentence.split()[-1] in " ".join(sources) else 0.0, True)
+
+    judged = judge_report(report, Judge(), lambda cid: "Stage 2 runs weeks 9-16.", limit=4)
+    assert judged["options"]["judged_items"] == 4
+    assert judged["metrics"]["tutor"]["judge_groundedness"] == {"mean": 1.0, "n": 4}
+    assert judged["metrics"]["baseline"]["judge_groundedness"] == {"mean": 0.0, "n": 4}
+    assert judged["differences"]["judge_groundedness"]["diff"] == 1.0
+    assert sum("judge_p_yes" in r["sentences"][0] for r in judged["records"]["tutor"]) == 4
