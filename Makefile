@@ -43,7 +43,9 @@ $(INDEX)/CURRENT: | $(VENV)/.installed
 
 index: setup $(INDEX)/CURRENT
 
+# The database is migrated first (a no-op when it is current; creates a fresh one at head).
 run: setup $(INDEX)/CURRENT
+	$(BIN)/tutor db upgrade
 	$(BIN)/tutor serve --index $(INDEX)
 
 test: setup browser

@@ -57,3 +57,63 @@ def settings_factory(tmp_path):
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+# -- databases ----------------------------------------------------------------------------
+# The database tests run on SQLite and on PostgreSQL. The PostgreSQL server is the one this
+# machine and CI run on loopback (trust auth); TUTOR_TEST_POSTGRES_URL names another. Each
+# test gets a database of its own, created with a random name and dropped afterwards.
+
+POSTGRES_URL = os.environ.get("TUTOR_TEST_POSTGRES_URL", "postgresql+psycopg://{user}@127.0.0.1:5432/test")
+
+
+def _postgres_admin_url() -> str | None:
+    """A URL that connects to the server's `test` database (as postgres, else root), or None."""
+    import psycopg
+
+    for user in ("postgres", "root"):
+        url = POSTGRES_URL.format(user=user)
+        try:
+            with psycopg.connect(url.replace("+psycopg", ""), connect_timeout=3):
+                return url
+        except psycopg.Error:
+            continue
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The admin URL of a PostgreSQL server on loopback; skips where none answers."""
+    try:
+        url = _postgres_admin_url()
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install 'psycopg[binary]')")
+    if url is None:
+        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432 (trust auth, database `test`); "
+                    "set TUTOR_TEST_POSTGRES_URL to use another")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"tutor_test_{uuid.uuid4().hex[:12]}"
+    admin = postgres_server.replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """The URL of an empty database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tutor.db'}"
+    return request.getfixturevalue("postgres_url")

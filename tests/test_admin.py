@@ -198,6 +198,9 @@ def test_an_older_database_gains_the_held_back_column(tmp_path):
                    "error VARCHAR, created_at DATETIME)")
         db.execute("INSERT INTO message VALUES ('m1', 'c1', 'user', 'hi', 'ok', NULL, '[]', NULL, NULL, "
                    "'2026-11-01 10:00:00')")
+    from tutor.db import connect, upgrade
+
+    upgrade(connect(f"sqlite:///{path}"))  # `tutor db upgrade` (tests/test_db_migrations.py)
     engine = make_engine(f"sqlite:///{path}")
     with Session(engine) as session:
         rows = session.exec(select(Message)).all()

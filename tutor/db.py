@@ -1,19 +1,38 @@
-"""Database engine: SQLite in WAL mode by default (readers never wait for the writer),
-any SQLAlchemy URL through TUTOR_DATABASE_URL (PostgreSQL for several replicas)."""
+"""Database engine and schema: SQLite in WAL mode by default (readers never wait for the
+writer), any SQLAlchemy URL through TUTOR_DATABASE_URL (PostgreSQL for several replicas).
+
+The schema is versioned by Alembic revisions (tutor/migrations/). `make_engine` opens a
+database the code can use as it is: an empty one is created at the newest revision (so a
+fresh SQLite file or PostgreSQL database needs no step), one whose schema is behind is
+refused with a message naming `tutor db upgrade`, which is `upgrade()` here. Upgrading is
+never implicit for a database that holds data: an operator chooses when.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, create_engine
 
 from tutor import models  # noqa: F401  (registers the tables)
 from tutor.errors import ConfigError
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any constant will do: every process that upgrades takes the same PostgreSQL advisory lock,
+# so two replicas starting on an empty database do not both create the tables.
+UPGRADE_LOCK = 53162601
 
-def make_engine(url: str) -> Engine:
+
+class SchemaBehind(ConfigError):
+    """The database's schema is older (or newer) than this code's migrations."""
+
+    http_status = 503
+
+
+def connect(url: str) -> Engine:
+    """An engine on `url`, with no schema work (`tutor db` commands start here)."""
     try:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
@@ -30,26 +49,97 @@ def make_engine(url: str) -> Engine:
                 cursor.close()
         else:
             engine = create_engine(url, pool_pre_ping=True)
-        SQLModel.metadata.create_all(engine)
-        _add_new_columns(engine)
+        with engine.connect():
+            pass
     except Exception as exc:  # bad URL, missing driver, unreachable server
-        raise ConfigError(f"cannot open database {url!r} ({type(exc).__name__}: {exc}); "
+        raise ConfigError(f"cannot open database {_safe(url)!r} ({type(exc).__name__}: {_first_line(exc)}); "
                           "check TUTOR_DATABASE_URL") from None
     return engine
 
 
-def _add_new_columns(engine: Engine) -> None:
-    """create_all makes missing tables, never missing columns: add the nullable columns a
-    newer version declares to a database made by an older one (additive only; nothing is
-    dropped or changed), so an existing var/tutor.db keeps working after an upgrade."""
-    inspector = inspect(engine)
-    for table in SQLModel.metadata.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        have = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in have or not column.nullable or column.primary_key:
-                continue
-            kind = column.type.compile(engine.dialect)
-            with engine.begin() as conn:
-                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+def make_engine(url: str) -> Engine:
+    """An engine on a database whose schema is the code's: an empty database is created at
+    head; a database behind (or ahead of) the migrations raises SchemaBehind."""
+    engine = connect(url)
+    if is_empty(engine):
+        upgrade(engine)
+    check_schema(engine)
+    return engine
+
+
+def check_schema(engine: Engine) -> None:
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    where = _safe(str(engine.url))
+    if current is None:
+        raise SchemaBehind(f"the database {where} was made before migrations (no schema revision): "
+                           "run `tutor db upgrade` to bring it to this version")
+    if current not in _known_revisions():
+        raise SchemaBehind(f"the database {where} is at revision {current}, which this version of the tutor "
+                           "does not know (a newer version migrated it): run that version, or a newer one")
+    raise SchemaBehind(f"the database {where} is at revision {current}, this version needs {head}: "
+                       "run `tutor db upgrade`")
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate to `revision`; returns (before, after). Safe to run from several processes
+    at once on PostgreSQL (an advisory lock serialises them; the later ones find nothing to do)."""
+    from alembic import command
+
+    before = current_revision(engine)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
+        command.upgrade(_config(conn), revision)
+    return before, current_revision(engine)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    return _scripts().get_current_head()
+
+
+def is_empty(engine: Engine) -> bool:
+    """No tutor table and no revision: nothing to lose by creating the schema."""
+    names = set(inspect(engine).get_table_names())
+    return not names & (set(SQLModel.metadata.tables) | {"alembic_version"})
+
+
+def _config(conn: Connection | None = None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _scripts():
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config())
+
+
+def _known_revisions() -> set[str]:
+    return {script.revision for script in _scripts().walk_revisions()}
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "the configured database"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import MetaData
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from tutor.errors import IndexCorrupt, IndexMissing
@@ -31,7 +32,14 @@ FORMAT = 1
 KEEP_VERSIONS = 2
 
 
-class ChunkRow(SQLModel, table=True):
+class IndexTable(SQLModel):
+    """Tables of an index version's own chunks.db. Their own MetaData keeps them out of the
+    service database's (SQLModel.metadata), which create_all and the migrations work from."""
+
+    metadata = MetaData()
+
+
+class ChunkRow(IndexTable, table=True):
     __tablename__ = "chunks"
     position: int = Field(primary_key=True)  # row in FAISS and BM25
     id: str = Field(index=True, unique=True)
@@ -150,7 +158,7 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
     bm25.index([terms(c.embed_text) or ["\x00"] for c in chunks] or [["\x00"]], show_progress=False)
     bm25.save(str(tmp / "bm25"))
     engine = _engine(tmp / "chunks.db")
-    SQLModel.metadata.create_all(engine, tables=[ChunkRow.__table__])
+    IndexTable.metadata.create_all(engine)
     with Session(engine) as session:
         session.add_all(_row(i, c) for i, c in enumerate(chunks))
         session.commit()

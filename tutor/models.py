@@ -184,3 +184,16 @@ class ChatEvent(SQLModel, table=True):
     id: str = Field(primary_key=True)  # "discord:<kind>:<id>"
     learner_id: str | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=_now)
+
+
+# -- coordination between replicas --------------------------------------------------------
+
+class Lease(SQLModel, table=True):
+    """A named job one process of several holds until `expires_at` (the quiz top-up of a
+    stage): replicas share the database, not their memory, so a process-local flag would
+    let each of them start the same job (tutor/lease.py)."""
+
+    name: str = Field(primary_key=True)  # e.g. "quiz-top-up:2"
+    holder: str  # host:pid:random of the process that claimed it
+    expires_at: datetime
+    created_at: datetime = Field(default_factory=_now)
