@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel
 from tutor.api import create_app
 from tutor.db import make_engine
 from tutor.models import Feedback, Message, QuizAttempt, QuizItem
+from tutor.quiz.bank import LOW_WATER
 
 KEYS = {"admin_key": "admin-key", "service_key": "service-key"}
 ADMIN = {"Authorization": "Bearer admin-key"}
@@ -32,8 +33,8 @@ def service(fake_tutor, database_url):
     engine.dispose()
 
 
-def bank(engine, stage: int = 1, n: int = 3) -> list[str]:
-    """Accepted multiple-choice items whose key is option 0."""
+def bank(engine, stage: int = 1, n: int = LOW_WATER) -> list[str]:
+    """Accepted multiple-choice items whose key is option 0 (enough that no top-up starts)."""
     items = [QuizItem(stage=stage, concept_id="linear-algebra", kind="mcq", question=f"Question {i}?",
                       options=json.dumps(["right", "wrong", "also wrong"]), answer="0",
                       explanation="Because.", chunk_id=f"chunk-{i}", source_title="Stage 1")
@@ -71,7 +72,7 @@ def test_chat_feedback_and_conversations(service):
 
 def test_learners_quizzes_reviews_and_progress(service):
     client, engine = service
-    items = bank(engine)
+    bank(engine)
     assert client.put("/api/learners/ana", json={"track": "industry"}).status_code == 200
     quiz = client.post("/api/quizzes", json={"stage": 1, "count": 3, "learner_id": "ana"}).json()
     answers = [{"item_id": i["id"], "choice": 0} for i in quiz["items"]]
@@ -82,7 +83,7 @@ def test_learners_quizzes_reviews_and_progress(service):
     assert rows(engine, QuizAttempt) == 3
     later = (datetime.now(timezone.utc) + timedelta(days=60)).isoformat()
     due = client.get("/api/learners/ana/reviews", params={"until": later}).json()["due"]
-    assert sorted(d["id"] for d in due) == sorted(items)
+    assert sorted(d["id"] for d in due) == sorted(a["item_id"] for a in answers)
     profile = client.get("/api/learners/ana").json()
     assert profile["id"] == "ana"
     assert client.get("/api/learners/ana/next").status_code == 200

@@ -3,7 +3,8 @@ topping it up in the background when a stage runs low.
 
 Serving never waits for the model: a quiz is drawn from accepted items at once (items
 the learner has not attempted first). When fewer than LOW_WATER accepted items remain
-for a stage, one background thread (never two at a time) generates REFILL_BATCH more.
+for a stage, one background thread generates REFILL_BATCH more: never two at a time for a
+stage, in this process or another replica (a lease row, tutor/lease.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from tutor import lease
 from tutor.answer import Tutor
 from tutor.errors import NotFound, TutorError
 from tutor.models import Quiz, QuizAttempt, QuizItem
@@ -187,6 +189,15 @@ def serve_quiz(engine: Engine, stage: int, count: int, learner_id: str | None = 
         return quiz, chosen
 
 
+# A top-up of REFILL_BATCH items takes a minute or two with the packaged model on 2 cores;
+# a process that dies holding the lease frees the stage after this long.
+TOP_UP_LEASE_SECONDS = 900
+
+
+def top_up_lease(stage: int) -> str:
+    return f"quiz-top-up:{stage}"
+
+
 class Refiller:
     """Background top-up of a stage's bank: at most one generation thread at a time."""
 
@@ -200,11 +211,14 @@ class Refiller:
         self._thread: threading.Thread | None = None
 
     def maybe_top_up(self, tutor: Tutor, stage: int) -> bool:
-        """Start a top-up when the stage is low and none is running; True if one started."""
+        """Start a top-up when the stage is low and none is running, in this process or in
+        another replica on the same database (a lease row); True if one started."""
         if available(self.engine, stage) >= self.low_water:
             return False
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
+                return False
+            if not lease.claim(self.engine, top_up_lease(stage), TOP_UP_LEASE_SECONDS):
                 return False
             self._thread = threading.Thread(target=self._run, args=(tutor, stage),
                                             name=f"quiz-top-up-{stage}", daemon=True)
@@ -216,6 +230,11 @@ class Refiller:
             self.last_report = build_stage(tutor, self.engine, stage, self.batch)
         except Exception as exc:  # keep serving; the next low quiz request retries
             self.last_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            try:
+                lease.release(self.engine, top_up_lease(stage))
+            except Exception:  # the database went away: the lease expires by itself
+                pass
 
     def wait(self, timeout: float | None = None) -> None:
         thread = self._thread

@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from fsrs import Card, Rating, Scheduler
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from tutor.errors import Conflict, InvalidInput, NotFound
 from tutor.learners import get_learner
 from tutor.mastery import record_answer
-from tutor.models import Quiz, QuizAttempt, QuizItem, Review
+from tutor.models import Learner, Quiz, QuizAttempt, QuizItem, Review
 from tutor.quiz.bank import citation, public_item
 from tutor.quiz.schema import LETTERS
 from tutor.quiz.validate import normalise
@@ -122,6 +123,7 @@ def grade_quiz(engine: Engine, quiz_id: str, answers: list[Given], learner_id: s
                 raise InvalidInput(f"item {given.item_id!r} is answered twice")
             _check(items[given.item_id], given)
             by_item[given.item_id] = given
+        _claim(session, quiz, learner_id, now)
         results = [_grade_one(session, quiz, items[i], by_item.get(i), learner_id, now) for i in item_ids]
         quiz.graded_at = now
         if learner_id and not quiz.learner_id:
@@ -132,6 +134,22 @@ def grade_quiz(engine: Engine, quiz_id: str, answers: list[Given], learner_id: s
     return {"quiz_id": quiz_id, "learner_id": learner_id, "graded_at": now.isoformat(),
             "correct": sum(r["correct"] for r in answered), "answered": len(answered),
             "total": len(results), "results": results}
+
+
+def _claim(session: Session, quiz: Quiz, learner_id: str | None, now: datetime) -> None:
+    """Make this the only grading of the quiz, and the only one of the learner's answers in
+    flight, across every replica on the database. The check above read graded_at outside
+    any lock: a conditional UPDATE decides (the database serialises it; the loser matches no
+    row). Then the learner's row is locked (FOR UPDATE on PostgreSQL; SQLite's write lock,
+    taken by the UPDATE, already serialises writers), so two quizzes graded at once cannot
+    both read and overwrite the same mastery or review row."""
+    claimed = session.exec(update(Quiz).where(Quiz.id == quiz.id, Quiz.graded_at.is_(None))
+                           .values(graded_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        session.rollback()
+        raise Conflict(f"quiz {quiz.id} was already graded; start a new quiz to try again")
+    if learner_id:
+        session.exec(select(Learner.id).where(Learner.id == learner_id).with_for_update())
 
 
 def _grade_one(session: Session, quiz: Quiz, item: QuizItem, given: Given | None,
