@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="for the openai backend")
     openai_api_key: str = Field("not-needed", description="for the openai backend")
     openai_model: str = Field("default", description="model name sent to the openai backend")
+    openai_connect_timeout: float = Field(5.0, gt=0, description="seconds to connect to the openai server")
+    openai_read_timeout: float = Field(
+        60.0, gt=0, description="seconds the openai server may stay silent (between two pieces of a stream)")
+    openai_retries: int = Field(
+        2, ge=0, le=10, description="retries with backoff before the first token (never after it)")
+    openai_check_schema: bool = Field(
+        True, description="at start-up, check that the openai server enforces response_format json_schema")
     llm_threads: int = Field(2, ge=1, description="llama.cpp / torch threads for the LLM")
     embed_threads: int = Field(1, ge=1, description="onnxruntime / torch threads for query embedding")
     embed_backend: str = Field(

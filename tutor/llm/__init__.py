@@ -43,7 +43,12 @@ def get_llm(settings: Settings) -> LLM:
     if name == "openai":
         from tutor.llm.openai_compat import OpenAICompatLLM
 
-        return OpenAICompatLLM(settings.openai_base_url, settings.openai_model, settings.openai_api_key)
+        llm = OpenAICompatLLM(settings.openai_base_url, settings.openai_model, settings.openai_api_key,
+                              connect_timeout=settings.openai_connect_timeout,
+                              read_timeout=settings.openai_read_timeout, retries=settings.openai_retries)
+        if settings.openai_check_schema:
+            llm.check_schema()  # also fails at once, naming the server, when it is not there
+        return llm
     if name == "vllm":
         from tutor.llm.vllm_local import VLLMLocal
 
