@@ -10,6 +10,7 @@ never implicit for a database that holds data: an operator chooses when.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import event, inspect, text
@@ -121,7 +122,9 @@ def _config(conn: Connection | None = None):
     return config
 
 
+@lru_cache(maxsize=1)
 def _scripts():
+    """The revisions on disk (read once: they do not change while a process runs)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_config())
