@@ -96,6 +96,11 @@ def test_a_database_from_a_newer_version_is_refused(database_url):
     engine.dispose()
     with pytest.raises(SchemaBehind, match="does not know"):
         make_engine(database_url)
+    env = {**os.environ, "TUTOR_DATABASE_URL": database_url}
+    for args in (["db", "upgrade"], ["db", "current"]):
+        ran = subprocess.run([TUTOR, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 1 and "does not know" in ran.stdout + ran.stderr
+        assert "Traceback" not in ran.stderr
 
 
 def test_the_service_refuses_to_start_on_a_schema_behind(corpus_index, tmp_path):

@@ -474,11 +474,15 @@ def db_upgrade(database: DatabaseOpt = None,
 @db_app.command("current")
 def db_current(database: DatabaseOpt = None):
     """Print the database's revision and this version's, and whether an upgrade is due."""
-    from tutor.db import connect, current_revision, head_revision
+    from tutor.db import SchemaBehind, check_schema, connect, current_revision, head_revision
 
     engine = connect(load_settings(database_url=database).database_url)
     current, head = current_revision(engine), head_revision()
-    state = "up to date" if current == head else "behind: run `tutor db upgrade`"
+    try:
+        check_schema(engine)
+        state = "up to date"
+    except SchemaBehind as exc:
+        state = str(exc)
     out.print(f"database {current or 'unversioned'}, code {head}: {state}", highlight=False)
     raise typer.Exit(0 if current == head else 1)
 

@@ -89,10 +89,16 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     from alembic import command
 
     before = current_revision(engine)
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
-        command.upgrade(_config(conn), revision)
+    if before is not None and before not in _known_revisions():
+        check_schema(engine)  # a newer version's database: says so rather than fail in alembic
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK})
+            command.upgrade(_config(conn), revision)
+    except Exception as exc:  # a failed migration is rolled back where the database allows
+        raise ConfigError(f"could not migrate {_safe(str(engine.url))} to {revision} "
+                          f"({type(exc).__name__}: {_first_line(exc)})") from None
     return before, current_revision(engine)
 
 
