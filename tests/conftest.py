@@ -89,8 +89,8 @@ def postgres_server() -> str:
     except ImportError:
         pytest.skip("psycopg is not installed (pip install 'psycopg[binary]')")
     if url is None:
-        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432 (trust auth, database `test`); "
-                    "set TUTOR_TEST_POSTGRES_URL to use another")
+        pytest.skip(f"no PostgreSQL server answers at {POSTGRES_URL.format(user='postgres|root')} (trust auth, "
+                    "database `test`); start one, or set TUTOR_TEST_POSTGRES_URL to use another")
     return url
 
 
