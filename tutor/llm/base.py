@@ -45,6 +45,15 @@ class LLM(ABC):
         text = self.complete(messages, **opts).text
         return parse_json_object(text, self.name)
 
+    def complete_many(self, conversations: list[Messages], **opts) -> list[Completion]:
+        """One completion per conversation, in order. A plain loop here; a batching backend
+        (vllm) overrides it with one batched call, which is where a GPU's throughput is."""
+        return [self.complete(messages, **opts) for messages in conversations]
+
+    def json_many(self, conversations: list[Messages], schema: dict, **opts) -> list[dict]:
+        """`json` for each conversation, in order (batched where the backend can)."""
+        return [self.json(messages, schema, **opts) for messages in conversations]
+
     def close(self) -> None:
         """Release the model (tests load several backends in one process)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tutor.errors import BackendUnavailable
-from tutor.llm.base import LLM, Cancel, Messages
+from tutor.llm.base import LLM, Cancel, Completion, Messages, parse_json_object
 
 
 class VLLMLocal(LLM):
@@ -28,21 +28,31 @@ class VLLMLocal(LLM):
 
     def stream(self, messages: Messages, *, max_tokens: int = 256, temperature: float = 0.0,
                stop: list[str] | None = None, cancel: Cancel | None = None) -> Iterator[str]:
-        from vllm import SamplingParams
-
-        params = SamplingParams(max_tokens=max_tokens, temperature=temperature, stop=stop)
         # Offline vLLM returns whole completions; batch work does not need token streaming.
-        outputs = self._llm.chat([messages], params, use_tqdm=False)
-        yield outputs[0].outputs[0].text
+        yield self._texts([messages], self._params(max_tokens, temperature, stop))[0]
 
     def json(self, messages: Messages, schema: dict, *, max_tokens: int = 512,
              temperature: float = 0.0, **_) -> dict:
-        from vllm import SamplingParams
+        return self.json_many([messages], schema, max_tokens=max_tokens, temperature=temperature)[0]
+
+    def complete_many(self, conversations: list[Messages], *, max_tokens: int = 256,
+                      temperature: float = 0.0, stop: list[str] | None = None, **_) -> list[Completion]:
+        """Every conversation in one `LLM.chat` call: vLLM schedules them as one batch."""
+        texts = self._texts(conversations, self._params(max_tokens, temperature, stop))
+        return [Completion(text, self.name) for text in texts]
+
+    def json_many(self, conversations: list[Messages], schema: dict, *, max_tokens: int = 512,
+                  temperature: float = 0.0, **_) -> list[dict]:
         from vllm.sampling_params import GuidedDecodingParams
 
-        from tutor.llm.base import parse_json_object
+        params = self._params(max_tokens, temperature, None, guided_decoding=GuidedDecodingParams(json=schema))
+        return [parse_json_object(text, self.name) for text in self._texts(conversations, params)]
 
-        params = SamplingParams(max_tokens=max_tokens, temperature=temperature,
-                                guided_decoding=GuidedDecodingParams(json=schema))
-        text = self._llm.chat([messages], params, use_tqdm=False)[0].outputs[0].text
-        return parse_json_object(text, self.name)
+    def _params(self, max_tokens: int, temperature: float, stop: list[str] | None, **extra):
+        from vllm import SamplingParams
+
+        return SamplingParams(max_tokens=max_tokens, temperature=temperature, stop=stop, **extra)
+
+    def _texts(self, conversations: list[Messages], params) -> list[str]:
+        outputs = self._llm.chat(conversations, params, use_tqdm=False)
+        return [output.outputs[0].text for output in outputs]
