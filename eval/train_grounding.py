@@ -35,7 +35,7 @@ import numpy as np
 
 from eval import metrics as M
 from eval.grounding_check import calibrate_on_dev, label_scores, load_split_labels
-from tutor.grounding import FEATURES, MODEL_FILE, GroundingChecker, GroundingModel, features, names
+from tutor.grounding import FEATURES, MODEL_FILE, GroundingChecker, GroundingModel, Sources, features, names
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import NUMBER, sentences, stem, terms
 from tutor.types import Chunk
@@ -393,9 +393,12 @@ def synthetic_set(embedder, corpus_dir: Path, seed: int = SEED, limit: int | Non
         fill_placeholders(claims, chunks, vec_of, everything, stems)
     todo = sorted({c["sentence"] for c in claims} - set(vec_of))
     vec_of.update(zip(todo, embedder.encode(todo)))
-    x = np.stack([features(c["sentence"], vec_of[c["sentence"]], per_chunk[c["chunk"]],
-                           np.stack([vec_of[s] for s in per_chunk[c["chunk"]]]), [chunks[c["chunk"]].embed_text])
-                  for c in claims])
+    pools: dict[int, Sources] = {}
+    for c in claims:
+        i = c["chunk"]
+        if i not in pools:
+            pools[i] = Sources.of(per_chunk[i], np.stack([vec_of[s] for s in per_chunk[i]]), [chunks[i].embed_text])
+    x = np.stack([features(c["sentence"], vec_of[c["sentence"]], pools[c["chunk"]]) for c in claims])
     y = np.array([float(c["label"]) for c in claims])
     return x, y, claims, len(chunks)
 

@@ -142,14 +142,14 @@ def _facts_and_context(text: str) -> list[tuple[str, int]]:
             if k > 0 and (any(ch.isdigit() for ch in t) or t[0].isupper()) and t.lower() not in ("a", "i")]
 
 
-def binding(sentence: str, source: str, window: int = 10) -> tuple[float, float]:
+def binding(sentence: str, units: list[set[str]], window: int = 10) -> tuple[float, float]:
     """How well each fact of the claim (a number, a name) sits among the same words in the
     source as in the claim: for each fact, the share of the content stems within `window`
     words of it in the claim that occur in a source sentence holding that fact (the best
     such sentence; 0 when none holds it). (min, mean) over facts; (1, 1) with none. A
-    stage, week or name moved onto another item of a list scores low."""
+    stage, week or name moved onto another item of a list scores low. `units`: the token
+    sets of the source's sentences (`Sources.units`)."""
     claim_tokens = [re.sub(r"'s$", "", t.lower()) for t in _TOKEN.findall(sentence)]
-    units = [set(_tokens(u)) for u in sentences(source)]
     unit_stems = [{stem(t) for t in u} for u in units]
     scores = []
     for fact, k in _facts_and_context(sentence):
@@ -174,50 +174,71 @@ def negation_mismatch(sentence: str, best: str, top: str) -> float:
     return 0.0
 
 
-def features(sentence: str, vec: np.ndarray, source_sentences: list[str], source_vecs: np.ndarray,
-             source_texts: list[str]) -> np.ndarray:
-    """The feature vector (order of FEATURES) of one sentence against its cited sources:
-    `source_sentences`/`source_vecs` are every sentence of those chunks and their unit
-    vectors, `source_texts` the chunks' whole texts."""
-    sims = source_vecs @ vec if len(source_vecs) else np.zeros(1, dtype=np.float32)
+@dataclass
+class Sources:
+    """What every claim against the same cited chunks compares with, computed once:
+    their sentences and unit vectors, and term, number, anchor and word sets of their text."""
+    sentences: list[str]
+    vectors: np.ndarray
+    text: str
+    terms: set[str] = field(init=False)
+    stems: set[str] = field(init=False)
+    pairs: set[tuple[str, str]] = field(init=False)
+    numbers: set[str] = field(init=False)
+    anchors: set[tuple[str, str]] = field(init=False)
+    words: set[str] = field(init=False)
+    units: list[set[str]] = field(init=False)
+
+    def __post_init__(self):
+        found = terms(self.text)
+        self.terms, self.stems = set(found), {stem(t) for t in found}
+        content = _content(self.text)
+        self.pairs = {(stem(a), stem(b)) for a, b in zip(content, content[1:])}
+        self.numbers = set(NUMBER.findall(self.text))
+        self.anchors = _expanded(anchors(self.text))
+        self.words = set(words(self.text))
+        self.units = [set(_tokens(u)) for u in sentences(self.text)]
+
+    @classmethod
+    def of(cls, source_sentences: list[str], source_vecs: np.ndarray, source_texts: list[str]) -> "Sources":
+        return cls(list(source_sentences), source_vecs, " ".join(source_texts))
+
+
+def features(sentence: str, vec: np.ndarray, src: Sources) -> np.ndarray:
+    """The feature vector (order of FEATURES) of one sentence, `vec` its unit vector,
+    against its cited sources."""
+    sims = src.vectors @ vec if len(src.vectors) else np.zeros(1, dtype=np.float32)
     order = np.argsort(-sims)
     best_idx = order[:2]
     max_cos = float(sims[order[0]])
     top2 = float(np.mean(sims[best_idx]))
     mean_cos = float(np.mean(sims))
-    joined = " ".join(source_texts)
-    best = " ".join(source_sentences[i] for i in best_idx) if source_sentences else ""
+    best = " ".join(src.sentences[i] for i in best_idx) if src.sentences else ""
 
     content = _content(sentence)
-    source_terms = terms(joined)
-    source_stems = {stem(t) for t in source_terms}
     best_stems = {stem(t) for t in terms(best)}
     n = max(len(content), 1)
-    stem_cov = sum(stem(t) in source_stems for t in content) / n if content else 1.0
-    exact_cov = sum(t in set(source_terms) for t in content) / n if content else 1.0
+    stem_cov = sum(stem(t) in src.stems for t in content) / n if content else 1.0
+    exact_cov = sum(t in src.terms for t in content) / n if content else 1.0
     best_cov = sum(stem(t) in best_stems for t in content) / n if content else 1.0
-    new_terms = sum(stem(t) not in source_stems for t in content)
+    new_terms = sum(stem(t) not in src.stems for t in content)
     pairs = list(zip(content, content[1:]))
-    source_content = _content(joined)
-    source_pairs = {(stem(a), stem(b)) for a, b in zip(source_content, source_content[1:])}
-    pair_cov = sum((stem(a), stem(b)) in source_pairs for a, b in pairs) / len(pairs) if pairs else 1.0
+    pair_cov = sum((stem(a), stem(b)) in src.pairs for a, b in pairs) / len(pairs) if pairs else 1.0
 
     numbers = NUMBER.findall(sentence)
-    stated = set(NUMBER.findall(joined))
     stated_best = set(NUMBER.findall(best))
-    num_missing = sum(x not in stated for x in numbers) / len(numbers) if numbers else 0.0
+    num_missing = sum(x not in src.numbers for x in numbers) / len(numbers) if numbers else 0.0
     num_missing_best = sum(x not in stated_best for x in numbers) / len(numbers) if numbers else 0.0
 
     claimed = anchors(sentence)
-    anchor_missing = _anchor_missing(claimed, _expanded(anchors(joined)))
+    anchor_missing = _anchor_missing(claimed, src.anchors)
     anchor_missing_best = _anchor_missing(claimed, _expanded(anchors(best)))
 
     mentioned = names(sentence)
-    source_words = set(words(joined))
-    name_missing = sum(not (set(words(x)) <= source_words) for x in mentioned) / len(mentioned) if mentioned else 0.0
+    name_missing = sum(not (set(words(x)) <= src.words) for x in mentioned) / len(mentioned) if mentioned else 0.0
 
-    neg_mismatch = negation_mismatch(sentence, best, source_sentences[int(order[0])] if source_sentences else "")
-    flip = _direction_flip(set(words(sentence)), set(words(best)), source_words)
+    neg_mismatch = negation_mismatch(sentence, best, src.sentences[int(order[0])] if src.sentences else "")
+    flip = _direction_flip(set(words(sentence)), set(words(best)), src.words)
     return np.array([
         max_cos, top2, mean_cos, stem_cov, exact_cov, best_cov, pair_cov,
         math.log1p(new_terms), math.log1p(len(content)), float(bool(numbers)), num_missing, num_missing_best,
@@ -225,7 +246,7 @@ def features(sentence: str, vec: np.ndarray, source_sentences: list[str], source
         neg_mismatch, flip, max_cos * stem_cov,
         # the support scorer's own score (tutor/support.py), as one more signal
         (0.5 * max(max_cos, 0.0) + 0.5 * stem_cov) * (0.5 if num_missing else 1.0),
-        *binding(sentence, joined),
+        *binding(sentence, src.units),
     ], dtype=np.float64)
 
 
@@ -286,13 +307,16 @@ class GroundingChecker:
         self.sentence_vectors.warm(sources)
         cached = [self.sentence_vectors.get(c) for c in sources]
         vecs = self.embedder.encode([strip_markers(s) for s in items])
+        pools: dict[tuple[int, ...], Sources] = {}
         results = []
         for sentence, vec in zip(items, vecs):
             cited = [n - 1 for n in markers(sentence) if 1 <= n <= len(sources)]
-            pool = cited or list(range(len(sources)))
-            sents = [s for j in pool for s in cached[j][0]]
-            svecs = np.concatenate([cached[j][1] for j in pool])
-            x = features(strip_markers(sentence), vec, sents, svecs, [sources[j].embed_text for j in pool])
+            pool = tuple(dict.fromkeys(cited)) or tuple(range(len(sources)))
+            if pool not in pools:
+                pools[pool] = Sources.of([s for j in pool for s in cached[j][0]],
+                                         np.concatenate([cached[j][1] for j in pool]),
+                                         [sources[j].embed_text for j in pool])
+            x = features(strip_markers(sentence), vec, pools[pool])
             p = float(self.model.probability(x)[0])
             best = pool[int(np.argmax([float((cached[j][1] @ vec).max()) for j in pool]))]
             results.append(SentenceSupport(strip_markers(sentence), round(p, 4), p >= self.threshold, sources[best].id))
