@@ -382,15 +382,14 @@ def synthetic_set(embedder, corpus_dir: Path, seed: int = SEED, limit: int | Non
     everything = [(i, s) for i, group in enumerate(per_chunk) for s in group]
     used = {c["chunk"] for c in claims}
     stems = [{stem(t) for t in terms(c.embed_text)} for c in chunks]
-    # Embed only what is needed: the used chunks' sentences (all of them when hard
-    # negatives search the corpus), then the claims that are not copies of those.
-    need_all = any(c["sentence"] in ("<hard>", "<restate>") for c in claims)
-    source_sents = sorted({s for i, s in everything if need_all or i in used})
+    # Embed only what is needed: the sentences of the chunks the bases come from (the
+    # search space of hard negatives and restatements too), then the claims not among them.
+    everything = [(i, s) for i, s in everything if i in used]
+    source_sents = sorted({s for _, s in everything})
     vec_of = vectors if vectors is not None else {}
     missing = [t for t in source_sents if t not in vec_of]
     vec_of.update(zip(missing, embedder.encode(missing)))
-    if need_all:
-        fill_placeholders(claims, chunks, vec_of, everything, stems)
+    fill_placeholders(claims, chunks, vec_of, everything, stems)
     todo = sorted({c["sentence"] for c in claims} - set(vec_of))
     vec_of.update(zip(todo, embedder.encode(todo)))
     pools: dict[int, Sources] = {}
