@@ -16,10 +16,15 @@ Features per (sentence, cited chunks), see `features`:
   capitalised names present; a negation or a direction word ("before", "fewer") that the
   best sentences do not share.
 
-The support scorer accepts word-sharing claims with a wrong stage or a negation because
-their words occur in the source; the bound-number, best-sentence and negation features are
-what this check adds. `GroundingChecker.score_sentences` has the scorer's signature, so it
-can replace `SupportScorer` where answers are scored.
+`features` computes 23 signals; the shipped model (tutor/data/grounding-v1.json) uses the
+six that did best on the dev split: max cosine, stem coverage, numbers missing, bound
+numbers missing, negation mismatch, names missing. It is stricter than the support scorer:
+it rejects word-sharing claims with a wrong month or week, an added or dropped negation or
+a name the passage lacks, and also rejects paraphrases that bring several words of their
+own. It cannot see a contradiction stated in the passage's own words (two names swapped,
+a definition turned round): no feature here reads meaning that finely.
+`GroundingChecker.score_sentences` has the scorer's signature, so it can replace
+`SupportScorer` where answers are scored.
 """
 
 from __future__ import annotations
