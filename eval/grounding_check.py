@@ -68,8 +68,11 @@ def calibrate_on_dev(scores: list[float], labels: list[dict]) -> float:
     return threshold
 
 
-def grounding_check(embedder, labels: list[dict], model: GroundingModel | None = None) -> dict:
-    labels = with_splits(labels)
+def grounding_check(embedder, labels: list[dict], model: GroundingModel | None = None,
+                     labels_path: Path = LABELS_FILE) -> dict:
+    """`labels` as eval.runner.load_labels gives them (splits are looked up in
+    `labels_path` when missing); `model` defaults to the shipped one."""
+    labels = with_splits(labels, labels_path)
     vectors = SentenceVectors(embedder)
     checker = GroundingChecker(embedder, vectors, model)
     scorer = SupportScorer(embedder, vectors)
