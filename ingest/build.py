@@ -136,7 +136,8 @@ def build_index(
         if (v := known.get(text_hash(c.embed_text))) is not None:
             vectors[i] = v
     if todo:
-        embedder = embedder or Embedder(threads=max(settings.llm_threads, 1))
+        # ingest has the cores the model would use while serving
+        embedder = embedder or Embedder(threads=max(settings.llm_threads, 1), settings=settings)
         batch = 64
         for start in range(0, len(todo), batch):
             ids = todo[start:start + batch]

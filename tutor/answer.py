@@ -21,10 +21,12 @@ from functools import cached_property
 import numpy as np
 
 from tutor import coach
+from tutor.calibration import calibrated
 from tutor.config import Settings
 from tutor.context import Prepared, Source
 from tutor.context import select as select_sources
 from tutor.embed import Embedder
+from tutor.events import Event, closing_events
 from tutor.errors import InvalidInput, TooLarge
 from tutor.index import LoadedIndex, load_index
 from tutor.llm import LLM, get_llm
@@ -39,11 +41,10 @@ from tutor.text import MARKER, markers, sentences, strip_markers, terms
 from tutor.types import Answer, Citation, Hit
 
 # Retrieval-support gate: refuse when the best dense cosine between the question and any
-# retrieved chunk is below this. Calibrated with `python -m eval.calibrate_gate` on
-# eval/gold/gate_dev.yaml (40 answerable vs 40 off-roadmap questions): balanced accuracy
-# 0.938 at this value, 2026-11-21. Re-run it after changing the corpus,
-# chunking, embedder or retrieval; see that script's output for both distributions.
-REFUSAL_THRESHOLD = 0.35
+# retrieved chunk is below this. Fitted by `python -m eval.calibrate_gate --write` (re-run
+# it after changing the corpus, chunking, embedder or retrieval); how and on what is
+# recorded beside the value in tutor/data/calibration.json.
+REFUSAL_THRESHOLD = calibrated("refusal_threshold")
 # The gate's second chance: a short question ("DDPM key idea?", "week 11 focus?") can embed
 # far from every chunk yet name what a retrieved chunk is about: a name the learner wrote
 # with capitals ("DDPM", "XGBoost") that is in the chunk's title and in at most this many
@@ -118,7 +119,7 @@ class Tutor:
     @classmethod
     def from_settings(cls, settings: Settings, llm: LLM | None = None) -> Tutor:
         index = load_index(settings.index_dir)  # fail fast, before loading any model
-        return cls(settings, index, Embedder(settings.embed_threads), llm or get_llm(settings))
+        return cls(settings, index, Embedder(settings.embed_threads, settings=settings), llm or get_llm(settings))
 
     # -- steps -------------------------------------------------------------------------
 
@@ -207,15 +208,15 @@ class Tutor:
 
     def finish(self, prepared: Prepared, raw: str, timings: dict) -> Answer:
         if prepared.refused:
-            return Answer(raw, (), True, 0.0, self.llm.name, prepared.question, timings)
+            return Answer.refusal(raw, self.llm.name, prepared.question, timings)
         n_sources = len(prepared.sources)
         text = MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", raw).strip()
         # "It trains well. [1]" -> "It trains well [1].": a marker belongs to the sentence it
         # follows, and the sentence splitter would give it to the next one.
         text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2).rstrip()}{m.group(1)}", text)
         t = time.perf_counter()
-        full = {h.chunk.id: h.chunk for h in prepared.hits}
-        scored = self.scorer.score_sentences(text, [full[c.id] for c in prepared.sources])
+        # scored against the whole chunks, not only the sentences the prompt showed
+        scored = self.scorer.score_sentences(text, [s.chunk for s in prepared.sources])
         timings["support"] = time.perf_counter() - t
         draft_support = _share_supported(scored)
         hold_back = self.settings.hold_back_unsupported
@@ -226,8 +227,8 @@ class Tutor:
             # ("scaleTargetRef:") or a loose claim. Streamed tokens are already out, so the
             # final event carries the replacement (the widget and the CLIs show it; /v1
             # streams it as a last delta).
-            return Answer(self.withdrawal_text(prepared.question), (), True, 0.0, self.llm.name,
-                          prepared.question, timings, tuple(scored), withdrawn=text)
+            return Answer.withdrawal(self.withdrawal_text(prepared.question), text, tuple(scored), self.llm.name,
+                                     prepared.question, timings)
         refused = bool(MODEL_REFUSAL.search(text)) and draft_support < MIN_DRAFT_SUPPORT
         held_back = ()
         if hold_back and not all(s.supported for s in scored):
@@ -261,7 +262,7 @@ class Tutor:
 
     def events(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
                kinds: tuple[str, ...] | None = None, cancel: Cancel | None = None
-               ) -> Iterator[tuple[str, object]]:
+               ) -> Iterator[Event]:
         if self.roadmap is not None and coach.is_next_question(message):
             # "what should I do next", asked with no learner profile: computed from what the
             # question says is done, then explained (the API routes a known learner itself)
@@ -278,21 +279,29 @@ class Tutor:
             raw = self.refusal_text(prepared.question)
             timings["first_token"] = time.perf_counter() - started
             yield "token", raw
-        else:
-            messages = self.prompts.messages("answer", question=prepared.question, sources=prepared.sources)
-            pieces = []
-            for piece in self.llm.stream(messages, max_tokens=self.settings.max_answer_tokens,
-                                         temperature=self.settings.temperature, cancel=cancel):
-                if not pieces:
-                    timings["first_token"] = time.perf_counter() - started
-                pieces.append(piece)
-                yield "token", piece
-            raw = "".join(pieces)
-            timings["generate"] = time.perf_counter() - started - timings.get("first_token", 0.0)
-        answer = self.finish(prepared, raw, timings)
+            answer = self.finish(prepared, raw, timings)
+            timings["total"] = time.perf_counter() - started
+            yield from closing_events(answer)
+            return
+        messages = self.prompts.messages("answer", question=prepared.question, sources=prepared.sources)
+        yield from self.reply(prepared, messages, started=started, timings=timings, cancel=cancel)
+
+    def reply(self, prepared: Prepared, messages: list[dict], *, started: float, timings: dict | None = None,
+              cancel: Cancel | None = None) -> Iterator[Event]:
+        """Stream the model's reply as "token" events, then the checked answer ("citations",
+        "done"): the tail of every path that answers with the model (questions, "what next")."""
+        timings = dict(timings or {})
+        pieces = []
+        for piece in self.llm.stream(messages, max_tokens=self.settings.max_answer_tokens,
+                                     temperature=self.settings.temperature, cancel=cancel):
+            if not pieces:
+                timings["first_token"] = time.perf_counter() - started
+            pieces.append(piece)
+            yield "token", piece
+        timings["generate"] = time.perf_counter() - started - timings.get("first_token", 0.0)
+        answer = self.finish(prepared, "".join(pieces), timings)
         timings["total"] = time.perf_counter() - started
-        yield "citations", [c.__dict__ for c in answer.citations]
-        yield "done", answer
+        yield from closing_events(answer)
 
     def ask(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
             kinds: tuple[str, ...] | None = None) -> Answer:

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from typing import TYPE_CHECKING
 
 from tutor.context import Prepared
+from tutor.events import Event, closing_events
 from tutor.index import LoadedIndex
 from tutor.learners import get_learner, known_concepts
 from tutor.mastery import MASTERED, mastery_map
@@ -25,6 +26,7 @@ from tutor.types import Answer, Hit, PaperRef, Recommendation
 
 if TYPE_CHECKING:
     from tutor.answer import Tutor
+
 
 _NEXT = re.compile(
     r"\bwhat(?:'s| is| should| do| can)? ?(?:i|we)? ?(?:learn|study|do|focus on|tackle|work on)? next\b"
@@ -141,7 +143,7 @@ def _prepared(tutor: Tutor, rec: Recommendation) -> Prepared:
     return Prepared(question, hits, tutor.select(hits, tutor.embedder.encode_one(question), question), False)
 
 
-def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[tuple[str, object]]:
+def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[Event]:
     """The same event stream as Tutor.events, for an explanation of `rec`."""
     started = time.perf_counter()
     if rec.finished or not rec.steps:
@@ -149,25 +151,14 @@ def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[t
                 "keep the monthly habits going.")
         yield "meta", {"question": "what next", "refused": False, "backend": tutor.llm.name, "next": True}
         yield "token", text
-        yield "citations", []
-        yield "done", Answer(text, (), False, 1.0, tutor.llm.name, "what next", {})
+        yield from closing_events(Answer(text, (), False, 1.0, tutor.llm.name, "what next", {}))
         return
     prepared = _prepared(tutor, rec)
     yield "meta", {"question": prepared.question, "refused": False, "backend": tutor.llm.name,
                    "next": recommendation_json(rec)}
     messages = tutor.prompts.messages("next", steps=rec.steps, stage=rec.stage,
                                       weeks_left=rec.stage_weeks_left, sources=prepared.sources)
-    pieces = []
-    timings = {}
-    for piece in tutor.llm.stream(messages, max_tokens=tutor.settings.max_answer_tokens,
-                                  temperature=0.0, cancel=cancel):
-        if not pieces:
-            timings["first_token"] = time.perf_counter() - started
-        pieces.append(piece)
-        yield "token", piece
-    answer = tutor.finish(prepared, "".join(pieces), timings)
-    yield "citations", [c.__dict__ for c in answer.citations]
-    yield "done", answer
+    yield from tutor.reply(prepared, messages, started=started, cancel=cancel)
 
 
 def explain(tutor: Tutor, rec: Recommendation) -> Answer:

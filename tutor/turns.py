@@ -12,15 +12,16 @@ from sqlalchemy.engine import Engine
 from tutor import conversations
 from tutor.answer import Turn, Tutor
 from tutor.errors import TutorError
+from tutor.events import Event
 from tutor.llm.base import Cancel
 
 
 def run_turn(tutor: Tutor, engine: Engine, message: str, *, conversation_id: str | None = None,
              learner_id: str | None = None, stage: int | None = None,
              history: Sequence[Turn] | None = None, cancel: Cancel | None = None,
-             respond: Callable[[Cancel | None], Iterator] | None = None,
-             ) -> Iterator[tuple[str, object]]:
-    """Yield ("meta" | "token" | "citations" | "done" | "error", payload).
+             respond: Callable[[Cancel | None], Iterator[Event]] | None = None,
+             ) -> Iterator[Event]:
+    """Yield the events of tutor/events.py, "error" included.
 
     `history` overrides the stored conversation (the OpenAI endpoint sends its own);
     `respond` replaces the answer flow with another event source of the same shape (the

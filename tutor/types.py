@@ -77,6 +77,17 @@ class Answer:
     held_back: tuple[str, ...] = ()  # draft sentences left out of the served answer (answer.py)
     sources: tuple[str, ...] = ()  # ids of the chunks the prompt showed, numbered from 1
 
+    @classmethod
+    def refusal(cls, text: str, backend: str, question: str, timings: dict | None = None) -> Answer:
+        """The tutor declines to answer: nothing cited, nothing claimed."""
+        return cls(text, (), True, 0.0, backend, question, timings or {})
+
+    @classmethod
+    def withdrawal(cls, text: str, draft: str, scored: tuple[SentenceSupport, ...], backend: str,
+                   question: str, timings: dict) -> Answer:
+        """The model's draft, mostly unsupported, replaced by `text`; the draft is kept."""
+        return cls(text, (), True, 0.0, backend, question, timings, scored, withdrawn=draft)
+
     def to_json(self) -> dict:
         """The public `tutor ask --json` shape (see DESIGN.md)."""
         return {

@@ -33,7 +33,7 @@ def _load_tutor(state: AppState) -> None:
     from tutor.llm import get_llm
 
     try:
-        tutor = Tutor(state.settings, state.index, Embedder(state.settings.embed_threads),
+        tutor = Tutor(state.settings, state.index, Embedder(state.settings.embed_threads, settings=state.settings),
                       get_llm(state.settings))
         tutor.warm_up()
         state.tutor = tutor

@@ -38,6 +38,7 @@ from tutor.quiz.grade import key_json, key_of
 from tutor.quiz.schema import LETTERS
 from tutor.quiz.validate import normalise
 from tutor.roadmap import Roadmap
+from tutor.events import Event, closing_events
 from tutor.text import stem, terms
 from tutor.types import Answer, Citation
 
@@ -196,7 +197,7 @@ def explanation_text(item: QuizItem) -> str:
 
 def hint_events(tutor: Tutor, engine: Engine, item_id: str, conversation_id: str, message: str,
                 learner_id: str | None = None, roadmap: Roadmap | None = None
-                ) -> Iterator[tuple[str, object]]:
+                ) -> Iterator[Event]:
     """The same event stream as Tutor.events, for one quiz-mode turn."""
     started = time.perf_counter()
     item = load_item(engine, item_id)
@@ -218,6 +219,6 @@ def hint_events(tutor: Tutor, engine: Engine, item_id: str, conversation_id: str
     cited = answered or level >= 2
     citations = (Citation(1, item.chunk_id, item.source_title, item.source, item.stage),) if cited else ()
     yield "token", text
-    yield "citations", [c.__dict__ for c in citations]
     timings = {"total": time.perf_counter() - started}
-    yield "done", Answer(text, citations, False, 1.0 if answered else 0.0, tutor.llm.name, message, timings)
+    yield from closing_events(Answer(text, citations, False, 1.0 if answered else 0.0, tutor.llm.name, message,
+                                     timings))
