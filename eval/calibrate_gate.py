@@ -14,17 +14,15 @@ its middle (the farthest point from both classes' nearest errors). The value wri
 tutor/answer.py is that middle rounded to 2 decimals, and its own figures are printed too.
 
 Without --index the shipped corpus is indexed into a temporary directory first. With
---write, REFUSAL_THRESHOLD and the comment above it in tutor/answer.py are rewritten
-(nothing else in that file is touched).
+--write, the value and what it was fitted on are recorded in tutor/data/calibration.json
+(tutor/answer.py reads REFUSAL_THRESHOLD from there).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import math
 import os
-import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -38,7 +36,6 @@ import yaml  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_FILE = REPO / "eval" / "gold" / "gate_dev.yaml"
-ANSWER_PY = REPO / "tutor" / "answer.py"
 KNOWN_ISSUES = ["What should I study in weeks 5 and 6?"]
 
 
@@ -115,22 +112,13 @@ def distribution(values: list[float]) -> list[float]:
             float(np.percentile(finite, 90)), float(np.max(finite))]
 
 
-def write_threshold(value: float, dev_name: str, accuracy: float, n_pos: int, n_neg: int,
-                    path: Path = ANSWER_PY) -> None:
-    """Rewrite REFUSAL_THRESHOLD and the comment block right above it; nothing else."""
-    text = path.read_text()
-    pattern = re.compile(r"(?:^#[^\n]*\n)*^REFUSAL_THRESHOLD = [0-9.]+\n", re.M)
-    if len(pattern.findall(text)) != 1:
-        raise SystemExit(f"could not find exactly one REFUSAL_THRESHOLD block in {path}")
-    block = (
-        "# Retrieval-support gate: refuse when the best dense cosine between the question and any\n"
-        "# retrieved chunk is below this. Calibrated with `python -m eval.calibrate_gate` on\n"
-        f"# {dev_name} ({n_pos} answerable vs {n_neg} off-roadmap questions): balanced accuracy\n"
-        f"# {accuracy:.3f} at this value, {dt.date.today().isoformat()}. Re-run it after changing the corpus,\n"
-        "# chunking, embedder or retrieval; see that script's output for both distributions.\n"
-        f"REFUSAL_THRESHOLD = {value:.2f}\n"
-    )
-    path.write_text(pattern.sub(lambda _: block, text, count=1))
+def write_threshold(value: float, dev_name: str, accuracy: float, n_pos: int, n_neg: int) -> None:
+    """Record the calibrated gate in tutor/data/calibration.json, with what it was fitted on."""
+    from tutor.calibration import record
+
+    record("refusal_threshold", round(value, 2), how="python -m eval.calibrate_gate --write",
+           dev_set=f"{dev_name} ({n_pos} answerable vs {n_neg} off-roadmap questions)",
+           balanced_accuracy=round(accuracy, 3))
 
 
 def _fmt(values: list[float]) -> str:
@@ -141,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.calibrate_gate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, help="index directory (default: build the shipped corpus into a temp dir)")
     parser.add_argument("--dev", type=Path, default=DEV_FILE, help="dev set YAML (answerable + off_roadmap)")
-    parser.add_argument("--write", action="store_true", help="write the calibrated value into tutor/answer.py")
+    parser.add_argument("--write", action="store_true", help="record the calibrated value in tutor/data/calibration.json")
     parser.add_argument("--probe", action="append", default=[], help="also print the statistic of this question")
     args = parser.parse_args(argv)
 
@@ -212,9 +200,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.write:
             write_threshold(rounded, dev_name, at_rounded.balanced_accuracy, len(pos), len(neg))
-            print(f"\nwrote REFUSAL_THRESHOLD = {rounded:.2f} to {os.path.relpath(ANSWER_PY, REPO)}")
+            print(f"\nrecorded REFUSAL_THRESHOLD = {rounded:.2f} in tutor/data/calibration.json")
         else:
-            print(f"\n(not written; add --write to set REFUSAL_THRESHOLD = {rounded:.2f} in tutor/answer.py)")
+            print(f"\n(not recorded; add --write to set REFUSAL_THRESHOLD = {rounded:.2f} in tutor/data/calibration.json)")
     finally:
         if tmp is not None:
             tmp.cleanup()

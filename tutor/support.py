@@ -21,13 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tutor.calibration import calibrated
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import NUMBER, markers, sentences, stem, strip_markers, terms
 from tutor.types import Chunk, SentenceSupport
 
 SIM_WEIGHT = 0.5
-SUPPORT_THRESHOLD = 0.55
+SUPPORT_THRESHOLD = calibrated("support_threshold")  # tutor/data/calibration.json
 # The model saying the sources lack something: a refusal, not a claim about the roadmap.
 MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|say)|no information", re.I)
 
