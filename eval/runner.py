@@ -51,7 +51,7 @@ THRESHOLD_KEYS = {
     "gate_refusal_rate_unanswerable": ("refusal_accuracy", "floor"),
     "gate_false_refusal_rate_answerable": ("false_refusal", "ceiling"),
     "citation_validity": ("citation_validity", "floor"),
-    "support_scorer_balanced_accuracy": ("support_scorer_balanced_accuracy", "floor"),
+    "support_scorer_dev_balanced_accuracy": ("support_scorer_dev_balanced_accuracy", "floor"),
     "prompt_fact_coverage": ("prompt_fact_coverage", "floor"),
 }
 
@@ -248,7 +248,6 @@ def baseline_record(item: dict, answer, roadmap=None) -> dict:
                                    "refused": answer.refused, "timings": answer.timings,
                                    "sources": [{"chunk_id": c.id, "source": c.source, "doc_ids": d, "text": c.text}
                                                for c, d in zip(answer.chunks, answer.ranked_docs)]}
-    expected = item.get("expected_docs", [])
     record["ranked_docs"] = answer.ranked_docs
     record["metrics"] = _ranked_metrics(item, answer.ranked_docs)
     record["metrics"] |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences],
@@ -276,7 +275,7 @@ def add_judge(record: dict, judge, source_text: Callable[[str | None], str], all
 def load_labels(path: Path = LABELS_FILE) -> list[dict]:
     data = yaml.safe_load(path.read_text())
     return [{"sentence": c["sentence"], "context": p["context"], "supported": bool(c["supported"]),
-             "source": p["source"], "why": c.get("why", "")}
+             "source": p["source"], "why": c.get("why", ""), "split": p.get("split", "")}
             for p in data["passages"] for c in p["claims"]]
 
 
@@ -299,10 +298,21 @@ def scorer_check(scorer, labels: list[dict], current: float) -> dict:
     predicted = [s >= current for s in scores]
     wrong = [{"sentence": lab["sentence"], "supported": lab["supported"], "score": round(s, 4), "why": lab["why"]}
              for lab, s, p in zip(labels, scores, predicted) if p != lab["supported"]]
+    by_split = {split: M.balanced_accuracy([p for p, lab in zip(predicted, labels) if lab["split"] == split],
+                                           [lab["supported"] for lab in labels if lab["split"] == split])
+                for split in ("dev", "test") if any(lab["split"] == split for lab in labels)}
     return {"n": len(labels), "n_supported": sum(actual), "threshold": current,
-            "balanced_accuracy": M.balanced_accuracy(predicted, actual),
+            "balanced_accuracy": M.balanced_accuracy(predicted, actual), "by_split": by_split,
             "calibrated_threshold": round(calibrated, 4), "calibrated_balanced_accuracy": best,
             "scores": [round(s, 4) for s in scores], "labels": actual, "misclassified": wrong}
+
+
+def trained_check(tutor, labels: list[dict]) -> dict:
+    """The trained grounding check (tutor/grounding.py, not serving) beside the scorer, per
+    split: dev fitted its threshold, test is reported."""
+    from eval.grounding_check import grounding_check
+
+    return grounding_check(tutor.embedder, labels)
 
 
 def judge_check(judge, labels: list[dict]) -> dict:
@@ -480,8 +490,9 @@ def run_fast(settings, items: list[dict], options: Options, progress=None) -> di
         records.append(record)
         if n % 50 == 0:
             _log(progress, f"{n}/{len(items)} items")
-    scorer = scorer_check(tutor.scorer, load_labels(options.labels), SUPPORT_THRESHOLD)
-    return {"tutor": records, "baseline": [], "scorer": scorer,
+    labels = load_labels(options.labels)
+    scorer = scorer_check(tutor.scorer, labels, SUPPORT_THRESHOLD)
+    return {"tutor": records, "baseline": [], "scorer": scorer, "grounding": trained_check(tutor, labels),
             "quiz": quiz_check(settings, index, tutor.embedder, tutor.sentence_vectors),
             "backend": "fake (FakeLLM, extractive)", "index_version": index.version}
 
@@ -542,6 +553,7 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
     labels = load_labels(options.labels)
     result = {"tutor": tutor_records, "baseline": baseline_records,
               "scorer": scorer_check(tutor.scorer, labels, SUPPORT_THRESHOLD),
+              "grounding": trained_check(tutor, labels),
               "quiz": quiz_check(settings, tutor.index, tutor.embedder, tutor.sentence_vectors),
               "backend": tutor.llm.name, "index_version": tutor.index.version,
               "baseline_chunks": baseline.n_chunks if baseline else None}
@@ -585,7 +597,7 @@ def run(settings, options: Options, progress=None) -> tuple[dict, int]:
     exit_code = 0
     if options.fast:
         values = {k: v["mean"] for k, v in report["metrics"]["tutor"].items()}
-        values["support_scorer_balanced_accuracy"] = result["scorer"]["balanced_accuracy"]
+        values["support_scorer_dev_balanced_accuracy"] = result["scorer"]["by_split"].get("dev")
         thresholds = yaml.safe_load(Path(options.thresholds).read_text()) or {}
         report["thresholds"] = check_thresholds(values, thresholds)
         exit_code = 0 if all(r["ok"] for r in report["thresholds"]) else 1

@@ -428,10 +428,15 @@ def eval_(
     report, code = run(settings, options, progress=lambda line: err.print(line, highlight=False, markup=False))
     out.print(summary_table(report))
     scorer = report["scorer"]
-    out.print(f"support scorer on {scorer['n']} labelled sentences: balanced accuracy "
-              f"{scorer['balanced_accuracy']:.3f} at SUPPORT_THRESHOLD {scorer['threshold']}; calibrated "
-              f"threshold {scorer['calibrated_threshold']} (balanced accuracy "
+    splits = ", ".join(f"{k} {v:.3f}" for k, v in scorer.get("by_split", {}).items())
+    out.print(f"support scorer (decides serving) on {scorer['n']} labelled sentences: balanced accuracy "
+              f"{scorer['balanced_accuracy']:.3f} ({splits}) at SUPPORT_THRESHOLD {scorer['threshold']}; "
+              f"calibrated threshold {scorer['calibrated_threshold']} (balanced accuracy "
               f"{scorer['calibrated_balanced_accuracy']:.3f})", highlight=False)
+    if report.get("grounding"):
+        g = report["grounding"]["checker"]["balanced_accuracy"]
+        out.print(f"trained grounding check (not serving): balanced accuracy dev {g['dev']:.3f}, "
+                  f"test {g['test']:.3f}", highlight=False)
     if "judge_labels" in report:
         j = report["judge_labels"]
         out.print(f"LLM judge on the labels: balanced accuracy {j['balanced_accuracy_at_0_5']:.3f} at P(yes) 0.5",
