@@ -200,7 +200,9 @@ def answer_metrics(item: dict, text: str, refused: bool, supported: list[bool], 
     answerable = kind_of(item) != "unanswerable"
     return {
         "malformed": None if refused else float(bool(problems(text))),
-        "next_step": next_step_right(item, text, roadmap) if roadmap is not None else None,
+        # a refusal or withdrawal echoes the question's words ("stage 1"): not a right step
+        "next_step": (0.0 if refused else next_step_right(item, text, roadmap))
+        if roadmap is not None and next_step_right(item, "", roadmap) is not None else None,
         # a refusal states no facts (the tutor's echoes the question's words: not a hit)
         "key_fact_recall": (0.0 if refused else M.key_fact_recall(text, item.get("key_facts", [])))
         if answerable else None,

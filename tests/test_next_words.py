@@ -61,3 +61,16 @@ def test_the_reported_question_is_answered_by_the_recommender_and_cites_it(fake_
 def test_past_the_last_stage_the_material_answers(fake_tutor):
     meta = next(iter(fake_tutor().events("finished all of stage 4 and the portfolio project, whats next step?")))[1]
     assert "next" not in meta and not meta["refused"]
+
+
+def test_an_explanation_may_state_the_computed_steps_and_weeks(fake_tutor):
+    """The weeks at the learner's pace and the reasons are computed, not in any chunk: an
+    explanation that states them is not withdrawn as unsupported (it was, in full run 5)."""
+    def explain(messages):
+        chosen = messages[-1]["content"].split("Chosen next")[1]
+        name, weeks = chosen.split("\n- ")[1].split(": about ")
+        return f"Study {name} next, about {weeks.split(' weeks')[0]} weeks at your pace [1]."
+
+    answer = fake_tutor(explain).ask("what should i learn next? total beginner here")
+    assert not answer.refused and not answer.withdrawn, answer.answer
+    assert answer.support == 1.0 and "weeks at your pace" in answer.answer

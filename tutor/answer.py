@@ -216,7 +216,7 @@ class Tutor:
         text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2).rstrip()}{m.group(1)}", text)
         t = time.perf_counter()
         # scored against the whole chunks, not only the sentences the prompt showed
-        scored = self.scorer.score_sentences(text, [s.chunk for s in prepared.sources])
+        scored = self.scorer.score_sentences(text, [s.chunk for s in prepared.sources], prepared.facts)
         timings["support"] = time.perf_counter() - t
         draft_support = _share_supported(scored)
         hold_back = self.settings.hold_back_unsupported

@@ -22,7 +22,7 @@ from tutor.mastery import MASTERED, mastery_map
 from tutor.next_step import recommend
 from tutor.retrieve import stages_named
 from tutor.roadmap import Roadmap
-from tutor.types import Answer, Hit, PaperRef, Recommendation
+from tutor.types import Answer, Chunk, Hit, PaperRef, Recommendation
 
 if TYPE_CHECKING:
     from tutor.answer import Tutor
@@ -140,7 +140,19 @@ def _prepared(tutor: Tutor, rec: Recommendation) -> Prepared:
     hits = [Hit(c, 1.0, i, 1.0) for i, c in enumerate(chunks, 1)]
     question = "What should I learn next? " + "; ".join(
         f"{s.name} (stage {s.stage}, about {s.weeks} weeks at my pace), because {s.why}" for s in rec.steps)
-    return Prepared(question, hits, tutor.select(hits, tutor.embedder.encode_one(question), question), False)
+    # The steps, their reasons and the weeks are computed, not read from the corpus: the
+    # explanation may state them, so the support check counts them as backed.
+    facts = Chunk("recommendation", "recommendation", _steps_text(rec), "Computed next step", "user", "next_step")
+    return Prepared(question, hits, tutor.select(hits, tutor.embedder.encode_one(question), question), False,
+                    facts=[facts])
+
+
+def _steps_text(rec: Recommendation) -> str:
+    """The computed recommendation in the words the next prompt gives the model."""
+    lines = [f"Stage {rec.stage} is next for you, about {rec.stage_weeks_left} weeks left in it at your pace."]
+    lines += [f"Study {s.name} next (stage {s.stage}, about {s.weeks} weeks at your pace), because {s.why}."
+              for s in rec.steps]
+    return "\n".join(lines)
 
 
 def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[Event]:

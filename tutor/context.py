@@ -57,6 +57,7 @@ class Prepared:
     sources: list[Source]  # what the prompt shows, numbered from 1
     refused: bool
     timings: dict = field(default_factory=dict)
+    facts: list[Chunk] = field(default_factory=list)  # what the answer may state uncited (tutor/coach.py)
 
 
 def heading(chunk: Chunk) -> str:

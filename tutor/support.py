@@ -56,20 +56,24 @@ class SupportScorer:
     sentence_vectors: SentenceVectors
     threshold: float = SUPPORT_THRESHOLD
 
-    def score_sentences(self, answer: str, sources: list[Chunk]) -> list[SentenceSupport]:
+    def score_sentences(self, answer: str, sources: list[Chunk], facts: list[Chunk] = ()) -> list[SentenceSupport]:
         """Score every sentence of `answer` against the sources it cites ([n] is 1-based
-        into `sources`); a sentence without a valid marker is checked against all sources."""
+        into `sources`); a sentence without a valid marker is checked against all sources.
+        `facts`: material every sentence may also draw on though no marker names it (the
+        computed "what next" steps, which are no chunk of the corpus)."""
         items = [s for s in sentences(answer) if is_claim(strip_markers(s))]
         if not items or not sources:
             return []
+        n_cited = len(sources)
+        sources = [*sources, *facts]
         self.sentence_vectors.warm(sources)
         per_source = [self.sentence_vectors.get(c)[1] for c in sources]
         texts = [c.embed_text for c in sources]
         answer_vecs = self.embedder.encode([strip_markers(s) for s in items])
         results = []
         for sentence, vec in zip(items, answer_vecs):
-            cited = [n - 1 for n in markers(sentence) if 1 <= n <= len(sources)]
-            pool = cited or list(range(len(sources)))
+            cited = [n - 1 for n in markers(sentence) if 1 <= n <= n_cited]
+            pool = (cited or list(range(n_cited))) + list(range(n_cited, len(sources)))
             best_sims = [float((per_source[j] @ vec).max()) for j in pool]
             best = pool[int(np.argmax(best_sims))]
             score = self._score(strip_markers(sentence), max(best_sims), [texts[j] for j in pool])
