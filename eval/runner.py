@@ -300,9 +300,9 @@ def scorer_check(scorer, labels: list[dict], current: float) -> dict:
     predicted = [s >= current for s in scores]
     wrong = [{"sentence": lab["sentence"], "supported": lab["supported"], "score": round(s, 4), "why": lab["why"]}
              for lab, s, p in zip(labels, scores, predicted) if p != lab["supported"]]
-    by_split = {split: M.balanced_accuracy([p for p, lab in zip(predicted, labels) if lab["split"] == split],
-                                           [lab["supported"] for lab in labels if lab["split"] == split])
-                for split in ("dev", "test") if any(lab["split"] == split for lab in labels)}
+    by_split = {split: M.balanced_accuracy([p for p, lab in zip(predicted, labels) if lab.get("split") == split],
+                                           [lab["supported"] for lab in labels if lab.get("split") == split])
+                for split in ("dev", "test") if any(lab.get("split") == split for lab in labels)}
     return {"n": len(labels), "n_supported": sum(actual), "threshold": current,
             "balanced_accuracy": M.balanced_accuracy(predicted, actual), "by_split": by_split,
             "calibrated_threshold": round(calibrated, 4), "calibrated_balanced_accuracy": best,
