@@ -84,7 +84,9 @@ def bank(engine, n=3, stage=1) -> None:
 
 
 def test_ask_defers_first_streams_then_shows_the_checked_answer_with_sources_in_a_thread(service):
-    url, engine = service(delay=0.25)  # ~0.25 s per token: several seconds of streaming
+    # ~0.6 s a token: the extractive answer ("ResNet's key idea is residual learning [1].",
+    # 7 pieces) streams for about 4 s, so the edits that stream it can be counted
+    url, engine = service(delay=0.6)
     log, user, channel = Discord(), User(1), Channel(Discord())
     channel.log = log
     first = Interaction(log, user, channel)
