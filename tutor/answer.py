@@ -31,6 +31,7 @@ from tutor.errors import InvalidInput, TooLarge
 from tutor.index import LoadedIndex, load_index
 from tutor.llm import LLM, get_llm
 from tutor.llm.base import Cancel
+from tutor.guard import load_canary
 from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
@@ -110,7 +111,7 @@ class Tutor:
         self.embedder = embedder
         self.llm = llm
         self.retriever = Retriever(index, embedder)
-        self.prompts = Prompts(settings.prompts_dir)
+        self.prompts = Prompts(settings.prompts_dir, canary=load_canary(settings.index_dir))  # tutor/guard.py
         self.sentence_vectors = SentenceVectors(embedder)
         self.scorer = SupportScorer(embedder, self.sentence_vectors)
         self.threshold = settings.refusal_threshold if settings.refusal_threshold is not None \

@@ -35,8 +35,8 @@ def run_turn(tutor: Tutor, engine: Engine, message: str, *, conversation_id: str
     partial: list[str] = []
     finished = False
     try:
-        source = respond(cancel) if respond else tutor.events(message, turns, stage=stage, cancel=cancel)
-        for kind, payload in source:
+        source = respond(cancel) if respond else answer_events(tutor, message, turns, stage=stage, cancel=cancel)
+        for kind, payload in guarded(tutor, source):  # what clients and the database see
             if kind == "meta":
                 payload = {**payload, "conversation_id": conversation_id, "message_id": reply_id}
             elif kind == "token":
