@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         2, ge=0, le=10, description="retries with backoff before the first token (never after it)")
     openai_check_schema: bool = Field(
         True, description="at start-up, check that the openai server enforces response_format json_schema")
+    llm_breaker_failures: int = Field(
+        3, ge=1, description="openai backend: consecutive failures that open the circuit breaker (tutor/llm/breaker.py)")
+    llm_breaker_cooldown: float = Field(
+        30.0, gt=0, description="seconds the open breaker fails fast (retrieval-only answers) before one trial call")
     llm_threads: int = Field(2, ge=1, description="llama.cpp / torch threads for the LLM")
     embed_threads: int = Field(1, ge=1, description="onnxruntime / torch threads for query embedding")
     embed_backend: str = Field(

@@ -48,7 +48,10 @@ def get_llm(settings: Settings) -> LLM:
                               read_timeout=settings.openai_read_timeout, retries=settings.openai_retries)
         if settings.openai_check_schema:
             llm.check_schema()  # also fails at once, naming the server, when it is not there
-        return llm
+        from tutor.llm.breaker import CircuitBreaker
+
+        # a server that goes away later: fail fast while it is down (tutor/fallback.py answers)
+        return CircuitBreaker(llm, failures=settings.llm_breaker_failures, cooldown=settings.llm_breaker_cooldown)
     if name == "vllm":
         from tutor.llm.vllm_local import VLLMLocal
 
