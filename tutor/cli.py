@@ -88,10 +88,19 @@ def ask(
     validate_question(question, settings.max_question_chars)  # before loading any model
     tutor = _tutor(settings)
     if as_json:
-        answer = tutor.ask(question, stage=stage)
+        answer = next(p for k, p in _events(tutor, question, stage=stage) if k == "done")
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return
-    _print_sources(_stream(tutor.events(question, stage=stage)))
+    _print_sources(_stream(_events(tutor, question, stage=stage)))
+
+
+def _events(tutor, message: str, history=(), stage: int | None = None):
+    """A reply's events as every client gets them: the retrieval-only answer when the LLM
+    cannot be reached (tutor/fallback.py), through the output filter (tutor/guard.py)."""
+    from tutor.fallback import answer_events
+    from tutor.guard import guarded
+
+    return guarded(tutor, answer_events(tutor, message, history, stage=stage))
 
 
 def _stream(events):
@@ -157,7 +166,7 @@ def chat(
             continue
         out.print("tutor>")
         try:
-            answer = _stream(tutor.events(message, history, stage=stage))
+            answer = _stream(_events(tutor, message, history, stage=stage))
         except TutorError as exc:
             err.print(f"[red]error:[/] {escape(str(exc))}")
             continue
