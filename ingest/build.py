@@ -35,6 +35,9 @@ class IngestReport:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    # (source, flag): hidden text removed, or passages that read like instructions to a
+    # model (ingest/scan.py); kept in the manifest, so every run names them until fixed
+    flags: list[tuple[str, str]] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
     version: str | None = None  # None when nothing was written
@@ -80,6 +83,7 @@ def build_index(
     report = IngestReport(dry_run=dry_run)
     prev = _previous(settings.index_dir, rebuild)
     old_files: dict[str, str] = prev.manifest.get("files", {}) if prev else {}
+    old_flags: dict[str, list[str]] = prev.manifest.get("flags", {}) if prev else {}
     gone = {str(p.resolve()) for p in forget}
     roots = [Path(r) for r in (prev.manifest.get("roots", []) if prev else []) if r not in gone]
     for p in paths:
@@ -106,15 +110,18 @@ def build_index(
         if old_files.get(source) == digest and source in old_chunks:
             chunks += old_chunks[source]
             files[source] = digest
+            report.flags += [(source, f) for f in old_flags.get(source, [])]
             continue
+        flags: list = []
         try:
-            docs = load_file(path, source, user=is_user)
+            docs = load_file(path, source, user=is_user, flags=flags)
         except IngestError as exc:
             if not is_user:
                 raise IngestError(f"shipped corpus file {source}: {exc}") from None
             report.skipped.append((source, str(exc)))
             continue
         (report.changed if source in old_files else report.added).append(source)
+        report.flags += [(source, str(f)) for f in flags]
         files[source] = digest
         for doc in docs:
             chunks += chunk_document(doc)
@@ -144,8 +151,11 @@ def build_index(
             vectors[ids] = embedder.encode([chunks[i].embed_text for i in ids])
             if on_progress:
                 on_progress(min(start + batch, len(todo)), len(todo))
+    flagged: dict[str, list[str]] = {}
+    for source, flag in report.flags:
+        flagged.setdefault(source, []).append(flag)
     manifest = {"embedder": _embedder_record(prev, embedder if todo else None, len(chunks) - len(todo)),
-                "files": files, "roots": [str(r) for r in roots], "corpus_dir": str(settings.corpus_dir.resolve())}
+                "files": files, "flags": flagged, "roots": [str(r) for r in roots], "corpus_dir": str(settings.corpus_dir.resolve())}
     report.version = write_index(settings.index_dir, chunks, vectors, manifest)
     report.seconds = time.perf_counter() - started
     return report

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from ingest import scan
 from ingest.roadmap_docs import roadmap_documents
 from tutor.errors import IngestError
 from tutor.roadmap import load_roadmap
@@ -48,11 +49,15 @@ def _title_from(text: str, path: Path) -> str:
     return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
 
 
-def load_markdown(path: Path, source: str, user: bool) -> list[Document]:
+def load_markdown(path: Path, source: str, user: bool, flags: list | None = None) -> list[Document]:
     try:
         meta, body = split_front_matter(_read_text(path))
     except yaml.YAMLError as exc:
         raise IngestError(f"front matter is not valid YAML: {exc}") from None
+    if user:  # comments do not render: a reader never sees what they say
+        body, found = scan.strip_comments(body)
+        if flags is not None:
+            flags += found
     if user or not meta:
         return [Document(f"user:{source}", meta.get("title") or _title_from(body, path),
                          body, "user", source, _stage(meta.get("stage")), tuple(meta.get("concepts") or ()))]
@@ -81,15 +86,20 @@ _HTML_BLOCKS = ("h4", "h5", "h6", "p", "li", "pre", "td", "th", "tr", "blockquot
                 "article", "main", "header", "footer", "aside", "nav", "dt", "dd", "figcaption", "br", "hr")
 
 
-def load_html(path: Path, source: str) -> list[Document]:
+def load_html(path: Path, source: str, flags: list | None = None) -> list[Document]:
     """Visible text of a page: block elements become lines, h1-h3 become `##` sections.
-    Text is taken from every element (not only <p>), so div-and-span pages are read too."""
+    Text is taken from every element (not only <p>), so div-and-span pages are read too;
+    comments and elements styled invisible are left out (and flagged: ingest/scan.py)."""
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(_read_text(path), "html.parser")
+    raw = _read_text(path)
+    soup = BeautifulSoup(raw, "html.parser")
     title = soup.title.get_text(strip=True) if soup.title else ""
     for tag in soup(["head", "title", "script", "style", "noscript", "template", "iframe", "svg"]):
         tag.decompose()
+    found = scan.strip_comments(raw)[1] + scan.hidden_elements(soup)
+    if flags is not None:
+        flags += found
     for el in soup.find_all(_HTML_HEADINGS):
         el.insert_before("\n## ")
         el.insert_after("\n")
@@ -138,23 +148,30 @@ def load_yaml(path: Path, source: str, user: bool) -> list[Document]:
             for d in docs]
 
 
-def load_file(path: Path, source: str, user: bool = True) -> list[Document]:
-    """Documents from one file; IngestError names the reason it cannot be read."""
+def load_file(path: Path, source: str, user: bool = True, flags: list | None = None) -> list[Document]:
+    """Documents from one file; IngestError names the reason it cannot be read. Hidden text
+    is removed, and what was hidden or reads like instructions to a model is appended to
+    `flags` (ingest/scan.py)."""
+    flags = [] if flags is None else flags
     suffix = path.suffix.lower()
     if suffix in (".md", ".markdown"):
-        docs = load_markdown(path, source, user)
+        docs = load_markdown(path, source, user, flags)
     elif suffix == ".txt":
         docs = load_text(path, source)
     elif suffix in (".html", ".htm"):
-        docs = load_html(path, source)
+        docs = load_html(path, source, flags)
     elif suffix == ".pdf":
         docs = load_pdf(path, source)
     elif suffix in (".yaml", ".yml"):
         docs = load_yaml(path, source, user)
     else:
         raise IngestError(f"unsupported file type {suffix or '(none)'}; supported: {sorted(SUFFIXES)}")
+    flags += scan.invisible_flags("".join(d.title + d.text for d in docs))
+    docs = [replace(d, title=scan.strip_invisible(d.title), text=scan.strip_invisible(d.text)) for d in docs]
     if not any(d.text.strip() for d in docs):
         raise IngestError("the file is empty")
+    for d in docs:
+        flags += scan.instruction_flags(d.text)
     return docs
 
 

@@ -62,6 +62,8 @@ def ingest(
                              on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     for source, reason in report.skipped:
         err.print(f"[yellow]skipped[/] {escape(source)}: {escape(reason)}")
+    for source, flag in report.flags:  # hidden text (removed) or instructions to a model (ingest/scan.py)
+        err.print(f"[yellow]flagged[/] {escape(source)}: {escape(flag)}")
     verb = "would embed" if dry_run else "embedded"
     for label, items in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
         for item in items:
