@@ -64,6 +64,7 @@ def _pre_migration_database(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE message DROP COLUMN held_back"))
         conn.execute(text("DROP TABLE lease"))
+        conn.execute(text("DROP TABLE ratecounter"))  # added by revision 0002, after migrations began
         conn.execute(text("INSERT INTO conversation (id, created_at) VALUES ('c1', CURRENT_TIMESTAMP)"))
         conn.execute(text("INSERT INTO message (id, conversation_id, role, content, status, citations, created_at) "
                           "VALUES ('m1', 'c1', 'user', 'hi', 'ok', '[]', CURRENT_TIMESTAMP)"))

@@ -63,7 +63,11 @@ def live(corpus_index, embedder, tmp_path_factory):
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('widget-db') / 'tutor.db'}")
     # These tests are about rendering the model's Markdown and hostile text, which the
     # support check would cut as unsupported; test_held_back_sentences_* covers the check.
-    settings = corpus_index.model_copy(update={"hold_back_unsupported": False})
+    # The host sites below run on other loopback ports: those origins must be allowed (CORS is
+    # same-origin only by default), the way a site owner lists theirs in TUTOR_CORS_ORIGINS.
+    settings = corpus_index.model_copy(update={"hold_back_unsupported": False,
+                                               "cors_origins": ["https://learner-site.example"],
+                                               "cors_origin_regex": r"http://127\.0\.0\.1:\d+"})
     tutor = Tutor(settings, load_index(corpus_index.index_dir), embedder, FakeLLM(scripted, delay=0.02))
     app = create_app(settings, tutor=tutor, engine=engine)
     add_hostile_route(app)

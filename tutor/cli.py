@@ -325,7 +325,8 @@ def serve(
     settings = _settings(index, backend, model, host=host, port=port)
     app_ = create_app(settings)
     out.print(f"Roadmap Tutor on http://{settings.host}:{settings.port} (docs at /docs)")
-    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning")
+    # proxy_headers off: X-Forwarded-For is believed only from TUTOR_TRUSTED_PROXIES (tutor/api/security.py)
+    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
 
 
 @app.command()
@@ -387,21 +388,33 @@ def quiz_build(
     per_stage: Annotated[int, typer.Option("--per-stage", min=1, help="accepted items wanted per stage")] = 10,
     max_candidates: Annotated[Optional[int], typer.Option(
         "--max-candidates", min=1, help="stop a stage after this many candidates (default: twice --per-stage)")] = None,
+    export: Annotated[Optional[Path], typer.Option(
+        "--export", help="write the shipped bank instead: build in a throwaway database and write "
+                         "DIR/stage-N.yaml (e.g. corpus/quizzes; see tutor/quiz/shipped.py)")] = None,
     index: IndexOpt = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
 ):
     """Fill the quiz bank: generate items from each stage's chunks, validate each against its
-    source, store accepted and rejected ones (with reasons)."""
+    source, store accepted and rejected ones (with reasons). The shipped items of the corpus
+    are loaded first, so the model only adds to them."""
     from tutor.db import make_engine
     from tutor.quiz.bank import build_stage, check_stage, stages_of
+    from tutor.quiz.shipped import export_stage, load_shipped
 
     settings = _settings(index, backend, model)
     tutor = _tutor(settings)
     stages = stages_of(tutor)
     if stage is not None:
         check_stage(stages, stage)
+    if export is not None:
+        for s in [stage] if stage is not None else stages:
+            path, report, written = export_stage(tutor, s, export, per_stage, max_candidates)
+            out.print(f"stage {s}: {written} items written to {path} ({report.accepted} accepted of "
+                      f"{report.candidates} candidates, {report.seconds:.0f}s)")
+        return
     engine = make_engine(settings.database_url)
+    out.print(load_shipped(engine, settings.corpus_dir, tutor.index.chunks).summary())
     for s in [stage] if stage is not None else stages:
         report = build_stage(tutor, engine, s, per_stage, max_candidates=max_candidates)
         per_valid = f"{report.seconds_per_valid:.1f}s per valid item" if report.accepted else "no valid item"
@@ -501,6 +514,26 @@ def db_current(database: DatabaseOpt = None):
         state = str(exc)
     out.print(f"database {current or 'unversioned'}, code {head}: {state}", highlight=False)
     raise typer.Exit(0 if current == head else 1)
+
+
+@db_app.command("purge")
+def db_purge(database: DatabaseOpt = None,
+             days: Annotated[Optional[int], typer.Option(
+                 min=1, help="delete conversations idle longer than this (default: TUTOR_RETENTION_DAYS)")] = None):
+    """Delete old conversations with their messages, feedback and hints (the retention limit
+    the service also applies on its own when TUTOR_RETENTION_DAYS is set)."""
+    from tutor.db import make_engine
+    from tutor.privacy import purge_once
+
+    settings = load_settings(database_url=database)
+    days = days or settings.retention_days
+    if days is None:
+        raise TutorError("no retention limit: pass --days N or set TUTOR_RETENTION_DAYS")
+    counts = purge_once(make_engine(settings.database_url), days)
+    if counts is None:
+        raise TutorError("another process is purging right now; try again in a few minutes")
+    done = ", ".join(f"{n} {table}" for table, n in counts.items()) or "nothing"
+    out.print(f"deleted {done} (conversations idle more than {days} days)", highlight=False)
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -70,11 +70,38 @@ class Settings(BaseSettings):
     # Service
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    cors_origins: list[str] = Field(["*"], description="origins allowed to call the API from a browser (the widget)")
+    cors_origins: list[str] = Field(
+        [], description="origins allowed to call the API from a browser (sites embedding the widget), as a JSON "
+        "list of scheme://host[:port]; empty: only the service's own origin (the demo page); [\"*\"]: any site")
+    cors_origin_regex: str | None = Field(
+        None, description="also allow origins matching this regular expression (for example previews)")
+    cors_allow_credentials: bool = Field(
+        False, description="let browsers send cookies to the API; refused together with a wildcard origin")
     admin_key: str | None = Field(
         None, description="bearer key of the operator dashboard (/admin) and its JSON (/admin/api/...); "
         "unset: the admin surface is off (404)"
     )
+
+    # Hardening (tutor/api/limits.py, tutor/api/security.py, tutor/ratelimit.py; see SECURITY.md)
+    trusted_proxies: list[str] = Field(
+        [], description="addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed; "
+        "from any other peer the header is ignored")
+    max_body_bytes: int = Field(
+        131072, ge=1024, description="largest request body accepted (413 beyond), checked before any work")
+    rate_limit_per_learner: int = Field(
+        10, ge=0, description="questions one learner id may ask per window (0: no limit)")
+    rate_limit_per_address: int = Field(
+        30, ge=0, description="questions one client address may ask per window (0: no limit)")
+    rate_limit_global: int = Field(
+        1200, ge=0, description="questions the whole service (all replicas) takes per window (0: no limit)")
+    rate_limit_window_seconds: int = Field(
+        60, ge=1, le=86400, description="length of the rate-limit window (a sliding window over two counters)")
+    generation_slots: int = Field(
+        2, ge=1, description="answers generated at once in one process (llama.cpp has 2 slots)")
+    generation_queue: int = Field(
+        8, ge=0, description="answers that may wait for a slot; beyond that 503 with Retry-After at once")
+    generation_seconds: float = Field(
+        120.0, gt=0, description="wall-clock limit of one generation; the stream then ends with an error event")
 
     # Discord bridge (tutor/discord/ is the bot; tutor/api/bridge.py its side of the service)
     service_key: str | None = Field(
@@ -87,10 +114,33 @@ class Settings(BaseSettings):
     discord_timeout: float = Field(60.0, gt=0, description="seconds the bot waits for the service")
     discord_reminder_poll_seconds: float = Field(900.0, gt=0, description="how often the bot asks who is due")
 
+    # Privacy (tutor/privacy.py, tutor/redact.py; see SECURITY.md)
+    retention_days: int | None = Field(
+        None, ge=1, description="delete conversations idle longer than this many days, with their messages, "
+        "feedback and hints (at start-up, then every retention_check_seconds; `tutor db purge`); unset: keep")
+    retention_check_seconds: float = Field(3600.0, gt=0, description="how often the service applies retention_days")
+    redact: bool = Field(
+        False, description="replace e-mail addresses, phone numbers and card numbers with [email], [phone], "
+        "[card] in stored messages and feedback (the answer in flight still reads the original)")
+
     @field_validator("llm_backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
         return _one_of(value, BACKENDS, "backend")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        from tutor.cors import check_origins  # one rule for settings and start-up
+
+        return check_origins(value)
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self):
+        from tutor.cors import check_cors
+
+        check_cors(self)
+        return self
 
     @field_validator("embed_backend")
     @classmethod

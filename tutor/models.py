@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 
@@ -197,3 +198,14 @@ class Lease(SQLModel, table=True):
     holder: str  # host:pid:random of the process that claimed it
     expires_at: datetime
     created_at: datetime = Field(default_factory=_now)
+
+
+class RateCounter(SQLModel, table=True):
+    """Requests admitted under one rate-limit key ("addr:10.0.0.7", "learner:ada", "global")
+    in one window (epoch seconds // window length). In the database so every replica counts
+    against the same limits (tutor/ratelimit.py); rows older than the previous window are
+    deleted as windows pass."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    window: int = Field(primary_key=True, sa_type=BigInteger)
+    count: int = 0

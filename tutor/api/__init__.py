@@ -21,10 +21,15 @@ from tutor.api import bridge, chat, health, learners, link, openai_routes, quizz
 from tutor.api import admin
 from tutor.api import roadmap as roadmap_api  # `roadmap` names the loaded Roadmap below
 from tutor.api.deps import AppState
+from tutor.api.limits import Admission
+from tutor.api.security import SecurityHeaders, parse_networks
 from tutor.config import Settings
 from tutor.db import make_engine
-from tutor.errors import TutorError
+from tutor.cors import cors_options
+from tutor.errors import ConfigError, TutorError
 from tutor.index import load_index
+from tutor.privacy import RetentionLoop
+from tutor.ratelimit import RateLimiter
 from tutor.roadmap import load_roadmap
 
 
@@ -47,6 +52,11 @@ def _load_tutor(state: AppState) -> None:
 
 def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -> FastAPI:
     """Build the app. Tests pass a ready `tutor` (for example with a scripted LLM)."""
+    cors = cors_options(settings)  # a wildcard with credentials stops start-up here
+    try:
+        proxies = parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     index = tutor.index if tutor else load_index(settings.index_dir)
     roadmap = load_roadmap(settings.corpus_dir / "roadmap.yaml")
     state = AppState(settings, engine or make_engine(settings.database_url), index, roadmap, tutor)
@@ -57,15 +67,24 @@ def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -
             threading.Thread(target=_load_tutor, args=(state,), name="load-tutor", daemon=True).start()
         else:
             state.ready.set()
+        # TUTOR_RETENTION_DAYS: old conversations are purged now and then periodically
+        app.state.retention = (RetentionLoop(state.engine, settings.retention_days,
+                                             settings.retention_check_seconds).start()
+                               if settings.retention_days else None)
         yield
+        if app.state.retention:
+            app.state.retention.stop()
 
     app = FastAPI(title="Roadmap Tutor", version=__version__, lifespan=lifespan,
                   description="Answers about a learning roadmap, with citations. "
                               "Streaming chat, an OpenAI-compatible endpoint, and an embeddable widget.")
     app.state.tutor_state = state
-    # The widget runs on other sites and calls /api/* from their origin.
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                       allow_methods=["GET", "POST", "PUT"], allow_headers=["Content-Type", "Authorization"])
+    # Innermost first: admission (size, rate, queue: tutor/api/limits.py) runs before any
+    # route; CORS wraps it so a 413/429/503 still reaches the widget's script on another site.
+    app.add_middleware(Admission, settings=settings, limiter=RateLimiter(state.engine, settings.rate_limit_window_seconds),
+                       proxies=proxies)
+    app.add_middleware(CORSMiddleware, **cors)  # the origins of the sites that embed the widget
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(TutorError)
     async def tutor_error(request: Request, exc: TutorError):

@@ -4,6 +4,10 @@ HTTP stream, and stop the model when the client goes away.
 The worker checks `cancel()` between tokens; `cancel` becomes true when the client
 disconnects (polled) or when the response task is cancelled (Starlette does that on
 disconnect), so the model stops computing instead of finishing an answer nobody reads.
+
+A generation also has a wall-clock limit (TUTOR_GENERATION_SECONDS): past it the worker is
+told to stop and the stream ends with an "error" event (HTTP 504 for a non-streaming
+request) even if the backend is stuck and never yields again, so no client waits forever.
 """
 
 from __future__ import annotations
@@ -41,11 +45,20 @@ async def bridge(request: Request, produce: Callable[[Callable[[], bool]], Itera
             loop.call_soon_threadsafe(queue.put_nowait, _END)
 
     loop.run_in_executor(None, work)
+    seconds = request.app.state.tutor_state.settings.generation_seconds
+    deadline = loop.time() + seconds
     pending = None
     try:
         while True:
             pending = pending or asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({pending}, timeout=POLL_SECONDS)
+            left = deadline - loop.time()
+            if left <= 0:
+                cancelled.set()
+                yield "error", {"message": f"the answer took longer than {seconds:g} s (TUTOR_GENERATION_SECONDS) "
+                                           "and was stopped; ask again, or ask something narrower",
+                                "status": 504}
+                return
+            done, _ = await asyncio.wait({pending}, timeout=min(POLL_SECONDS, left))
             if not done:
                 if await request.is_disconnected():
                     return
