@@ -25,7 +25,7 @@ from tutor.quiz.bank import build_stage, serve_quiz
 from tutor.quiz.hints import leaks
 from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.schema import Candidate
-from tutor.quiz.validate import KEY_THRESHOLD, Validator
+from tutor.quiz.validate import KEY_THRESHOLD, Validator, option_form_problem
 from tutor.text import sentences, terms
 from tutor.types import Chunk
 
@@ -175,12 +175,51 @@ def test_a_numeric_key_gets_numeric_wrong_options(repair, validator):
 
 def test_a_descriptive_key_takes_other_items_keys_first(validator, embedder):
     answers = Phrases(embedder, ["to add nonlinearity so a network can model curves",
-                                 "to randomly switch off units during training"])
+                                 "to randomly switch off units during training",
+                                 "to stop training when the validation loss rises"])
     repair = DistractorRepair(validator, Phrases(embedder, ["Dropout", "Batch normalization"]), answers)
     bad = Candidate("mcq", "What is Adam's key idea?", 0, ["to keep two running averages for every parameter"] * 4)
     fixed, replaced = repair.repair(bad, ADAM)
     assert replaced == 3 and set(answers.texts) <= set(fixed.options), fixed.options
     assert validator.check(fixed, ADAM).ok
+
+
+def test_repair_never_puts_a_bare_name_beside_a_sentence_long_key(validator, embedder):
+    """What the repair did before the form check: with two other keys at hand, the third
+    wrong option was a corpus name ("Dropout") beside three eight-word options."""
+    answers = Phrases(embedder, ["to add nonlinearity so a network can model curves",
+                                 "to randomly switch off units during training"])
+    repair = DistractorRepair(validator, Phrases(embedder, ["Dropout", "Batch normalization"]), answers)
+    bad = Candidate("mcq", "What is Adam's key idea?", 0, ["to keep two running averages for every parameter"] * 4)
+    assert repair.repair(bad, ADAM) == (bad, 0)  # too few wrong options that read like the key
+
+
+@pytest.mark.parametrize("options, fragment", [
+    # the old repair's output (see above): a topic name beside sentence-long options
+    (["to keep two running averages for every parameter", "to add nonlinearity so a network can model curves",
+      "Dropout", "to randomly switch off units during training"], "a bare name 'Dropout'"),
+    (["0.001", "Adam", "0.01", "0.1"], "'Adam' is a phrase, the key '0.001' a number"),
+    (["It keeps two running averages.", "a fixed global learning rate", "a replay buffer of past samples",
+      "a decision tree per layer"], "is a phrase, the key 'It keeps two running averages.' a sentence"),
+    (["two running averages", "SGD", "a fixed global learning rate that never changes during training", "RMSProp"],
+     "(10 words) is not as long as the key"),
+])
+def test_wrong_options_that_do_not_read_like_the_key_are_rejected(validator, options, fragment):
+    verdict = validator.check(Candidate("mcq", Q, 0, options, "Adam keeps two."), ADAM)
+    assert "distractor_form" in verdict.reasons, verdict.details
+    assert fragment in " ".join(verdict.details)
+
+
+@pytest.mark.parametrize("options", [
+    GOOD.options,  # phrases of five and six words
+    ["0.01", "0.001", "0.1", "1.0"],
+    ["weeks 9-16", "weeks 13-20", "weeks 5-12", "weeks 17-24"],
+    ["Adam", "RMSProp", "stochastic gradient descent", "Adagrad"],  # names of one to three words
+    ["It keeps two running averages.", "It keeps one fixed rate.", "It stores every past gradient.",
+     "It samples a new batch size."],
+])
+def test_options_of_the_keys_form_and_length_pass_the_form_check(options):
+    assert option_form_problem(options, 0) is None
 
 
 def test_repair_never_rescues_an_unsupported_key_or_a_malformed_item(repair, validator):

@@ -15,7 +15,9 @@ type that the source does not back:
 Candidates closest in meaning to the question come first, so wrong answers stay on topic.
 
 A replacement must pass the same tests as the validator applies (distinct from the key
-and the other options, not backed by the source like the key), and the repaired item is
+and the other options, not backed by the source like the key, read like the key: same
+form and length class, so a bare name never stands beside a sentence-long key; a model's
+own wrong option that reads unlike the key is replaced too), and the repaired item is
 then validated like any other: a key the source does not back is never rescued. How many
 options were replaced is stored in the item's scores ("replaced").
 """
@@ -28,7 +30,8 @@ from dataclasses import replace
 import numpy as np
 
 from tutor.quiz.schema import MCQ_OPTIONS, Candidate, schema_problems
-from tutor.quiz.validate import Validator, backed_like_the_key, distractors, normalise, one_correct_problem
+from tutor.quiz.validate import (Validator, backed_like_the_key, distractors, normalise, one_correct_problem,
+                                 option_form, same_length_class)
 from tutor.text import NUMBER
 from tutor.types import Chunk
 
@@ -143,6 +146,8 @@ class DistractorRepair:
 
     def _fits(self, c: Candidate, option: str, key: str, kept: list[str], key_score: float,
               source: Chunk) -> bool:
+        if option_form(option) != option_form(key) or not same_length_class(option, key):
+            return False
         if self.validator.alike([key, *kept, option]):
             return False
         return not backed_like_the_key(self.validator.distractor_support(c, option, source), key_score)

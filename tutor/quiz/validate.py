@@ -11,6 +11,10 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
     key_in_question       the question states its own answer (mcq option or short answer text)
     duplicate             the question is a near-duplicate (cosine >= SIMILAR) of a bank item
                           of the same stage
+    distractor_form       an mcq's wrong option does not read like its key (option_form_problem):
+                          another form (a number, a short name, a sentence-long phrase) or
+                          another length class, such as a bare topic name beside full-sentence
+                          options, which gives the key away without knowing anything
 
 Support has no NLI model to lean on (none ships offline), so it is the answer scorer's
 recipe (tutor/support.py) applied to the statement "question + answer":
@@ -48,7 +52,17 @@ DISTRACTOR_MARGIN = 0.10
 SIMILAR = 0.92
 NUMBER_MARGIN = 0.10
 REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
-           "distractor_supported", "key_in_question", "duplicate")
+           "distractor_supported", "key_in_question", "duplicate", "distractor_form")
+# Forms an option can have (option_form): a number ("0.001", "weeks 9-16"), a sentence (it
+# ends with a full stop: "It keeps two averages."), or a phrase ("Adam", "a fixed learning
+# rate"). Length is checked apart from form: two options read alike when their word counts
+# differ by at most LENGTH_SLACK words or by at most a factor LENGTH_RATIO ("Adam" and
+# "stochastic gradient descent" do; "Adam" and an eight-word description do not).
+NUMBER_WORDS = 4  # "weeks 9 to 16" still reads as a number; longer is a phrase with a number in it
+SENTENCE_WORDS = 6  # a key this long beside a name of BARE_NAME_WORDS or fewer: a bare topic name
+BARE_NAME_WORDS = 3
+LENGTH_SLACK = 3
+LENGTH_RATIO = 2.0
 _ARTICLE = re.compile(r"^(the|a|an)\s+")
 
 
@@ -120,6 +134,8 @@ class Validator:
         self._supported(c, source, verdict)
         if c.kind != "tf" and f" {normalise(c.key_text())} " in f" {normalise(c.question)} ":
             verdict.fail("key_in_question", "the question contains its answer")
+        if c.kind == "mcq" and (problem := option_form_problem(c.options, c.answer)):
+            verdict.fail("distractor_form", problem)
         self._novel(c, bank_questions, verdict)
         return verdict
 
@@ -193,6 +209,39 @@ def one_correct_problem(c: Candidate) -> str | None:
         return f"a true/false key must be true or false, got {c.answer!r}"
     elif c.kind == "short" and not (isinstance(c.answer, str) and c.answer.strip()):
         return "a short answer key must be non-empty text"
+    return None
+
+
+def option_form(text: str) -> str:
+    """"number", "sentence" or "phrase" (see NUMBER_WORDS)."""
+    text = str(text).strip()
+    count = len(text.split())
+    if NUMBER.search(text) and count <= NUMBER_WORDS:
+        return "number"
+    return "sentence" if text.endswith((".", "!", "?")) and count >= 4 else "phrase"
+
+
+def same_length_class(a: str, b: str) -> bool:
+    x, y = sorted((len(str(a).split()), len(str(b).split())))
+    return y - x <= LENGTH_SLACK or y <= LENGTH_RATIO * x
+
+
+def option_form_problem(options: list[str], answer: int) -> str | None:
+    """Why a wrong option does not read like the key (the first one found); None when every
+    option has the key's form and length class. A learner who can spot the odd one out by
+    its shape needs no knowledge to answer."""
+    key = str(options[answer])
+    form, key_words = option_form(key), len(key.split())
+    for i, option in enumerate(options):
+        if i == answer:
+            continue
+        words = len(str(option).split())
+        if words <= BARE_NAME_WORDS and key_words >= SENTENCE_WORDS and not same_length_class(option, key):
+            return f"a bare name {option!r} beside the {key_words}-word key {key!r}"
+        if (other := option_form(option)) != form:
+            return f"{option!r} is a {other}, the key {key!r} a {form}"
+        if not same_length_class(option, key):
+            return f"{option!r} ({words} words) is not as long as the key {key!r} ({key_words} words)"
     return None
 
 
