@@ -72,6 +72,28 @@ def ingest(
               f"index version {report.version}" if report.version else "index already up to date")
     out.print(f"{report.files} files, {report.chunks} chunks, {verb} {report.embedded}; {status} "
               f"({report.seconds:.1f}s)")
+    if not dry_run:
+        _load_shipped_bank(settings)
+
+
+def _load_shipped_bank(settings, engine=None) -> None:
+    """Put the corpus's shipped quiz items (corpus/quizzes) that the live index backs into
+    the service database: no model call, idempotent (tutor/quiz/shipped.py)."""
+    from tutor.db import make_engine
+    from tutor.index import current_version, load_index
+    from tutor.quiz.shipped import load_shipped
+
+    if current_version(settings.index_dir) is None:
+        return
+    try:
+        report = load_shipped(engine or make_engine(settings.database_url), settings.corpus_dir,
+                              load_index(settings.index_dir).chunks)
+    except TutorError as exc:  # a database behind the code: the bank waits for `tutor db upgrade`
+        err.print(f"[yellow]quiz bank not loaded:[/] {escape(str(exc))}")
+        return
+    out.print(report.summary(), highlight=False)
+    for dropped in report.dropped:
+        err.print(f"[yellow]dropped[/] {escape(dropped)}")
 
 
 @app.command()
@@ -366,16 +388,24 @@ def quiz(
         raise typer.BadParameter("give --stage N (or run `tutor quiz build`)", param_hint="--stage")
     from tutor.db import make_engine
     from tutor.index import load_index
-    from tutor.quiz.bank import check_stage, public_item, serve_quiz, stages_of
+    from tutor.quiz.bank import check_stage, public_item, serve_quiz, shortfall, stages_of
+    from tutor.quiz.shipped import load_shipped
 
     settings = _settings(index)
-    check_stage(stages_of(load_index(settings.index_dir).chunks), stage)
-    served, items = serve_quiz(make_engine(settings.database_url), stage, count)
-    body = {"quiz_id": served.id, "stage": stage, "items": [public_item(i) for i in items]}
+    chunks = load_index(settings.index_dir).chunks
+    check_stage(stages_of(chunks), stage)
+    engine = make_engine(settings.database_url)
+    load_shipped(engine, settings.corpus_dir, chunks)  # a no-op once loaded
+    served, items = serve_quiz(engine, stage, count)
+    message = shortfall(stage, count, len(items))
+    body = {"quiz_id": served.id, "stage": stage, "items": [public_item(i) for i in items],
+            "requested": count, "available": len(items), "message": message}
     if as_json:
         print(json.dumps(body, ensure_ascii=False))
         return
     out.print(f"[bold]Stage {stage} quiz[/] ({served.id}); answer with POST /api/quizzes/{served.id}/answers")
+    if message:
+        out.print(f"[yellow]{escape(message)}[/] (`tutor quiz build --stage {stage}` writes more)")
     for n, item in enumerate(body["items"], 1):
         out.print(f"{n}. {escape(item['question'])}" + ("  (true or false?)" if item["kind"] == "tf" else ""))
         for letter, option in zip("ABCD", item.get("options", [])):
@@ -491,13 +521,17 @@ DatabaseOpt = Annotated[Optional[str], typer.Option("--database", help="SQLAlche
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOpt = None,
                revision: Annotated[str, typer.Option(help="target revision")] = "head"):
-    """Migrate the database to this version's schema (creates it when empty; safe to re-run)."""
+    """Migrate the database to this version's schema (creates it when empty; safe to re-run),
+    then load the shipped quiz bank of the live index (TUTOR_INDEX_DIR), if there is one."""
     from tutor.db import connect, upgrade
 
-    engine = connect(load_settings(database_url=database).database_url)
+    settings = load_settings(database_url=database)
+    engine = connect(settings.database_url)
     before, after = upgrade(engine, revision)
     out.print(f"database at {after}" + ("" if before == after else f" (was {before or 'unversioned'})"),
               highlight=False)
+    if revision == "head":
+        _load_shipped_bank(settings, engine)  # the shipped quiz bank of the live index, if there is one
 
 
 @db_app.command("current")

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from tutor.api.deps import AppState, State
 from tutor.learners import get_learner
-from tutor.quiz.bank import BankEmpty, Refiller, check_stage, public_item, serve_quiz
+from tutor.quiz.bank import BankEmpty, Refiller, check_stage, public_item, serve_quiz, shortfall
 from tutor.quiz.grade import Given, due_reviews, grade_quiz
 
 router = APIRouter(tags=["quizzes"])
@@ -49,6 +49,8 @@ def refiller(request: Request, state: AppState) -> Refiller:
 
 @router.post("/api/quizzes", status_code=201, summary="A quiz for one stage, served from the bank (no keys)")
 def create_quiz(body: QuizRequest, request: Request, state: State) -> dict:
+    """`requested` is the count asked for and `available` how many items the quiz holds;
+    when the bank holds fewer, `message` says so (otherwise null) and a top-up starts."""
     check_stage(sorted(state.roadmap.stage_by_id), body.stage)
     if body.learner_id:
         with Session(state.engine) as session:
@@ -61,9 +63,11 @@ def create_quiz(body: QuizRequest, request: Request, state: State) -> dict:
             exc.args = (f"{exc.args[0]} (a background top-up has started; retry in a minute)",)
         raise
     if state.tutor is not None:
-        topper.maybe_top_up(state.tutor, body.stage)
+        topper.maybe_top_up(state.tutor, body.stage, wanted=body.count)
     return {"quiz_id": quiz.id, "stage": quiz.stage, "learner_id": quiz.learner_id,
-            "items": [public_item(i) for i in items]}
+            "items": [public_item(i) for i in items],
+            "requested": body.count, "available": len(items),
+            "message": shortfall(body.stage, body.count, len(items), writing=topper.running())}
 
 
 @router.post("/api/quizzes/{quiz_id}/answers", summary="Grade answers on the server: keys, explanations, citations")

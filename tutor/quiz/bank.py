@@ -169,14 +169,25 @@ def available(engine: Engine, stage: int) -> int:
                             .where(QuizItem.stage == stage, QuizItem.status == "accepted")).one()
 
 
+def shortfall(stage: int, requested: int, served: int, writing: bool = False) -> str | None:
+    """What a learner is told when the bank holds fewer items than they asked for (never
+    a silently shorter quiz); None when the quiz is complete. `writing`: a top-up is running."""
+    if served >= requested:
+        return None
+    text = f"Only {served} of the {requested} questions you asked for are ready for stage {stage}"
+    return text + ("; more are being written: ask again in a few minutes." if writing else ".")
+
+
 def serve_quiz(engine: Engine, stage: int, count: int, learner_id: str | None = None,
                rng: random.Random | None = None) -> tuple[Quiz, list[QuizItem]]:
-    """Draw `count` accepted items (fewer if the bank holds fewer) and record the quiz."""
+    """Draw `count` accepted items (fewer if the bank holds fewer: the caller says so, see
+    shortfall) and record the quiz."""
     rng = rng or random.Random()
     with Session(engine) as session:
         items = accepted_items(session, stage)
         if not items:
-            raise BankEmpty(f"the quiz bank for stage {stage} is empty: build it with "
+            raise BankEmpty(f"no quiz questions are ready for stage {stage} (0 of the {count} asked for): "
+                            f"load the shipped bank with `tutor db upgrade` or build one with "
                             f"`tutor quiz build --stage {stage}`")
         seen = set()
         if learner_id:
@@ -214,10 +225,11 @@ class Refiller:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def maybe_top_up(self, tutor: Tutor, stage: int) -> bool:
-        """Start a top-up when the stage is low and none is running, in this process or in
-        another replica on the same database (a lease row); True if one started."""
-        if available(self.engine, stage) >= self.low_water:
+    def maybe_top_up(self, tutor: Tutor, stage: int, wanted: int = 0) -> bool:
+        """Start a top-up when the stage is low (under low_water, or fewer than `wanted`
+        items) and none is running, in this process or in another replica on the same
+        database (a lease row); True if one started."""
+        if available(self.engine, stage) >= max(self.low_water, wanted):
             return False
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
@@ -239,6 +251,9 @@ class Refiller:
                 lease.release(self.engine, top_up_lease(stage))
             except Exception:  # the database went away: the lease expires by itself
                 pass
+
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def wait(self, timeout: float | None = None) -> None:
         thread = self._thread
