@@ -1,4 +1,4 @@
-"""`python -m eval.bench [retrieval] [llm] [ingest] [web] [quiz] [discord]` (all by default).
+"""`python -m eval.bench [retrieval] [llm] [concurrency] [ingest] [web] [quiz] [discord]` (all by default).
 
 Prints rich tables and writes eval/bench/results/latest.json. Each section runs in a
 process of its own, so one section's libraries (torch's threads) never slow another. Targets are reported as
@@ -16,7 +16,7 @@ import sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("retrieval", "llm", "ingest", "web", "quiz", "discord")
+SECTIONS = ("retrieval", "llm", "concurrency", "ingest", "web", "quiz", "discord")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"any of {', '.join(SECTIONS)} (default: all)")
     p.add_argument("--rounds", type=int, default=5, help="retrieval: passes over the queries")
     p.add_argument("--questions", type=int, default=8, help="llm: questions answered end to end")
+    p.add_argument("--per-thread", type=int, default=3,
+                   help="concurrency: questions each thread asks at each level (1, 2, 4 threads)")
     p.add_argument("--ingest-rounds", type=int, default=2,
                    help="ingest: builds per side, run ours/baseline/baseline/ours...")
     p.add_argument("--per-minute", type=int, default=1000, help="web: request rate per route")
@@ -59,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "llm":
                 from eval.bench import llm
                 data = llm.run(questions=args.questions)
+            elif name == "concurrency":
+                from eval.bench import concurrency
+                data = concurrency.run(per_thread=args.per_thread)
             elif name == "ingest":
                 from eval.bench import ingest
                 data = ingest.run(rounds=args.ingest_rounds)

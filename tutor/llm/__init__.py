@@ -35,7 +35,8 @@ def get_llm(settings: Settings) -> LLM:
     if name == "llamacpp":
         from tutor.llm.llamacpp import LlamaCppLLM
 
-        return LlamaCppLLM(default_model(settings), threads=settings.llm_threads, n_ctx=settings.n_ctx)
+        return LlamaCppLLM(default_model(settings), threads=settings.llm_threads, n_ctx=settings.n_ctx,
+                           parallel=settings.llm_parallel)
     if name == "hf":
         from tutor.llm.hf import TransformersLLM
 
