@@ -50,7 +50,8 @@ class Settings(BaseSettings):
         "onnx", description="embedder runtime: onnx (int8 onnxruntime, the fast default; falls back "
         "to torch with a warning when `python -m tutor.assets` has not built it) or torch"
     )
-    n_ctx: int = Field(4096, ge=1024, description="LLM context window (shared by 2 slots)")
+    n_ctx: int = Field(8192, ge=1024, description="LLM context window, shared by the slots (llamacpp)")
+    llm_parallel: int = Field(4, ge=1, le=16, description="llama.cpp slots: requests decoded together (llamacpp)")
     max_answer_tokens: int = Field(220, ge=16, description="cap on generated answer tokens")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
 
