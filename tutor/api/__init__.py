@@ -21,7 +21,7 @@ from tutor.api import bridge, chat, health, learners, link, openai_routes, quizz
 from tutor.api import admin
 from tutor.api import roadmap as roadmap_api  # `roadmap` names the loaded Roadmap below
 from tutor.api.deps import AppState
-from tutor.api.limits import Admission
+from tutor.api.limits import Admission, GenerationQueue
 from tutor.api.security import SecurityHeaders, parse_networks
 from tutor.config import Settings
 from tutor.db import make_engine
@@ -81,8 +81,9 @@ def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -
     app.state.tutor_state = state
     # Innermost first: admission (size, rate, queue: tutor/api/limits.py) runs before any
     # route; CORS wraps it so a 413/429/503 still reaches the widget's script on another site.
+    app.state.generation_queue = GenerationQueue(settings.generation_slots, settings.generation_queue)
     app.add_middleware(Admission, settings=settings, limiter=RateLimiter(state.engine, settings.rate_limit_window_seconds),
-                       proxies=proxies)
+                       queue=app.state.generation_queue, proxies=proxies)
     app.add_middleware(CORSMiddleware, **cors)  # the origins of the sites that embed the widget
     app.add_middleware(SecurityHeaders)
 

@@ -121,12 +121,13 @@ class GenerationQueue:
 
 
 class Admission:
-    def __init__(self, app, settings: Settings, limiter: RateLimiter, proxies: list[IPNetwork]):
+    def __init__(self, app, settings: Settings, limiter: RateLimiter, queue: GenerationQueue,
+                 proxies: list[IPNetwork]):
         self.app = app
         self.settings = settings
         self.limiter = limiter
+        self.queue = queue
         self.proxies = proxies
-        self.queue = GenerationQueue(settings.generation_slots, settings.generation_queue)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

@@ -30,6 +30,17 @@ WIDGET_HEADERS = {
     "Cache-Control": "public, max-age=300",
     "Access-Control-Allow-Origin": "*",
     "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "cross-origin",  # a script other sites load, on purpose
+}
+# The demo page itself is never framed (frame-ancestors 'none' in its CSP; X-Frame-Options
+# for older browsers), opens no window that could reach back into it, and asks for no
+# device features. The widget stays embeddable: it is a script tag, not a frame.
+DEMO_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
 
 router = APIRouter(tags=["widget"])
@@ -77,5 +88,4 @@ def demo_page(request: Request, state: State) -> HTMLResponse:
     html = _templates().get_template("demo.html.j2").render(
         base_url=base_url, style=style, info=state.roadmap.roadmap, stages=_stages(state.roadmap),
         concept_count=len(state.roadmap.concepts))
-    return HTMLResponse(html, headers={"Content-Security-Policy": _csp(style), "X-Content-Type-Options": "nosniff",
-                                       "Referrer-Policy": "strict-origin-when-cross-origin"})
+    return HTMLResponse(html, headers={"Content-Security-Policy": _csp(style), **DEMO_HEADERS})
