@@ -68,6 +68,7 @@ class Options:
     gold: Path = GOLD_FILE
     labels: Path = LABELS_FILE
     baseline_from: Path | None = None  # an earlier full report whose baseline answers are reused
+    batch: int = 1  # tutor answers per `Tutor.ask_many` call (LLM.complete_many); 1 streams each
 
 
 # -- gold set -------------------------------------------------------------------------------
@@ -522,10 +523,18 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
         baseline_texts = {chunk_id(d): d.page_content for d in split_corpus(settings.corpus_dir)}
     chunks = {c.id: c for c in tutor.index.chunks}
     tutor_records, baseline_records = [], []
+    answers: dict[int, object] = {}
     for n, item in enumerate(items, 1):
         turns = history(item)
         started = time.perf_counter()
-        answer = tutor.ask(item["question"], turns)
+        if options.batch > 1:  # the next `batch` items' answers in one batched model call
+            if n not in answers:
+                group = items[n - 1:n - 1 + options.batch]
+                answers = dict(zip(range(n, n + len(group)),
+                                   tutor.ask_many([(i["question"], history(i)) for i in group])))
+            answer = answers[n]
+        else:
+            answer = tutor.ask(item["question"], turns)
         hits = tutor.retriever.search(answer.question, RETRIEVE_K)
         record = tutor_record(item, answer, [h.chunk.id for h in hits],
                               [h.chunk.id for h in hits[:settings.top_k]], roadmap=tutor.roadmap)
@@ -584,7 +593,7 @@ def run(settings, options: Options, progress=None) -> tuple[dict, int]:
         "mode": "fast" if options.fast else "full",
         "options": {"limit": options.limit, "baseline": options.baseline and not options.fast,
                     "baseline_from": str(options.baseline_from) if options.baseline_from else None,
-                    "judge": options.judge, "seed": options.seed, "resamples": RESAMPLES},
+                    "judge": options.judge, "batch": options.batch, "seed": options.seed, "resamples": RESAMPLES},
         "items": {"total": len(items), **{k: sum(kind_of(i) == k for i in items)
                                           for k in ("answerable", "unanswerable", "multi_turn")}},
         **result,

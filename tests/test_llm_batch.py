@@ -10,6 +10,8 @@ import sys
 import types
 from dataclasses import dataclass
 
+import pytest
+
 from tutor.llm.fake import FakeLLM
 
 BATCH = [[{"role": "user", "content": f"Question {n}?"}] for n in range(3)]
@@ -68,3 +70,34 @@ def test_the_vllm_backend_sends_a_batch_in_one_call(monkeypatch):
     assert llm.json_many(BATCH, schema) == [{"q": f"Question {n}?"} for n in range(3)]
     assert len(calls) == 2 and calls[1][1].kwargs["guided_decoding"] == {"json": schema}
     assert llm.complete(BATCH[0]).text == "answer to Question 0?"
+
+
+QUESTIONS = ["How long is stage 1 and what is its milestone?", "What is the capital of France?",
+             "im done with random forests and SVMs, whats my next step?", "What does dropout do?"]
+
+
+def test_ask_many_gives_the_answers_ask_gives_with_the_model_called_once_for_the_batch(fake_tutor):
+    one_by_one = [fake_tutor().ask(q) for q in QUESTIONS]
+    tutor = fake_tutor()
+    batches = []
+    complete_many = tutor.llm.complete_many
+    tutor.llm.complete_many = lambda conversations, **opts: batches.append(conversations) or \
+        complete_many(conversations, **opts)
+    batched = tutor.ask_many([(q, ()) for q in QUESTIONS])
+    assert [a.answer for a in batched] == [a.answer for a in one_by_one]
+    assert [a.refused for a in batched] == [False, True, False, False]
+    assert [[c.chunk_id for c in a.citations] for a in batched] == \
+        [[c.chunk_id for c in a.citations] for a in one_by_one]
+    # one batch call holds the two questions answered from sources; the refusal needs no
+    # model and "what next" is computed, then explained on the streamed path
+    assert len(batches) == 1 and len(batches[0]) == 2
+    assert "stage 1" in batches[0][0][-1]["content"] and "dropout" in batches[0][1][-1]["content"]
+
+
+@pytest.mark.model
+def test_llama_cpp_decodes_a_batch_in_its_slots_and_keeps_the_order(real_llm):
+    asked = ["Reply with just the word apple.", "Reply with just the word banana.",
+             "Reply with just the word cherry.", "Reply with just the word grape.", "Reply with just the word lemon."]
+    done = real_llm.complete_many([[{"role": "user", "content": q}] for q in asked], max_tokens=8)
+    assert [c.text.strip().strip(".").lower() for c in done] == ["apple", "banana", "cherry", "grape", "lemon"]
+    assert real_llm.parallel >= 2  # more than one request decodes at a time

@@ -304,6 +304,31 @@ class Tutor:
         timings["total"] = time.perf_counter() - started
         yield from closing_events(answer)
 
+    def ask_many(self, questions: Sequence[tuple[str, Sequence[Turn]]]) -> list[Answer]:
+        """Answers to many questions with the model's part in one batch call
+        (`LLM.complete_many`: one vLLM batch, or llama.cpp's slots decoding together), for
+        offline work such as `tutor eval`. Nothing streams, so timings hold no first_token;
+        "what next" questions take the streamed path, one by one."""
+        answers: list[Answer | None] = [None] * len(questions)
+        batch: list[tuple[int, Prepared]] = []
+        for i, (message, history) in enumerate(questions):
+            if self.roadmap is not None and coach.is_next_question(message):
+                answers[i] = self.ask(message, history)
+                continue
+            prepared = self.prepare(message, history)
+            if prepared.refused:
+                answers[i] = self.finish(prepared, self.refusal_text(prepared.question), dict(prepared.timings))
+            else:
+                batch.append((i, prepared))
+        started = time.perf_counter()
+        replies = self.llm.complete_many(
+            [self.prompts.messages("answer", question=p.question, sources=p.sources) for _, p in batch],
+            max_tokens=self.settings.max_answer_tokens, temperature=self.settings.temperature)
+        generate = time.perf_counter() - started
+        for (i, prepared), reply in zip(batch, replies):
+            answers[i] = self.finish(prepared, reply.text, {**prepared.timings, "batch_generate": generate})
+        return answers
+
     def ask(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
             kinds: tuple[str, ...] | None = None) -> Answer:
         answer = None

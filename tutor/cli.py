@@ -464,6 +464,9 @@ def eval_(
     judge: Annotated[bool, typer.Option("--judge", help="also ask the LLM judge about every answer sentence")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="CI subset: no LLM; fails below eval/thresholds.yaml")] = False,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    batch: Annotated[int, typer.Option(min=1, help="tutor answers per batched model call (LLM.complete_many: "
+                                       "vLLM batches them, llama.cpp decodes them in its slots); 1 streams each, "
+                                       "as a learner gets it")] = 1,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="report directory (default eval/reports/<time>)")] = None,
     thresholds: Annotated[Optional[Path], typer.Option(help="thresholds YAML for --fast")] = None,
     index: IndexOpt = None,
@@ -478,7 +481,8 @@ def eval_(
 
     settings = _settings(index, "fake" if fast else backend, model)
     options = Options(limit=limit, baseline=not no_baseline, judge=judge and not fast, fast=fast, seed=seed,
-                      out=out_dir, thresholds=thresholds or THRESHOLDS_FILE, baseline_from=baseline_from)
+                      out=out_dir, thresholds=thresholds or THRESHOLDS_FILE, baseline_from=baseline_from,
+                      batch=batch)
     report, code = run(settings, options, progress=lambda line: err.print(line, highlight=False, markup=False))
     out.print(summary_table(report))
     scorer = report["scorer"]

@@ -12,10 +12,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tutor.errors import BackendUnavailable, ModelNotFound
-from tutor.llm.base import LLM, Cancel, Messages
+from tutor.llm.base import LLM, Cancel, Completion, Messages
 
 _DONE = object()
 
@@ -48,6 +49,7 @@ class LlamaCppLLM(LLM):
         except Exception as exc:  # a file that is not a GGUF model
             raise ModelNotFound(f"cannot load model {model_path}: {exc}") from None
         self.model_path = Path(model_path)
+        self.parallel = parallel
 
     def _request(self, messages: Messages, max_tokens: int, temperature: float,
                  stop: list[str] | None, **extra) -> dict:
@@ -104,6 +106,17 @@ class LlamaCppLLM(LLM):
         if "error" in result:
             raise BackendUnavailable(f"llama.cpp error: {result['error']}")
         return parse_json_object(result["choices"][0]["message"]["content"], self.name)
+
+    # Batches: one request per slot at a time, so the slots decode together (the batching
+    # llama.cpp does; on 2 cores it is bounded by compute: eval/bench/concurrency.py).
+
+    def complete_many(self, conversations: list[Messages], **opts) -> list[Completion]:
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="llamacpp-batch") as pool:
+            return list(pool.map(lambda messages: self.complete(messages, **opts), conversations))
+
+    def json_many(self, conversations: list[Messages], schema: dict, **opts) -> list[dict]:
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="llamacpp-batch") as pool:
+            return list(pool.map(lambda messages: self.json(messages, schema, **opts), conversations))
 
     def close(self) -> None:
         self._server = None
