@@ -8,11 +8,19 @@ The level is the number of hints already given for the item in the conversation,
 Defence in depth against giving the key away:
     - the prompt (prompts/hint.j2) never contains the key, nor the options (which contain it);
     - the source text it is given has every word of the key masked;
-    - `leaks()` rejects a hint that states the key (normalised text, its words, spelled,
-      reversed or base64-encoded; its option letter or number named as the answer; for
-      true/false items any true/false verdict), or names any option as the answer (the
-      model never sees the options, so that is a guess), and a template hint is sent instead
-      (templates pass the same filter, falling back to a generic one).
+    - a learner's message that asks for a verdict on a guess ("is it B?", "so it's X, right?",
+      "true or false?") gets a fixed reply without asking the model at all: no verdict, a
+      template hint;
+    - `leaks()` rejects a hint that states the key literally (normalised text, its words,
+      spelled, reversed or base64-encoded; its option letter or number named as the answer;
+      for true/false items any true/false verdict), or names any option as the answer (the
+      model never sees the options, so that is a guess);
+    - `tutor.quiz.leaks.LeakCheck` rejects one that gives it away by meaning: the key in other
+      words, a verdict on a guess, options ruled out until one is left (counted over the
+      conversation), a true/false verdict in substance.
+  A rejected hint is replaced by a template hint (templates pass the same checks, falling
+  back to a generic one). For true/false items the level-2 hint asks a guiding question
+  instead of quoting the source sentence, which would settle the verdict.
 Once the learner has answered the item (POST /api/quizzes/{id}/answers), the chat gives
 the key and the explanation with its citation instead.
 """
@@ -24,17 +32,20 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from tutor import conversations
 from tutor.answer import Tutor
 from tutor.errors import NotFound
 from tutor.models import Conversation, Quiz, QuizAttempt, QuizHint, QuizItem
 from tutor.quiz.bank import key_text as stored_key_text
 from tutor.quiz.grade import key_json, key_of
+from tutor.quiz.leaks import ItemView, LeakCheck, base, document_frequencies
 from tutor.quiz.schema import LETTERS
 from tutor.quiz.validate import normalise
 from tutor.roadmap import Roadmap
@@ -46,6 +57,7 @@ HINT_TOKENS = 60
 MAX_MESSAGE_CHARS = 300
 BLANK = "____"
 ORDINALS = ("first", "second", "third", "fourth")
+CONFIRM_REPLY = "I can't confirm or rule out an answer while this question is open. "
 _VERDICT = re.compile(r"\b(true|false|correct|incorrect|right|wrong)\b", re.I)
 
 
@@ -62,10 +74,11 @@ def key_words(item: QuizItem) -> list[str]:
 
 
 def mask(text: str, words: list[str]) -> str:
-    """Replace every word sharing a stem with a key word (and every key number) by ____."""
-    stems = {stem(w) for w in words}
+    """Replace every word sharing a stem with a key word (and every key number) by ____;
+    singular and plural, with and without a hyphen, count as one word ("unit", "units")."""
+    stems = {stem(w) for w in words} | {base(w) for w in words}
     return re.sub(r"[A-Za-z0-9]+(?:[.+#-][A-Za-z0-9]+)*",
-                  lambda m: BLANK if stem(m.group(0).lower()) in stems else m.group(0), text)
+                  lambda m: BLANK if {stem(m.group(0).lower()), base(m.group(0))} & stems else m.group(0), text)
 
 
 def _letter_patterns(index: int) -> list[re.Pattern]:
@@ -128,43 +141,100 @@ def _source_sentence(tutor: Tutor, item: QuizItem) -> str:
     return mask(best.lstrip("# "), key_words(item))
 
 
-def _ruled_out(item: QuizItem) -> str | None:
+def weakest_distractor(item: QuizItem) -> int | None:
+    """The option the level-3 hint rules out: the distractor the source backs least. Only
+    ever one, so the graduated hints leave at least two options open (n >= 3)."""
     if item.kind != "mcq":
         return None
     key, options = key_of(item), json.loads(item.options)
     wrong = [i for i in range(len(options)) if i != key]
+    if len(options) < 3:
+        return None
     scores = json.loads(item.scores).get("distractors") or [0.0] * len(wrong)
-    weakest = wrong[int(np.argmin(scores[:len(wrong)]))]
-    return f"You can rule out {LETTERS[weakest]}) \"{options[weakest]}\": the source does not back it."
+    return wrong[int(np.argmin(scores[:len(wrong)]))]
+
+
+def _ruled_out(item: QuizItem) -> str | None:
+    weakest = weakest_distractor(item)
+    if weakest is None:
+        return None
+    option = json.loads(item.options)[weakest]
+    return f"You can rule out {LETTERS[weakest]}) \"{option}\": the source does not back it."
 
 
 def templates(item: QuizItem, level: int, concept: str, fact: str) -> list[str]:
-    """Safe hints, most helpful first (each still passes through `leaks`)."""
+    """Safe hints, most helpful first (each still passes through the leak checks)."""
+    title = mask(item.source_title.split(" — ")[0], key_words(item))
     first = f"Hint: this question is about {concept}. Think about what the roadmap says about it."
-    recall = f"Hint: the source ({mask(item.source_title.split(' — ')[0], key_words(item))}) says: \"{fact}\""
+    if item.kind == "tf":  # quoting the source sentence would settle the verdict
+        recall = (f"Hint: find what the source ({title}) says about {concept}, then compare it with "
+                  f"the statement one claim at a time: does each part match what you read?")
+    else:
+        recall = f"Hint: the source ({title}) says: \"{fact}\""
     ruled = _ruled_out(item)
     by_level = {1: [first], 2: [recall, first], 3: [f"{ruled} {recall}" if ruled else recall, recall, first]}
     return by_level[level] + [f"Hint: reread what the stage {item.stage} material says about this question."]
 
 
-def make_hint(tutor: Tutor, item: QuizItem, level: int, message: str,
-              roadmap: Roadmap | None = None) -> tuple[str, bool]:
-    """(hint text, whether a template replaced the model's hint)."""
+_FREQUENCIES: dict[int, tuple] = {}
+
+
+def leak_check(tutor: Tutor) -> LeakCheck:
+    """The semantic check with the word frequencies of the tutor's index (counted once per
+    loaded index: a few hundred milliseconds)."""
+    index = tutor.index
+    if id(index) not in _FREQUENCIES:
+        _FREQUENCIES.clear()
+        _FREQUENCIES[id(index)] = document_frequencies([c.text for c in index.chunks])
+    return LeakCheck(tutor.embedder, frequencies=_FREQUENCIES[id(index)])
+
+
+@dataclass(frozen=True)
+class Hint:
+    text: str
+    source: str  # "model"; "template" (the model's hint leaked); "fixed" (a guess: no model asked)
+    reason: str | None = None  # why the model's hint was not sent
+
+
+def hint(tutor: Tutor, item: QuizItem, level: int, message: str, roadmap: Roadmap | None = None,
+         earlier: tuple[str, ...] = ()) -> Hint:
+    """One quiz-mode reply for an open item; `earlier`: the conversation's earlier replies
+    (options they ruled out count towards "all but one ruled out")."""
+    check = leak_check(tutor)
     concept = _concept_name(item, roadmap)
-    fact = _source_sentence(tutor, item) if level >= 2 else ""
+    fact = _source_sentence(tutor, item) if level >= 2 and item.kind != "tf" else ""
+    allowed = weakest_distractor(item) if level >= 3 else None
+
+    def passes(text: str, to: str = "") -> bool:
+        return not leaks(text, item) and not check.check(text, item, to, earlier, allowed)
+
+    if check.is_guess(message, ItemView.of(item)):
+        # No verdict, and no option ruled out in reply to a guess (it may name that option).
+        fixed = [CONFIRM_REPLY + t for t in templates(item, min(level, 2), concept, fact)]
+        return Hint(next((t for t in fixed if passes(t, message)), fixed[-1]), "fixed", "asks for a verdict on a guess")
     ruled = _ruled_out(item) if level >= 3 else None
-    material = " ".join(x for x in (f"It is about {concept}." if level == 1 else fact, ruled) if x)
+    material = " ".join(x for x in (f"It is about {concept}." if level == 1 else fact or
+                                    f"It is about {concept}.", ruled) if x)
     messages = tutor.prompts.messages("hint", question=item.question, level=level, concept=concept,
                                       material=material, message=message[:MAX_MESSAGE_CHARS])
     text = tutor.llm.complete(messages, max_tokens=HINT_TOKENS, temperature=0.0).text.strip()
     # The model never sees the options, so any option it names as the answer is a guess:
     # misleading when wrong, a leak when right. Either way the hint is not sent.
-    if text and not names_an_option(text, item):
+    reason = "empty" if not text else "names an option" if names_an_option(text, item) else None
+    if reason is None:
         text = " ".join(x for x in (ruled, text) if x)  # level 3 always rules one option out
-        if not leaks(text, item):
-            return text, False
-    safe = next(t for t in templates(item, level, concept, fact) if not leaks(t, item))
-    return safe, True
+        reason = leaks(text, item) or check.check(text, item, message, earlier, allowed)
+        if reason is None:
+            return Hint(text, "model")
+    safe = templates(item, level, concept, fact)
+    return Hint(next((t for t in safe if passes(t)), safe[-1]), "template", reason)
+
+
+def make_hint(tutor: Tutor, item: QuizItem, level: int, message: str,
+              roadmap: Roadmap | None = None, earlier: tuple[str, ...] = ()) -> tuple[str, bool]:
+    """(hint text, whether it is not the model's own hint)."""
+    given = hint(tutor, item, level, message, roadmap, earlier)
+    return given.text, given.source != "model"
 
 
 # -- the chat turn ------------------------------------------------------------------------
@@ -211,7 +281,8 @@ def hint_events(tutor: Tutor, engine: Engine, item_id: str, conversation_id: str
     if answered:
         text, fallback = explanation_text(item), False
     else:
-        text, fallback = make_hint(tutor, item, level, message, roadmap)
+        earlier = tuple(t.content for t in conversations.history(engine, conversation_id) if t.role == "assistant")
+        text, fallback = make_hint(tutor, item, level, message, roadmap, earlier)
         with Session(engine) as session:
             session.add(QuizHint(conversation_id=conversation_id, item_id=item_id, level=level,
                                  fallback=fallback))
