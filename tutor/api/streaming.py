@@ -50,6 +50,10 @@ async def bridge(request: Request, produce: Callable[[Callable[[], bool]], Itera
     pending = None
     try:
         while True:
+            if stopping(request.app).is_set():  # SIGTERM (tutor serve): end with a reason, not a cut
+                cancelled.set()
+                yield "error", {"message": "the server is shutting down; ask again in a moment", "status": 503}
+                return
             pending = pending or asyncio.ensure_future(queue.get())
             left = deadline - loop.time()
             if left <= 0:
@@ -73,6 +77,15 @@ async def bridge(request: Request, produce: Callable[[Callable[[], bool]], Itera
         cancelled.set()
         if pending is not None:
             pending.cancel()
+
+
+def stopping(app) -> threading.Event:
+    """Set when the server is told to stop (`tutor serve` on SIGTERM or Ctrl-C): every open
+    stream then ends with an "error" event within POLL_SECONDS and its model is stopped, so
+    the server can exit while clients know their answer was cut short, and why."""
+    if not hasattr(app.state, "stopping"):
+        app.state.stopping = threading.Event()
+    return app.state.stopping
 
 
 def sse(event: str, data) -> str:
