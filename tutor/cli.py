@@ -343,12 +343,24 @@ def serve(
     import uvicorn
 
     from tutor.api import create_app
+    from tutor.api.streaming import stopping
 
     settings = _settings(index, backend, model, host=host, port=port)
     app_ = create_app(settings)
     out.print(f"Roadmap Tutor on http://{settings.host}:{settings.port} (docs at /docs)")
     # proxy_headers off: X-Forwarded-For is believed only from TUTOR_TRUSTED_PROXIES (tutor/api/security.py)
-    uvicorn.run(app_, host=settings.host, port=settings.port, log_level="warning", proxy_headers=False)
+    # On SIGTERM/SIGINT open streams end with an "error" event (tutor/api/streaming.py) and
+    # uvicorn waits for them; whatever still runs after 20 s is cancelled.
+    server = uvicorn.Server(uvicorn.Config(app_, host=settings.host, port=settings.port, log_level="warning",
+                                           proxy_headers=False, timeout_graceful_shutdown=20))
+    exit_ = server.handle_exit
+
+    def handle_exit(sig, frame):
+        stopping(app_).set()
+        exit_(sig, frame)
+
+    server.handle_exit = handle_exit
+    server.run()
 
 
 @app.command()
