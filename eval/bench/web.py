@@ -8,11 +8,18 @@
    (the floor: a route that does nothing).
 2. Concurrency: `tutor serve` on the packaged model; time to first token for 1 user, then
    for 2 users asking at the same time.
+3. Replicas: the same scripted web tier as one `tutor serve` process and as two on one
+   database (PostgreSQL where a server answers on loopback, else one SQLite file in WAL
+   mode) and one index, driven closed-loop by REPLICA_CLIENTS clients that spread their
+   requests over the processes (the reverse proxy's job): answers per minute and latency,
+   two against one, in the same run. Rate limits and the generation queue are opened up
+   for the bench (they would turn the excess into 429/503, which eval/bench/load.py measures).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -26,6 +33,10 @@ from eval.bench.common import (clock, console, fmt, index_under_test, load_queri
                                table, verdict)
 
 TUTOR = str(Path(sys.executable).parent / "tutor")
+# The bench measures the web tier's own capacity, so admission control stays out of the way.
+UNLIMITED = {"TUTOR_RATE_LIMIT_PER_LEARNER": "0", "TUTOR_RATE_LIMIT_PER_ADDRESS": "0",
+             "TUTOR_RATE_LIMIT_GLOBAL": "0", "TUTOR_GENERATION_QUEUE": "1000"}
+REPLICA_CLIENTS = 16
 
 
 def _free_port() -> int:
@@ -39,10 +50,11 @@ def _free_port() -> int:
 class Served:
     """`tutor serve` in a subprocess, ready when /readyz says so."""
 
-    def __init__(self, index_dir: Path, backend: str, db_dir: str):
+    def __init__(self, index_dir: Path, backend: str, db_dir: str, database_url: str | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TUTOR_DATABASE_URL": f"sqlite:///{db_dir}/bench.db"}
+        env = {**os.environ, **UNLIMITED, "HF_HUB_OFFLINE": "1",
+               "TUTOR_DATABASE_URL": database_url or f"sqlite:///{db_dir}/bench.db"}
         self.proc = subprocess.Popen([TUTOR, "serve", "--port", str(self.port), "--index", str(index_dir),
                                       "--backend", backend], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -183,7 +195,77 @@ def concurrency(index_dir: Path, questions_per_user: int) -> dict:
     return {"one_user": s1, "two_users": s2, "p50_ratio": ratio(s2["p50"], s1["p50"])}
 
 
+async def _closed_loop(urls: list[str], clients: int, seconds: float, questions: list[str]) -> dict:
+    """`clients` loops, each sending /api/chat (streamed) back to back, client k to urls[k % n]."""
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    http = [httpx.AsyncClient(base_url=u, timeout=60, limits=limits) for u in urls]
+    results: list[tuple] = []
+    started = clock()
+
+    async def loop(k: int) -> None:
+        n = k
+        while clock() - started < seconds:
+            results.append(await _one(http[k % len(http)], "/api/chat", questions[n % len(questions)]))
+            n += clients
+
+    await asyncio.gather(*(loop(k) for k in range(clients)))
+    wall = clock() - started
+    for client in http:
+        await client.aclose()
+    ok = [r for r in results if r[2] is None]
+    return {"replicas": len(urls), "done": len(ok), "errors": len(results) - len(ok),
+            "per_minute": 60 * len(ok) / wall, "total": summary([r[1] for r in ok])}
+
+
+def _database() -> tuple[str | None, str]:
+    """A fresh PostgreSQL database at head when a server answers on loopback, else None."""
+    try:
+        import psycopg
+    except ImportError:
+        return None, "SQLite (psycopg not installed)"
+    name = f"tutor_bench_{os.getpid()}"
+    try:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True, connect_timeout=3) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            c.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error:
+        return None, "SQLite in WAL mode (no PostgreSQL answers on 127.0.0.1:5432)"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    subprocess.run([TUTOR, "db", "upgrade"], env={**os.environ, "TUTOR_DATABASE_URL": url}, check=True,
+                   stdout=subprocess.DEVNULL)
+    return url, "PostgreSQL"
+
+
+def replicas(index_dir: Path, seconds: float) -> dict:
+    questions = [q["q"] for q in load_queries()]
+    url, kind = _database()
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as db_dir:
+            for n in (1, 2):
+                with contextlib.ExitStack() as stack:
+                    served = [stack.enter_context(Served(index_dir, "fake", db_dir, url)) for _ in range(n)]
+                    urls = [s.url for s in served]
+                    asyncio.run(_closed_loop(urls, REPLICA_CLIENTS, 5, questions))  # warm each process
+                    rows.append(asyncio.run(_closed_loop(urls, REPLICA_CLIENTS, seconds, questions)))
+    finally:
+        if url:
+            import psycopg
+
+            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    gain = ratio(rows[1]["per_minute"], rows[0]["per_minute"])
+    console.print(table(f"Web tier, scripted LLM: one replica against two on one database ({kind}), "
+                        f"{REPLICA_CLIENTS} closed-loop clients for {seconds:.0f} s",
+                        ["replicas", "answers", "errors", "answers/min", "p50 ms", "p95 ms"],
+                        [[r["replicas"], r["done"], r["errors"], fmt(r["per_minute"], 0),
+                          fmt(r["total"]["p50"] * 1000, 0), fmt(r["total"]["p95"] * 1000, 0)] for r in rows],
+                        caption=f"answers per minute, two replicas / one: {fmt(gain)} on {os.cpu_count()} cores"))
+    return {"database": kind, "clients": REPLICA_CLIENTS, "seconds": seconds, "rows": rows, "gain": gain}
+
+
 def run(per_minute: int = 1000, seconds: float = 60.0, questions_per_user: int = 3) -> dict:
     with index_under_test("web") as (index_dir, info):
         return {"index": info, "load": load(index_dir, per_minute, seconds),
+                "replicas": replicas(index_dir, min(seconds, 30.0)),
                 "concurrency": concurrency(index_dir, questions_per_user)}
