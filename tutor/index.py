@@ -9,13 +9,21 @@
 A reader resolves CURRENT once and reads only that version, so a concurrent ingest can
 never show it a mix of old and new files. Ingest writes a new version next to the old
 one and switches CURRENT with os.replace; the last two versions are kept.
+
+Faults: a version is written in a hidden temporary directory, fsynced, and renamed into
+place before CURRENT names it, so an ingest killed at any moment (kill -9, power loss)
+leaves CURRENT on a complete version, the old or the new; what a killed ingest left behind
+is removed by the next one. A write that fails (a full disk) removes its temporary files
+and raises IngestError naming the cause; the live version is untouched.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -25,7 +33,7 @@ import numpy as np
 from sqlalchemy import MetaData
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
-from tutor.errors import IndexCorrupt, IndexMissing
+from tutor.errors import IndexCorrupt, IndexMissing, IngestError
 from tutor.types import Chunk
 
 FORMAT = 1
@@ -136,19 +144,40 @@ def load_index(index_dir: Path) -> LoadedIndex:
 
 
 def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict) -> str:
-    """Write a new version and make it live atomically; returns its name."""
-    import bm25s
-    import faiss
-
-    from tutor.text import terms
-
+    """Write a new version and make it live atomically; returns its name. On failure the
+    live version stays as it was and IngestError says why."""
     # Names sort in creation order (pruning relies on it), even for builds within a second.
     # One clock reading for both parts: two could straddle a second and sort out of order.
     now = time.time_ns()
     version = time.strftime("v%Y%m%d-%H%M%S", time.gmtime(now // 10**9)) + f"-{now % 10**9:09d}-{os.getpid()}"
     versions = index_dir / "versions"
     tmp = versions / f".{version}.tmp"
-    tmp.mkdir(parents=True)
+    versions.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(index_dir)
+    live = current_version(index_dir)
+    try:
+        tmp.mkdir()
+        _write_files(tmp, chunks, vectors, {**manifest, "version": version})
+        os.replace(tmp, versions / version)
+        _fsync_dir(versions)
+        _point_to(index_dir, version)
+    except Exception as exc:  # OSError (ENOSPC), faiss's RuntimeError, sqlite's OperationalError
+        shutil.rmtree(tmp, ignore_errors=True)
+        if current_version(index_dir) != version:
+            shutil.rmtree(versions / version, ignore_errors=True)
+        raise IngestError(f"could not write a new index version in {index_dir} ({_cause(exc)}); "
+                          + (f"version {live} is still the one served" if live else "no version is served yet")
+                          + ": fix that and run `tutor ingest` again") from exc
+    _prune(versions, keep={version})
+    return version
+
+
+def _write_files(tmp: Path, chunks: list[Chunk], vectors: np.ndarray, manifest: dict) -> None:
+    import bm25s
+    import faiss
+
+    from tutor.text import terms
+
     dense = faiss.IndexFlatIP(vectors.shape[1])
     if len(vectors):
         dense.add(vectors)
@@ -163,16 +192,75 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
         session.add_all(_row(i, c) for i, c in enumerate(chunks))
         session.commit()
     engine.dispose()
-    manifest = {**manifest, "format": FORMAT, "version": version, "chunks": len(chunks),
+    manifest = {**manifest, "format": FORMAT, "chunks": len(chunks),
                 "dims": int(vectors.shape[1]), "content_hash": content_hash(chunks),
                 "text_hashes": [text_hash(c.embed_text) for c in chunks]}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    os.replace(tmp, versions / version)
-    pointer = index_dir / ".CURRENT.tmp"
-    pointer.write_text(version + "\n")
-    os.replace(pointer, index_dir / "CURRENT")
-    _prune(versions, keep={version})
-    return version
+    for path in sorted(tmp.rglob("*"), reverse=True):  # on disk before the rename makes it live
+        _fsync(path)
+    _fsync(tmp)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        _fsync(path)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EBADF):  # some filesystems cannot sync a directory
+            raise
+
+
+def _point_to(index_dir: Path, version: str) -> None:
+    pointer = index_dir / f".CURRENT.{os.getpid()}.tmp"
+    try:
+        with open(pointer, "w") as f:
+            f.write(version + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(pointer, index_dir / "CURRENT")
+    finally:
+        pointer.unlink(missing_ok=True)
+    _fsync_dir(index_dir)
+
+
+def _cause(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "No space left" in text or "disk is full" in text:
+        return f"the disk is full; {text}"
+    return text
+
+
+_LEFTOVER = re.compile(r"^\.(?:v[\d-]+|CURRENT)[.-](\d+)\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftovers(index_dir: Path) -> list[str]:
+    """Delete what an ingest that was killed left behind: temporary version directories and
+    pointer files of processes that no longer run. Returns their names."""
+    found = [p for d in (index_dir, index_dir / "versions") if d.is_dir() for p in d.iterdir()]
+    gone = []
+    for path in found:
+        m = _LEFTOVER.match(path.name)
+        if m and int(m.group(1)) != os.getpid() and not _alive(int(m.group(1))):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+            gone.append(path.name)
+    return gone
 
 
 def _prune(versions: Path, keep: set[str]) -> None:
