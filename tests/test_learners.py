@@ -161,7 +161,7 @@ def test_delete_erases_every_row_of_the_learner(api):
         record_answer(s, "eve", "numpy", True)
         s.commit()
     erased = client.delete("/api/learners/eve")
-    assert erased.status_code == 200 and erased.json()["deleted"]["messages"] == 2
+    assert erased.status_code == 200 and erased.json()["deleted"]["message"] == 2
     with Session(engine) as s:
         assert s.get(Learner, "eve") is None and s.get(Learner, "other") is not None
         assert not s.exec(select(Mastery).where(Mastery.learner_id == "eve")).all()

@@ -7,10 +7,10 @@ import uuid
 from datetime import datetime, timezone
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, delete
+from sqlmodel import Session
 
 from tutor.errors import InvalidInput, NotFound
-from tutor.models import Conversation, Feedback, Learner, Mastery, Message
+from tutor.models import Learner
 
 TRACKS = ("industry", "research", "freelance")
 
@@ -58,45 +58,15 @@ def upsert_learner(engine: Engine, learner_id: str | None, *, concept_ids: set[s
 
 
 def erase_learner(engine: Engine, learner_id: str) -> dict:
-    """Delete every row that belongs to the learner (profile, mastery, conversations,
-    messages, feedback, and whatever other modules register in ERASERS)."""
-    with Session(engine) as session:
-        get_learner(session, learner_id)
-        counts = {}
-        for name, eraser in ERASERS:
-            counts[name] = eraser(session, learner_id)
-        convo_ids = [c.id for c in session.exec(
-            Conversation.__table__.select().where(Conversation.learner_id == learner_id)).all()]
-        message_ids = [m.id for m in session.exec(
-            Message.__table__.select().where(Message.conversation_id.in_(convo_ids))).all()]
-        counts["feedback"] = session.exec(delete(Feedback).where(Feedback.message_id.in_(message_ids))).rowcount
-        counts["messages"] = session.exec(delete(Message).where(Message.conversation_id.in_(convo_ids))).rowcount
-        counts["conversations"] = session.exec(delete(Conversation).where(Conversation.id.in_(convo_ids))).rowcount
-        counts["mastery"] = session.exec(delete(Mastery).where(Mastery.learner_id == learner_id)).rowcount
-        session.exec(delete(Learner).where(Learner.id == learner_id))
-        session.commit()
+    """Delete every row of the learner, in every table (tutor/privacy.py works out which from
+    the schema), and of the chat users acting as it; rows deleted per table. NotFound when
+    nothing at all was stored (a learner without a profile may still own conversations)."""
+    from tutor.privacy import erase
+
+    counts: dict[str, int] = {}
+    for rows in erase(engine, learner_id).values():
+        for table, n in rows.items():
+            counts[table] = counts.get(table, 0) + n
+    if not counts:
+        raise NotFound(f"nothing is stored for learner {learner_id!r}")
     return counts
-
-
-# Other modules (quizzes, reviews) append (name, fn(session, learner_id) -> rows deleted).
-ERASERS: list = []
-
-
-def _erase_chat_rows(session: Session, learner_id: str) -> int:
-    """The Discord bridge's rows of the learner (tutor/api/bridge.py): its chat user, threads,
-    handled events and link codes. Runs before the learner's conversations are deleted."""
-    from sqlmodel import select
-
-    from tutor.models import ChatEvent, ChatThread, ChatUser, LinkCode
-
-    convos = select(Conversation.id).where(Conversation.learner_id == learner_id)
-    n = session.exec(delete(ChatThread).where((ChatThread.learner_id == learner_id)
-                                             | ChatThread.conversation_id.in_(convos))).rowcount
-    n += session.exec(delete(ChatUser).where((ChatUser.learner_id == learner_id)
-                                            | (ChatUser.id == learner_id))).rowcount
-    n += session.exec(delete(ChatEvent).where(ChatEvent.learner_id == learner_id)).rowcount
-    n += session.exec(delete(LinkCode).where(LinkCode.learner_id == learner_id)).rowcount
-    return n
-
-
-ERASERS.append(("discord", _erase_chat_rows))

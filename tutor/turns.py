@@ -31,7 +31,8 @@ def run_turn(tutor: Tutor, engine: Engine, message: str, *, conversation_id: str
     message = tutor.validate(message)  # reject before anything is stored
     conversation_id = conversations.open_conversation(engine, conversation_id, learner_id)
     turns = conversations.history(engine, conversation_id) if history is None else list(history)
-    reply_id = conversations.start_turn(engine, conversation_id, message)
+    redact = tutor.settings.redact  # what is stored; the answer below reads the original
+    reply_id = conversations.start_turn(engine, conversation_id, message, redact=redact)
     partial: list[str] = []
     finished = False
     try:
@@ -44,21 +45,22 @@ def run_turn(tutor: Tutor, engine: Engine, message: str, *, conversation_id: str
             elif kind == "done":
                 if cancel and cancel():
                     break
-                conversations.finish_turn(engine, reply_id, payload)
+                conversations.finish_turn(engine, reply_id, payload, redact=redact)
                 finished = True
             yield kind, payload
     except TutorError as exc:
-        conversations.fail_turn(engine, reply_id, "".join(partial), str(exc))
+        conversations.fail_turn(engine, reply_id, "".join(partial), str(exc), redact=redact)
         finished = True
         yield "error", {"message": str(exc), "status": exc.http_status, "message_id": reply_id}
     except Exception as exc:  # a bug or a backend crash: keep the turn, report it plainly
-        conversations.fail_turn(engine, reply_id, "".join(partial), f"{type(exc).__name__}: {exc}")
+        conversations.fail_turn(engine, reply_id, "".join(partial), f"{type(exc).__name__}: {exc}",
+                                redact=redact)
         finished = True
         yield "error", {"message": "the tutor failed while answering; the message was kept",
                         "status": 500, "message_id": reply_id}
     finally:
         if not finished:  # the client went away (generator closed or cancelled)
-            conversations.fail_turn(engine, reply_id, "".join(partial), "client disconnected")
+            conversations.fail_turn(engine, reply_id, "".join(partial), "client disconnected", redact=redact)
 
 
 def error_from_event(payload: dict) -> TutorError:

@@ -24,8 +24,9 @@ from sqlmodel import Session, select
 from tutor.api.deps import State, get_state
 from tutor.api.link import chat_user, redeem
 from tutor.errors import BackendUnavailable, Conflict, NotFound, TutorError
-from tutor.learners import erase_learner, get_learner
+from tutor.learners import get_learner
 from tutor.models import ChatEvent, ChatThread, ChatUser, Conversation, Quiz, QuizAttempt, QuizItem, Review
+from tutor.privacy import erase
 from tutor.quiz.bank import BankEmpty, check_stage, public_item
 
 REMIND_EVERY = timedelta(days=1)
@@ -110,12 +111,7 @@ def forget(user_id: str, state: State) -> dict:
     with Session(state.engine) as session:
         user = session.get(ChatUser, user_id)
         learners = [user.learner_id, user_id] if user else [user_id]
-    erased = {}
-    for learner_id in dict.fromkeys(learners):  # the linked learner, then the Discord-only one
-        try:
-            erased[learner_id] = erase_learner(state.engine, learner_id)
-        except NotFound:
-            pass
+    erased = erase(state.engine, *learners)  # the linked learner, then the Discord-only one, at once
     if not erased:
         raise NotFound("nothing is stored for you")
     return {"erased": erased}

@@ -16,6 +16,7 @@ from tutor.api.schemas import (ChatRequest, ChatResponse, ConversationOut, Feedb
 from tutor.api.streaming import SSE_HEADERS, bridge, sse
 from tutor.errors import NotFound
 from tutor.models import Feedback, Message
+from tutor.redact import maybe
 from tutor.turns import error_from_event, run_turn
 
 router = APIRouter(prefix="/api", tags=["chat"])
@@ -82,7 +83,7 @@ def feedback(body: FeedbackRequest, state: State) -> dict:
         if message is None or message.role != "assistant":
             raise NotFound(f"no answer with id {body.message_id!r}")
         row = Feedback(message_id=body.message_id, rating=1 if body.rating == "up" else -1,
-                       comment=body.comment)
+                       comment=maybe(body.comment, state.settings.redact))
         session.add(row)
         session.commit()
         return {"id": row.id, "message_id": body.message_id, "rating": body.rating}
