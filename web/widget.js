@@ -332,6 +332,7 @@
     ".quiz .short { width: 100%; box-sizing: border-box; padding: 6px 8px; border: 1px solid var(--line); border-radius: 8px; font: inherit; }",
     ".quiz .check { align-self: flex-start; padding: 7px 14px; border-radius: 8px; background: var(--accent); color: #fff; font-weight: 600; }",
     ".quiz .check:disabled { opacity: .6; }",
+    ".shortfall { color: var(--muted); font-size: 13.5px; margin: 4px 0; }",
     ".verdict { margin: 6px 0 0; font-size: 13px; }",
     ".score { margin: 0; font-weight: 650; }",
     ".feedback { display: flex; gap: 2px; margin-top: 4px; }",
@@ -718,7 +719,10 @@
           form.appendChild(el("div", "note", error.message || UNAVAILABLE));
         }
       });
-      view.bubble.replaceChildren(el("p", null, "Stage " + quiz.stage + " practice: answer, then check."), form);
+      var intro = [el("p", null, "Stage " + quiz.stage + " practice: answer, then check.")];
+      // The bank held fewer items than asked for: the server says how many (never a silently shorter quiz).
+      if (quiz.message) intro.push(el("p", "shortfall", quiz.message));
+      view.bubble.replaceChildren(...intro, form);
     }
 
     renderGrades(form, graded) {
