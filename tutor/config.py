@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(
         60, ge=1, le=86400, description="length of the rate-limit window (a sliding window over two counters)")
     generation_slots: int = Field(
-        2, ge=1, description="answers generated at once in one process (llama.cpp has 2 slots)")
+        4, ge=1, description="answers generated at once in one process (match TUTOR_LLM_PARALLEL, llama.cpp's slots)")
     generation_queue: int = Field(
         8, ge=0, description="answers that may wait for a slot; beyond that 503 with Retry-After at once")
     generation_seconds: float = Field(
