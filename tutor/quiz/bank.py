@@ -59,8 +59,8 @@ class BuildReport:
     repaired: int = 0  # mcq items whose failed wrong options were replaced (distractors.py)
     reasons: Counter = field(default_factory=Counter)
     seconds: float = 0.0
-    # the accepted items as built: (candidate, stored row, source chunk, verdict); the
-    # candidate keeps what the row does not (a false statement's correction)
+    # the accepted items as built: (candidate, concept id, source chunk, verdict); the
+    # candidate keeps what the stored row does not (a false statement's correction)
     kept: list = field(default_factory=list)
 
     @property
@@ -139,7 +139,7 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
             report.reasons.update(verdict.reasons)
             if verdict.ok:
                 report.accepted += 1
-                report.kept.append((candidate, row, chunk, verdict))
+                report.kept.append((candidate, row.concept_id, chunk, verdict))
                 new = tutor.embedder.encode([row.question])
                 vectors = new if vectors is None else np.vstack([vectors, new])
                 if candidate.kind != "tf":

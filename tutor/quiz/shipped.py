@@ -92,10 +92,10 @@ def key_statement(c: Candidate) -> str:
     return key if c.kind == "tf" else f"{c.question} {key}"
 
 
-def item_record(c: Candidate, row: QuizItem, chunk: Chunk, sentence: str, scores: dict) -> dict:
+def item_record(c: Candidate, concept: str | None, chunk: Chunk, sentence: str, scores: dict) -> dict:
     """One accepted item as the file keeps it."""
-    record = {"id": item_id(row.stage, c.kind, c.question, c.options, c.answer), "kind": c.kind,
-              "concept": row.concept_id, "question": c.question}
+    record = {"id": item_id(chunk.stage, c.kind, c.question, c.options, c.answer), "kind": c.kind,
+              "concept": concept, "question": c.question}
     if c.kind == "mcq":
         record["options"] = list(c.options)
     record["answer"] = c.answer
@@ -142,8 +142,8 @@ def export_stage(tutor, stage: int, folder: Path, per_stage: int, max_candidates
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bank.db'}")
         report = build_stage(tutor, engine, stage, per_stage, max_candidates=max_candidates)
         engine.dispose()
-    records = [item_record(c, row, chunk, source_sentence(validator, key_statement(c), chunk), verdict.scores)
-               for c, row, chunk, verdict in report.kept if robust(verdict.scores)]
+    records = [item_record(c, concept, chunk, source_sentence(validator, key_statement(c), chunk), verdict.scores)
+               for c, concept, chunk, verdict in report.kept if robust(verdict.scores)]
     build = {"candidates": report.candidates, "accepted": report.accepted,
              "near_a_threshold": report.accepted - len(records), "repaired": report.repaired,
              "rejections": dict(report.reasons.most_common()), "seconds": round(report.seconds)}
@@ -209,12 +209,18 @@ def item_problems(item: dict, stage: int) -> list[str]:
     return problems
 
 
-def _unsourced(item: dict, chunks: dict[str, Chunk]) -> str | None:
+def holds(chunk: Chunk, sentence) -> bool:
+    """Whether `chunk` still says `sentence` (as split by tutor.text.sentences, or verbatim)."""
+    return isinstance(sentence, str) and (sentence in sentences(chunk.text) or sentence in chunk.text)
+
+
+def unsourced(item: dict, chunks: dict[str, Chunk]) -> str | None:
+    """Why the index no longer backs `item` (its chunk is gone or reworded); None if it does."""
     source = item.get("source") or {}
     chunk = chunks.get(source.get("chunk_id"))
     if chunk is None:
         return f"its source chunk {source.get('chunk_id')!r} is not in the index"
-    if source.get("sentence") not in sentences(chunk.text) and source.get("sentence") not in chunk.text:
+    if not holds(chunk, source.get("sentence")):
         return f"its source sentence is no longer in {chunk.id}"
     return None
 
@@ -240,7 +246,7 @@ def rows_for(files: list[ShippedFile], chunks: list[Chunk], report: LoadReport) 
     for f in files:
         model = f"{SHIPPED}:{f.generator.get('model')}"
         for item in f.items:
-            why = "; ".join(item_problems(item, f.stage)) or _unsourced(item, by_id)
+            why = "; ".join(item_problems(item, f.stage)) or unsourced(item, by_id)
             if why:
                 report.dropped.append(f"{f.path.name} {item.get('id')}: {why}")
                 continue
