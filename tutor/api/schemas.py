@@ -18,11 +18,11 @@ class ChatRequest(BaseModel):
     message: str = Field(max_length=MAX_MESSAGE_CHARS, description=(
         f"the learner's message (at most {MAX_MESSAGE_CHARS} characters here; the service's own limit, "
         "TUTOR_MAX_QUESTION_CHARS, answers 413 below that)"))
-    conversation_id: str | None = Field(None, max_length=MAX_ID_CHARS, description="continue this conversation")
-    learner_id: str | None = Field(None, max_length=MAX_ID_CHARS)
+    conversation_id: str | None = Field(None, min_length=1, max_length=MAX_ID_CHARS, description="continue this conversation")
+    learner_id: str | None = Field(None, min_length=1, max_length=MAX_ID_CHARS)
     stage: int | None = Field(None, ge=1, le=4, description="only use material of this stage")
     stream: bool = Field(True, description="Server-Sent Events when true, one JSON object when false")
-    quiz_item_id: str | None = Field(None, max_length=MAX_ID_CHARS, description="quiz mode: hints for this open quiz item, never its answer")
+    quiz_item_id: str | None = Field(None, min_length=1, max_length=MAX_ID_CHARS, description="quiz mode: hints for this open quiz item, never its answer")
 
 
 class CitationOut(BaseModel):
