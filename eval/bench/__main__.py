@@ -1,4 +1,4 @@
-"""`python -m eval.bench [retrieval] [llm] [concurrency] [ingest] [web] [quiz] [discord] [vllm]` (all by default).
+"""`python -m eval.bench [retrieval] [llm] [concurrency] [ingest] [web] [load] [quiz] [discord] [vllm]` (all by default).
 
 Prints rich tables and writes eval/bench/results/latest.json. Each section runs in a
 process of its own, so one section's libraries (torch's threads) never slow another. Targets are reported as
@@ -16,7 +16,7 @@ import sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SECTIONS = ("retrieval", "llm", "concurrency", "ingest", "web", "quiz", "discord", "vllm")
+SECTIONS = ("retrieval", "llm", "concurrency", "ingest", "web", "load", "quiz", "discord", "vllm")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="ingest: builds per side, run ours/baseline/baseline/ours...")
     p.add_argument("--per-minute", type=int, default=1000, help="web: request rate per route")
     p.add_argument("--web-seconds", type=float, default=60.0, help="web: seconds per route")
+    p.add_argument("--load-per-minute", type=int, default=1000, help="load: sustained rate with the default limits")
+    p.add_argument("--load-seconds", type=float, default=300.0, help="load: seconds of the sustained run")
+    p.add_argument("--overload-seconds", type=float, default=60.0,
+                   help="load: seconds of each 1x and 5x run against the ceiling and the queue")
     p.add_argument("--quiz-items", type=int, default=12, help="quiz: candidates generated per side")
     p.add_argument("--quiz-stage", type=int, default=2, help="quiz: the stage items come from")
     p.add_argument("--vllm-questions", type=int, default=4,
@@ -78,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "vllm":
                 from eval.bench import vllm_cpu
                 data = vllm_cpu.run(questions=args.vllm_questions)
+            elif name == "load":
+                from eval.bench import load as load_bench
+                data = load_bench.run(per_minute=args.load_per_minute, seconds=args.load_seconds,
+                                      overload_seconds=args.overload_seconds)
             else:
                 from eval.bench import web
                 data = web.run(per_minute=args.per_minute, seconds=args.web_seconds)
