@@ -284,9 +284,10 @@ def insert_missing(engine: Engine, rows: list[QuizItem]) -> int:
             from sqlalchemy.dialects.sqlite import insert
         else:
             from sqlalchemy.dialects.postgresql import insert
-        statement = insert(QuizItem.__table__).values(values).on_conflict_do_nothing(index_elements=["id"])
+        statement = (insert(QuizItem.__table__).values(values).on_conflict_do_nothing(index_elements=["id"])
+                     .returning(QuizItem.__table__.c.id))  # the ids this statement stored (rowcount is -1 on psycopg)
         with engine.begin() as conn:
-            return conn.execute(statement).rowcount
+            return len(conn.execute(statement).all())
     inserted = 0  # other databases: row by row, a conflict is someone else's insert
     for row in rows:
         with Session(engine) as session:
