@@ -82,11 +82,11 @@ var/image/.ready: | $(VENV)/.installed
 	cp $(CA_BUNDLE) var/image/ca-certificates.crt
 	touch $@
 
-# A digest of the tracked files the image is built from (not README.md, which only
-# becomes package metadata); the image carries it as a label so
-# tests/test_container.py (`make image-sources`) can tell an image built from other sources.
+# A digest of the files that say how the image is built; the image carries it as a label
+# so tests/test_container.py (`make image-sources`) can tell an image built another way.
+# The tutor's code is left out: it changes every day, and the code is tested outside too.
 IMAGE_SOURCES = $(shell git ls-files -z $(IMAGE_INPUTS) | xargs -0 sha256sum | sha256sum | cut -c1-16)
-IMAGE_INPUTS := Dockerfile Makefile pyproject.toml tutor ingest eval corpus prompts web
+IMAGE_INPUTS := Dockerfile .dockerignore Makefile pyproject.toml deploy
 image-sources:
 	@echo $(IMAGE_SOURCES)
 # podman writes HEALTHCHECK only into Docker-format images.
