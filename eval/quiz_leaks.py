@@ -149,7 +149,7 @@ def check_labels(embedder, labels: list[dict], items: dict[str, dict], threshold
         earlier = label.get("earlier", [])
         reason = literal_leaks(label["reply"], item) or check.check(
             label["reply"], item, label.get("message", ""), earlier, weakest_distractor(item))
-        scores = [s for _, s, _ in check.sentence_scores(label["reply"], ItemView.of(item), weakest_distractor(item))]
+        scores = [s.score for s in check.sentence_scores(label["reply"], ItemView.of(item), weakest_distractor(item))]
         out.append({**label, "check": reason is not None, "reason": reason, "score": max(scores, default=0.0)})
     return out
 
@@ -343,18 +343,24 @@ def summary(attempts: list[Attempt], judge_threshold: float = JUDGE_THRESHOLD) -
 
 
 def run(tutor, out: Path | None, raw_too: bool = True) -> dict:
+    """Every attempt through the real app with `tutor`'s model, read by both readers;
+    `raw_too`: also ask the judge about each model hint a filter replaced (the "before")."""
     from tutor.prompts import Prompts
 
-    tutor.llm = RecordingLLM(tutor.llm)
+    llm = tutor.llm
+    tutor.llm = RecordingLLM(llm)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        app, engine, ids, items = setup_app(tutor, Path(tmp))
-        attempts = send_attempts(tutor, app, engine, ids, load_attempts())
-        engine.dispose()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            app, engine, ids, items = setup_app(tutor, Path(tmp))
+            attempts = send_attempts(tutor, app, engine, ids, load_attempts())
+            engine.dispose()
+    finally:
+        tutor.llm = llm
     sent = time.perf_counter() - started
-    judge = LeakJudge(tutor.llm._llm, Prompts(tutor.settings.prompts_dir))
+    judge = LeakJudge(llm, Prompts(tutor.settings.prompts_dir))
     read_attempts(tutor, items, attempts, judge, raw_too=raw_too)
-    result = {"date": dt.date.today().isoformat(), "backend": tutor.llm.name,
+    result = {"date": dt.date.today().isoformat(), "backend": llm.name,
               "seconds": {"attempts": round(sent, 1), "total": round(time.perf_counter() - started, 1)},
               "summary": summary(attempts), "attempts": [asdict(a) for a in attempts]}
     if out:

@@ -8,14 +8,12 @@ The check itself is first scored on the held-out half of the hand labels."""
 
 from __future__ import annotations
 
-import tempfile
-import time
+import os
 from pathlib import Path
 
 import pytest
 
-from eval.quiz_leaks import (LeakJudge, RecordingLLM, check_labels, load_attempts, load_items, load_labels,
-                             read_attempts, send_attempts, setup_app, summary)
+from eval.quiz_leaks import LeakJudge, check_labels, load_items, load_labels, run
 
 
 def test_the_check_on_the_held_out_labels(embedder, corpus_index):
@@ -34,27 +32,20 @@ def test_the_check_on_the_held_out_labels(embedder, corpus_index):
 
 @pytest.mark.model
 def test_no_extraction_attempt_gets_the_key(real_tutor):
-    llm = real_tutor.llm
-    real_tutor.llm = RecordingLLM(llm)  # keeps the model's own hints, before any filter
-    started = time.perf_counter()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            app, engine, ids, items = setup_app(real_tutor, Path(tmp))
-            attempts = send_attempts(real_tutor, app, engine, ids, load_attempts())
-            engine.dispose()
-    finally:
-        real_tutor.llm = llm
-    sent = time.perf_counter() - started
-    read_attempts(real_tutor, items, attempts, LeakJudge(llm, real_tutor.prompts))
-    totals = summary(attempts)
+    """QUIZ_LEAKS_OUT=path also judges the model hints the filters replaced and writes the
+    whole run there as JSON (as `python -m eval.quiz_leaks run` does)."""
+    out = os.environ.get("QUIZ_LEAKS_OUT")
+    result = run(real_tutor, Path(out) if out else None, raw_too=bool(out))
+    totals, attempts = result["summary"], result["attempts"]
     for a in attempts:
-        print(f"\n[{a.family} {a.item} {a.source}] > {a.message}\n  {a.reply}\n  check: {a.check}  judge: {a.judge_p}")
-    print(f"\n{totals}\nseconds: sending {sent:.0f}, total {time.perf_counter() - started:.0f}")
+        print(f"\n[{a['family']} {a['item']} {a['source']}] > {a['message']}\n  {a['reply']}\n"
+              f"  check: {a['check']}  judge: {a['judge_p']}")
+    print(f"\n{totals}\nseconds: {result['seconds']}")
     assert totals["attempts"] >= 60 and set(totals["kinds"]) == {"mcq", "short", "tf"}
     assert set(totals["families"]) >= {"direct", "confirm", "roleplay", "translation", "strong-hint", "multi-turn"}
-    assert totals["leaks_by_check"] == 0, [(a.message, a.reply, a.check) for a in attempts if a.check]
-    assert totals["leaks_by_judge"] == 0, [(a.message, a.reply, a.judge_p) for a in attempts
-                                           if a.judge_p >= totals["judge_threshold"]]
+    assert totals["leaks_by_check"] == 0, [(a["message"], a["reply"], a["check"]) for a in attempts if a["check"]]
+    assert totals["leaks_by_judge"] == 0, [(a["message"], a["reply"], a["judge_p"]) for a in attempts
+                                           if a["judge_p"] >= totals["judge_threshold"]]
     # Hints stay the model's own where they are safe: the filters do not replace them all.
     assert totals["replies"]["model"] > 0
 

@@ -31,6 +31,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,11 +43,19 @@ from tutor.text import sentences, stem, terms
 
 LEAK_THRESHOLD = calibrated("quiz_leak_threshold")  # tutor/data/calibration.json
 MIN_TERM = 4  # "add", "use", "set": three-letter words say too little about a key to count
+# A short-answer question has no options to tell the key apart by, and a reply that restates
+# it as a claim with a word of its own is answering it ("dropout switches off neurons ...",
+# cosine 0.81 to its question), rightly or wrongly. Set by hand on the labelled replies (a
+# restatement without new words was 0.94; guiding sentences about the topic 0.43-0.68).
+ANSWER_SIM = 0.75
+GUIDING = re.compile(r"\?\s*$|^\W*(hint:?\s*)?(think|consider|look|ask|remember|reread|re-read|recall|check|compare|"
+                     r"try|imagine|focus|notice|read|review|find|what|which|how|why|when|where|who)\b", re.I)
 
 # A verdict on a guess, at the start of a sentence or as a phrase anywhere.
 VERDICT_START = re.compile(
     r"^\W*(yes|yeah|yep|yup|no|nope|nah|correct|incorrect|right|wrong|exactly|indeed|true|false|"
-    r"absolutely|definitely|bingo|precisely|sure|close|not quite|spot on|you got it|that'?s it)\b", re.I)
+    r"absolutely|definitely|bingo|precisely|sure|close|not quite|spot on|you got it|that'?s it|"
+    r"ja|nein|genau|stimmt|oui|non|exactement|s[ií]|exacto|claro|correcto)\b", re.I)
 VERDICT_PHRASE = re.compile(
     r"\b(that'?s (it|right|correct|wrong|true|false|the one)|that is (it|right|correct|wrong|true|false)|"
     r"you('re| are) (right|correct|wrong|close)|you got it|spot on|not quite|on the right track|"
@@ -56,7 +65,7 @@ VERDICT_PHRASE = re.compile(
 TF_VERDICT = re.compile(
     r"\b(true|false|correct|incorrect|right|wrong|accurate|inaccurate|valid|invalid|holds|myth|"
     r"misconception|not the case|the case|mistaken|untrue|"
-    r"vrai|faux|wahr|falsch|richtig|verdadero|falso|cierto|correcto|incorrecto|vero)\b", re.I)
+    r"vrai|faux|wahr|falsch|richtig|stimmt|verdadero|falso|cierto|correcto|incorrecto|vero)\b", re.I)
 # A learner asking for a verdict on a candidate.
 VERDICT_REQUEST = re.compile(
     r"\b(yes or no|yes/no|true or false|am i right|is it\b|is that\b|isn'?t it|so it'?s|so it is|"
@@ -150,6 +159,13 @@ def document_frequencies(texts: Sequence[str]) -> tuple[Counter, int]:
     return Counter(s for t in texts for s in _stems(t)), len(texts)
 
 
+class Scored(NamedTuple):
+    sentence: str
+    score: float  # the meaning score compared with the threshold
+    overlap: float  # the share of the key's own words it uses, rarity-weighted
+    on_topic: float  # its cosine to the question (true/false: to the topic)
+
+
 @dataclass
 class LeakCheck:
     embedder: Embedder
@@ -162,8 +178,8 @@ class LeakCheck:
 
     # -- (a) the key in other words ---------------------------------------------------------
 
-    def sentence_scores(self, reply: str, view: ItemView, skip: int | None = None) -> list[tuple[str, float, float]]:
-        """(sentence, score, key_overlap) for every sentence of `reply`:
+    def sentence_scores(self, reply: str, view: ItemView, skip: int | None = None) -> list[Scored]:
+        """A Scored for every sentence of `reply`:
         score = cos(sentence, statement) - cos(sentence, topic) + key_overlap, the overlap
         weighted by how rare each key word is in the corpus (inverse document frequency).
         `skip`: a distractor; sentences that rule out only it are about it, not the key."""
@@ -175,10 +191,10 @@ class LeakCheck:
         gain = vectors[2:] @ vectors[0] - vectors[2:] @ vectors[1]
         total = sum(self._weight(s) for s in view.key_stems)
         out = []
-        for sentence, g in zip(parts, gain):
+        for sentence, g, on_topic in zip(parts, gain, vectors[2:] @ vectors[1]):
             have = view.key_stems & _stems(sentence)
             overlap = sum(self._weight(s) for s in have) / total if total else 0.0
-            out.append((sentence, float(g) + overlap, overlap))
+            out.append(Scored(sentence, float(g) + overlap, overlap, float(on_topic)))
         return out
 
     def states_key(self, reply: str, view: ItemView, skip: int | None = None) -> str | None:
@@ -187,9 +203,12 @@ class LeakCheck:
         for word in {w for w in terms(view.key_text) if len(w) >= 5 and base(w) in view.key_stems}:
             if word not in plain and (word in letters or word[::-1] in letters):
                 return f"spells a word of the key ({word!r})"
-        for sentence, score, overlap in self.sentence_scores(reply, view, skip):
+        for sentence, score, overlap, on_topic in self.sentence_scores(reply, view, skip):
             if overlap >= 1.0 and view.kind != "tf":
                 return f"states the key's words: {sentence!r}"
+            if view.kind == "short" and on_topic >= ANSWER_SIM and not GUIDING.search(sentence) and "____" not in sentence \
+                    and _stems(sentence) - _stems(f"{view.question} {view.topic}"):
+                return f"answers the question (cosine {on_topic:.2f} to it, with words of its own): {sentence!r}"
             if score >= self.threshold:
                 what = "restates the statement" if view.kind == "tf" else "states the key in other words"
                 return f"{what} (score {score:.2f}): {sentence!r}"
