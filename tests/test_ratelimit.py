@@ -176,3 +176,20 @@ def test_two_instances_on_one_postgresql_share_the_limits(make_app, postgres_url
                  for client in (one, two, one, two)]
         assert codes == [200, 200, 200, 429]  # alone, each instance would have admitted a 4th
         assert two.post("/api/chat", json={**QUESTION, "learner_id": "bob"}).status_code == 200
+
+
+def test_a_full_key_is_refused_locally_until_it_has_room(limiter):
+    """Under a flood, refusals need no query: a key the database called full stays refused in
+    this process until the computed time, which no other replica's requests can bring forward."""
+    limiter, clock = limiter
+    ada = [Limit("learner", "ada", 2)]
+    assert limiter.precheck(ada) is None  # unknown: ask the database
+    assert limiter.check(ada).allowed and limiter.check(ada).allowed and not limiter.check(ada).allowed
+    local = limiter.precheck(ada)
+    assert local is not None and not local.allowed and local.scope == "learner" and local.retry_after == 90
+    assert limiter.precheck([Limit("learner", "bob", 2)]) is None
+    assert limiter.precheck([Limit("global", "", 0)]).allowed  # no limit applies
+    clock.now += 89.5  # 60 s to the next window, then 30 s until 2 * 0.5 + 0 + 1 fits
+    assert limiter.precheck(ada) is not None
+    clock.now += 0.5
+    assert limiter.precheck(ada) is None and limiter.check(ada).allowed

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
         8, ge=0, description="answers that may wait for a slot; beyond that 503 with Retry-After at once")
     generation_seconds: float = Field(
         120.0, gt=0, description="wall-clock limit of one generation; the stream then ends with an error event")
+    fake_delay: float = Field(
+        0.0, ge=0, le=10, description="seconds the fake backend waits per piece (load benchmarks of a model that takes time)")
 
     # Discord bridge (tutor/discord/ is the bot; tutor/api/bridge.py its side of the service)
     service_key: str | None = Field(

@@ -75,15 +75,21 @@ def _count(conn: Connection, key: str, window: int) -> int:
     return row.scalar_one_or_none() or 0
 
 
-def retry_after(previous: int, current: int, limit: int, fraction: float, window_seconds: int) -> int:
-    """Seconds until one more request fits, given the counts without it."""
+def seconds_until_room(previous: int, current: int, limit: int, fraction: float, window_seconds: int) -> float:
+    """Seconds until one more request fits, given the counts without it. Counts only grow
+    while a window lasts, so no request can fit sooner: a process may refuse a key locally
+    until then without asking the database."""
     if current + 1 <= limit and previous > 0:  # this window has room once `previous` weighs less
         needed = 1 - (limit - current - 1) / previous
-        wait = (needed - fraction) * window_seconds
-    else:  # this window is full: wait for the next, where `current` becomes the previous
-        needed = 1 - (limit - 1) / current if current > 0 else 0.0
-        wait = (1 - fraction) * window_seconds + max(needed, 0.0) * window_seconds
-    return max(1, math.ceil(wait))
+        return max((needed - fraction) * window_seconds, 0.0)
+    # this window is full: wait for the next, where `current` becomes the previous
+    needed = 1 - (limit - 1) / current if current > 0 else 0.0
+    return (1 - fraction) * window_seconds + max(needed, 0.0) * window_seconds
+
+
+def retry_after(previous: int, current: int, limit: int, fraction: float, window_seconds: int) -> int:
+    """The same in whole seconds, at least 1 (the Retry-After header)."""
+    return max(1, math.ceil(seconds_until_room(previous, current, limit, fraction, window_seconds)))
 
 
 class RateLimiter:
@@ -93,6 +99,21 @@ class RateLimiter:
         self.clock = clock
         self._swept = -1  # the last window this process deleted old counters in
         self._lock = threading.Lock()
+        self._full_until: dict[str, float] = {}  # keys known to refuse until then (see seconds_until_room)
+
+    def precheck(self, limits: list[Limit]) -> Decision | None:
+        """The decision when it needs no database (no limit applies, or a key is known to be
+        full), else None. Cheap enough for the event loop: under a flood, refusals cost no
+        query and no thread."""
+        limits = [lim for lim in limits if lim.per_window > 0]
+        if not limits:
+            return Decision(True)
+        now = self.clock()
+        for limit in limits:
+            until = self._full_until.get(counter_key(limit))
+            if until is not None and now < until:
+                return Decision(False, limit.scope, max(1, math.ceil(until - now)))
+        return None
 
     def check(self, limits: list[Limit]) -> Decision:
         """Admit the request under every limit (and count it), or say which refused it and when to retry."""
@@ -113,9 +134,16 @@ class RateLimiter:
                 if previous * (1 - fraction) + current > limit.per_window:
                     for done in counted:
                         _upsert(conn, done, window, -1)
-                    wait = retry_after(previous, current - 1, limit.per_window, fraction, self.window_seconds)
-                    return Decision(False, limit.scope, wait)
+                    wait = seconds_until_room(previous, current - 1, limit.per_window, fraction, self.window_seconds)
+                    self._remember_full(key, now + wait, now)
+                    return Decision(False, limit.scope, max(1, math.ceil(wait)))
         return Decision(True)
+
+    def _remember_full(self, key: str, until: float, now: float) -> None:
+        with self._lock:
+            if len(self._full_until) > 10_000:  # many keys under attack: keep the live ones
+                self._full_until = {k: t for k, t in self._full_until.items() if t > now}
+            self._full_until[key] = until
 
     def _sweep(self, window: int) -> None:
         """Once per window per process: drop counters no estimate reads any more."""

@@ -146,7 +146,8 @@ class Admission:
         match = _question_route(scope["method"], scope["path"])
         if match is None:
             return await self.app(scope, replay, send)
-        decision = await to_thread.run_sync(self.limiter.check, self._limits(scope, body, match))
+        limits = self._limits(scope, body, match)
+        decision = self.limiter.precheck(limits) or await to_thread.run_sync(self.limiter.check, limits)
         if not decision.allowed:
             return await _refuse(send, 429, self._rate_message(decision), {"Retry-After": str(decision.retry_after)})
         if not self.queue.admit():

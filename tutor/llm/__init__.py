@@ -60,7 +60,7 @@ def get_llm(settings: Settings) -> LLM:
     if name == "fake":
         from tutor.llm.fake import FakeLLM
 
-        return FakeLLM()
+        return FakeLLM(delay=settings.fake_delay)
     raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
 
 
