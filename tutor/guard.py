@@ -118,11 +118,12 @@ class Leaks:
                     self.grams.update(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
 
     def canary_in(self, text: str) -> bool:
+        """Every form is cut into windows of one size, so a leak is a window of the text."""
         alnum = _ALNUM.sub("", text.lower())
-        if any(w in alnum for w in self.alnum):
+        if any(alnum[i:i + CANARY_WINDOW] in self.alnum for i in range(len(alnum) - CANARY_WINDOW + 1)):
             return True
         compact = _SPACE.sub("", text)
-        return any(w in compact for w in self.b64)
+        return any(compact[i:i + B64_WINDOW] in self.b64 for i in range(len(compact) - B64_WINDOW + 1))
 
     def span_in(self, text: str) -> bool:
         words, run = _WORD.findall(text.lower()), 0
@@ -155,17 +156,27 @@ class _Stream:
         self.released = 0
         self.words: list[tuple[int, str]] = []  # (start, word) of complete words
         self.run = 0  # words at the end that repeat a system prompt
+        self.alnum_at: list[int] = []  # positions of the alphanumeric characters
+        self.solid_at: list[int] = []  # positions of the non-space characters
 
     def add(self, piece: str) -> str | None:
         """The text that may go out now, or None when the reply leaks."""
+        # A leak form is CANARY_WINDOW alphanumeric (or B64_WINDOW non-space) characters, so
+        # one that ends in this piece starts at most that far before it: check only there.
+        start = min(self._back(self.alnum_at, CANARY_WINDOW - 1), self._back(self.solid_at, B64_WINDOW - 1))
+        for i, ch in enumerate(piece, len(self.text)):
+            if ch.isalnum():
+                self.alnum_at.append(i)
+            if not _SPACE.match(ch):
+                self.solid_at.append(i)
         self.text += piece
-        if self.leaks.canary_in(self.text):
+        if self.leaks.canary_in(self.text[start:]):
             return None
         scanned = self.words[-1][0] + len(self.words[-1][1]) if self.words else 0
-        for m in _WORD.finditer(self.text.lower(), scanned):
-            if m.end() == len(self.text):
+        for m in _WORD.finditer(self.text[scanned:].lower()):
+            if scanned + m.end() == len(self.text):
                 break  # the word may go on in the next piece
-            self.words.append((m.start(), m.group()))
+            self.words.append((scanned + m.start(), m.group()))
             self.run = self.leaks._extend([w for _, w in self.words[-SPAN_WORDS:]],
                                           min(len(self.words), SPAN_WORDS) - 1, self.run)
             if self.run >= SPAN_WORDS:
@@ -182,27 +193,21 @@ class _Stream:
         end = len(self.text)
         if self.run:  # the words repeating a system prompt wait until the run breaks
             end = self.words[-self.run][0]
-        last = re.search(r"[a-z0-9]+$", self.text.lower())
-        if last:  # a word still being written
-            end = min(end, last.start())
-        return min(end, _tail_start(self.text, CANARY_WINDOW - 1, str.isalnum),
-                   _tail_start(self.text, B64_WINDOW - 1, lambda ch: not _SPACE.match(ch)))
+        word = len(self.text)
+        while word and _WORD.match(self.text[word - 1].lower()):
+            word -= 1  # back over a word still being written
+        return min(end, word, self._back(self.alnum_at, CANARY_WINDOW - 1),
+                   self._back(self.solid_at, B64_WINDOW - 1))
+
+    @staticmethod
+    def _back(positions: list[int], count: int) -> int:
+        """Where the last `count` characters of a kind begin (0 when there are fewer)."""
+        return positions[-count] if len(positions) >= count else 0
 
     def _release(self, end: int) -> str:
         out = self.text[self.released:max(end, self.released)]
         self.released = max(end, self.released)
         return out
-
-
-def _tail_start(text: str, count: int, counts) -> int:
-    """Where the last `count` characters for which `counts` is true begin."""
-    seen = 0
-    for i in range(len(text) - 1, -1, -1):
-        if counts(text[i]):
-            seen += 1
-            if seen == count:
-                return i
-    return 0
 
 
 class OutputGuard:

@@ -165,7 +165,7 @@ def write_index(index_dir: Path, chunks: list[Chunk], vectors: np.ndarray, manif
         shutil.rmtree(tmp, ignore_errors=True)
         if current_version(index_dir) != version:
             shutil.rmtree(versions / version, ignore_errors=True)
-        raise IngestError(f"could not write a new index version in {index_dir} ({_cause(exc)}); "
+        raise IngestError(f"could not write a new index version in {index_dir} ({_cause(exc, index_dir)}); "
                           + (f"version {live} is still the one served" if live else "no version is served yet")
                           + ": fix that and run `tutor ingest` again") from exc
     _prune(versions, keep={version})
@@ -230,11 +230,14 @@ def _point_to(index_dir: Path, version: str) -> None:
     _fsync_dir(index_dir)
 
 
-def _cause(exc: BaseException) -> str:
+def _cause(exc: BaseException, index_dir: Path) -> str:
     text = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}"
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "No space left" in text or "disk is full" in text:
-        return f"the disk is full; {text}"
-    return text
+    free = shutil.disk_usage(index_dir).free
+    full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
+        sign in text for sign in ("No space left", "disk is full", "Disk quota"))
+    # a short write (numpy, bm25s) carries no errno: "8005 requested and 3040 written"
+    full = full or bool(re.search(r"\d+ requested and \d+ written", text))
+    return f"{'the disk is full; ' if full else ''}{text}; {free // 1024} KiB free there"
 
 
 _LEFTOVER = re.compile(r"^\.(?:v[\d-]+|CURRENT)[.-](\d+)\.tmp$")

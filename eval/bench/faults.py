@@ -1,0 +1,104 @@
+"""Hardening costs and fault timings, measured in one process (`python -m eval.bench.faults`):
+
+1. The LLM unreachable: seconds to a retrieval-only answer on /api/chat with the `openai`
+   backend pointed at a closed port, default retries (2, backoff 0.5 s then 1 s), for the
+   first requests (breaker closed: each pays its retries) and once the breaker is open;
+   beside the same question answered normally by the scripted backend (the baseline).
+2. The output filter: seconds per reply to pass a 220-token answer through it, against
+   the same events not filtered.
+Needs an index (TUTOR_INDEX_DIR, default var/index); loads no LLM.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+QUESTIONS = ["How long is stage 1?", "What is the milestone of stage 2?", "What is backpropagation?",
+             "Which papers should I read in stage 4?", "What does stage 3 cover?"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _timed_chat(app, questions) -> list[float]:
+    from fastapi.testclient import TestClient
+
+    out = []
+    with TestClient(app) as client:
+        for q in questions:
+            started = time.perf_counter()
+            r = client.post("/api/chat", json={"message": q, "stream": False})
+            out.append(time.perf_counter() - started)
+            assert r.status_code == 200, r.text
+    return out
+
+
+def unreachable() -> None:
+    from tutor.answer import Tutor
+    from tutor.api import create_app
+    from tutor.config import load_settings
+    from tutor.db import make_engine
+    from tutor.embed import Embedder
+    from tutor.index import load_index
+    from tutor.llm import get_llm
+    from tutor.llm.fake import FakeLLM
+
+    base = load_settings(rate_limit_per_learner=0, rate_limit_per_address=0)
+    index, embedder = load_index(base.index_dir), Embedder(base.embed_threads, settings=base)
+    db = Path(tempfile.mkdtemp()) / "bench.db"
+    normal = Tutor(base, index, embedder, FakeLLM())
+    baseline = _timed_chat(create_app(base, tutor=normal, engine=make_engine(f"sqlite:///{db}")), QUESTIONS)
+    down = base.model_copy(update={"llm_backend": "openai", "openai_check_schema": False,
+                                   "openai_base_url": f"http://127.0.0.1:{_closed_port()}/v1"})
+    tutor = Tutor(down, index, embedder, get_llm(down))
+    seconds = _timed_chat(create_app(down, tutor=tutor, engine=make_engine(f"sqlite:///{db}")), QUESTIONS)
+    n = down.llm_breaker_failures
+    print(f"LLM unreachable (closed port, {down.openai_retries} retries, breaker opens after {n} failures):")
+    print(f"  baseline, scripted backend answering: {' '.join(f'{t:.2f}' for t in baseline)} s")
+    print(f"  breaker closed (requests 1-{n}):       {' '.join(f'{t:.2f}' for t in seconds[:n])} s")
+    print(f"  breaker open (requests {n + 1}-{len(seconds)}):         {' '.join(f'{t:.2f}' for t in seconds[n:])} s")
+    print(f"  worst / baseline median: {max(seconds) / sorted(baseline)[len(baseline) // 2]:.1f}x; "
+          f"breaker state {tutor.llm.state}, {tutor.llm.fast_failures} calls refused without a connection")
+
+
+def filter_cost(replies: int = 200) -> None:
+    from tutor.guard import OutputGuard, new_canary
+    from tutor.prompts import Prompts
+    from tutor.types import Answer
+
+    canary = new_canary()
+    guard = OutputGuard(canary, list(Prompts(Path("prompts"), canary).systems().values()))
+    text = ("Stage 1 runs for eight weeks and covers linear algebra, calculus, probability and the "
+            "classical machine-learning methods [1]. ") * 12
+    pieces = [p + " " for p in text.split()][:220]
+    answer = Answer(text, (), False, 1.0, "bench", "q", {})
+
+    def events():
+        yield "meta", {"question": "q"}
+        yield from (("token", p) for p in pieces)
+        yield "done", answer
+
+    started = time.perf_counter()
+    for _ in range(replies):
+        list(events())
+    plain = (time.perf_counter() - started) / replies
+    started = time.perf_counter()
+    for _ in range(replies):
+        list(guard.filter(events()))
+    filtered = (time.perf_counter() - started) / replies
+    print(f"output filter: {filtered * 1000:.1f} ms per 220-token reply ({filtered / len(pieces) * 1e6:.0f} µs a "
+          f"token) against {plain * 1000:.2f} ms unfiltered; blocked {guard.blocked} of {replies}")
+
+
+if __name__ == "__main__":
+    filter_cost()
+    unreachable()
