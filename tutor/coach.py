@@ -174,4 +174,8 @@ def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[E
 
 
 def explain(tutor: Tutor, rec: Recommendation) -> Answer:
-    return next(p for k, p in explain_events(tutor, rec) if k == "done")
+    """The explanation as GET /api/learners/{id}/next?explain=true and `tutor next --explain`
+    serve it: through the output filter, like every reply (tutor/guard.py)."""
+    from tutor.guard import guarded
+
+    return next(p for k, p in guarded(tutor, explain_events(tutor, rec)) if k == "done")
