@@ -219,11 +219,11 @@ def test_discord_forget_leaves_no_row_of_either_learner(fake_tutor, database_url
             use_everything(client, ADA, "discord:4242", "discord:7001")
             use_everything(client, BOB, "discord:4343", "discord:7002")
         before = snapshot(engine)
-        log, user = Discord(), User(4242)
+        log, user, limiter = Discord(), User(4242), RateLimiter(100)
         channel = Channel(log, discord.ChannelType.private)
 
         async def scenario():
-            handlers = Handlers(TutorClient(server.url, KEY, timeout=60), RateLimiter(100), 1.0)
+            handlers = Handlers(TutorClient(server.url, KEY, timeout=60), limiter, 1.0)
             try:
                 await handlers.ask(Interaction(log, user, channel), "What is the key idea of ResNet?")
                 await handlers.forget(Interaction(log, user, channel))
@@ -233,6 +233,7 @@ def test_discord_forget_leaves_no_row_of_either_learner(fake_tutor, database_url
                 await handlers.client.close()
         asyncio.run(scenario())
     assert log.ops("edit_original")[-1].content.startswith("Done: everything the tutor stored about you is erased")
+    assert 4242 not in limiter.asked  # the bot's memory of the user's questions went too
     after = snapshot(engine)
     assert mentioning(after, ids(ADA, "discord:4242")) == {}
     assert mentioning(after, ids(BOB, "discord:4343")) == mentioning(before, ids(BOB, "discord:4343"))

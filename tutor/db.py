@@ -83,20 +83,25 @@ def _queue_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _take(conn, _cursor, statement, _params, _context, _many):
-        if "write_turn" not in conn.info and statement.lstrip()[:7].upper() in _WRITES:
+        if "write_turn" not in conn.info and statement.lstrip()[:7].rstrip().upper() in _WRITES:
             conn.info["write_turn"] = queue.acquire(timeout=BUSY_TIMEOUT_SECONDS)
 
     def _give(info: dict) -> None:
         if info.pop("write_turn", False):
             queue.release()
 
-    event.listen(engine, "commit", lambda conn: _give(conn.info))
-    event.listen(engine, "rollback", lambda conn: _give(conn.info))
+    def _give_back(conn) -> None:
+        if not conn.invalidated:  # an invalidated one gave its turn back in "invalidate" below
+            _give(conn.info)
+
+    event.listen(engine, "commit", _give_back)
+    event.listen(engine, "rollback", _give_back)
     event.listen(engine.pool, "reset", lambda _dbapi, record, *_: _give(record.info))
     event.listen(engine.pool, "checkin", lambda _dbapi, record: _give(record.info) if record else None)
+    event.listen(engine.pool, "invalidate", lambda _dbapi, record, _exc: _give(record.info))  # before info is cleared
 
 
-_WRITES = ("INSERT ", "UPDATE ", "DELETE ", "REPLACE")
+_WRITES = {"INSERT", "UPDATE", "DELETE", "REPLACE"}
 
 
 def make_engine(url: str) -> Engine:

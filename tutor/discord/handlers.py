@@ -314,6 +314,7 @@ class Handlers:
             await reply.show("This button is for someone else: use /forget to erase your own data.")
             return
         erased = (await self.client.forget(interaction.user.id))["erased"]
+        self.limiter.forget(interaction.user.id)
         rows = sum(sum(counts.values()) for counts in erased.values())
         await reply.show(f"Done: everything the tutor stored about you is erased ({rows} records).")
 

@@ -27,6 +27,10 @@ class RateLimiter:
         times.append(now)
         return None
 
+    def forget(self, user_id: int) -> None:
+        """Drop the user's question times (/forget: nothing of them stays, even in memory)."""
+        self.asked.pop(user_id, None)
+
 
 class Seen:
     """Event ids this process already took (the service's claim is the real guard)."""
