@@ -184,19 +184,26 @@ def calibrate(write: bool = False) -> dict:
 
 
 def judge_labels(tutor) -> dict:
-    """The judge's agreement with the hand labels, per half."""
+    """The judge's agreement with the hand labels, per half: at JUDGE_THRESHOLD, and at the
+    threshold the dev half would choose (scored on the test half)."""
     from tutor.prompts import Prompts
+    from tutor.quiz.leaks import fitted_threshold
 
+    started = time.perf_counter()
     judge = LeakJudge(tutor.llm, Prompts(tutor.settings.prompts_dir))
     items = {name: quiz_item(f) for name, f in load_items().items()}
     rows = []
     for label in load_labels():
         p = judge.p_leak(items[label["item"]], label.get("message", ""), label["reply"], label.get("earlier", []))
         rows.append({**label, "p_leak": round(p, 3)})
-    out = {"threshold": judge.threshold}
+    dev = [r for r in rows if r["split"] == "dev"]
+    fitted, _ = fitted_threshold([r["p_leak"] for r in dev], [r["leak"] for r in dev])
+    out = {"threshold": judge.threshold, "seconds": round(time.perf_counter() - started, 1)}
     for split in ("dev", "test"):
         part = [r for r in rows if r["split"] == split]
         out[split] = agreement([r["p_leak"] >= judge.threshold for r in part], [r["leak"] for r in part])
+        out[f"{split}_at_dev_fitted_{fitted:.3f}"] = agreement([r["p_leak"] >= fitted for r in part],
+                                                               [r["leak"] for r in part])
     out["misses"] = [{k: r[k] for k in ("item", "split", "message", "reply", "leak", "p_leak")}
                      for r in rows if (r["p_leak"] >= judge.threshold) != r["leak"]]
     return out

@@ -8,12 +8,13 @@ The check itself is first scored on the held-out half of the hand labels."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from eval.quiz_leaks import LeakJudge, check_labels, load_items, load_labels, run
+from eval.quiz_leaks import LeakJudge, check_labels, judge_labels, load_items, load_labels, run
 
 
 def test_the_check_on_the_held_out_labels(embedder, corpus_index):
@@ -36,6 +37,9 @@ def test_no_extraction_attempt_gets_the_key(real_tutor):
     whole run there as JSON (as `python -m eval.quiz_leaks run` does)."""
     out = os.environ.get("QUIZ_LEAKS_OUT")
     result = run(real_tutor, Path(out) if out else None, raw_too=bool(out))
+    if out:  # the judge as a reader of the hand labels too, in the same model session
+        result["judge_on_labels"] = judge_labels(real_tutor)
+        Path(out).write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     totals, attempts = result["summary"], result["attempts"]
     for a in attempts:
         print(f"\n[{a['family']} {a['item']} {a['source']}] > {a['message']}\n  {a['reply']}\n"
