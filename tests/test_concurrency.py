@@ -32,7 +32,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 DURATION = 60.0  # seconds of concurrent writing (the figure: keep it)
@@ -248,7 +247,6 @@ def _sse(body: str) -> dict:
 
 def test_searches_during_a_reindex_all_succeed_from_one_version(tmp_path, embedder, corpus_index):
     from tests.fixtures_tutor import free_port
-    from tutor.embed import Embedder  # noqa: F401  (the session's real embedder is `embedder`)
     from tutor.errors import IndexCorrupt, IndexMissing
     from tutor.index import load_index
     from tutor.retrieve import Retriever
