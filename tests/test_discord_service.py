@@ -33,7 +33,8 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 @pytest.fixture
 def service(fake_tutor, tmp_path):
-    tutor = fake_tutor(service_key=KEY)
+    # the widget's site is listed, as its owner would (CORS is same-origin only by default)
+    tutor = fake_tutor(service_key=KEY, cors_origins=["https://learner-site.example"])
     engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
     with TestClient(create_app(tutor.settings, tutor=tutor, engine=engine)) as client:
         yield client, engine
