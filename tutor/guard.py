@@ -219,8 +219,12 @@ class OutputGuard:
 
     def filter(self, events: Iterator[Event]) -> Iterator[Event]:
         stream = _Stream(self.leaks)
+        cited = None  # "citations" waits for the held-back tail: the protocol ends token..., citations, done
         try:
             for kind, payload in events:
+                if kind == "citations":
+                    cited = payload
+                    continue
                 if kind == "token":
                     out = stream.add(payload)
                     if out is None:
@@ -236,6 +240,8 @@ class OutputGuard:
                         return
                     if rest:
                         yield "token", rest
+                    if cited is not None:
+                        yield "citations", cited
                 elif kind == "meta" and self.leaks.leaks(str(payload.get("question", ""))):
                     payload = {**payload, "question": "(withheld)"}
                 elif kind == "error" and self.leaks.leaks(str(payload.get("message", ""))):
