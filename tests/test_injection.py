@@ -251,6 +251,16 @@ def test_the_filter_blocks_each_leak_form_before_any_of_it_is_sent(fake_tutor, s
     assert events[-1][1].answer == BLOCKED_TEXT
 
 
+def test_the_what_next_explanation_is_filtered_too(fake_tutor):
+    """GET /api/learners/{id}/next?explain=true and `tutor next --explain` (coach.explain)."""
+    from tutor import coach
+
+    tutor = fake_tutor()
+    tutor.llm = LeakyLLM()
+    rec = coach.recommendation_from_words(tutor.roadmap, tutor.papers, "I finished stage 1, what next?")
+    assert coach.explain(tutor, rec).answer == BLOCKED_TEXT
+
+
 def test_the_filter_passes_ordinary_answers_and_the_whole_corpus_unchanged(fake_tutor, corpus_index):
     """No false positives: every chunk of the shipped corpus, streamed as an answer in small
     pieces, goes out whole."""
