@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from tutor.quiz.schema import LETTERS
-from tutor.quiz.shipped import FILE_GLOB
+from tutor.quiz.shipped import FILE_GLOB, write_stage
 from tutor.text import terms
 
 FOLDER = Path(__file__).resolve().parent.parent / "corpus" / "quizzes"
@@ -105,7 +105,7 @@ def review(folder: Path = FOLDER) -> str:
 
 
 def drop(item_id: str, why: str, folder: Path = FOLDER) -> Path:
-    """Remove one item from its stage file, recording why (the file's header is kept)."""
+    """Remove one item from its stage file, recording why."""
     for path in sorted(folder.glob(FILE_GLOB)):
         text = path.read_text()
         data = yaml.safe_load(text)
@@ -113,11 +113,9 @@ def drop(item_id: str, why: str, folder: Path = FOLDER) -> Path:
         if len(kept) == len(data["items"]):
             continue
         gone = next(i for i in data["items"] if i["id"] == item_id)
-        data["items"] = kept
-        data.setdefault("dropped_on_review", []).append({"id": item_id, "question": gone["question"], "why": why})
-        header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
-        path.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
-        return path
+        data.setdefault("dropped_on_review", []).append({"id": item_id, "question": gone["question"], "why": why,
+                                                         "chunk_id": gone["source"]["chunk_id"]})
+        return write_stage(path, data["stage"], data["generator"], data["build"], kept, data["dropped_on_review"])
     raise SystemExit(f"no item {item_id} in {folder}")
 
 

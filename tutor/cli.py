@@ -433,6 +433,8 @@ def quiz_build(
     export: Annotated[Optional[Path], typer.Option(
         "--export", help="write the shipped bank instead: build in a throwaway database and write "
                          "DIR/stage-N.yaml (e.g. corpus/quizzes; see tutor/quiz/shipped.py)")] = None,
+    extend: Annotated[bool, typer.Option(
+        "--extend", help="with --export: keep the file's items and add --per-stage new ones")] = False,
     index: IndexOpt = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
@@ -451,7 +453,7 @@ def quiz_build(
         check_stage(stages, stage)
     if export is not None:
         for s in [stage] if stage is not None else stages:
-            path, report, written = export_stage(tutor, s, export, per_stage, max_candidates)
+            path, report, written = export_stage(tutor, s, export, per_stage, max_candidates, extend=extend)
             out.print(f"stage {s}: {written} items written to {path} ({report.accepted} accepted of "
                       f"{report.candidates} candidates, {report.seconds:.0f}s)")
         return

@@ -12,7 +12,7 @@ prints for a person to read).
 Loaded by `tutor ingest` and `tutor db upgrade` (load_shipped): an item is loaded only
 when its source chunk is in the live index and still contains its source sentence (an
 edited corpus drops the items it no longer backs, and says which). Ids are hashes of the
-content, so loading is idempotent: one INSERT ... ON CONFLICT DO NOTHING per file, which
+content, so loading is idempotent: one INSERT ... ON CONFLICT DO NOTHING for every item, which
 SQLite and PostgreSQL both serialise, so two processes loading at once store each item
 once. A corpus without a quizzes/ folder (an operator's own) loads nothing: the model
 builds its bank as before.
@@ -128,18 +128,26 @@ def robust(scores: dict) -> bool:
     return all(scores.get(name, 0.0) < SIMILAR - MARGIN for name in ("max_option_cosine", "max_bank_cosine"))
 
 
-def export_stage(tutor, stage: int, folder: Path, per_stage: int, max_candidates: int | None = None):
+def export_stage(tutor, stage: int, folder: Path, per_stage: int, max_candidates: int | None = None,
+                 extend: bool = False):
     """Build `stage` with the tutor's model in a throwaway database and write its accepted
-    items to folder/stage-N.yaml (replacing it). Returns (path, BuildReport, items written)."""
+    items to folder/stage-N.yaml. `extend`: keep the file's items (and what review dropped)
+    and add `per_stage` new ones: they are put in the throwaway bank first, so the build
+    skips near-duplicates of them and moves on to other sentences of the chunks they used.
+    Returns (path, BuildReport, items written by this run)."""
     import tempfile
 
     from tutor.db import make_engine
     from tutor.quiz.bank import build_stage
     from tutor.quiz.validate import Validator
 
+    path = stage_file(folder, stage)
+    old = yaml.safe_load(path.read_text()) if extend and path.is_file() else {}
     validator = Validator(tutor.embedder, tutor.sentence_vectors)
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bank.db'}")
+        if old:
+            _seed_bank(engine, old, tutor.index.chunks)
         report = build_stage(tutor, engine, stage, per_stage, max_candidates=max_candidates)
         engine.dispose()
     records = [item_record(c, concept, chunk, source_sentence(validator, key_statement(c), chunk), verdict.scores)
@@ -147,16 +155,40 @@ def export_stage(tutor, stage: int, folder: Path, per_stage: int, max_candidates
     build = {"candidates": report.candidates, "accepted": report.accepted,
              "near_a_threshold": report.accepted - len(records), "repaired": report.repaired,
              "rejections": dict(report.reasons.most_common()), "seconds": round(report.seconds)}
-    path = write_stage(stage_file(folder, stage), stage, generator_record(tutor.llm, tutor.settings), build, records)
+    builds = _builds(old) + [build]
+    write_stage(path, stage, generator_record(tutor.llm, tutor.settings), builds[0] if len(builds) == 1 else builds,
+                list(old.get("items", [])) + records, old.get("dropped_on_review"))
     return path, report, len(records)
 
 
-def write_stage(path: Path, stage: int, generator: dict, build: dict, records: list[dict]) -> Path:
+def _builds(old: dict) -> list[dict]:
+    build = old.get("build")
+    return [] if not build else list(build) if isinstance(build, list) else [build]
+
+
+def _seed_bank(engine: Engine, old: dict, chunks: list[Chunk]) -> None:
+    """The file's items as accepted rows and the items review dropped as rejected ones: the
+    build counts both as uses of their chunks, and checks new questions against the first."""
+    shipped = ShippedFile(Path("extend"), int(old["stage"]), dict(old["generator"]), list(old["items"]))
+    rows = rows_for([shipped], chunks, LoadReport())
+    known = {c.id for c in chunks}
+    for gone in old.get("dropped_on_review") or []:
+        if gone.get("chunk_id") in known:
+            rows.append(QuizItem(stage=int(old["stage"]), kind="dropped", question=gone["question"],
+                                 answer="null", chunk_id=gone["chunk_id"], status="rejected",
+                                 reasons=json.dumps([f"dropped on review: {gone['why']}"])))
+    insert_missing(engine, rows)
+
+
+def write_stage(path: Path, stage: int, generator: dict, build, records: list[dict],
+                dropped: list[dict] | None = None) -> Path:
     header = (f"# Shipped quiz bank, stage {stage}: {len(records)} items written by the model named below\n"
               f"# and passed by every validator. Regenerate with\n"
               f"#   tutor quiz build --stage {stage} --export corpus/quizzes\n"
               f"# and read eval/quiz_review.py's output before committing; never edit keys by hand.\n")
     body = {"stage": stage, "generator": generator, "build": build, "items": records}
+    if dropped:
+        body["dropped_on_review"] = dropped
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100))
     return path
