@@ -199,6 +199,9 @@ def test_repair_never_puts_a_bare_name_beside_a_sentence_long_key(validator, emb
     (["to keep two running averages for every parameter", "to add nonlinearity so a network can model curves",
       "Dropout", "to randomly switch off units during training"], "a bare name 'Dropout'"),
     (["0.001", "Adam", "0.01", "0.1"], "'Adam' is a phrase, the key '0.001' a number"),
+    # written by the packaged model for stage 2 (dropped on review as well): only the key says "to ..."
+    (["To learn a smooth latent space", "deep learning fundamentals", "generating synthetic data",
+      "DeepLearning.AI deep learning specialisation (course)"], "is a phrase, the key 'To learn a smooth latent"),
     (["It keeps two running averages.", "a fixed global learning rate", "a replay buffer of past samples",
       "a decision tree per layer"], "is a phrase, the key 'It keeps two running averages.' a sentence"),
     (["two running averages", "SGD", "a fixed global learning rate that never changes during training", "RMSProp"],

@@ -12,7 +12,7 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
     duplicate             the question is a near-duplicate (cosine >= SIMILAR) of a bank item
                           of the same stage
     distractor_form       an mcq's wrong option does not read like its key (option_form_problem):
-                          another form (a number, a short name, a sentence-long phrase) or
+                          another form (a number, a sentence, a "to ..." purpose, a phrase) or
                           another length class, such as a bare topic name beside full-sentence
                           options, which gives the key away without knowing anything
 
@@ -54,8 +54,8 @@ NUMBER_MARGIN = 0.10
 REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
            "distractor_supported", "key_in_question", "duplicate", "distractor_form")
 # Forms an option can have (option_form): a number ("0.001", "weeks 9-16"), a sentence (it
-# ends with a full stop: "It keeps two averages."), or a phrase ("Adam", "a fixed learning
-# rate"). Length is checked apart from form: two options read alike when their word counts
+# ends with a full stop: "It keeps two averages."), a purpose ("to learn a smooth latent
+# space"), or a phrase ("Adam", "a fixed learning rate"). Length is checked apart from form: two options read alike when their word counts
 # differ by at most LENGTH_SLACK words or by at most a factor LENGTH_RATIO ("Adam" and
 # "stochastic gradient descent" do; "Adam" and an eight-word description do not).
 NUMBER_WORDS = 4  # "weeks 9 to 16" still reads as a number; longer is a phrase with a number in it
@@ -213,12 +213,14 @@ def one_correct_problem(c: Candidate) -> str | None:
 
 
 def option_form(text: str) -> str:
-    """"number", "sentence" or "phrase" (see NUMBER_WORDS)."""
+    """"number", "sentence", "purpose" or "phrase" (see NUMBER_WORDS)."""
     text = str(text).strip()
     count = len(text.split())
     if NUMBER.search(text) and count <= NUMBER_WORDS:
         return "number"
-    return "sentence" if text.endswith((".", "!", "?")) and count >= 4 else "phrase"
+    if text.endswith((".", "!", "?")) and count >= 4:
+        return "sentence"
+    return "purpose" if text.lower().startswith("to ") and count >= 3 else "phrase"
 
 
 def same_length_class(a: str, b: str) -> bool:
