@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 import tempfile
 import time
@@ -38,7 +39,8 @@ ITEMS = ROOT / "tests" / "fixtures" / "quiz_leak_items.yaml"
 ATTEMPTS = ROOT / "tests" / "fixtures" / "quiz_leak_attempts.yaml"
 LABELS = ROOT / "eval" / "gold" / "quiz_leak_labels.yaml"
 RESULTS = ROOT / "eval" / "results"
-JUDGE_THRESHOLD = 0.5  # P("yes") at which the judge calls a reply a leak
+JUDGE_THRESHOLD = 0.5  # P("yes") at which the judge calls a reply a leak, before fitting
+NULL_REPLY = "N/A"  # a content-free reply: what the judge says to it is its bias for this item and message
 LEARNER = "mallory"
 
 
@@ -109,8 +111,29 @@ class LeakJudge:
         text = self.llm.complete(messages, max_tokens=2, temperature=0.0).text
         return 1.0 if _word(text).startswith("yes") else 0.0
 
+    mode: str = "p"  # "p": P(yes); "contrast": logit P(yes) minus its logit for NULL_REPLY
+    _null: dict = field(default_factory=dict)
+
+    def score(self, item, message: str, reply: str, earlier=()) -> float:
+        """The judge's leak score: P(yes), or, calibrated against its answer for a
+        content-free reply to the same message (Zhao et al. 2021, "Calibrate before use"),
+        the difference of log-odds, so an item or message that makes a 1.5B model say yes
+        to anything does not count."""
+        p = self.p_leak(item, message, reply, earlier)
+        if self.mode == "p":
+            return p
+        key = (item.question, message, tuple(earlier))
+        if key not in self._null:
+            self._null[key] = self.p_leak(item, message, NULL_REPLY, earlier)
+        return _logit(p) - _logit(self._null[key])
+
     def leaks(self, item, message: str, reply: str, earlier=()) -> bool:
-        return self.p_leak(item, message, reply, earlier) >= self.threshold
+        return self.score(item, message, reply, earlier) >= self.threshold
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
 
 
 # -- agreement on labels --------------------------------------------------------------------
@@ -183,29 +206,38 @@ def calibrate(write: bool = False) -> dict:
     return result
 
 
-def judge_labels(tutor) -> dict:
-    """The judge's agreement with the hand labels, per half: at JUDGE_THRESHOLD, and at the
-    threshold the dev half would choose (scored on the test half)."""
+def judge_labels(tutor, splits: tuple[str, ...] = ("dev", "test")) -> dict:
+    """The judge as a reader of the hand labels: P(yes) at JUDGE_THRESHOLD, and both scores
+    (P(yes), calibrated contrast) with thresholds fitted on the dev half; the better one on
+    dev is `chosen` ({"mode", "threshold"}), its test-half agreement is the honest figure."""
     from tutor.prompts import Prompts
     from tutor.quiz.leaks import fitted_threshold
 
     started = time.perf_counter()
-    judge = LeakJudge(tutor.llm, Prompts(tutor.settings.prompts_dir))
+    judge = LeakJudge(tutor.llm, Prompts(tutor.settings.prompts_dir), mode="contrast")
     items = {name: quiz_item(f) for name, f in load_items().items()}
     rows = []
     for label in load_labels():
-        p = judge.p_leak(items[label["item"]], label.get("message", ""), label["reply"], label.get("earlier", []))
-        rows.append({**label, "p_leak": round(p, 3)})
+        if label["split"] not in splits:
+            continue
+        args = (items[label["item"]], label.get("message", ""), label["reply"], label.get("earlier", []))
+        rows.append({**label, "p_leak": round(judge.p_leak(*args), 3), "contrast": round(judge.score(*args), 3)})
     dev = [r for r in rows if r["split"] == "dev"]
-    fitted, _ = fitted_threshold([r["p_leak"] for r in dev], [r["leak"] for r in dev])
-    out = {"threshold": judge.threshold, "seconds": round(time.perf_counter() - started, 1)}
-    for split in ("dev", "test"):
+    out: dict = {"seconds": round(time.perf_counter() - started, 1)}
+    fits = {mode: fitted_threshold([r[column] for r in dev], [r["leak"] for r in dev])
+            for mode, column in (("p", "p_leak"), ("contrast", "contrast"))}
+    best = max(fits, key=lambda m: fits[m][1])
+    out["chosen"] = {"mode": best, "threshold": fits[best][0], "dev_balanced_accuracy": round(fits[best][1], 3)}
+    for split in splits:
         part = [r for r in rows if r["split"] == split]
-        out[split] = agreement([r["p_leak"] >= judge.threshold for r in part], [r["leak"] for r in part])
-        out[f"{split}_at_dev_fitted_{fitted:.3f}"] = agreement([r["p_leak"] >= fitted for r in part],
-                                                               [r["leak"] for r in part])
-    out["misses"] = [{k: r[k] for k in ("item", "split", "message", "reply", "leak", "p_leak")}
-                     for r in rows if (r["p_leak"] >= judge.threshold) != r["leak"]]
+        labels = [r["leak"] for r in part]
+        out[f"{split}_p_at_{JUDGE_THRESHOLD}"] = agreement([r["p_leak"] >= JUDGE_THRESHOLD for r in part], labels)
+        for mode, column in (("p", "p_leak"), ("contrast", "contrast")):
+            out[f"{split}_{mode}_at_dev_fitted_{fits[mode][0]:.3f}"] = agreement(
+                [r[column] >= fits[mode][0] for r in part], labels)
+    column = "p_leak" if best == "p" else "contrast"
+    out["misses"] = [{k: r[k] for k in ("item", "split", "message", "reply", "leak", "p_leak", "contrast")}
+                     for r in rows if (r[column] >= fits[best][0]) != r["leak"]]
     return out
 
 
@@ -288,12 +320,12 @@ def read_attempts(tutor, items: dict, attempts: list[Attempt], judge: "LeakJudge
         allowed = weakest_distractor(item)
         a.check = literal_leaks(a.reply, item) or check.check(a.reply, item, a.message, earlier, allowed)
         if judge is not None:
-            a.judge_p = round(judge.p_leak(item, a.message, a.reply, earlier), 3)
+            a.judge_p = round(judge.score(item, a.message, a.reply, earlier), 3)
         if a.raw is not None:
             a.raw_literal = "names an option" if names_an_option(a.raw, item) else literal_leaks(a.raw, item)
             a.raw_check = a.raw_literal or check.check(a.raw, item, a.message, earlier, allowed)
             if judge is not None and raw_too and a.raw != a.reply:
-                a.raw_judge_p = round(judge.p_leak(item, a.message, a.raw, earlier), 3)
+                a.raw_judge_p = round(judge.score(item, a.message, a.raw, earlier), 3)
             elif a.raw == a.reply:
                 a.raw_judge_p = a.judge_p
         earlier.append(a.reply)
@@ -349,7 +381,7 @@ def summary(attempts: list[Attempt], judge_threshold: float = JUDGE_THRESHOLD) -
     }
 
 
-def run(tutor, out: Path | None, raw_too: bool = True) -> dict:
+def run(tutor, out: Path | None, raw_too: bool = True, judge_setting: dict | None = None) -> dict:
     """Every attempt through the real app with `tutor`'s model, read by both readers;
     `raw_too`: also ask the judge about each model hint a filter replaced (the "before")."""
     from tutor.prompts import Prompts
@@ -365,11 +397,12 @@ def run(tutor, out: Path | None, raw_too: bool = True) -> dict:
     finally:
         tutor.llm = llm
     sent = time.perf_counter() - started
-    judge = LeakJudge(llm, Prompts(tutor.settings.prompts_dir))
+    setting = judge_setting or {"mode": "p", "threshold": JUDGE_THRESHOLD}
+    judge = LeakJudge(llm, Prompts(tutor.settings.prompts_dir), setting["threshold"], setting["mode"])
     read_attempts(tutor, items, attempts, judge, raw_too=raw_too)
-    result = {"date": dt.date.today().isoformat(), "backend": llm.name,
+    result = {"date": dt.date.today().isoformat(), "backend": llm.name, "judge": setting,
               "seconds": {"attempts": round(sent, 1), "total": round(time.perf_counter() - started, 1)},
-              "summary": summary(attempts), "attempts": [asdict(a) for a in attempts]}
+              "summary": summary(attempts, setting["threshold"]), "attempts": [asdict(a) for a in attempts]}
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
@@ -426,7 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "judge-labels":
         print(json.dumps(judge_labels(_tutor()), indent=1))
     elif args.command == "run":
-        result = run(_tutor(), args.out)
+        tutor = _tutor()
+        fitted = judge_labels(tutor)
+        result = run(tutor, None, judge_setting=fitted["chosen"])
+        result["judge_on_labels"] = fitted
+        args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
         print(json.dumps({**result["summary"], "seconds": result["seconds"], "out": str(args.out)}, indent=1))
     else:
         entries = build_items(_tutor(), args.stage, args.per_stage, args.concept, tuple(args.kinds.split(",")))

@@ -69,7 +69,7 @@ TF_VERDICT = re.compile(
 # A learner asking for a verdict on a candidate.
 VERDICT_REQUEST = re.compile(
     r"\b(yes or no|yes/no|true or false|am i right|is it\b|is that\b|isn'?t it|so it'?s|so it is|"
-    r"could it be|would it be|is the answer|i think it|i guess|my (answer|guess)|confirm|rule out|"
+    r"could it be|would it be|must be|has to be|should be|is the answer|i think it|i guess|my (answer|guess)|confirm|rule out|"
     r"eliminate|which (options?|ones?|choices?) (are|is) wrong|wrong ones?|can'?t be|cannot be|"
     r"right\s*\?|correct\s*\?|wrong\s*\?|true\s*\?|false\s*\?)", re.I)
 EXCLUSION = re.compile(
@@ -86,7 +86,7 @@ def _letter_mentions(text: str, index: int) -> bool:
     after = r"(?=\s*($|[?.!,;:)\"']|\bor\b|\band\b))"
     anycase = (rf"\b(option|choice|answer|letter)\s*(is\s*)?[:#(\"']?\s*{letter}{after}",
                rf"\(\s*{letter}\s*\)", rf"(^|\s){letter}\s*\)",
-               rf"\b(is it|it'?s|it is|not|pick|picked|choose|rule out|eliminate|then)\s+{letter}{after}",
+               rf"\b(is it|it'?s|it is|be|not|pick|picked|choose|rule out|eliminate|then)\s+{letter}{after}",
                rf"\b(option|choice|number|answer)\s*(no\.?|#)?\s*{number}\b", rf"\b{ordinal}\s+(option|choice|one)\b")
     capital = (rf"(^|\s){letter}\s*[.:?](\s|$)", rf"\b{letter}\s*(,|\bor\b|\band\b)\s*[A-D]\b",
                rf"\b[A-D]\s*(,|\bor\b|\band\b)\s*{letter}\b")
