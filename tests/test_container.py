@@ -33,8 +33,8 @@ def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
 
 
 def image_or_skip(image: str, target: str) -> None:
-    """Skip unless podman has the image, built by this checkout's recipe (Dockerfile, Makefile,
-    pyproject.toml, deploy/: their digest is the image's label; the tutor's code may be older)."""
+    """Skip unless podman has the image, built by this checkout's recipe (`make image-sources`:
+    a digest of the Dockerfile, Makefile, ... is the image's label; the tutor's code may be older)."""
     if shutil.which("podman") is None:
         pytest.skip("podman is not installed (apt-get install podman runc; README, Containers)")
     if podman("image", "exists", image, check=False).returncode != 0:
