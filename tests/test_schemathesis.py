@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from tests.test_db import bank
 from tutor.answer import Tutor
 from tutor.api import create_app
 from tutor.db import make_engine
@@ -34,6 +35,8 @@ def fuzzed_app(corpus_index, embedder, tmp_path_factory):
         "rate_limit_global": 0, "generation_queue": 64})
     tutor = Tutor(tuned, load_index(corpus_index.index_dir), embedder, FakeLLM())
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'tutor.db'}")
+    for stage in (1, 2, 3, 4):  # a full bank, so a quiz of any size is served (an empty one is a designed 503)
+        bank(engine, stage, n=25)
     return create_app(tuned, tutor=tutor, engine=engine)
 
 

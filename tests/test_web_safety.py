@@ -247,21 +247,22 @@ def test_a_slow_generation_ends_with_an_error_event_and_a_504(make_app):
 
 
 def test_a_stuck_backend_cannot_hang_the_stream(make_app):
-    release = threading.Event()
+    release, returned = threading.Event(), threading.Event()
 
     def stuck(messages):
         release.wait(60)  # a backend that never answers (until the test lets it go)
+        returned.set()
         return "ResNet adds skip connections [1]."
 
     app, _, _ = make_app(stuck, generation_seconds=1.0)
-    try:
-        with TestClient(app) as client:
+    with TestClient(app) as client:
+        try:
             response = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": QUESTION}],
                                                                   "stream": True})
-            assert not release.is_set()  # the stream ended while the backend was still stuck
+            assert not returned.is_set()  # the stream ended while the backend was still stuck
             assert "TUTOR_GENERATION_SECONDS" in response.text and response.text.rstrip().endswith("[DONE]")
-    finally:
-        release.set()
+        finally:
+            release.set()  # before the client closes: shutting down waits for the worker thread
 
 
 # -- headers ------------------------------------------------------------------------------------

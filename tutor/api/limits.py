@@ -18,6 +18,7 @@ route. The wall-clock limit of one generation lives where the answer streams
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import math
 import re
@@ -97,6 +98,10 @@ class GenerationQueue:
         self.waiting += 1
         return True
 
+    def leave(self) -> None:
+        """Give back a place taken by `admit` without starting (the request was refused)."""
+        self.waiting -= 1
+
     async def start(self) -> float:
         """Wait (in line, after `admit`) for a slot; returns the loop time it was taken."""
         self._free = self._free or asyncio.Condition()
@@ -146,12 +151,19 @@ class Admission:
         match = _question_route(scope["method"], scope["path"])
         if match is None:
             return await self.app(scope, replay, send)
-        limits = self._limits(scope, body, match)
-        decision = self.limiter.precheck(limits) or await to_thread.run_sync(self.limiter.check, limits)
-        if not decision.allowed:
-            return await _refuse(send, 429, self._rate_message(decision), {"Retry-After": str(decision.retry_after)})
+        # A place in the queue first (in memory): when the replica is full, a question is
+        # refused without touching the shared counters, and is not counted against anyone.
         if not self.queue.admit():
             return await _refuse(send, 503, self._busy_message(), {"Retry-After": str(self.queue.retry_after())})
+        limits = self._limits(scope, body, match)
+        try:
+            decision = self.limiter.precheck(limits) or await to_thread.run_sync(self.limiter.check, limits)
+        except BaseException:
+            self.queue.leave()
+            raise
+        if not decision.allowed:
+            self.queue.leave()
+            return await _refuse(send, 429, self._rate_message(decision), {"Retry-After": str(decision.retry_after)})
         started = await self.queue.start()
         try:
             await self.app(scope, replay, send)
@@ -168,8 +180,6 @@ class Admission:
         return limits
 
     def _is_service(self, scope) -> bool:
-        import hmac
-
         key = self.settings.service_key
         sent = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         return bool(key) and hmac.compare_digest(sent.removeprefix("Bearer ").strip().encode(), key.encode())

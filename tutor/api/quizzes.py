@@ -22,7 +22,7 @@ class QuizRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: int = Field(description="roadmap stage the questions come from")
     count: int = Field(5, ge=1, le=MAX_ITEMS, description="number of questions")
-    learner_id: str | None = Field(None, description="record the quiz for this learner")
+    learner_id: str | None = Field(None, min_length=1, max_length=128, description="record the quiz for this learner")
 
 
 class AnswerIn(BaseModel):
@@ -36,7 +36,7 @@ class AnswersRequest(BaseModel):
     """Only the learner's answers: the server grades (a client-sent score is rejected)."""
 
     model_config = ConfigDict(extra="forbid")
-    learner_id: str | None = None
+    learner_id: str | None = Field(None, min_length=1, max_length=128)
     answers: list[AnswerIn] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
