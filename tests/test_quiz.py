@@ -54,7 +54,8 @@ GOOD = Candidate("mcq", Q, 0, ["two running averages of the gradient", "a fixed 
 # -- a scripted generator: cloze items cut from the prompt's source text -------------------
 
 def _source(messages) -> tuple[str, str]:
-    match = re.search(r"^Source \((.*?)\):\n(.*?)\n\nTest this sentence", messages[-1]["content"], re.S | re.M)
+    match = re.search(r"^Source \((.*?)\):\n(?:<data>\n)?(.*?)\n(?:</data>\n)?\nTest this sentence", messages[-1]["content"],
+                      re.S | re.M)  # the source text is fenced as data (prompts/quiz.j2)
     return match.group(1), match.group(2)
 
 
@@ -313,6 +314,31 @@ def test_wrong_options_that_repeat_the_key_are_replaced_before_validation(quiz_e
         options = json.loads(item.options)
         assert "tapestry" in options and len({o.lower() for o in options}) == 4
         assert json.loads(item.scores)["replaced"] == 2
+
+
+def test_a_batched_build_stores_what_one_by_one_stores_in_fewer_model_calls(quiz_env, tmp_path):
+    _, tutor, engine = quiz_env()
+    one = build_stage(tutor, engine, 2, per_stage=6)
+    singles = [(i.kind, i.question, i.chunk_id) for i in rows(engine, QuizItem)]
+    engine = make_engine(f"sqlite:///{tmp_path / 'batched.db'}")
+    calls = []
+    json_many = tutor.llm.json_many
+    tutor.llm.json_many = lambda conversations, schema, **o: calls.append(len(conversations)) or \
+        json_many(conversations, schema, **o)
+    batched = build_stage(tutor, engine, 2, per_stage=6, batch=4)
+    assert batched.accepted == one.accepted == 6 and batched.candidates == one.candidates
+    assert sorted((i.kind, i.question, i.chunk_id) for i in rows(engine, QuizItem)) == sorted(singles)
+    assert sum(calls) == batched.candidates and max(calls) > 1  # kinds rotate: a call per kind in a round
+
+
+def test_a_reply_that_is_not_json_in_a_batch_fails_only_its_own_candidate(quiz_env):
+    def every_other(messages):
+        every_other.n += 1
+        return cloze_item(messages) if every_other.n % 2 else "not JSON at all"
+    every_other.n = 0
+    _, tutor, engine = quiz_env(every_other)
+    report = build_stage(tutor, engine, 2, per_stage=4, max_candidates=4, kinds=("mcq",), batch=4)
+    assert report.candidates == 4 and report.reasons["schema"] >= 1 and report.accepted >= 1, report
 
 
 def test_a_reply_that_is_not_json_is_a_schema_rejection(quiz_env):

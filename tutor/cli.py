@@ -435,6 +435,9 @@ def quiz_build(
                          "DIR/stage-N.yaml (e.g. corpus/quizzes; see tutor/quiz/shipped.py)")] = None,
     extend: Annotated[bool, typer.Option(
         "--extend", help="with --export: keep the file's items and add --per-stage new ones")] = False,
+    batch: Annotated[int, typer.Option(
+        min=1, help="candidates written per model call (LLM.json_many: one vLLM batch; llama.cpp decodes "
+                    "them in its TUTOR_LLM_PARALLEL slots)")] = 1,
     index: IndexOpt = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
@@ -460,7 +463,7 @@ def quiz_build(
     engine = make_engine(settings.database_url)
     out.print(load_shipped(engine, settings.corpus_dir, tutor.index.chunks).summary())
     for s in [stage] if stage is not None else stages:
-        report = build_stage(tutor, engine, s, per_stage, max_candidates=max_candidates)
+        report = build_stage(tutor, engine, s, per_stage, max_candidates=max_candidates, batch=batch)
         per_valid = f"{report.seconds_per_valid:.1f}s per valid item" if report.accepted else "no valid item"
         reasons = ", ".join(f"{r} {n}" for r, n in report.reasons.most_common()) or "none"
         out.print(f"stage {s}: {report.accepted} accepted, {report.rejected} rejected of {report.candidates} "

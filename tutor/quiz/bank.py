@@ -26,7 +26,7 @@ from tutor.answer import Tutor
 from tutor.errors import NotFound, TutorError
 from tutor.models import Quiz, QuizAttempt, QuizItem
 from tutor.quiz.distractors import DistractorRepair, Phrases
-from tutor.quiz.generate import generate, primary_concept, source_chunks
+from tutor.quiz.generate import generate_many, primary_concept, source_chunks
 from tutor.quiz.schema import Candidate
 from tutor.quiz.validate import Validator, Verdict
 
@@ -101,9 +101,11 @@ def accepted_items(session: Session, stage: int) -> list[QuizItem]:
 
 def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                 max_candidates: int | None = None, concept: str | None = None,
-                kinds: tuple[str, ...] = KIND_CYCLE) -> BuildReport:
+                kinds: tuple[str, ...] = KIND_CYCLE, batch: int = 1) -> BuildReport:
     """Generate until `per_stage` items are accepted or `max_candidates` (default twice
-    that) were tried. Sources used least so far go first, so rebuilding widens the bank."""
+    that) were tried. Sources used least so far go first, so rebuilding widens the bank.
+    `batch` candidates are written per model call (`generate_many`); each is then checked
+    in turn, against the bank as the ones before it left it."""
     report = BuildReport(stage)
     sources = source_chunks(tutor.index.chunks, stage, concept)
     if not sources:
@@ -117,33 +119,37 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
         answers = Phrases(tutor.embedder, [key_text(i) for i in bank if i.kind != "tf"])
         repair = DistractorRepair(validator, Phrases.corpus_names(tutor.index.chunks, tutor.embedder), answers)
         order = sorted(range(len(sources)), key=lambda i: (used[sources[i].id], i))
-        for n in range(max_candidates or 2 * per_stage):
-            if report.accepted >= per_stage:
-                break
-            chunk = sources[order[n % len(order)]]
-            kind = kinds[(len(bank) + n) % len(kinds)]
-            try:
-                candidate = generate(tutor, chunk, kind, attempt=used[chunk.id])
-            except (TutorError, ValueError) as exc:  # the backend returned something that is not JSON
-                candidate, verdict = Candidate(kind, "", None), Verdict()
-                verdict.fail("schema", str(exc)[:200])
-            else:
-                candidate, replaced = repair.repair(candidate, chunk)
-                verdict = validator.check(candidate, chunk, vectors)
-                if replaced:
-                    verdict.scores["replaced"] = replaced
-                    report.repaired += 1
-            used[chunk.id] += 1
-            row = _store(session, candidate, verdict, chunk, tutor.llm.name)
-            report.candidates += 1
-            report.reasons.update(verdict.reasons)
-            if verdict.ok:
-                report.accepted += 1
-                report.kept.append((candidate, row.concept_id, chunk, verdict))
-                new = tutor.embedder.encode([row.question])
-                vectors = new if vectors is None else np.vstack([vectors, new])
-                if candidate.kind != "tf":
-                    answers.add([candidate.key_text()])
+        limit = max_candidates or 2 * per_stage
+        n = 0
+        while n < limit and report.accepted < per_stage:
+            jobs = []
+            for k in range(n, min(n + batch, limit, n + per_stage - report.accepted)):  # no more than wanted
+                chunk = sources[order[k % len(order)]]
+                jobs.append((chunk, kinds[(len(bank) + k) % len(kinds)], used[chunk.id]))
+                used[chunk.id] += 1
+            n += len(jobs)
+            for (chunk, kind, _), made in zip(jobs, generate_many(tutor, jobs)):
+                if report.accepted >= per_stage:
+                    break
+                if isinstance(made, Exception):  # the backend returned something that is not JSON
+                    candidate, verdict = Candidate(kind, "", None), Verdict()
+                    verdict.fail("schema", str(made)[:200])
+                else:
+                    candidate, replaced = repair.repair(made, chunk)
+                    verdict = validator.check(candidate, chunk, vectors)
+                    if replaced:
+                        verdict.scores["replaced"] = replaced
+                        report.repaired += 1
+                row = _store(session, candidate, verdict, chunk, tutor.llm.name)
+                report.candidates += 1
+                report.reasons.update(verdict.reasons)
+                if verdict.ok:
+                    report.accepted += 1
+                    report.kept.append((candidate, row.concept_id, chunk, verdict))
+                    new = tutor.embedder.encode([row.question])
+                    vectors = new if vectors is None else np.vstack([vectors, new])
+                    if candidate.kind != "tf":
+                        answers.add([candidate.key_text()])
     report.seconds = time.perf_counter() - started
     return report
 

@@ -1,10 +1,11 @@
-"""Generating candidate items: one item per LLM call, from one source chunk of a stage.
+"""Generating candidate items: one item per prompt, from one source chunk of a stage,
+many prompts per batch call (`generate_many`).
 
 Sources are chunks of kind roadmap, paper or faq of the stage (or of one concept). They
 are taken round-robin across four groups so a batch mixes them: concept pages (one
 concept each, short and factual: the best sources), paper summaries, FAQs, then the
 rest of the stage's roadmap text. The model fills a JSON schema (schema.py) through
-`llm.json`, so a reply is structured even from a 1.5B model; what it says is then checked
+`llm.json_many`, so a reply is structured even from a 1.5B model; what it says is then checked
 against its source by validate.py before the item can be served.
 """
 
@@ -13,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 
 from tutor.answer import Tutor
+from tutor.errors import TutorError
 from tutor.quiz.schema import Candidate, generation_schema
 from tutor.text import sentences, terms
 from tutor.types import Chunk
@@ -91,12 +94,42 @@ def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
     return usable[attempt % len(usable)] if usable else chunk.text[:300]
 
 
-def generate(tutor: Tutor, chunk: Chunk, kind: str, attempt: int = 0) -> Candidate:
-    """One candidate from one chunk. `attempt` varies the seed (option order, tf truth)."""
+def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int) -> tuple[list[dict], int]:
+    """The prompt for one candidate and its seed (`attempt` varies option order, tf truth)."""
     seed = _seed(chunk.id, kind, str(attempt))
     truth = random.Random(seed + 1).random() < 0.5
     messages = tutor.prompts.messages("quiz", kind=kind, truth=truth, title=chunk.title.split(" — ")[0],
                                       text=chunk.text, focus=focus_sentence(chunk, attempt))
-    data = tutor.llm.json(messages, generation_schema(kind), max_tokens=MAX_ITEM_TOKENS,
-                          temperature=TEMPERATURE if attempt else 0.0)
-    return to_candidate(kind, data, seed)
+    return messages, seed
+
+
+Job = tuple[Chunk, str, int]  # (source chunk, kind, attempt)
+
+
+def generate_many(tutor: Tutor, jobs: list[Job]) -> list[Candidate | Exception]:
+    """Candidates for many jobs, in order, the model's part in one `json_many` call per kind
+    and temperature (a GPU batch under vllm, llama.cpp's slots in process). A job whose reply
+    is not JSON gets its exception in its place; since one bad reply fails a batch call, that
+    batch is then asked again one job at a time."""
+    out: list[Candidate | Exception | None] = [None] * len(jobs)
+    groups: dict[tuple[str, float], list[int]] = defaultdict(list)
+    for i, (_, kind, attempt) in enumerate(jobs):
+        groups[(kind, TEMPERATURE if attempt else 0.0)].append(i)
+    for (kind, temperature), members in groups.items():
+        requests = [_request(tutor, *jobs[i]) for i in members]
+        schema = generation_schema(kind)
+        try:
+            replies = tutor.llm.json_many([m for m, _ in requests], schema, max_tokens=MAX_ITEM_TOKENS,
+                                          temperature=temperature)
+        except (TutorError, ValueError):
+            replies = [_one_json(tutor, m, schema, temperature) for m, _ in requests]
+        for i, (_, seed), reply in zip(members, requests, replies):
+            out[i] = reply if isinstance(reply, Exception) else to_candidate(kind, reply, seed)
+    return out
+
+
+def _one_json(tutor: Tutor, messages: list[dict], schema: dict, temperature: float) -> dict | Exception:
+    try:
+        return tutor.llm.json(messages, schema, max_tokens=MAX_ITEM_TOKENS, temperature=temperature)
+    except (TutorError, ValueError) as exc:
+        return exc
