@@ -648,3 +648,56 @@ def test_link_discord_shows_a_one_time_code(live, page):
                                 f"expires in {minutes} minutes.")
     expect(result).to_have_attribute("role", "status")
     page.screenshot(path=str(ARTIFACTS / "link-discord.png"))
+
+
+def test_quiz_me_on_a_stage_2_page_serves_three_shipped_items_at_once(corpus_index, embedder, tmp_path, page):
+    """What `make run` gives: a fresh database holding the shipped bank (loaded by `tutor db
+    upgrade`, no model call) and a model that must not be needed. "Quiz me on this stage"
+    on a stage-2 page shows three checked items at once; once the stage holds fewer items
+    than asked for, the quiz says how many it has."""
+    from tutor.quiz.shipped import load_shipped
+
+    def no_model(messages):
+        raise AssertionError("the model was called")
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    index = load_index(corpus_index.index_dir)
+    load_shipped(engine, corpus_index.corpus_dir, index.chunks)
+    with Session(engine) as session:
+        assert len(session.exec(select(QuizItem.id).where(QuizItem.stage == 2)).all()) > 3
+    settings = corpus_index.model_copy(update={"cors_origin_regex": r"http://127\.0\.0\.1:\d+"})
+    llm = FakeLLM(no_model)
+    app = create_app(settings, tutor=Tutor(settings, index, embedder, llm), engine=engine)
+    with serve_app(app) as base:
+        pages = {"/": host_page(f'<script src="{base}/widget.js" data-stage="2"></script>', title="Stage 2 notes")}
+        with serve_pages(pages) as site:
+            page.goto(site + "/")
+            open_widget(page)
+            with page.expect_response(lambda r: r.url.endswith("/api/quizzes")) as served:
+                page.locator("roadmap-tutor .quick .quiz").click()
+            quiz = served.value.json()
+            assert served.value.status == 201 and quiz["stage"] == 2
+            assert (quiz["requested"], quiz["available"], quiz["message"]) == (3, 3, None)
+            assert all(item["id"].startswith("s2-") for item in quiz["items"])  # shipped ids
+            expect(page.locator("roadmap-tutor .quiz-item")).to_have_count(3)
+            expect(page.locator("roadmap-tutor .shortfall")).to_have_count(0)
+            ARTIFACTS.mkdir(exist_ok=True)
+            last_answer(page).locator("p").first.scroll_into_view_if_needed()  # the quiz's first lines
+            page.screenshot(path=str(ARTIFACTS / "widget-quiz-stage2.png"))
+            assert llm.calls == []  # nothing was generated
+
+            with Session(engine) as session:  # the stage keeps two items only
+                for item in session.exec(select(QuizItem).where(QuizItem.stage == 2)).all()[2:]:
+                    session.delete(item)
+                session.commit()
+            page.goto(site + "/")
+            open_widget(page)
+            page.locator("roadmap-tutor .quick .quiz").click()
+            expect(last_answer(page).locator(".quiz-item")).to_have_count(2)
+            expect(last_answer(page).locator(".shortfall")).to_contain_text(
+                "Only 2 of the 3 questions you asked for are ready for stage 2")
+            last_answer(page).locator(".shortfall").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "widget-quiz-shortfall.png"))
+    refiller = getattr(app.state, "quiz_refiller", None)
+    if refiller is not None:  # the stage ran low: its top-up stops at the model that must not be called
+        refiller.wait(30)
