@@ -57,8 +57,8 @@ USER tutor
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"
-# What it was built from (`make image`: a digest of the tracked sources), last so that it
-# invalidates no cached step.
+# How it was built (`make image-sources`: a digest of this file, the Makefile, ...), so
+# tests/test_container.py can tell an image of another recipe; last, to invalidate no step.
 ARG SOURCES=unknown
 LABEL org.roadmap-tutor.sources=${SOURCES}
 # A database from an older image is brought to this version first (a no-op when current).
