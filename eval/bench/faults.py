@@ -1,7 +1,7 @@
 """Hardening costs and fault timings, measured in one process (`python -m eval.bench.faults`):
 
 1. The LLM unreachable: seconds to a retrieval-only answer on /api/chat with the `openai`
-   backend pointed at a closed port, default retries (2, backoff 0.5 s then 1 s), for the
+   backend pointed at a closed port, default retries (2, backoff 0.2 s then 0.4 s), for the
    first requests (breaker closed: each pays its retries) and once the breaker is open;
    beside the same question answered normally by the scripted backend (the baseline).
 2. The output filter: seconds per reply to pass a 220-token answer through it, against

@@ -42,7 +42,7 @@ class OpenAICompatLLM(LLM):
 
     def __init__(self, base_url: str, model: str, api_key: str = "not-needed", *,
                  transport: httpx.BaseTransport | None = None, connect_timeout: float = 5.0,
-                 read_timeout: float = 60.0, retries: int = 2, backoff: float = 0.5):
+                 read_timeout: float = 60.0, retries: int = 2, backoff: float = 0.2):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.retries = retries
