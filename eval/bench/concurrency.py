@@ -26,6 +26,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from eval.bench.llm import ask_ours
 from eval.bench.common import (
     clock, console, fmt, index_under_test, load_queries, percentile, quiet_libraries, table, verdict,
 )
@@ -52,23 +53,12 @@ def _questions() -> list[str]:
     return [e["q"] for e in load_queries()]
 
 
-def ask(tutor, question: str) -> dict:
-    pieces, answer = 0, None
-    for kind, payload in tutor.events(question):
-        if kind == "token":
-            pieces += 1
-        elif kind == "done":
-            answer = payload
-    return {"ttft_s": answer.timings.get("first_token", float("nan")), "pieces": pieces,
-            "refused": answer.refused}
-
-
 def level(tutor, questions: list[str], c: int, per_thread: int) -> dict:
     """c threads, each asking `per_thread` questions back to back (none shared)."""
     work = [questions[(t * per_thread + k) % len(questions)] for t in range(c) for k in range(per_thread)]
     started = clock()
     with ThreadPoolExecutor(max_workers=c) as pool:
-        rows = list(pool.map(lambda q: ask(tutor, q), work, chunksize=per_thread))
+        rows = list(pool.map(lambda q: ask_ours(tutor, q), work, chunksize=per_thread))
     wall = clock() - started
     ttfts = [r["ttft_s"] for r in rows if not r["refused"]]
     pieces = sum(r["pieces"] for r in rows)
@@ -79,7 +69,7 @@ def level(tutor, questions: list[str], c: int, per_thread: int) -> dict:
 
 def run_backend(tutor, name: str, questions: list[str], per_thread: int) -> list[dict]:
     tutor.warm_up()
-    ask(tutor, questions[-1])  # the system prefix into every slot's cache path, as in service
+    ask_ours(tutor, questions[-1])  # the system prefix into every slot's cache path, as in service
     rows = []
     for c in LEVELS:
         console.print(f"[dim]{name}: concurrency {c}...[/]")

@@ -24,17 +24,15 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
+from eval.bench.web import Served
 from eval.bench.common import clock, console, index_under_test, load_queries, percentile, ratio, summary, table, verdict
 
-TUTOR = str(Path(sys.executable).parent / "tutor")
 CLIENTS, LEARNERS = 200, 400
 CEILING, WINDOW = 5, 1  # the overload phase's admitted capacity: 5 per second = 300/min (short windows: small bursts)
 ROUNDS = 4  # 1x and 5x segments alternate this many times
@@ -45,42 +43,10 @@ SUSTAINED_ENV = {"TUTOR_GENERATION_SLOTS": "32", "TUTOR_GENERATION_QUEUE": "64"}
 SLOTS, PIECE_DELAY = 2, 0.02  # the queue phase: 2 slots, no waiting room, a model that takes time
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`tutor serve --backend fake` with the given TUTOR_* overrides, ready when /readyz is 200."""
-
-    def __init__(self, index_dir: Path, db_dir: str, env: dict[str, str]):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        full = {**os.environ, "HF_HUB_OFFLINE": "1", "TUTOR_DATABASE_URL": f"sqlite:///{db_dir}/load.db",
-                "TUTOR_TRUSTED_PROXIES": '["127.0.0.1"]', **env}
-        self.proc = subprocess.Popen([TUTOR, "serve", "--port", str(self.port), "--index", str(index_dir),
-                                      "--backend", "fake"], env=full,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-    def __enter__(self):
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"tutor serve exited: {self.proc.stderr.read()[-500:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise RuntimeError("tutor serve did not become ready")
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+def served(index_dir: Path, db_dir: str, env: dict[str, str]) -> Served:
+    """`tutor serve --backend fake` with the given TUTOR_* overrides behind a trusted proxy
+    (the bench sends X-Forwarded-For: a crowd of addresses), default limits otherwise."""
+    return Served(index_dir, "fake", db_dir, {"TUTOR_TRUSTED_PROXIES": '["127.0.0.1"]', **env})
 
 
 def _request(n: int, question: str) -> tuple[str, dict, dict]:
@@ -179,7 +145,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def sustained(index_dir: Path, per_minute: int, seconds: float, questions: list[str]) -> dict:
-    with tempfile.TemporaryDirectory() as db_dir, Server(index_dir, db_dir, SUSTAINED_ENV) as server:
+    with tempfile.TemporaryDirectory() as db_dir, served(index_dir, db_dir, SUSTAINED_ENV) as server:
         warm(server.url, questions)
         cpu = cpu_seconds(server.proc.pid)
         run = asyncio.run(drive(server.url, per_minute, seconds, questions))
@@ -200,7 +166,7 @@ def overload(index_dir: Path, seconds: float, questions: list[str]) -> dict:
     env = {"TUTOR_RATE_LIMIT_GLOBAL": str(CEILING), "TUTOR_RATE_LIMIT_WINDOW_SECONDS": str(WINDOW),
            "TUTOR_GENERATION_SLOTS": "8", "TUTOR_GENERATION_QUEUE": "64"}
     capacity = CEILING * 60 / WINDOW
-    with tempfile.TemporaryDirectory() as db_dir, Server(index_dir, db_dir, env) as server:
+    with tempfile.TemporaryDirectory() as db_dir, served(index_dir, db_dir, env) as server:
         warm(server.url, questions)
         base, over = alternate(server.url, (capacity * 0.9, capacity * 5), seconds, questions, rest=2 * WINDOW)
     return {"capacity_per_minute": capacity, "baseline": base, "at_5x": over,
@@ -226,7 +192,7 @@ async def _closed_loop(url: str, clients: int, seconds: float, questions: list[s
 def queue_full(index_dir: Path, seconds: float, questions: list[str]) -> dict:
     env = {"TUTOR_GENERATION_SLOTS": str(SLOTS), "TUTOR_GENERATION_QUEUE": "0", "TUTOR_FAKE_DELAY": str(PIECE_DELAY),
            "TUTOR_RATE_LIMIT_GLOBAL": "0", "TUTOR_RATE_LIMIT_PER_ADDRESS": "0", "TUTOR_RATE_LIMIT_PER_LEARNER": "0"}
-    with tempfile.TemporaryDirectory() as db_dir, Server(index_dir, db_dir, env) as server:
+    with tempfile.TemporaryDirectory() as db_dir, served(index_dir, db_dir, env) as server:
         warm(server.url, questions)
         capacity = asyncio.run(_closed_loop(server.url, SLOTS, min(seconds, 20), questions))
         base, over = alternate(server.url, (capacity * 0.5, capacity * 5), seconds, questions)

@@ -50,11 +50,12 @@ def _free_port() -> int:
 class Served:
     """`tutor serve` in a subprocess, ready when /readyz says so."""
 
-    def __init__(self, index_dir: Path, backend: str, db_dir: str, database_url: str | None = None):
+    def __init__(self, index_dir: Path, backend: str, db_dir: str, env: dict[str, str] | None = None,
+                 database_url: str | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, **UNLIMITED, "HF_HUB_OFFLINE": "1",
-               "TUTOR_DATABASE_URL": database_url or f"sqlite:///{db_dir}/bench.db"}
+        env = {**os.environ, "HF_HUB_OFFLINE": "1",
+               "TUTOR_DATABASE_URL": database_url or f"sqlite:///{db_dir}/bench.db", **(env or {})}
         self.proc = subprocess.Popen([TUTOR, "serve", "--port", str(self.port), "--index", str(index_dir),
                                       "--backend", backend], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -140,7 +141,7 @@ async def _drive(url: str, route: str, per_minute: int, seconds: float, question
 
 def load(index_dir: Path, per_minute: int, seconds: float) -> dict:
     questions = [q["q"] for q in load_queries()]
-    with tempfile.TemporaryDirectory() as db_dir, Served(index_dir, "fake", db_dir) as server:
+    with tempfile.TemporaryDirectory() as db_dir, Served(index_dir, "fake", db_dir, UNLIMITED) as server:
         # warm every chunk's sentence vectors and the connection pool before measuring
         asyncio.run(_drive(server.url, "/api/chat", 600, 6, questions))
         runs = [asyncio.run(_drive(server.url, route, per_minute, seconds, questions))
@@ -183,7 +184,7 @@ async def _users(url: str, groups: list[list[str]]) -> list[float]:
 
 def concurrency(index_dir: Path, questions_per_user: int) -> dict:
     questions = [q["q"] for q in load_queries() if q.get("llm")] or [q["q"] for q in load_queries()]
-    with tempfile.TemporaryDirectory() as db_dir, Served(index_dir, "llamacpp", db_dir) as server:
+    with tempfile.TemporaryDirectory() as db_dir, Served(index_dir, "llamacpp", db_dir, UNLIMITED) as server:
         one = asyncio.run(_users(server.url, [questions[:questions_per_user]]))
         two = asyncio.run(_users(server.url, [questions[:questions_per_user],
                                               questions[questions_per_user:2 * questions_per_user]]))
@@ -244,7 +245,7 @@ def replicas(index_dir: Path, seconds: float) -> dict:
         with tempfile.TemporaryDirectory() as db_dir:
             for n in (1, 2):
                 with contextlib.ExitStack() as stack:
-                    served = [stack.enter_context(Served(index_dir, "fake", db_dir, url)) for _ in range(n)]
+                    served = [stack.enter_context(Served(index_dir, "fake", db_dir, UNLIMITED, url)) for _ in range(n)]
                     urls = [s.url for s in served]
                     asyncio.run(_closed_loop(urls, REPLICA_CLIENTS, 5, questions))  # warm each process
                     rows.append(asyncio.run(_closed_loop(urls, REPLICA_CLIENTS, seconds, questions)))
