@@ -3,6 +3,7 @@ model (end-to-end), plus a live HTTP server on loopback for clients that need a 
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -27,6 +28,30 @@ def fake_tutor(corpus_index, embedder):
         return Tutor(settings, index, embedder, FakeLLM(script, delay=delay))
 
     return make
+
+
+@pytest.fixture
+def make_app(fake_tutor, tmp_path):
+    """make(script=None, delay=0.0, **settings) -> (app, tutor, engine) on a fresh SQLite file."""
+    from tutor.api import create_app
+    from tutor.db import make_engine
+
+    def make(script=None, delay=0.0, **overrides):
+        tutor = fake_tutor(script, delay=delay, **overrides)
+        engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
+        return create_app(tutor.settings, tutor=tutor, engine=engine), tutor, engine
+
+    return make
+
+
+def sse_events(body: str) -> list[tuple[str, dict]]:
+    """(event, data) of each Server-Sent Event in a response body, in order."""
+    events = []
+    for block in body.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            events.append((fields["event"], json.loads(fields["data"])))
+    return events
 
 
 @pytest.fixture(scope="session")

@@ -13,27 +13,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from tests.fixtures_tutor import LiveServer
+from tests.fixtures_tutor import sse_events as events
 from tutor.answer import held_back_note
-from tutor.api import create_app
-from tutor.db import make_engine
 from tutor.models import Feedback, Message
-
-
-@pytest.fixture
-def make_app(fake_tutor, tmp_path):
-    def make(script=None, delay=0.0, **overrides):
-        tutor = fake_tutor(script, delay=delay, **overrides)
-        engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
-        return create_app(tutor.settings, tutor=tutor, engine=engine), tutor, engine
-    return make
-
-
-def events(text: str) -> list[tuple[str, object]]:
-    out = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        out.append((lines["event"], json.loads(lines["data"])))
-    return out
 
 
 def count(engine, model=Message) -> int:

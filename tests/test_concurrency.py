@@ -236,17 +236,8 @@ def _ingest(index_dir: Path, notes: Path, n: int) -> str:
     return (index_dir / "CURRENT").read_text().strip()
 
 
-def _sse(body: str) -> dict:
-    events = {}
-    for block in body.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in fields:
-            events[fields["event"]] = json.loads(fields["data"])
-    return events
-
-
 def test_searches_during_a_reindex_all_succeed_from_one_version(tmp_path, embedder, corpus_index):
-    from tests.fixtures_tutor import free_port
+    from tests.fixtures_tutor import free_port, sse_events
     from tutor.errors import IndexCorrupt, IndexMissing
     from tutor.index import load_index
     from tutor.retrieve import Retriever
@@ -275,7 +266,7 @@ def test_searches_during_a_reindex_all_succeed_from_one_version(tmp_path, embedd
                     if response.status_code != 200:
                         failures.append(f"HTTP {response.status_code}: {response.text[:200]}")
                         continue
-                    events = _sse(response.text)
+                    events = dict(sse_events(response.text))
                     if "error" in events or "done" not in events:
                         failures.append(f"stream ended badly: {sorted(events)}")
                         continue

@@ -26,7 +26,7 @@ from sqlalchemy import inspect, select
 from sqlmodel import Session, SQLModel
 
 from tests.discord_fakes import Channel, Discord, Interaction, User
-from tests.fixtures_tutor import LiveServer
+from tests.fixtures_tutor import LiveServer, sse_events
 from tutor import privacy
 from tutor.api import create_app
 from tutor.db import make_engine
@@ -403,23 +403,13 @@ def test_luhn():
     assert not luhn_ok("4111111111111112") and not luhn_ok("1234567890123456")
 
 
-def sse(body: str) -> dict[str, dict]:
-    """The last payload of each event kind in a Server-Sent Events body."""
-    events = {}
-    for block in body.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in fields:
-            events[fields["event"]] = json.loads(fields["data"])
-    return events
-
-
 @pytest.mark.parametrize("enabled", [True, False])
 def test_stored_messages_and_feedback_are_redacted_only_when_asked(fake_tutor, tmp_path, enabled):
     engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
     tutor = fake_tutor(redact=enabled, **NO_LIMITS)
     secret = "I am ada@example.org, +44 20 7946 0958, card 4111 1111 1111 1111: what is ResNet?"
     with TestClient(create_app(tutor.settings, tutor=tutor, engine=engine)) as client:
-        events = sse(client.post("/api/chat", json={"message": secret}).text)
+        events = dict(sse_events(client.post("/api/chat", json={"message": secret}).text))
         assert events["meta"]["question"] == secret  # the answer in flight read the original
         done = {**events["done"], **events["meta"]}
         client.post("/api/feedback", json={"message_id": done["message_id"], "rating": "up",

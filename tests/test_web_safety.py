@@ -9,7 +9,6 @@ the test is about time running out)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,10 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from tests.fixtures_tutor import LiveServer
+from tests.fixtures_tutor import LiveServer, sse_events
 from tutor.api import create_app
 from tutor.config import load_settings
-from tutor.db import make_engine
 from tutor.errors import ConfigError
 from tutor.models import Message
 
@@ -29,27 +27,9 @@ KEY = "s3cret-operator-key"
 QUESTION = "What is the key idea of ResNet?"
 
 
-@pytest.fixture
-def make_app(fake_tutor, tmp_path):
-    """make(script=None, delay=0.0, **settings) -> (app, tutor, engine)."""
-    def make(script=None, delay=0.0, **overrides):
-        tutor = fake_tutor(script, delay=delay, **overrides)
-        engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
-        return create_app(tutor.settings, tutor=tutor, engine=engine), tutor, engine
-    return make
-
-
 def stored(engine) -> int:
     with Session(engine) as session:
         return len(session.exec(select(Message)).all())
-
-
-def sse(text: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        out.append((lines["event"], json.loads(lines["data"])))
-    return out
 
 
 # -- the admin surface ------------------------------------------------------------------------
@@ -234,7 +214,7 @@ def test_a_slow_generation_ends_with_an_error_event_and_a_504(make_app):
     endless = lambda messages: "ResNet adds the input of a block to its output [1]. " * 20  # noqa: E731
     app, tutor, _ = make_app(endless, delay=0.5, generation_seconds=2.0, hold_back_unsupported=False)
     with TestClient(app) as client:
-        got = sse(client.post("/api/chat", json={"message": QUESTION}).text)
+        got = sse_events(client.post("/api/chat", json={"message": QUESTION}).text)
         kind, payload = got[-1]
         assert kind == "error" and payload["status"] == 504
         assert "TUTOR_GENERATION_SECONDS" in payload["message"]
