@@ -3,11 +3,13 @@ the token budget, whole sentences from hard-wrapped Markdown, and stage-aware re
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tutor.context import heading
 from tutor.retrieve import stages_named
-from tutor.text import approx_tokens, sentences
+from tutor.text import approx_tokens, sentences, with_durations
 from tutor.types import Chunk
 
 
@@ -39,7 +41,10 @@ def test_a_two_part_question_gets_both_parts_into_the_prompt(fake_tutor):
 def test_the_budget_holds_headings_included(fake_tutor, budget):
     tutor = fake_tutor(context_tokens=budget)
     prepared = tutor.prepare("Which papers and resources does stage 2 recommend?")
-    used = sum(approx_tokens(s.heading) + 2 + approx_tokens(s.text) for s in prepared.sources)
+    # the material's own words; a stated length ("weeks 9-16, 8 weeks") rides on top
+    own = [re.sub(r",? \(?\d+ (?:weeks|months)\)?(?=[),:. ]|$)", "", f"{s.heading}\n{s.text}")
+           for s in prepared.sources]
+    used = sum(approx_tokens(t) + 2 for t in own)
     assert used <= budget
     assert prepared.sources or budget < 60
 
@@ -49,6 +54,21 @@ def test_a_bigger_budget_shows_more_of_what_the_question_asks(fake_tutor):
     small = fake_tutor(context_tokens=80).prepare(question)
     large = fake_tutor(context_tokens=300).prepare(question)
     assert sum(len(s.text) for s in large.sources) > sum(len(s.text) for s in small.sources)
+
+
+def test_spans_are_shown_with_their_length():
+    """Asked how long stage 2 takes, the 1.5B model read "weeks 9-16" as 7 weeks."""
+    assert with_durations("Stage 2 (weeks 9-16): CNNs.") == "Stage 2 (weeks 9-16, 8 weeks): CNNs."
+    assert with_durations("It closes weeks 1-8 of Roadmap A.") == "It closes weeks 1-8 (8 weeks) of Roadmap A."
+    assert with_durations("Q1 (months 1 to 3)") == "Q1 (months 1 to 3, 3 months)"
+    assert with_durations("Stage 3 (weeks 17-24) runs 8 weeks.") == "Stage 3 (weeks 17-24) runs 8 weeks."
+    assert with_durations("weeks 5 and 6, week 3") == "weeks 5 and 6, week 3"
+
+
+def test_the_prompt_states_how_long_a_stage_is(fake_tutor):
+    prepared = fake_tutor().prepare("How long does the deep learning fundamentals stage take?")
+    shown = "\n".join(f"{s.heading}\n{s.text}" for s in prepared.sources)
+    assert "8 weeks" in shown, shown
 
 
 def test_hard_wrapped_lines_are_not_sentence_ends_but_list_items_are():

@@ -11,6 +11,7 @@ it holds), plus the question terms it adds that the chosen ones lack, minus its 
 to what is already chosen (MMR), within `budget` tokens counted with `approx_tokens`.
 Bullet lines are units of their own, so a list keeps its items' words. The heading line
 carries the chunk's section title, which often states the stage and weeks by itself.
+Week and month spans are shown with their length ("weeks 9-16, 8 weeks": `with_durations`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import approx_tokens, terms
+from tutor.text import approx_tokens, terms, with_durations
 from tutor.types import Chunk, Hit
 
 LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
@@ -93,6 +94,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     relevance = vecs @ qv - RANK_DECAY * np.array([i for i, _, _ in units], dtype=np.float32)
     if q_terms:
         relevance += LEXICAL_WEIGHT * np.array([len(t) / len(q_terms) for t in unit_terms], dtype=np.float32)
+    # the budget counts the material's own words; stated lengths ride on top (a few tokens)
     costs = [approx_tokens(s) for _, _, s in units]
     head_costs = [approx_tokens(heading(c)) + 2 for c in chunks]
     chosen: dict[int, list[int]] = {}
@@ -119,7 +121,8 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
         chosen.setdefault(i, []).append(j)
         picked.append(best)
         covered |= unit_terms[best]
-    return [Source(c, heading(c), _join([per_chunk[i][0][j] for j in sorted(chosen[i])]))
+    return [Source(c, with_durations(heading(c)),
+                   with_durations(_join([per_chunk[i][0][j] for j in sorted(chosen[i])])))
             for i, c in enumerate(chunks) if i in chosen]
 
 

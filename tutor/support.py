@@ -24,7 +24,7 @@ import numpy as np
 from tutor.calibration import calibrated
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import NUMBER, markers, sentences, stem, strip_markers, terms
+from tutor.text import NUMBER, markers, sentences, stem, strip_markers, terms, with_durations
 from tutor.types import Chunk, SentenceSupport
 
 SIM_WEIGHT = 0.5
@@ -68,7 +68,7 @@ class SupportScorer:
         sources = [*sources, *facts]
         self.sentence_vectors.warm(sources)
         per_source = [self.sentence_vectors.get(c)[1] for c in sources]
-        texts = [c.embed_text for c in sources]
+        texts = [with_durations(c.embed_text) for c in sources]  # as the prompt showed them
         answer_vecs = self.embedder.encode([strip_markers(s) for s in items])
         results = []
         for sentence, vec in zip(items, answer_vecs):

@@ -70,3 +70,23 @@ def sentences(text: str) -> list[str]:
     parts = (re.sub(r"\s*\n\s*", " ", p.strip()) if not _LIST_LINE.match(p) else p.strip()
              for p in _SENTENCE_END.split(text))
     return [p for p in parts if p and any(ch.isalnum() for ch in p)]
+
+
+_SPAN = re.compile(r"\b(weeks|months)\s+(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})\b", re.I)
+
+
+def with_durations(text: str) -> str:
+    """Spans with their length stated: "weeks 9-16" -> "weeks 9-16 (8 weeks)", inside
+    parentheses "(weeks 9-16, 8 weeks)". Asked how long stage 2 takes, the packaged 1.5B
+    model read "weeks 9-16" as 7 weeks and the support check rightly withdrew it; what the
+    prompt shows, and what an answer is checked against, say the length outright."""
+    out, last = [], 0
+    for m in _SPAN.finditer(text):
+        start, end = int(m.group(2)), int(m.group(3))
+        length = f"{end - start + 1} {m.group(1).lower()}"
+        if end <= start or length in text.lower():  # "(weeks 9-16) runs 8 weeks" says it already
+            continue
+        inside = text.count("(", 0, m.start()) > text.count(")", 0, m.start())
+        out.append(text[last:m.end()] + (f", {length}" if inside else f" ({length})"))
+        last = m.end()
+    return "".join(out) + text[last:]
