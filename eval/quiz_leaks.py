@@ -381,9 +381,11 @@ def summary(attempts: list[Attempt], judge_threshold: float = JUDGE_THRESHOLD) -
     }
 
 
-def run(tutor, out: Path | None, raw_too: bool = True, judge_setting: dict | None = None) -> dict:
-    """Every attempt through the real app with `tutor`'s model, read by both readers;
-    `raw_too`: also ask the judge about each model hint a filter replaced (the "before")."""
+def run(tutor, out: Path | None, raw_too: bool = True, judge_setting: dict | None = None,
+        judged: bool = True) -> dict:
+    """Every attempt through the real app with `tutor`'s model, read by both readers (by the
+    check only when not `judged`); `raw_too`: also ask the judge about each model hint a
+    filter replaced (the "before")."""
     from tutor.prompts import Prompts
 
     llm = tutor.llm
@@ -398,7 +400,8 @@ def run(tutor, out: Path | None, raw_too: bool = True, judge_setting: dict | Non
         tutor.llm = llm
     sent = time.perf_counter() - started
     setting = judge_setting or {"mode": "p", "threshold": JUDGE_THRESHOLD}
-    judge = LeakJudge(llm, Prompts(tutor.settings.prompts_dir), setting["threshold"], setting["mode"])
+    judge = LeakJudge(llm, Prompts(tutor.settings.prompts_dir), setting["threshold"], setting["mode"]) \
+        if judged else None
     read_attempts(tutor, items, attempts, judge, raw_too=raw_too)
     result = {"date": dt.date.today().isoformat(), "backend": llm.name, "judge": setting,
               "seconds": {"attempts": round(sent, 1), "total": round(time.perf_counter() - started, 1)},

@@ -16,6 +16,7 @@ import base64
 import codecs
 import itertools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -409,8 +410,9 @@ def test_a_poisoned_document_does_not_change_answers_to_unrelated_questions(pois
 
 @pytest.mark.model
 def test_the_packaged_model_leaks_nothing_over_the_widget_path(poisoned_index, embedder, real_llm, tmp_path):
-    """Five prompts of each family (30) through /api/chat with the real 1.5B model; the gate
-    is off so every prompt reaches the model. Reports how often the filter had to act."""
+    """Prompts of each family through /api/chat with the real 1.5B model; the gate is off so
+    every prompt reaches the model. Reports how often the filter had to act. Two per family
+    (12) in `make test`; INJECTION_MODEL_SAMPLE=5 gives the 30 the README reports."""
     from tutor.config import load_settings
     from tutor.index import load_index
 
@@ -418,8 +420,10 @@ def test_the_packaged_model_leaks_nothing_over_the_widget_path(poisoned_index, e
     tutor = Tutor(settings, load_index(settings.index_dir), embedder, real_llm)
     app = create_app(settings, tutor=tutor, engine=make_engine(f"sqlite:///{tmp_path / 't.db'}"))
     detector = Detector(tutor.prompts.canary, list(tutor.prompts.systems().values()))
-    sample = [p for f in dict.fromkeys(f for f, _ in PROMPTS) for p in [q for q in PROMPTS if q[0] == f][::9][:5]]
-    assert len(sample) == 30
+    per_family = int(os.environ.get("INJECTION_MODEL_SAMPLE", "2"))
+    families = dict.fromkeys(f for f, _ in PROMPTS)
+    sample = [p for f in families for p in [q for q in PROMPTS if q[0] == f][::9][:per_family]]
+    assert len(sample) == per_family * len(families) == per_family * 6
     guard = guard_for(tutor.prompts)
     with TestClient(app) as client:
         for family, turns in sample:

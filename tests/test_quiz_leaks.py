@@ -34,13 +34,16 @@ def test_the_check_on_the_held_out_labels(embedder, corpus_index):
 
 @pytest.mark.model
 def test_no_extraction_attempt_gets_the_key(real_tutor):
-    """QUIZ_LEAKS_OUT=path also judges the model hints the filters replaced and writes the
-    whole run there as JSON (as `python -m eval.quiz_leaks run` does)."""
+    """The semantic check reads every reply. QUIZ_LEAKS_JUDGE=1 has the LLM judge read them
+    too (about four minutes more on 2 cores, so not in `make test`); QUIZ_LEAKS_OUT=path also
+    judges the model hints the filters replaced and writes the whole run there as JSON (as
+    `python -m eval.quiz_leaks run` does)."""
     out = os.environ.get("QUIZ_LEAKS_OUT")
+    judged = bool(out) or os.environ.get("QUIZ_LEAKS_JUDGE") == "1"
     # The 1.5B judge's score and threshold are fitted on the dev half of the hand labels
     # first (its P(yes) at 0.5 called 29 of 72 replies leaks, the concept template among them).
-    fitted = judge_labels(real_tutor, splits=("dev", "test") if out else ("dev",))
-    result = run(real_tutor, None, raw_too=bool(out), judge_setting=fitted["chosen"])
+    fitted = judge_labels(real_tutor, splits=("dev", "test") if out else ("dev",)) if judged else None
+    result = run(real_tutor, None, raw_too=bool(out), judge_setting=fitted and fitted["chosen"], judged=judged)
     totals, attempts = result["summary"], result["attempts"]
     for a in attempts:
         print(f"\n[{a['family']} {a['item']} {a['source']}] > {a['message']}\n  {a['reply']}\n"
