@@ -34,6 +34,16 @@ def test_named_concepts_count_as_done_with_what_they_build_on(roadmap):
     assert "gradient-boosting" not in done and "neural-networks" not in done
 
 
+def test_the_step_goes_on_from_the_last_concept_named_not_back_to_the_start(roadmap):
+    """Session 6's reading: "done with random forests and SVMs" was told to learn Git and
+    GitHub first, a starting point of the roadmap, while kNN waits right after SVMs."""
+    rec = coach.recommendation_from_words(roadmap, [], "im done with random forests and SVMs, whats my next step?")
+    order = [c.id for c in roadmap.concepts]
+    first = rec.steps[0].concept_id
+    assert order.index(first) > order.index("svm"), [s.concept_id for s in rec.steps]
+    assert first in {"knn", "scikit-learn", "naive-bayes", "clustering", "pca", "kaggle-competitions"}
+
+
 @pytest.mark.parametrize("question, stage", [
     ("I finished stage 1, what next?", 2), ("just wrapped up classical ML, what now? what to learn next", 2),
     ("Completed deep learning fundamentals (stage 2) - what comes next?", 3),

@@ -119,7 +119,8 @@ def recommendation_for(engine: Engine, roadmap: Roadmap, papers: list[PaperRef],
 def recommendation_from_words(roadmap: Roadmap, papers: list[PaperRef], text: str,
                               limit: int = 3) -> Recommendation:
     """"What next" for a learner with no profile, from what their question says is done."""
-    return recommend(roadmap, done_in_words(roadmap, text), set(), "industry", 15, papers, limit)
+    return recommend(roadmap, done_in_words(roadmap, text), set(), "industry", 15, papers, limit,
+                     named=set(concepts_named(roadmap, text)))
 
 
 def recommendation_json(rec: Recommendation) -> dict:

@@ -6,9 +6,12 @@ A concept is *ready* when it is not done and all its prerequisites are done (mas
 declared known). Only ready concepts of the earliest unfinished stage are offered, ordered by
   1. stage (finish the earlier stage first: the roadmap is sequential),
   2. already started before not started (finish what is in progress),
-  3. in the goal track's focus before not,
-  4. how many concepts it unlocks (more first),
-  5. its position in the roadmap (a stable tie-break).
+  3. after the last concept the learner named as done before behind it (someone "done with
+     random forests and SVMs" goes on to kNN and clustering, not back to Git; only for
+     "what next" asked in words, where `named` is what the question names),
+  4. in the goal track's focus before not,
+  5. how many concepts it unlocks (more first),
+  6. its position in the roadmap (a stable tie-break).
 Time: a stage of W weeks with n concepts takes W/n weeks per concept at the roadmap's pace
 of 17.5 hours a week (the middle of its 15-20); a learner's weeks scale by 17.5 / hours.
 """
@@ -32,17 +35,18 @@ TRACK_FOCUS = {
 
 
 def recommend(roadmap: Roadmap, done: set[str], started: set[str], track: str, hours_per_week: int,
-              papers: list[PaperRef] = (), limit: int = 3) -> Recommendation:
+              papers: list[PaperRef] = (), limit: int = 3, named: set[str] = frozenset()) -> Recommendation:
     concepts = roadmap.concepts
     order = {c.id: i for i, c in enumerate(concepts)}
+    frontier = max((order[c] for c in named if c in order), default=-1)
     unlocks: dict[str, int] = {}
     for c in concepts:
         for p in c.prerequisites:
             unlocks[p] = unlocks.get(p, 0) + 1
     focus = TRACK_FOCUS.get(track, set())
     ready = [c for c in concepts if c.id not in done and all(p in done for p in c.prerequisites)]
-    ready.sort(key=lambda c: (c.stage, c.id not in started, c.id not in focus, -unlocks.get(c.id, 0),
-                              order[c.id]))
+    ready.sort(key=lambda c: (c.stage, c.id not in started, order[c.id] < frontier, c.id not in focus,
+                              -unlocks.get(c.id, 0), order[c.id]))
     pace = ROADMAP_HOURS_PER_WEEK / max(hours_per_week, 1)
     per_stage = {s.id: sum(1 for c in concepts if c.stage == s.id) for s in roadmap.stages}
 
