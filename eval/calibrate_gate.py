@@ -1,4 +1,4 @@
-"""Calibrate the retrieval-support gate (tutor.answer.REFUSAL_THRESHOLD) on a dev set.
+"""Calibrate the retrieval-support gate (tutor.gate.REFUSAL_THRESHOLD) on a dev set.
 
     python -m eval.calibrate_gate [--index DIR] [--dev eval/gold/gate_dev.yaml] [--write]
 
@@ -10,12 +10,13 @@ the maximum `hit.dense` (cosine between question and chunk) over
 The threshold chosen maximises balanced accuracy, (TPR on answerable + TNR on off-roadmap)/2.
 Balanced accuracy is constant between consecutive observed statistics, so the candidates
 are intervals; among the best ones the widest contiguous interval wins and the threshold is
-its middle (the farthest point from both classes' nearest errors). The value written to
-tutor/answer.py is that middle rounded to 2 decimals, and its own figures are printed too.
+its middle (the farthest point from both classes' nearest errors). The value recorded in
+tutor/data/calibration.json (read by tutor/gate.py) is that middle rounded to 2 decimals,
+and its own figures are printed too.
 
 Without --index the shipped corpus is indexed into a temporary directory first. With
 --write, the value and what it was fitted on are recorded in tutor/data/calibration.json
-(tutor/answer.py reads REFUSAL_THRESHOLD from there).
+(tutor/gate.py reads REFUSAL_THRESHOLD from there).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe", action="append", default=[], help="also print the statistic of this question")
     args = parser.parse_args(argv)
 
-    from tutor.answer import REFUSAL_THRESHOLD
+    from tutor.gate import REFUSAL_THRESHOLD
     from tutor.config import load_settings
     from tutor.embed import Embedder
     from tutor.index import load_index

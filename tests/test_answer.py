@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.answer import REFUSAL_THRESHOLD, Turn
+from tutor.answer import Turn
+from tutor.gate import REFUSAL_THRESHOLD
 from tutor.errors import InvalidInput, TooLarge
 from tutor.prompts import Prompts
 from tutor.text import strip_markers

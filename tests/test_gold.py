@@ -188,7 +188,7 @@ def test_refusal_gate_on_gold(fake_tutor, thresholds):
     refused = [i for i in WITH_DOCS if tutor.prepare(i["question"], _history(i)).refused]
     refusal_rate = 1 - len(accepted) / len(UNANSWERABLE)
     false_refusal_rate = len(refused) / len(WITH_DOCS)
-    print(f"\ngate at {tutor.threshold:.2f}: unanswerable refused {refusal_rate:.3f} "
+    print(f"\ngate at {tutor.gate.threshold:.2f}: unanswerable refused {refusal_rate:.3f} "
           f"({len(UNANSWERABLE) - len(accepted)}/{len(UNANSWERABLE)}); answerable refused "
           f"{false_refusal_rate:.3f} ({len(refused)}/{len(WITH_DOCS)})")
     assert tutor.llm.calls == [] or all("Follow-up:" in m[-1]["content"] for m in tutor.llm.calls)

@@ -1,4 +1,4 @@
-"""Answering: condense -> retrieve -> gate -> prompt -> stream -> support -> citations.
+"""Answering: condense -> retrieve -> gate (tutor/gate.py) -> prompt -> stream -> support -> citations.
 
 `Tutor.events()` is the one path every interface uses (CLI ask/chat, HTTP, OpenAI
 endpoint): it yields ("meta" | "token" | "citations" | "done", payload) in order, and
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,13 +20,13 @@ from functools import cached_property
 import numpy as np
 
 from tutor import coach
-from tutor.calibration import calibrated
 from tutor.config import Settings
 from tutor.context import Prepared, Source
 from tutor.context import select as select_sources
 from tutor.embed import Embedder
 from tutor.events import Event, closing_events
 from tutor.errors import InvalidInput, TooLarge
+from tutor.gate import Gate
 from tutor.index import LoadedIndex, load_index
 from tutor.llm import LLM, get_llm
 from tutor.llm.base import Cancel
@@ -41,20 +40,6 @@ from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_senten
 from tutor.text import MARKER, markers, sentences, strip_markers, terms
 from tutor.types import Answer, Citation, Hit
 
-# Retrieval-support gate: refuse when the best dense cosine between the question and any
-# retrieved chunk is below this. Fitted by `python -m eval.calibrate_gate --write` (re-run
-# it after changing the corpus, chunking, embedder or retrieval); how and on what is
-# recorded beside the value in tutor/data/calibration.json.
-REFUSAL_THRESHOLD = calibrated("refusal_threshold")
-# The gate's second chance: a short question ("DDPM key idea?", "week 11 focus?") can embed
-# far from every chunk yet name what a retrieved chunk is about: a name the learner wrote
-# with capitals ("DDPM", "XGBoost") that is in the chunk's title and in at most this many
-# chunks, or a week that a retrieved plan covers. (Rareness alone is no signal: in 626
-# chunks "recipe" and "year" are rare too.)
-RARE_TERM_CHUNKS = 10
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
-_WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
-_WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
 # A draft less than half of whose claims the sources support is withdrawn, not trimmed.
 # Applied to full run 3's records (2026-11-21), it withdraws 2 off-roadmap answers and 2
 # answerable ones that stated none of their key facts; at 0.5 and above, trimming kept them.
@@ -96,14 +81,6 @@ def _topic(question: str) -> str:
     return " ".join(terms(question)[:6]) or question[:60]
 
 
-def _names(question: str) -> set[str]:
-    """Terms of the words written as names: capitals inside ("DDPM", "XGBoost") or a
-    capital anywhere but the first word ("what is Polars")."""
-    words = _WORD.findall(question)
-    return {t for i, w in enumerate(words) if any(ch.isupper() for ch in w[1:]) or (i and w[0].isupper())
-            for t in terms(w)}
-
-
 class Tutor:
     def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder, llm: LLM):
         self.settings = settings
@@ -114,8 +91,7 @@ class Tutor:
         self.prompts = Prompts(settings.prompts_dir, canary=load_canary(settings.index_dir))  # tutor/guard.py
         self.sentence_vectors = SentenceVectors(embedder)
         self.scorer = SupportScorer(embedder, self.sentence_vectors)
-        self.threshold = settings.refusal_threshold if settings.refusal_threshold is not None \
-            else REFUSAL_THRESHOLD
+        self.gate = Gate(index, settings.refusal_threshold)  # tutor/gate.py
 
     @classmethod
     def from_settings(cls, settings: Settings, llm: LLM | None = None) -> Tutor:
@@ -159,7 +135,7 @@ class Tutor:
         qv = self.embedder.encode_one(question)
         hits = self.retriever.search(question, self.settings.top_k, stage=stage, kinds=kinds, query_vector=qv)
         timings["retrieve"] = time.perf_counter() - t
-        refused = not hits or (max(h.dense for h in hits) < self.threshold and not self.anchored(question, hits))
+        refused = self.gate.refuses(question, hits)
         sources = [] if refused else self.select(hits, qv, question)
         return Prepared(question, hits, sources, refused, timings)
 
@@ -172,24 +148,6 @@ class Tutor:
     @cached_property
     def papers(self) -> list:
         return coach.papers_in(self.index)
-
-    @cached_property
-    def term_chunks(self) -> Counter:
-        """How many chunks hold each term; counted on the first question the cosine gate
-        would refuse, not at start-up."""
-        return Counter(t for c in self.index.chunks for t in set(terms(c.embed_text)))
-
-    def anchored(self, question: str, hits: list[Hit]) -> bool:
-        """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS)."""
-        rare = {t for t in _names(question) if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
-        weeks = {int(n) for n in _WEEK_ASKED.findall(question)}
-        for hit in hits:
-            if rare & set(terms(hit.chunk.title)):
-                return True
-            for start, end in _WEEK_SPAN.findall(hit.chunk.embed_text):
-                if any(int(start) <= w <= int(end or start) for w in weeks):
-                    return True
-        return False
 
     def select(self, hits: list[Hit], qv: np.ndarray, question: str) -> list[Source]:
         """What the prompt shows of the hits, within TUTOR_CONTEXT_TOKENS (tutor/context.py)."""

@@ -1,0 +1,64 @@
+"""The retrieval-support gate: refuse, before any model call, a question the material does
+not cover, naming what is missing rather than guessing.
+
+A question is refused when the best dense cosine between it and any retrieved chunk is
+below `REFUSAL_THRESHOLD`, fitted by `python -m eval.calibrate_gate --write` (re-run it after
+changing the corpus, chunking, embedder or retrieval; how and on what is recorded beside
+the value in tutor/data/calibration.json), unless the question is *anchored*: a short
+question ("DDPM key idea?", "week 11 focus?") can embed far from every chunk yet name what
+a retrieved chunk is about: a name the learner wrote with capitals ("DDPM", "XGBoost") that
+is in the chunk's title and in at most RARE_TERM_CHUNKS chunks, or a week that a retrieved
+plan covers. (Rareness alone is no signal: in 626 chunks "recipe" and "year" are rare too.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import cached_property
+
+from tutor.calibration import calibrated
+from tutor.index import LoadedIndex
+from tutor.text import terms
+from tutor.types import Hit
+
+REFUSAL_THRESHOLD = calibrated("refusal_threshold")
+RARE_TERM_CHUNKS = 10
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+_WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
+_WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
+
+
+def _names(question: str) -> set[str]:
+    """Terms of the words written as names: capitals inside ("DDPM", "XGBoost") or a
+    capital anywhere but the first word ("what is Polars")."""
+    words = _WORD.findall(question)
+    return {t for i, w in enumerate(words) if any(ch.isupper() for ch in w[1:]) or (i and w[0].isupper())
+            for t in terms(w)}
+
+
+class Gate:
+    def __init__(self, index: LoadedIndex, threshold: float | None = None):
+        self.index = index
+        self.threshold = REFUSAL_THRESHOLD if threshold is None else threshold
+
+    def refuses(self, question: str, hits: list[Hit]) -> bool:
+        return not hits or (max(h.dense for h in hits) < self.threshold and not self.anchored(question, hits))
+
+    @cached_property
+    def term_chunks(self) -> Counter:
+        """How many chunks hold each term; counted on the first question the cosine gate
+        would refuse, not at start-up."""
+        return Counter(t for c in self.index.chunks for t in set(terms(c.embed_text)))
+
+    def anchored(self, question: str, hits: list[Hit]) -> bool:
+        """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS)."""
+        rare = {t for t in _names(question) if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
+        weeks = {int(n) for n in _WEEK_ASKED.findall(question)}
+        for hit in hits:
+            if rare & set(terms(hit.chunk.title)):
+                return True
+            for start, end in _WEEK_SPAN.findall(hit.chunk.embed_text):
+                if any(int(start) <= w <= int(end or start) for w in weeks):
+                    return True
+        return False
