@@ -51,7 +51,7 @@ run: setup $(INDEX)/CURRENT
 	$(BIN)/tutor serve --index $(INDEX)
 
 test: setup browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20
 
 bench: setup $(INDEX)/CURRENT
 	TUTOR_INDEX_DIR=$(INDEX) $(BIN)/python -m eval.bench
