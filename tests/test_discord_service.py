@@ -185,9 +185,36 @@ def test_quiz_bad_stage_and_concept_are_named(service):
     bad = client.post("/api/bridge/quizzes", json={"learner_id": "discord:1", "stage": 9}, headers=AUTH)
     assert bad.status_code == 404 and "no stage 9" in bad.json()["detail"]
     concept = client.post("/api/bridge/quizzes", json={"learner_id": "discord:1", "concept": "nope"}, headers=AUTH)
-    assert concept.status_code == 404 and "no concept" in concept.json()["detail"]
+    assert concept.status_code == 422 and "unknown concept id 'nope'" in concept.json()["detail"]
+    elsewhere = client.post("/api/bridge/quizzes", json={"learner_id": "discord:1", "stage": 2,
+                                                         "concept": "linear-algebra"}, headers=AUTH)
+    assert elsewhere.status_code == 422 and "is in stage 1, not stage 2" in elsewhere.json()["detail"]
+    none = client.post("/api/bridge/quizzes", json={"learner_id": "discord:1"}, headers=AUTH)
+    assert none.status_code == 422 and "give a stage or a concept" in none.json()["detail"]
     empty = client.post("/api/bridge/quizzes", json={"learner_id": "discord:1", "stage": 3}, headers=AUTH)
     assert empty.status_code in (404, 409, 503) and "tutor quiz build" in empty.json()["detail"]
+
+
+def test_quizzes_say_how_many_were_asked_for_and_are_ready_like_the_public_route(service):
+    """requested / available / message as POST /api/quizzes returns them, for a stage, a
+    concept and a review (item_ids)."""
+    client, engine = service
+    items = bank(engine, n=2)
+    client.post("/api/bridge/users/discord:5", headers=AUTH)
+    full = client.post("/api/bridge/quizzes", json={"learner_id": "discord:5", "stage": 1, "count": 2},
+                       headers=AUTH).json()
+    assert (full["requested"], full["available"], full["message"], full["concept"]) == (2, 2, None, None)
+    short = client.post("/api/bridge/quizzes", json={"learner_id": "discord:5", "concept": "linear-algebra",
+                                                     "count": 5}, headers=AUTH).json()
+    assert (short["requested"], short["available"], short["concept"]) == (5, 2, "linear-algebra")
+    assert short["message"] == ("Only 2 of the 5 questions you asked for are ready for Linear algebra "
+                                "(linear-algebra); a stage 1 quiz draws on the whole stage.")
+    stage = client.post("/api/bridge/quizzes", json={"learner_id": "discord:5", "stage": 1, "count": 3},
+                        headers=AUTH).json()
+    assert stage["message"] == "Only 2 of the 3 questions you asked for are ready for stage 1."
+    review = client.post("/api/bridge/quizzes", json={"learner_id": "discord:5", "item_ids": [items[0].id]},
+                         headers=AUTH).json()
+    assert (review["requested"], review["available"], review["message"]) == (1, 1, None)
 
 
 def test_reminders_go_to_opted_in_learners_with_reviews_due_at_most_once_a_day(service):

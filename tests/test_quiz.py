@@ -401,6 +401,84 @@ def test_a_low_bank_is_topped_up_in_the_background_one_thread_at_a_time(stocked)
     assert len(rows(engine, QuizItem, QuizItem.stage == 2)) > before
 
 
+def _concept_items(engine, counts: dict[tuple[int, str], int]) -> None:
+    """Accepted mcq items: `counts[(stage, concept)]` of each (key: option 1)."""
+    with Session(engine) as s:
+        for (stage, concept), n in counts.items():
+            s.add_all(QuizItem(stage=stage, concept_id=concept, kind="mcq", question=f"{concept} question {i}?",
+                               options=json.dumps(["alpha", "beta", "gamma", "delta"]), answer="1",
+                               explanation="Because beta.", chunk_id=f"concept-{concept}#0", source_title=concept,
+                               source="corpus/roadmap.yaml") for i in range(n))
+        s.commit()
+
+
+def test_a_concept_quiz_serves_only_that_concepts_items(quiz_env):
+    """{"concept": id}: the items whose concept is that one (an item written from another
+    stage's source counts too), as a quiz of the concept's stage; fewer than asked for are
+    named with the concept, and nothing is generated while the concept's bank suffices."""
+    app, tutor, engine = quiz_env()
+    _concept_items(engine, {(1, "linear-algebra"): 4, (1, "statistics"): 3, (2, "transformers"): 1})
+    with TestClient(app) as client:
+        r = client.post("/api/quizzes", json={"concept": "linear-algebra", "count": 3, "learner_id": "ada"})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert (body["stage"], body["concept"], body["requested"], body["available"], body["message"]) == \
+            (1, "linear-algebra", 3, 3, None)
+        assert [i["concept"] for i in body["items"]] == ["linear-algebra"] * 3
+        assert '"answer":' not in r.text
+        both = client.post("/api/quizzes", json={"stage": 1, "concept": "statistics", "count": 5})
+        assert both.status_code == 201 and {i["concept"] for i in both.json()["items"]} == {"statistics"}
+        assert (both.json()["requested"], both.json()["available"]) == (5, 3)
+        assert both.json()["message"].startswith("Only 3 of the 5 questions you asked for are ready for "
+                                                 "Statistics (statistics)")
+        off = client.post("/api/quizzes", json={"concept": "transformers", "count": 2}).json()
+        assert off["stage"] == 3 and [i["citation"]["stage"] for i in off["items"]] == [2]  # its source: stage 2
+        assert off["message"].startswith("Only 1 of the 2 questions you asked for are ready for Transformer "
+                                         "architecture (transformers);")  # then: more are being written, or not
+        stage_quiz = client.post("/api/quizzes", json={"stage": 1, "count": 7}).json()
+        assert stage_quiz["concept"] is None and stage_quiz["available"] == 7  # both concepts
+        app.state.quiz_refiller.wait(120)
+    quizzes = rows(engine, Quiz)
+    assert len(quizzes) == 4 and [q.stage for q in quizzes].count(1) == 3
+
+
+def test_a_short_concept_is_topped_up_from_its_own_sources(quiz_env):
+    app, tutor, engine = quiz_env()
+    _concept_items(engine, {(1, "statistics"): 1})
+    with TestClient(app) as client:
+        r = client.post("/api/quizzes", json={"concept": "statistics", "count": 3})
+        assert r.status_code == 201 and r.json()["available"] == 1
+        refiller = app.state.quiz_refiller
+        refiller.wait(120)
+    assert refiller.last_error is None and refiller.last_report.accepted >= 1, refiller.last_report
+    chunks = {c.id: c for c in tutor.index.chunks}
+    written = rows(engine, QuizItem, QuizItem.backend == tutor.llm.name)
+    assert written and all("statistics" in chunks[i.chunk_id].concepts and i.stage == 1 for i in written)
+    assert len(rows(engine, QuizItem, QuizItem.concept_id == "statistics", QuizItem.status == "accepted")) > 1
+
+
+def test_concept_quiz_errors_name_the_concept_and_store_nothing(quiz_env):
+    app, tutor, engine = quiz_env(lambda messages: "not JSON")  # a top-up writes nothing usable
+    _concept_items(engine, {(1, "linear-algebra"): 2})
+    with TestClient(app) as client:
+        unknown = client.post("/api/quizzes", json={"concept": "quantum-cooking", "count": 3})
+        assert unknown.status_code == 422 and "unknown concept id 'quantum-cooking'" in unknown.json()["detail"]
+        wrong_stage = client.post("/api/quizzes", json={"stage": 2, "concept": "linear-algebra"})
+        assert wrong_stage.status_code == 422
+        assert "'linear-algebra' (Linear algebra) is in stage 1, not stage 2" in wrong_stage.json()["detail"]
+        assert client.post("/api/quizzes", json={"count": 3}).status_code == 422
+        assert client.post("/api/quizzes", json={"concept": ""}).status_code == 422
+        assert client.post("/api/quizzes", json={"concept": "linear-algebra", "learner_id": "nobody"}).status_code == 404
+        empty = client.post("/api/quizzes", json={"concept": "calculus", "count": 3})
+        assert empty.status_code == 503
+        assert "no quiz questions are ready for Calculus (calculus)" in empty.json()["detail"]
+        assert "take the stage 1 quiz" in empty.json()["detail"]
+        refiller = getattr(app.state, "quiz_refiller", None)
+        if refiller is not None:
+            refiller.wait(120)
+    assert not rows(engine, Quiz)
+
+
 def _answers(engine, quiz_id, right: int, wrong: int) -> list[dict]:
     with Session(engine) as s:
         ids = json.loads(s.get(Quiz, quiz_id).item_ids)
@@ -597,6 +675,27 @@ def test_cli_serves_a_quiz_from_the_bank_as_json(quiz_env, corpus_index, tmp_pat
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert len(body["items"]) == 2 and '"answer":' not in result.stdout
+
+
+def test_cli_serves_a_concept_quiz(quiz_env, corpus_index, repo_root, tmp_path):
+    _, _, engine = quiz_env()
+    _concept_items(engine, {(1, "linear-algebra"): 2, (1, "statistics"): 2})
+    corpus = tmp_path / "corpus"  # the roadmap without the shipped quiz bank
+    corpus.mkdir()
+    (corpus / "roadmap.yaml").write_text((repo_root / "corpus" / "roadmap.yaml").read_text())
+    env = {"TUTOR_DATABASE_URL": str(engine.url), "TUTOR_CORPUS_DIR": str(corpus)}
+    index = str(corpus_index.index_dir)
+    result = run("quiz", "--concept", "linear-algebra", "--count", "3", "--json", "--index", index, env=env)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert (body["stage"], body["concept"], body["requested"], body["available"]) == (1, "linear-algebra", 3, 2)
+    assert {i["concept"] for i in body["items"]} == {"linear-algebra"}
+    assert "ready for Linear algebra (linear-algebra)" in body["message"]
+    unknown = run("quiz", "--concept", "nope", "--index", index, env=env)
+    assert unknown.returncode == 1 and "unknown concept id 'nope'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    mismatch = run("quiz", "--stage", "2", "--concept", "statistics", "--index", index, env=env)
+    assert mismatch.returncode == 1 and "is in stage 1, not stage 2" in mismatch.stderr
 
 
 # -- the real packaged model --------------------------------------------------------------------

@@ -577,7 +577,8 @@ def test_my_roadmap_shows_mastery_next_step_and_milestones(live, page):
         page.keyboard.press("Enter")
         ask_button = stages.nth(1).locator(".concept-actions .ask-concept")
         expect(ask_button).to_be_focused()
-        expect(stages.nth(1).locator(".concept-actions .quiz-concept")).to_have_text("Quiz me on stage 2")
+        expect(stages.nth(1).locator(".concept-actions .quiz-concept")).to_have_text(f"Quiz me on {name}")
+        expect(stages.nth(1).locator(".quiz-stage")).to_have_text("Quiz me on stage 2")  # the stage's own quiz
         page.keyboard.press("Enter")
         expect(page.locator("roadmap-tutor .map")).to_be_hidden()
         expect(page.locator("roadmap-tutor .msg.user .bubble").last).to_contain_text(f"What is {name}")
@@ -600,7 +601,7 @@ def test_my_roadmap_colours_change_after_a_graded_quiz(live, page):
         concept(page, "linear-algebra").click()
         with page.expect_response(lambda r: r.url.endswith("/api/quizzes")) as served:
             page.locator("roadmap-tutor .stage[data-stage='1'] .concept-actions .quiz-concept").click()
-        assert served.value.request.post_data_json["stage"] == 1
+        assert served.value.request.post_data_json["concept"] == "linear-algebra"
         questions = page.locator("roadmap-tutor .quiz-item")
         expect(questions).to_have_count(3)
         for i in range(3):
@@ -615,6 +616,83 @@ def test_my_roadmap_colours_change_after_a_graded_quiz(live, page):
         expect(page.locator("roadmap-tutor .stage[data-stage='1'] .counts")).to_contain_text("1 in progress")
         changed.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "roadmap-after-quiz.png"))
+
+
+def _bank_concepts(engine, counts: dict[str, int]) -> None:
+    """Stage-1 items of other concepts than linear-algebra's (key: option 1)."""
+    with Session(engine) as session:
+        for concept_id, n in counts.items():
+            name = concept_id.capitalize()
+            session.add_all(QuizItem(stage=1, concept_id=concept_id, kind="mcq", question=f"{name} question {i}?",
+                                     options=json.dumps(["alpha", "beta", "gamma", "delta"]), answer="1",
+                                     explanation=f"Because beta ({i}).", chunk_id=f"concept-{concept_id}#0",
+                                     source_title=name, source="corpus/roadmap.yaml") for i in range(n))
+        session.commit()
+
+
+def test_a_concepts_quiz_button_in_my_roadmap_quizzes_on_that_concept(live, page):
+    """Pick a concept in My roadmap, then its "Quiz me on <concept>" (by keyboard): a quiz
+    of that concept's items only; one with fewer items says so, naming the concept; the
+    stage keeps its own quiz button."""
+    base, engine = live
+    _bank_stage_1(engine)
+    _bank_concepts(engine, {"probability": 4, "calculus": 1})
+    _seed_learner(engine, "map-cy", {})
+    with serve_pages(_learner_page(base, "map-cy")) as site:
+        page.goto(site + "/")
+        open_widget(page)
+        open_map(page)
+        stage1 = page.locator("roadmap-tutor .stage[data-stage='1']")
+        expect(stage1.locator(".quiz-stage")).to_have_text("Quiz me on stage 1")
+        concept(page, "probability").focus()
+        page.keyboard.press("Enter")
+        expect(stage1.locator(".concept-actions .ask-concept")).to_be_focused()
+        page.keyboard.press("Tab")
+        quiz_button = stage1.locator(".concept-actions .quiz-concept")
+        expect(quiz_button).to_be_focused()
+        expect(quiz_button).to_have_text("Quiz me on Probability")
+        ARTIFACTS.mkdir(exist_ok=True)
+        stage1.locator(".quiz-stage").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "roadmap-concept-quiz-button.png"))
+        with page.expect_response(lambda r: r.url.endswith("/api/quizzes")) as served:
+            page.keyboard.press("Enter")
+        assert served.value.status == 201
+        assert served.value.request.post_data_json == {"concept": "probability", "count": 3, "learner_id": "map-cy"}
+        quiz = served.value.json()
+        assert (quiz["stage"], quiz["concept"], quiz["available"], quiz["message"]) == (1, "probability", 3, None)
+        assert {item["concept"] for item in quiz["items"]} == {"probability"}
+        expect(page.locator("roadmap-tutor .msg.user .bubble").last).to_have_text("Quiz me on Probability")
+        answer = last_answer(page)
+        expect(answer.locator(".quiz")).to_have_attribute("aria-label", "Practice quiz, Probability")
+        expect(answer.locator(".bubble > p").first).to_have_text("Probability (stage 1) practice: answer, then check.")
+        legends = answer.locator(".quiz-item legend")
+        expect(legends).to_have_count(3)
+        for text in legends.all_inner_texts():
+            assert re.fullmatch(r"\d\. Probability question \d\?", text), text
+        answer.locator("p").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "widget-quiz-concept.png"))
+        for i in range(3):
+            answer.locator(".quiz-item").nth(i).locator(".option").nth(1).click()
+        answer.locator(".quiz .check").click()
+        expect(answer.locator(".quiz .score")).to_have_text("3 of 3 correct.")
+
+        open_map(page)
+        expect(concept(page, "probability")).to_have_attribute("data-status", "in_progress")
+        concept(page, "calculus").click()
+        stage1.locator(".concept-actions .quiz-concept").click()
+        short = last_answer(page)
+        expect(short.locator(".quiz-item")).to_have_count(1)
+        expect(short.locator(".shortfall")).to_contain_text(
+            "Only 1 of the 3 questions you asked for are ready for Calculus (calculus)")
+        short.locator(".shortfall").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "widget-quiz-concept-shortfall.png"))
+
+        open_map(page)
+        with page.expect_response(lambda r: r.url.endswith("/api/quizzes")) as staged:
+            stage1.locator(".quiz-stage").click()
+        assert staged.value.request.post_data_json["stage"] == 1 and "concept" not in staged.value.request.post_data_json
+        expect(page.locator("roadmap-tutor .msg.user .bubble").last).to_have_text("Quiz me on stage 1")
+        expect(last_answer(page).locator(".quiz-item")).to_have_count(3)
 
 
 def test_my_roadmap_without_the_next_step_while_the_model_loads(live, page):

@@ -380,44 +380,61 @@ def discord(
     asyncio.run(run_bot(settings))
 
 
-quiz_app = typer.Typer(help="Practice quizzes per stage: `tutor quiz --stage N` serves one from the bank, "
-                            "`tutor quiz build` fills the bank.")
+quiz_app = typer.Typer(help="Practice quizzes per stage or concept: `tutor quiz --stage N` (or `--concept ID`) "
+                            "serves one from the bank, `tutor quiz build` fills the bank.")
 app.add_typer(quiz_app, name="quiz")
+ConceptOpt = Annotated[Optional[str], typer.Option(
+    "--concept", help="a concept id from corpus/roadmap.yaml (e.g. linear-algebra): only questions on it")]
+
+
+def _quiz_concept(settings, concept: str | None, stage: int | None):
+    """The roadmap Concept for --concept (checked against --stage), or None."""
+    from tutor.quiz.bank import check_concept
+    from tutor.roadmap import load_roadmap
+
+    if concept is None:
+        return None
+    return check_concept(load_roadmap(settings.corpus_dir / "roadmap.yaml"), concept, stage)
 
 
 @quiz_app.callback(invoke_without_command=True)
 def quiz(
     ctx: typer.Context,
     stage: StageOpt = None,
+    concept: ConceptOpt = None,
     count: Annotated[int, typer.Option(min=1, max=20, help="number of questions")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     index: IndexOpt = None,
 ):
-    """Serve a quiz for a stage from the bank (questions only: keys stay on the server)."""
+    """Serve a quiz for a stage or a concept from the bank (questions only: keys stay on the server)."""
     if ctx.invoked_subcommand is not None:
         return
-    if stage is None:
-        raise typer.BadParameter("give --stage N (or run `tutor quiz build`)", param_hint="--stage")
+    if stage is None and concept is None:
+        raise typer.BadParameter("give --stage N or --concept ID (or run `tutor quiz build`)", param_hint="--stage")
     from tutor.db import make_engine
     from tutor.index import load_index
     from tutor.quiz.bank import check_stage, public_item, serve_quiz, shortfall, stages_of
     from tutor.quiz.shipped import load_shipped
 
     settings = _settings(index)
+    found = _quiz_concept(settings, concept, stage)
+    stage = found.stage if found else stage
     chunks = load_index(settings.index_dir).chunks
     check_stage(stages_of(chunks), stage)
     engine = make_engine(settings.database_url)
     load_shipped(engine, settings.corpus_dir, chunks)  # a no-op once loaded
-    served, items = serve_quiz(engine, stage, count)
-    message = shortfall(stage, count, len(items))
-    body = {"quiz_id": served.id, "stage": stage, "items": [public_item(i) for i in items],
+    served, items = serve_quiz(engine, stage, count, concept=found)
+    message = shortfall(stage, count, len(items), concept=found)
+    body = {"quiz_id": served.id, "stage": stage, "concept": concept, "items": [public_item(i) for i in items],
             "requested": count, "available": len(items), "message": message}
     if as_json:
         print(json.dumps(body, ensure_ascii=False))
         return
-    out.print(f"[bold]Stage {stage} quiz[/] ({served.id}); answer with POST /api/quizzes/{served.id}/answers")
+    title = f"{found.name} ({found.id}, stage {stage})" if found else f"Stage {stage}"
+    out.print(f"[bold]{escape(title)} quiz[/] ({served.id}); answer with POST /api/quizzes/{served.id}/answers")
     if message:
-        out.print(f"[yellow]{escape(message)}[/] (`tutor quiz build --stage {stage}` writes more)")
+        build = f"--concept {concept}" if found else f"--stage {stage}"
+        out.print(f"[yellow]{escape(message)}[/] (`tutor quiz build {build}` writes more)")
     for n, item in enumerate(body["items"], 1):
         out.print(f"{n}. {escape(item['question'])}" + ("  (true or false?)" if item["kind"] == "tf" else ""))
         for letter, option in zip("ABCD", item.get("options", [])):
@@ -427,6 +444,7 @@ def quiz(
 @quiz_app.command("build")
 def quiz_build(
     stage: StageOpt = None,
+    concept: ConceptOpt = None,
     per_stage: Annotated[int, typer.Option("--per-stage", min=1, help="accepted items wanted per stage")] = 10,
     max_candidates: Annotated[Optional[int], typer.Option(
         "--max-candidates", min=1, help="stop a stage after this many candidates (default: twice --per-stage)")] = None,
@@ -444,12 +462,19 @@ def quiz_build(
 ):
     """Fill the quiz bank: generate items from each stage's chunks, validate each against its
     source, store accepted and rejected ones (with reasons). The shipped items of the corpus
-    are loaded first, so the model only adds to them."""
+    are loaded first, so the model only adds to them. --concept ID: only from the sources
+    about that concept, in its stage (items are tagged with it unless their words point to
+    another concept of their source more)."""
     from tutor.db import make_engine
     from tutor.quiz.bank import build_stage, check_stage, stages_of
     from tutor.quiz.shipped import export_stage, load_shipped
 
     settings = _settings(index, backend, model)
+    if concept is not None and export is not None:
+        raise typer.BadParameter("the shipped bank is built per stage: --concept does not go with --export",
+                                 param_hint="--concept")
+    found = _quiz_concept(settings, concept, stage)
+    stage = found.stage if found else stage
     tutor = _tutor(settings)
     stages = stages_of(tutor)
     if stage is not None:
@@ -463,10 +488,11 @@ def quiz_build(
     engine = make_engine(settings.database_url)
     out.print(load_shipped(engine, settings.corpus_dir, tutor.index.chunks).summary())
     for s in [stage] if stage is not None else stages:
-        report = build_stage(tutor, engine, s, per_stage, max_candidates=max_candidates, batch=batch)
+        report = build_stage(tutor, engine, s, per_stage, max_candidates=max_candidates, batch=batch, concept=concept)
         per_valid = f"{report.seconds_per_valid:.1f}s per valid item" if report.accepted else "no valid item"
         reasons = ", ".join(f"{r} {n}" for r, n in report.reasons.most_common()) or "none"
-        out.print(f"stage {s}: {report.accepted} accepted, {report.rejected} rejected of {report.candidates} "
+        on = f" ({sum(k[1] == concept for k in report.kept)} of them tagged {concept})" if concept else ""
+        out.print(f"stage {s}: {report.accepted} accepted{on}, {report.rejected} rejected of {report.candidates} "
                   f"({report.pass_rate:.0%}); rejections: {reasons}; {per_valid}")
 
 

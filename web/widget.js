@@ -399,6 +399,7 @@
     ".badge.ms-not_started { background: var(--soft); color: var(--muted); }",
     ".stage-body { padding: 8px 2px 2px; }",
     ".milestone { font-size: 12px; color: #374151; margin: 8px 0 0; }",
+    ".quiz-stage { margin-top: 8px; padding: 5px 10px; border-radius: 999px; border: 1px solid var(--accent); color: var(--accent); background: var(--bg); font-size: 12.5px; font-weight: 600; }",
     ".concepts { display: flex; flex-wrap: wrap; gap: 5px; list-style: none; margin: 0; padding: 0; }",
     ".concept { gap: 5px; padding: 3px 9px 3px 4px; border-radius: 999px; font-size: 12px; line-height: 1.35; border: 1px solid var(--line); background: var(--bg); text-align: left; }",
     ".concept.st-mastered { background: #f0fdf4; border-color: #86efac; color: #14532d; }",
@@ -634,41 +635,44 @@
       return this.send("What should I learn next?", { learner: true });
     }
 
-    // A short quiz from the server's checked bank, graded by the server.
-    async quizMe(forStage) {
+    // A short quiz from the server's checked bank, graded by the server: on a stage, or on
+    // one concept (`concept`: {id, name, stage} from /api/roadmap; only its questions).
+    async quizMe(forStage, concept) {
       if (this.busy) return;
       if (!this.isOpen()) this.open();
       this.hideMap();
       this.setBusy(true);
       await this.ready;
-      var stage = forStage || this.stage || 1;
-      var asked = this.addUser("Quiz me on stage " + stage);
+      var stage = concept ? concept.stage : forStage || this.stage || 1;
+      var asked = this.addUser(concept ? "Quiz me on " + concept.name : "Quiz me on stage " + stage);
       var view = this.addBot();
       this.renderBot(view);
       try {
         var learner = await this.learner();
         var response;
+        var wanted = concept ? { concept: concept.id } : { stage: stage };
         try {
           response = await fetch(this.api("/api/quizzes"), {
             method: "POST",
             headers: { "Content-Type": "application/json" },
-            body: JSON.stringify({ stage: stage, count: 3, learner_id: learner })
+            body: JSON.stringify(Object.assign(wanted, { count: 3, learner_id: learner }))
           });
         } catch (e) { throw new Unavailable(); }
         if (response.status >= 500 && response.status !== 503) throw new Unavailable();
         if (!response.ok) throw new Shown(await errorDetail(response));
-        this.renderQuiz(view, await response.json(), learner);
+        this.renderQuiz(view, await response.json(), learner, concept);
       } catch (error) {
-        this.showFailure(view, error, () => { asked.remove(); view.node.remove(); this.quizMe(forStage); });
+        this.showFailure(view, error, () => { asked.remove(); view.node.remove(); this.quizMe(forStage, concept); });
       } finally {
         this.setBusy(false);
         this.scrollToEnd();
       }
     }
 
-    renderQuiz(view, quiz, learner) {
+    renderQuiz(view, quiz, learner, concept) {
+      var topic = concept ? concept.name + " (stage " + quiz.stage + ")" : "Stage " + quiz.stage;
       var form = el("form", "quiz");
-      form.setAttribute("aria-label", "Practice quiz, stage " + quiz.stage);
+      form.setAttribute("aria-label", "Practice quiz, " + (concept ? concept.name : "stage " + quiz.stage));
       var picks = {};
       quiz.items.forEach((item, i) => {
         var box = form.appendChild(el("fieldset", "quiz-item"));
@@ -719,7 +723,7 @@
           form.appendChild(el("div", "note", error.message || UNAVAILABLE));
         }
       });
-      var intro = [el("p", null, "Stage " + quiz.stage + " practice: answer, then check.")];
+      var intro = [el("p", null, topic + " practice: answer, then check.")];
       // The bank held fewer items than asked for: the server says how many (never a silently shorter quiz).
       if (quiz.message) intro.push(el("p", "shortfall", quiz.message));
       view.bubble.replaceChildren(...intro, form);
@@ -901,10 +905,12 @@
       });
       body.appendChild(actions);
       body.appendChild(el("p", "milestone", "Milestone: " + stage.milestone));
+      body.appendChild(button("quiz-stage", null, null, "Quiz me on stage " + stage.id))
+        .addEventListener("click", () => this.quizMe(stage.id));
       return node;
     }
 
-    // A concept's choices, under its stage: ask the tutor about it, or a quiz on its stage.
+    // A concept's choices, under its stage: ask the tutor about it, or a quiz on it.
     pickConcept(chip, concept, state, actions, list) {
       var wasOpen = chip.getAttribute("aria-expanded") === "true";
       list.querySelectorAll(".concept").forEach((b) => b.setAttribute("aria-expanded", "false"));
@@ -923,8 +929,8 @@
       row.appendChild(button("ask-concept primary", null, null, "Ask about it"))
         .addEventListener("click", () => this.send("What is " + concept.name + ", and where does it fit in stage " +
                                                     concept.stage + " of the roadmap?"));
-      row.appendChild(button("quiz-concept", null, null, "Quiz me on stage " + concept.stage))
-        .addEventListener("click", () => this.quizMe(concept.stage));
+      row.appendChild(button("quiz-concept", null, null, "Quiz me on " + concept.name))
+        .addEventListener("click", () => this.quizMe(concept.stage, concept));
       return row;
     }
 

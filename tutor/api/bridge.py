@@ -23,11 +23,11 @@ from sqlmodel import Session, select
 
 from tutor.api.deps import State, get_state
 from tutor.api.link import chat_user, redeem
-from tutor.errors import BackendUnavailable, Conflict, NotFound, TutorError
+from tutor.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, TutorError
 from tutor.learners import get_learner
 from tutor.models import ChatEvent, ChatThread, ChatUser, Conversation, Quiz, QuizAttempt, QuizItem, Review
 from tutor.privacy import erase
-from tutor.quiz.bank import BankEmpty, check_stage, public_item
+from tutor.quiz.bank import BankEmpty, accepted_items, check_concept, check_stage, public_item, shortfall, topic
 
 REMIND_EVERY = timedelta(days=1)
 EVENT_DAYS = 30  # handled events kept this long (a feedback press older than that may count again)
@@ -170,53 +170,56 @@ class QuizRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     learner_id: str
     stage: int | None = None
-    concept: str | None = Field(None, description="a concept id; its stage is used")
+    concept: str | None = Field(None, min_length=1, max_length=80,
+                                description="a concept id: only questions on it (its stage is used)")
     item_ids: list[str] | None = Field(None, max_length=MAX_ITEMS, description="these items (a review)")
     count: int = Field(3, ge=1, le=MAX_ITEMS)
 
 
 @router.post("/quizzes", status_code=201, summary="N one-item quizzes (no keys), each graded on its own")
 def one_item_quizzes(body: QuizRequest, state: State) -> dict:
+    """Like POST /api/quizzes (a stage, a concept id or both; the same 422s), plus `item_ids`
+    for a review. `requested`, `available` and `message` as there: `message` says when
+    fewer items are ready than asked for (no top-up starts here), otherwise null."""
     with Session(state.engine) as session:
         get_learner(session, body.learner_id)  # 404 before anything is stored
+        concept = None
         if body.item_ids:
             items = [session.get(QuizItem, i) for i in body.item_ids]
             if None in items:
                 raise NotFound("that review question no longer exists; run /review again")
-            stage = items[0].stage
+            stage, requested = items[0].stage, len(body.item_ids)
         else:
-            stage = _stage_of(state, body)
-            items = pick_items(session, stage, body.concept, body.learner_id, body.count)
+            stage, concept = _stage_of(state, body)
+            items = pick_items(session, stage, concept, body.learner_id, body.count)
+            requested = body.count
         quizzes = [Quiz(learner_id=body.learner_id, stage=i.stage, item_ids=json.dumps([i.id])) for i in items]
         session.add_all(quizzes)
         session.commit()
-        return {"stage": stage, "items": [{"quiz_id": q.id, **public_item(i)} for q, i in zip(quizzes, items)]}
+        return {"stage": stage, "concept": concept.id if concept else None,
+                "items": [{"quiz_id": q.id, **public_item(i)} for q, i in zip(quizzes, items)],
+                "requested": requested, "available": len(items),
+                "message": shortfall(stage, requested, len(items), concept=concept)}
 
 
-def _stage_of(state, body: QuizRequest) -> int:
+def _stage_of(state, body: QuizRequest):
+    """(stage, the roadmap Concept or None), checked as POST /api/quizzes checks them."""
     roadmap = state.roadmap
-    if body.concept:
-        concept = roadmap.concept_by_id.get(body.concept)
-        if concept is None:
-            raise NotFound(f"no concept {body.concept!r}; concept ids look like 'linear-algebra'")
-        stage = concept.stage
-    elif body.stage is not None:
-        stage = body.stage
-    else:
-        raise NotFound("give a stage or a concept")
+    if body.stage is None and not body.concept:
+        raise InvalidInput("give a stage or a concept")
+    concept = check_concept(roadmap, body.concept, body.stage) if body.concept else None
+    stage = concept.stage if concept else body.stage
     check_stage(sorted(roadmap.stage_by_id), stage)
-    return stage
+    return stage, concept
 
 
-def pick_items(session: Session, stage: int, concept: str | None, learner_id: str, count: int) -> list[QuizItem]:
-    query = select(QuizItem).where(QuizItem.stage == stage, QuizItem.status == "accepted")
-    if concept:
-        query = query.where(QuizItem.concept_id == concept)
-    items = list(session.exec(query).all())
+def pick_items(session: Session, stage: int, concept, learner_id: str, count: int) -> list[QuizItem]:
+    """Up to `count` of the stage's (or the roadmap Concept's) accepted items, unseen first."""
+    items = accepted_items(session, stage, concept.id if concept else None)
     if not items:
-        where = f"concept {concept}" if concept else f"stage {stage}"
-        raise BankEmpty(f"no quiz questions for {where} yet: an admin can build them with "
-                        f"`tutor quiz build --stage {stage}`")
+        build = f"--concept {concept.id}" if concept else f"--stage {stage}"
+        raise BankEmpty(f"no quiz questions for {topic(stage, concept)} yet: an admin can build them with "
+                        f"`tutor quiz build {build}`")
     seen = set(session.exec(select(QuizAttempt.item_id).where(QuizAttempt.learner_id == learner_id)).all())
     random.shuffle(items)
     items.sort(key=lambda i: i.id in seen)  # unseen first

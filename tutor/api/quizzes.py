@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from tutor.api.deps import AppState, State
 from tutor.learners import get_learner
-from tutor.quiz.bank import BankEmpty, Refiller, check_stage, public_item, serve_quiz, shortfall
+from tutor.errors import InvalidInput
+from tutor.quiz.bank import BankEmpty, Refiller, check_concept, check_stage, public_item, serve_quiz, shortfall
 from tutor.quiz.grade import Given, due_reviews, grade_quiz
 
 router = APIRouter(tags=["quizzes"])
@@ -20,7 +21,10 @@ MAX_ITEMS = 20
 
 class QuizRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    stage: int = Field(description="roadmap stage the questions come from")
+    stage: int | None = Field(None, description="roadmap stage the questions come from (give it, a concept, or both)")
+    concept: str | None = Field(None, min_length=1, max_length=80,
+                                description="a concept id from GET /api/roadmap (e.g. 'linear-algebra'): only "
+                                            "questions on that concept; its stage is the quiz's stage")
     count: int = Field(5, ge=1, le=MAX_ITEMS, description="number of questions")
     learner_id: str | None = Field(None, min_length=1, max_length=128, description="record the quiz for this learner")
 
@@ -47,27 +51,36 @@ def refiller(request: Request, state: AppState) -> Refiller:
     return app_state.quiz_refiller
 
 
-@router.post("/api/quizzes", status_code=201, summary="A quiz for one stage, served from the bank (no keys)")
+@router.post("/api/quizzes", status_code=201,
+             summary="A quiz for one stage or one concept, served from the bank (no keys)")
 def create_quiz(body: QuizRequest, request: Request, state: State) -> dict:
-    """`requested` is the count asked for and `available` how many items the quiz holds;
-    when the bank holds fewer, `message` says so (otherwise null) and a top-up starts."""
-    check_stage(sorted(state.roadmap.stage_by_id), body.stage)
+    """Give `stage`, or `concept` (a concept id: only items whose concept is that one), or
+    both (422 if the stage does not hold the concept; 422 naming an unknown concept id).
+    `requested` is the count asked for and `available` how many items the quiz holds;
+    when the bank holds fewer, `message` says so, naming the stage or concept (otherwise
+    null), and a background top-up starts (for a concept: from the stage's sources about it)."""
+    if body.stage is None and body.concept is None:
+        raise InvalidInput("give a stage (1-4) or a concept id, e.g. {\"concept\": \"linear-algebra\"}")
+    concept = check_concept(state.roadmap, body.concept, body.stage) if body.concept is not None else None
+    stage = concept.stage if concept is not None else body.stage
+    check_stage(sorted(state.roadmap.stage_by_id), stage)
     if body.learner_id:
         with Session(state.engine) as session:
             get_learner(session, body.learner_id)
     topper = refiller(request, state)
     try:
-        quiz, items = serve_quiz(state.engine, body.stage, body.count, body.learner_id)
+        quiz, items = serve_quiz(state.engine, stage, body.count, body.learner_id, concept=concept)
     except BankEmpty as exc:
-        if state.tutor is not None and topper.maybe_top_up(state.tutor, body.stage):
+        if state.tutor is not None and topper.maybe_top_up(state.tutor, stage, wanted=body.count, concept=body.concept):
             exc.args = (f"{exc.args[0]} (a background top-up has started; retry in a minute)",)
         raise
     if state.tutor is not None:
-        topper.maybe_top_up(state.tutor, body.stage, wanted=body.count)
-    return {"quiz_id": quiz.id, "stage": quiz.stage, "learner_id": quiz.learner_id,
+        topper.maybe_top_up(state.tutor, stage, wanted=body.count, concept=body.concept)
+    return {"quiz_id": quiz.id, "stage": quiz.stage, "concept": body.concept, "learner_id": quiz.learner_id,
             "items": [public_item(i) for i in items],
             "requested": body.count, "available": len(items),
-            "message": shortfall(body.stage, body.count, len(items), writing=topper.running())}
+            "message": shortfall(stage, body.count, len(items), writing=topper.running(stage, body.concept),
+                                concept=concept)}
 
 
 @router.post("/api/quizzes/{quiz_id}/answers", summary="Grade answers on the server: keys, explanations, citations")

@@ -198,8 +198,10 @@ class Handlers:
                 raise ServiceError("Say which stage (1-4) or concept to be quizzed on, e.g. /quiz stage:2.")
             learner_id = await self.learner(interaction.user)
             body = await self.client.quiz(learner_id, stage=stage, concept=concept, count=count)
-            await self._send_items(reply, body["items"], f"**Quiz, stage {body['stage']}**: press a button to "
-                                   "answer; each question is graded at once.")
+            on = f"concept {body['concept']}" if body.get("concept") else f"stage {body['stage']}"
+            shortfall = f"\n{body['message']}" if body.get("message") else ""  # fewer ready than asked for
+            await self._send_items(reply, body["items"], f"**Quiz, {on}**: press a button to "
+                                   f"answer; each question is graded at once.{shortfall}")
         await self._run(reply, work)
 
     async def _send_items(self, reply, items: list[dict], intro: str) -> None:

@@ -2,9 +2,11 @@
 topping it up in the background when a stage runs low.
 
 Serving never waits for the model: a quiz is drawn from accepted items at once (items
-the learner has not attempted first). When fewer than LOW_WATER accepted items remain
-for a stage, one background thread generates REFILL_BATCH more: never two at a time for a
-stage, in this process or another replica (a lease row, tutor/lease.py).
+the learner has not attempted first), for a stage or for one concept (the items whose
+concept is that one). When fewer than LOW_WATER accepted items remain for a stage (or a
+concept quiz finds fewer than it asked for), one background thread generates REFILL_BATCH
+more, from the stage's sources (or only those about the concept): never two at a time for
+a stage, in this process or another replica (a lease row, tutor/lease.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlmodel import Session, select
 
 from tutor import lease
 from tutor.answer import Tutor
-from tutor.errors import NotFound, TutorError
+from tutor.errors import InvalidInput, NotFound, TutorError
 from tutor.models import Quiz, QuizAttempt, QuizItem
 from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.generate import generate_many, primary_concept, source_chunks
@@ -47,6 +49,19 @@ def stages_of(tutor_or_chunks) -> list[int]:
 def check_stage(stages: list[int], stage: int) -> None:
     if stage not in stages:
         raise NotFound(f"no stage {stage}; stages are {', '.join(map(str, stages))}")
+
+
+def check_concept(roadmap, concept: str, stage: int | None = None):
+    """The roadmap's Concept for an id (422 naming an unknown id, or a stage that does not
+    hold the concept: a concept belongs to one stage, corpus/roadmap.yaml)."""
+    found = roadmap.concept_by_id.get(concept)
+    if found is None:
+        raise InvalidInput(f"unknown concept id {concept!r}: concept ids look like 'linear-algebra' "
+                           "(GET /api/roadmap lists them)")
+    if stage is not None and stage != found.stage:
+        raise InvalidInput(f"concept {concept!r} ({found.name}) is in stage {found.stage}, not stage {stage}: "
+                           f"ask for stage {found.stage}, or give the concept alone")
+    return found
 
 
 # -- building -----------------------------------------------------------------------------
@@ -76,8 +91,9 @@ class BuildReport:
         return self.seconds / self.accepted if self.accepted else None
 
 
-def _store(session: Session, c: Candidate, verdict: Verdict, chunk, backend: str) -> QuizItem:
-    row = QuizItem(stage=chunk.stage, concept_id=primary_concept(chunk, f"{c.question} {c.explanation}"),
+def _store(session: Session, c: Candidate, verdict: Verdict, chunk, backend: str,
+           concept: str | None = None) -> QuizItem:
+    row = QuizItem(stage=chunk.stage, concept_id=primary_concept(chunk, f"{c.question} {c.explanation}", concept),
                    concepts=json.dumps(list(chunk.concepts)), kind=c.kind, question=str(c.question),
                    options=json.dumps(c.options), answer=json.dumps(c.answer), explanation=str(c.explanation),
                    fact=str(c.fact), chunk_id=chunk.id, source_title=chunk.title, source=chunk.source,
@@ -94,9 +110,15 @@ def key_text(item: QuizItem) -> str:
     return str(json.loads(item.options)[key] if item.kind == "mcq" else key)
 
 
-def accepted_items(session: Session, stage: int) -> list[QuizItem]:
-    return list(session.exec(select(QuizItem).where(QuizItem.stage == stage, QuizItem.status == "accepted")
-                             .order_by(QuizItem.created_at)).all())
+def _serves(stage: int, concept: str | None = None):
+    """Which accepted items a quiz draws from: the stage's, or those of one concept (the
+    item's concept, whichever stage's source it came from)."""
+    where = QuizItem.concept_id == concept if concept else QuizItem.stage == stage
+    return where, QuizItem.status == "accepted"
+
+
+def accepted_items(session: Session, stage: int, concept: str | None = None) -> list[QuizItem]:
+    return list(session.exec(select(QuizItem).where(*_serves(stage, concept)).order_by(QuizItem.created_at)).all())
 
 
 def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
@@ -105,7 +127,9 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
     """Generate until `per_stage` items are accepted or `max_candidates` (default twice
     that) were tried. Sources used least so far go first, so rebuilding widens the bank.
     `batch` candidates are written per model call (`generate_many`); each is then checked
-    in turn, against the bank as the ones before it left it."""
+    in turn, against the bank as the ones before it left it. With `concept`, only the
+    stage's sources about it are used, and an item is tagged with it when the item's words
+    do not point to another of its source's concepts more (generate.primary_concept)."""
     report = BuildReport(stage)
     sources = source_chunks(tutor.index.chunks, stage, concept)
     if not sources:
@@ -140,7 +164,7 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                     if replaced:
                         verdict.scores["replaced"] = replaced
                         report.repaired += 1
-                row = _store(session, candidate, verdict, chunk, tutor.llm.name)
+                row = _store(session, candidate, verdict, chunk, tutor.llm.name, concept)
                 report.candidates += 1
                 report.reasons.update(verdict.reasons)
                 if verdict.ok:
@@ -169,28 +193,40 @@ def citation(item: QuizItem) -> dict:
     return {"chunk_id": item.chunk_id, "title": item.source_title, "source": item.source, "stage": item.stage}
 
 
-def available(engine: Engine, stage: int) -> int:
+def available(engine: Engine, stage: int, concept: str | None = None) -> int:
     with Session(engine) as session:
-        return session.exec(select(func.count()).select_from(QuizItem)
-                            .where(QuizItem.stage == stage, QuizItem.status == "accepted")).one()
+        return session.exec(select(func.count()).select_from(QuizItem).where(*_serves(stage, concept))).one()
 
 
-def shortfall(stage: int, requested: int, served: int, writing: bool = False) -> str | None:
+def topic(stage: int, concept=None) -> str:
+    """How a quiz's subject is named to a learner: "stage 2", or "Linear algebra (linear-algebra)"."""
+    return f"{concept.name} ({concept.id})" if concept is not None else f"stage {stage}"
+
+
+def shortfall(stage: int, requested: int, served: int, writing: bool = False, concept=None) -> str | None:
     """What a learner is told when the bank holds fewer items than they asked for (never
-    a silently shorter quiz); None when the quiz is complete. `writing`: a top-up is running."""
+    a silently shorter quiz); None when the quiz is complete. `writing`: a top-up is running.
+    `concept`: the roadmap Concept of a concept quiz."""
     if served >= requested:
         return None
-    text = f"Only {served} of the {requested} questions you asked for are ready for stage {stage}"
-    return text + ("; more are being written: ask again in a few minutes." if writing else ".")
+    text = f"Only {served} of the {requested} questions you asked for are ready for {topic(stage, concept)}"
+    if writing:
+        return text + "; more are being written: ask again in a few minutes."
+    return text + (f"; a stage {stage} quiz draws on the whole stage." if concept is not None else ".")
 
 
 def serve_quiz(engine: Engine, stage: int, count: int, learner_id: str | None = None,
-               rng: random.Random | None = None) -> tuple[Quiz, list[QuizItem]]:
+               rng: random.Random | None = None, concept=None) -> tuple[Quiz, list[QuizItem]]:
     """Draw `count` accepted items (fewer if the bank holds fewer: the caller says so, see
-    shortfall) and record the quiz."""
+    shortfall) and record the quiz. `concept`: the roadmap Concept of a concept quiz (its
+    items, recorded as a quiz of `stage`, the concept's stage)."""
     rng = rng or random.Random()
     with Session(engine) as session:
-        items = accepted_items(session, stage)
+        items = accepted_items(session, stage, concept.id if concept is not None else None)
+        if not items and concept is not None:
+            raise BankEmpty(f"no quiz questions are ready for {topic(stage, concept)} (0 of the {count} asked "
+                            f"for): take the stage {stage} quiz, or build some with "
+                            f"`tutor quiz build --concept {concept.id}`")
         if not items:
             raise BankEmpty(f"no quiz questions are ready for stage {stage} (0 of the {count} asked for): "
                             f"load the shipped bank with `tutor db upgrade` or build one with "
@@ -230,26 +266,33 @@ class Refiller:
         self.last_error: str | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._writing: tuple[int, str | None] | None = None  # (stage, concept) of the top-up
 
-    def maybe_top_up(self, tutor: Tutor, stage: int, wanted: int = 0) -> bool:
+    def maybe_top_up(self, tutor: Tutor, stage: int, wanted: int = 0, concept: str | None = None) -> bool:
         """Start a top-up when the stage is low (under low_water, or fewer than `wanted`
         items) and none is running, in this process or in another replica on the same
-        database (a lease row); True if one started."""
-        if available(self.engine, stage) >= max(self.low_water, wanted):
+        database (a lease row, per stage); True if one started. With `concept` (one of the
+        stage's concepts): when the concept holds fewer than `wanted` items (at least one)
+        and the stage has sources about it, written from those sources only."""
+        floor = max(wanted, 1) if concept else max(self.low_water, wanted)
+        if available(self.engine, stage, concept) >= floor:
             return False
+        if concept and not source_chunks(tutor.index.chunks, stage, concept):
+            return False  # nothing to write from: the stage quiz is the learner's way on
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return False
             if not lease.claim(self.engine, top_up_lease(stage), TOP_UP_LEASE_SECONDS):
                 return False
-            self._thread = threading.Thread(target=self._run, args=(tutor, stage),
+            self._writing = (stage, concept)
+            self._thread = threading.Thread(target=self._run, args=(tutor, stage, concept),
                                             name=f"quiz-top-up-{stage}", daemon=True)
             self._thread.start()
         return True
 
-    def _run(self, tutor: Tutor, stage: int) -> None:
+    def _run(self, tutor: Tutor, stage: int, concept: str | None = None) -> None:
         try:
-            self.last_report = build_stage(tutor, self.engine, stage, self.batch)
+            self.last_report = build_stage(tutor, self.engine, stage, self.batch, concept=concept)
         except Exception as exc:  # keep serving; the next low quiz request retries
             self.last_error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -258,8 +301,13 @@ class Refiller:
             except Exception:  # the database went away: the lease expires by itself
                 pass
 
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def running(self, stage: int | None = None, concept: str | None = None) -> bool:
+        """A top-up is running (with `stage`: one writing for a quiz on it, or on `concept`)."""
+        if self._thread is None or not self._thread.is_alive():
+            return False
+        if stage is None:
+            return True
+        return self._writing is not None and self._writing[0] == stage and concept in (None, self._writing[1])
 
     def wait(self, timeout: float | None = None) -> None:
         thread = self._thread

@@ -76,12 +76,13 @@ def _plain(statement):
     return rest[:1].upper() + rest[1:] if rest != statement else statement
 
 
-def primary_concept(chunk: Chunk, text: str) -> str | None:
-    """The chunk's concept the item is about: most concept-name words in the item's text."""
+def primary_concept(chunk: Chunk, text: str, prefer: str | None = None) -> str | None:
+    """The chunk's concept the item is about: most concept-name words in the item's text
+    (`prefer`, the concept a build was asked for, wins a tie)."""
     if not chunk.concepts:
         return None
     words = set(terms(text))
-    return max(chunk.concepts, key=lambda cid: sum(w in words for w in cid.split("-")))
+    return max(chunk.concepts, key=lambda cid: (sum(w in words for w in cid.split("-")), cid == prefer))
 
 
 def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
