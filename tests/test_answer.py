@@ -3,6 +3,8 @@ citations, refusal, condensing, filters, support scoring, input checks."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tutor.answer import Turn
@@ -119,6 +121,40 @@ def test_list_numbers_and_the_model_saying_what_is_missing_are_not_scored(fake_t
     assert answer.support == 1.0 and not answer.refused
     refusal = fake_tutor(lambda m: "The roadmap material does not cover that.").ask("What does stage 2 cover?")
     assert refusal.refused and refusal.sentences == ()
+
+
+def test_a_sentence_cited_to_the_wrong_source_is_recited_not_withdrawn(fake_tutor):
+    """Session 6's reading: "Which papers should I read in stage 3?" got a true sentence cited
+    [2] for what [3] says, and the whole answer was withdrawn as unsupported."""
+    sentence = "The roadmap recommends reading BERT (2018) (paper) and the Illustrated Transformer (docs)"
+    numbers = {}
+
+    def reply(messages):
+        shown = re.split(r"^\[(\d+)\] ", messages[-1]["content"], flags=re.M)
+        right = next(int(n) for n, body in zip(shown[1::2], shown[2::2]) if "BERT (2018)" in body)
+        numbers.update(right=right, wrong=1 if right != 1 else 2)
+        return f"{sentence} [{numbers['wrong']}]."
+
+    answer = fake_tutor(reply).ask("Which papers should I read in stage 3?")
+    assert not answer.refused and not answer.withdrawn
+    assert answer.answer == f"{sentence} [{numbers['right']}]."
+    assert [c.n for c in answer.citations] == [numbers["right"]] and "stage-3" in answer.citations[0].chunk_id
+    # a sentence no shown source backs is still not served, whatever it cites
+    invented = fake_tutor(lambda m: "The roadmap recommends reading the 1997 Pope paper on medals [2].")
+    assert invented.ask("Which papers should I read in stage 3?").withdrawn
+
+
+def test_the_length_of_a_stage_is_served_and_a_wrong_length_is_not(fake_tutor):
+    """The issue's first report: "How long is stage 1 and what's its milestone?". The packaged
+    model's reply "Stage 1 lasts 8 weeks." was held back (0.49: no source says "lasts"), and
+    "takes 7 weeks" for weeks 9-16 rightly was."""
+    q = "How long is stage 1 and what's its milestone?"
+    milestone = ("The milestone is to build and evaluate several classical models, such as a Random Forest "
+                 "and an SVM, on real data sets and reach competitive, Kaggle-style results [1].")
+    answer = fake_tutor(lambda m: f"Stage 1 lasts 8 weeks [1]. {milestone}").ask(q)
+    assert answer.held_back == () and answer.answer.startswith("Stage 1 lasts 8 weeks")
+    wrong = fake_tutor(lambda m: f"Stage 1 lasts 12 weeks [1]. {milestone}").ask(q)
+    assert wrong.held_back == ("Stage 1 lasts 12 weeks.",)
 
 
 def test_an_answer_with_no_supported_sentence_is_withdrawn(fake_tutor):

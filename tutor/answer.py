@@ -70,6 +70,20 @@ def held_back_note(held_back: Sequence[str]) -> str:
     return f"(Left out of the checked answer: {quoted})"
 
 
+def _recited(text: str, scored: Sequence, by_id: dict[str, int]) -> str:
+    """A supported sentence whose markers name none of the sources that back it ("[2]" for
+    what [3] says, a slip the 1.5B model often makes) gets the marker of the one that does
+    (tutor/support.py finds it), so the citation a learner follows holds the sentence."""
+    backer = {s.sentence: by_id[s.chunk_id] for s in scored if s.supported and s.chunk_id in by_id}
+    for sentence in sentences(text):
+        n, found = backer.get(strip_markers(sentence)), markers(sentence)
+        if n is None or not found or n in found:
+            continue
+        first = iter([f" [{n}]"])
+        text = text.replace(sentence, MARKER.sub(lambda _: next(first, ""), sentence), 1)
+    return text
+
+
 @dataclass
 class Turn:
     role: str  # "user" | "assistant"
@@ -207,8 +221,9 @@ class Tutor:
                         if is_claim(strip_markers(s)) and strip_markers(s) not in kept)
         text, held_back = tidied, held_back + dropped
         scored = [s for s in scored if s.sentence in kept]
-        cited = {n for n in markers(text) if 1 <= n <= n_sources}
         by_id = {c.id: n for n, c in enumerate(prepared.sources, 1)}
+        text = _recited(text, scored, by_id)
+        cited = {n for n in markers(text) if 1 <= n <= n_sources}
         # A supported sentence the model forgot to mark still gets its source cited.
         cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
                   and s.chunk_id in by_id}

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tutor.calibration import calibrated
+from tutor.context import heading
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import NUMBER, markers, sentences, stem, strip_markers, terms, with_durations
@@ -33,6 +34,12 @@ SUPPORT_THRESHOLD = calibrated("support_threshold")  # tutor/data/calibration.js
 MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|say)|no information", re.I)
 
 
+# A stated length ("8 weeks") is checked by its number; the verb that carries it ("Stage 1
+# lasts 8 weeks", where the source says "weeks 1-8, 8 weeks") is not a term to look for.
+_LENGTH = re.compile(r"\b\d+ (?:weeks?|months?)\b", re.I)
+_DURATION_VERBS = frozenset("last lasts lasting take takes taking run runs spans span spanning".split())
+
+
 def without_sentences(text: str, drop: set[str]) -> str:
     """`text` with every sentence whose marker-free form is in `drop` cut out, the rest kept
     as written (markers, line breaks, list bullets); lines left without a word go too."""
@@ -42,6 +49,12 @@ def without_sentences(text: str, drop: set[str]) -> str:
     lines = [re.sub(r"(?<=\S)[ \t]{2,}", " ", line).rstrip() for line in text.split("\n")]
     kept = [line for line in lines if not line.strip() or re.search(r"[A-Za-z]", line)]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
+def _shown_lines(chunk: Chunk, parts: list[str]) -> list[str]:
+    """The lines the prompt shows for `chunk` that are not among its indexed sentences."""
+    lines = [with_durations(heading(chunk))] + [with_durations(p) for p in parts if with_durations(p) != p]
+    return [line for line in lines if line not in parts]
 
 
 def is_claim(sentence: str) -> bool:
@@ -67,19 +80,40 @@ class SupportScorer:
         n_cited = len(sources)
         sources = [*sources, *facts]
         self.sentence_vectors.warm(sources)
-        per_source = [self.sentence_vectors.get(c)[1] for c in sources]
+        # What the prompt showed beyond the chunk's own sentences: its heading line and
+        # the spans with their length ("Stage 1 (..., weeks 1-8, 8 weeks)"), embedded per
+        # request (a few short lines) since the cached vectors are of the chunk as indexed.
+        shown = [_shown_lines(c, self.sentence_vectors.get(c)[0]) for c in sources]
+        flat = [line for lines in shown for line in lines]
+        vecs = self.embedder.encode([strip_markers(s) for s in items] + flat)
+        answer_vecs, extra = vecs[:len(items)], vecs[len(items):]
+        per_source, start = [], 0
+        for c, lines in zip(sources, shown):
+            per_source.append(np.vstack([self.sentence_vectors.get(c)[1], extra[start:start + len(lines)]]))
+            start += len(lines)
         texts = [with_durations(c.embed_text) for c in sources]  # as the prompt showed them
-        answer_vecs = self.embedder.encode([strip_markers(s) for s in items])
         results = []
         for sentence, vec in zip(items, answer_vecs):
             cited = [n - 1 for n in markers(sentence) if 1 <= n <= n_cited]
-            pool = (cited or list(range(n_cited))) + list(range(n_cited, len(sources)))
-            best_sims = [float((per_source[j] @ vec).max()) for j in pool]
-            best = pool[int(np.argmax(best_sims))]
-            score = self._score(strip_markers(sentence), max(best_sims), [texts[j] for j in pool])
+            best, score = self._best(strip_markers(sentence), vec, cited or list(range(n_cited)), n_cited,
+                                     per_source, texts)
+            if cited and score < self.threshold:
+                # The 1.5B model often cites [2] for what [3] says: a sentence that only
+                # another source backs is supported there, and answer.py re-cites it.
+                best, score = max((best, score), self._best(strip_markers(sentence), vec, list(range(n_cited)),
+                                                            n_cited, per_source, texts), key=lambda r: r[1])
             results.append(SentenceSupport(strip_markers(sentence), round(score, 4),
                                            score >= self.threshold, sources[best].id))
         return results
+
+    def _best(self, sentence: str, vec: np.ndarray, pool: list[int], n_cited: int, per_source: list,
+              texts: list[str]) -> tuple[int, float]:
+        """(the source in `pool` most like `sentence`, its score against the whole pool);
+        facts past `n_cited` are always in the pool."""
+        pool = pool + list(range(n_cited, len(per_source)))
+        best_sims = [float((per_source[j] @ vec).max()) for j in pool]
+        score = self._score(sentence, max(best_sims), [texts[j] for j in pool])
+        return pool[int(np.argmax(best_sims))], score
 
     @staticmethod
     def _score(sentence: str, similarity: float, source_texts: list[str],
@@ -88,6 +122,8 @@ class SupportScorer:
         joined = " ".join(source_texts).lower()
         source_stems = {stem(t) for t in terms(joined)}
         content = [t for t in terms(sentence) if len(t) > 2 and not t.isdigit()]
+        if _LENGTH.search(sentence):  # "lasts 8 weeks": the verb adds nothing the number check misses
+            content = [t for t in content if t not in _DURATION_VERBS]
         coverage = sum(stem(t) in source_stems for t in content) / len(content) if content else 1.0
         stated = set(NUMBER.findall(" ".join(number_texts) if number_texts is not None else joined))
         numbers_ok = all(n in stated for n in NUMBER.findall(sentence))
