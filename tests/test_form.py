@@ -14,6 +14,7 @@ BROKEN = {
     "unfinished": "Stage 1 lasts 8 weeks [1]. Its milestone is to build and evaluate",
     "empty bullet": "Stage 1 lasts 8 weeks [1].\n- [2]\n- Kaggle Learn [2]",
     "two headings": "**Milestone**\n\n**Resources**\nKaggle Learn is a platform [1].",
+    "fence echoed": "Freelancing is one of Roadmap B's three tracks [1]. <data></data>",
 }
 
 
@@ -28,6 +29,7 @@ def test_each_broken_form_is_named_and_repaired(name):
 def test_repairs_keep_the_words_and_renumber():
     assert tidy(BROKEN["numbering gap"]) == "The steps:\n1. Train a model [1].\n2. Evaluate it [1].\n3. Ship it [2]."
     assert tidy(BROKEN["question pasted in"]) == "Practice debugging daily [3]."
+    assert tidy(BROKEN["fence echoed"]) == "Freelancing is one of Roadmap B's three tracks [1]."
     assert tidy(BROKEN["unfinished"]) == "Stage 1 lasts 8 weeks [1]."
 
 

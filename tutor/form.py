@@ -6,7 +6,8 @@ numbered list served as "3. … 5. …", a "Resources:" line introducing nothing
 from an FAQ pasted in as if it were an answer, or a sentence the token cap cut off.
 `problems()` names each of these (the eval's well-formedness metric counts answers with
 any); `tidy()` repairs what can be repaired without inventing text: renumber lists, drop
-lines that introduce nothing, drop questions and a trailing unfinished sentence.
+lines that introduce nothing, drop questions and a trailing unfinished sentence, and drop
+the prompt's <data> fence tags when the model echoes them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])(?:\s+|$)")
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+.*|\*\*[^*]+\*\*:?|[^.!?]{1,80}:)\s*$")
 _ENDS_WELL = re.compile(r"""[.!?:)"'\]*`]\s*$|\[\d{1,3}\]\s*$""")
 _QUESTION = re.compile(r"\?\s*(?:\[\d{1,3}\]\s*)*$")
+# The prompt's fence around retrieved text (prompts/*.j2), echoed by the model: "... at
+# first. <data></data>" was seen in a served draft.
+_MARKUP = re.compile(r"[ \t]*</?data>")
 
 
 def _list_blocks(lines: list[str]) -> list[list[int]]:
@@ -48,7 +52,7 @@ def _introduces_nothing(lines: list[str], i: int) -> bool:
 
 def problems(text: str) -> list[str]:
     """What is wrong with the form of an answer (empty when nothing is)."""
-    found = []
+    found = [f"prompt markup in an answer: {m.group(0).strip()!r}" for m in _MARKUP.finditer(text)]
     lines = text.split("\n")
     for block in _list_blocks(lines):
         numbers = [int(_NUMBERED.match(lines[i]).group(2)) for i in block]
@@ -70,6 +74,7 @@ def problems(text: str) -> list[str]:
 
 def tidy(text: str) -> str:
     """`text` with the repairable problems repaired; the words it keeps are unchanged."""
+    text = _MARKUP.sub("", text)
     for sentence in sentences(text):
         if _QUESTION.search(sentence) and sentence != text.strip():
             text = text.replace(sentence, "", 1)
