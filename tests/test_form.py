@@ -43,6 +43,15 @@ def test_good_answers_pass_unchanged(text):
     assert problems(text) == [] and tidy(text) == text
 
 
+def test_echoed_fence_tags_are_gone_before_the_check_so_the_served_sentence_is_the_checked_one(fake_tutor):
+    """Seen with the packaged model: "...at first. <data></data>[2]" was served as "...at
+    first.[2]" while held_back listed it as cut (tidy changed it after its check)."""
+    draft = "Freelancing is one of Roadmap B's three tracks [1]. <data></data>[1]"
+    answer = fake_tutor(lambda m: draft).ask("Can I work as a freelance machine learning engineer?")
+    assert "data>" not in answer.answer and answer.held_back == ()
+    assert [s.sentence for s in answer.sentences] == ["Freelancing is one of Roadmap B's three tracks."]
+
+
 def test_a_cut_answer_is_served_tidy(fake_tutor):
     """The support check cuts the unsupported item; what is served has no gap in its numbers."""
     draft = ("Stage 2 covers deep learning fundamentals with PyTorch [1].\n"

@@ -35,7 +35,7 @@ from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
-from tutor.form import tidy
+from tutor.form import tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
 from tutor.text import MARKER, markers, sentences, strip_markers, terms
 from tutor.types import Answer, Citation, Hit
@@ -183,7 +183,10 @@ class Tutor:
         if prepared.refused:
             return Answer.refusal(raw, self.llm.name, prepared.question, timings)
         n_sources = len(prepared.sources)
-        text = MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", raw).strip()
+        # the prompt's fence tags echoed by the model go before scoring, so what is scored is
+        # what is served (tidy would otherwise change the sentence after its check)
+        text = MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "",
+                          without_markup(raw)).strip()
         # "It trains well. [1]" -> "It trains well [1].": a marker belongs to the sentence it
         # follows, and the sentence splitter would give it to the next one.
         text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2).rstrip()}{m.group(1)}", text)

@@ -74,7 +74,7 @@ def problems(text: str) -> list[str]:
 
 def tidy(text: str) -> str:
     """`text` with the repairable problems repaired; the words it keeps are unchanged."""
-    text = _MARKUP.sub("", text)
+    text = without_markup(text)
     for sentence in sentences(text):
         if _QUESTION.search(sentence) and sentence != text.strip():
             text = text.replace(sentence, "", 1)
@@ -96,6 +96,11 @@ def tidy(text: str) -> str:
         for n, i in enumerate(block, 1):
             lines[i] = _NUMBERED.sub(lambda m: f"{m.group(1)}{n}{m.group(3)}{m.group(4)}", lines[i], count=1)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def without_markup(text: str) -> str:
+    """`text` without the prompt's <data> fence tags (answer.py strips them before scoring)."""
+    return _MARKUP.sub("", text)
 
 
 def _drop_unfinished(line: str) -> str:
