@@ -77,9 +77,9 @@ def test_an_explanation_may_state_the_computed_steps_and_weeks(fake_tutor):
     """The weeks at the learner's pace and the reasons are computed, not in any chunk: an
     explanation that states them is not withdrawn as unsupported (it was, in full run 5)."""
     def explain(messages):
-        chosen = messages[-1]["content"].split("Chosen next")[1]
-        name, weeks = chosen.split("\n- ")[1].split(": about ")
-        return f"Study {name} next, about {weeks.split(' weeks')[0]} weeks at your pace [1]."
+        steps = messages[-1]["content"].split("Chosen next")[1].split("\n")[1]  # "Name (about 0.3 weeks, ...); ..."
+        name, rest = steps.split(" (about ", 1)
+        return f"Study {name} next, about {rest.split(' weeks')[0]} weeks at your pace [1]."
 
     answer = fake_tutor(explain).ask("what should i learn next? total beginner here")
     assert not answer.refused and not answer.withdrawn, answer.answer
