@@ -163,7 +163,7 @@ def test_the_top_up_is_refused_while_another_replica_runs_it(postgres_url, fake_
     engine = make_engine(postgres_url)
     started, finish = threading.Event(), threading.Event()
 
-    def slow_build(tutor, engine_, stage, batch):
+    def slow_build(tutor, engine_, stage, batch, concept=None):
         started.set()
         finish.wait(30)
 
