@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,26 @@ def bot_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TUTOR_", "DISCORD_"))}
     return {**env, "HF_HUB_OFFLINE": "1", "TUTOR_SERVICE_KEY": KEY,
             "TUTOR_DISCORD_API_URL": f"http://127.0.0.1:{free_port()}", **extra}
+
+
+@contextmanager
+def running_bot(service_url: str, discord_api: Standin):
+    """`tutor discord` against the stand-in, identified on its gateway; stopped on exit, its
+    stderr left in the yielded dict under "err"."""
+    proc = subprocess.Popen([TUTOR, "discord"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=bot_env(DISCORD_TOKEN=TOKEN, TUTOR_DISCORD_API_URL=service_url,
+                                        TUTOR_DISCORD_API_BASE=discord_api.url))
+    out = {"proc": proc}
+    try:
+        assert discord_api.identified.wait(60), "the bot never identified on the gateway"
+        yield out
+    finally:
+        proc.terminate()
+        try:
+            out["err"] = proc.communicate(timeout=20)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out["err"] = proc.communicate()[1]
 
 
 def test_the_bot_process_imports_no_model_index_or_torch():
@@ -151,34 +172,48 @@ def test_a_service_that_refuses_the_key_stops_the_bot_at_start(service):
 
 def test_in_a_server_an_answer_opens_a_thread_that_holds_the_conversation(service):
     service, engine = service
-    with Standin() as discord_api:
-        proc = subprocess.Popen([TUTOR, "discord"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                env=bot_env(DISCORD_TOKEN=TOKEN, TUTOR_DISCORD_API_URL=service,
-                                            TUTOR_DISCORD_API_BASE=discord_api.url))
-        try:
-            assert discord_api.identified.wait(60)
-            discord_api.slash_command("ask", {"question": "What is the key idea of ResNet?"}, "5101", guild=True)
-            made = discord_api.wait_for(lambda r: r["method"] == "POST" and r["path"].endswith("/threads"))[0]
-            assert made["path"] == f"/channels/{TEXT}/messages/551010/threads"
-            assert made["json"]["name"] == "What is the key idea of ResNet?"
-            thread_id = made["path"].split("/")[4]
-            deadline = time.monotonic() + 30  # the bot stores thread -> conversation right after creating it
-            while time.monotonic() < deadline:
-                with Session(engine) as s:
-                    if s.get(ChatThread, f"discord:{thread_id}"):
-                        break
-                time.sleep(0.05)
-            discord_api.mention_in(thread_id, "And which stage is it in?", "7101")
-            reply = discord_api.wait_for(lambda r: r["path"].startswith(f"/channels/{thread_id}/messages")
-                                         and "Sources:" in ((r["json"] or {}).get("content") or ""))[0]["json"]
-            assert reply["allowed_mentions"]["parse"] == []
-            assert not [r for r in discord_api.requests if r["path"].endswith("/threads")][1:]  # no second thread
-        finally:
-            proc.terminate()
-            _, err = proc.communicate(timeout=20)
+    with Standin() as discord_api, running_bot(service, discord_api) as bot:
+        discord_api.slash_command("ask", {"question": "What is the key idea of ResNet?"}, "5101", guild=True)
+        made = discord_api.wait_for(lambda r: r["method"] == "POST" and r["path"].endswith("/threads"))[0]
+        assert made["path"] == f"/channels/{TEXT}/messages/551010/threads"
+        assert made["json"]["name"] == "What is the key idea of ResNet?"
+        thread_id = made["path"].split("/")[4]
+        deadline = time.monotonic() + 30  # the bot stores thread -> conversation right after creating it
+        while time.monotonic() < deadline:
+            with Session(engine) as s:
+                if s.get(ChatThread, f"discord:{thread_id}"):
+                    break
+            time.sleep(0.05)
+        discord_api.mention_in(thread_id, "And which stage is it in?", "7101")
+        reply = discord_api.wait_for(lambda r: r["path"].startswith(f"/channels/{thread_id}/messages")
+                                     and "Sources:" in ((r["json"] or {}).get("content") or ""))[0]["json"]
+        assert reply["allowed_mentions"]["parse"] == []
+        assert not [r for r in discord_api.requests if r["path"].endswith("/threads")][1:]  # no second thread
+    err = bot["err"]
     with Session(engine) as s:
         users = s.exec(select(StoredMessage).where(StoredMessage.role == "user")).all()
         thread = s.get(ChatThread, f"discord:{thread_id}")
     assert len(users) == 2 and len({m.conversation_id for m in users}) == 1
     assert thread is not None and thread.conversation_id == users[0].conversation_id
     assert "Traceback" not in err, err[-2000:]
+
+
+def test_a_concept_quiz_over_the_bot_names_the_shortfall_and_sends_the_items(service, corpus_index):
+    """/quiz concept:transformers through the real bot process and the bridge, over the
+    shipped bank: the intro names the concept and says how many of the 3 asked for are
+    ready (/api/bridge/quizzes' message), and each item comes with its answer buttons."""
+    from tutor.index import load_index
+    from tutor.quiz.shipped import load_shipped
+
+    service, engine = service
+    load_shipped(engine, corpus_index.corpus_dir, load_index(corpus_index.index_dir).chunks)
+    with Standin() as discord_api, running_bot(service, discord_api) as bot:
+        discord_api.slash_command("quiz", {"concept": "transformers"}, "5201")
+        intro = discord_api.wait_for(lambda r: r["method"] == "PATCH" and "tok-5201" in r["path"]
+                                     and "Quiz, concept transformers" in ((r["json"] or {}).get("content") or ""))
+        content = intro[0]["json"]["content"]
+        assert "of the 3 questions you asked for are ready" in content and "Transformer architecture" in content, content
+        items = discord_api.wait_for(lambda r: r["method"] == "POST" and "tok-5201" in r["path"]
+                                     and (r["json"] or {}).get("components"))
+        assert items and all(r["json"]["allowed_mentions"]["parse"] == [] for r in items)
+    assert "Traceback" not in bot["err"], bot["err"][-2000:]
