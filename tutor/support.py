@@ -17,7 +17,7 @@ labelled set.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,12 +51,6 @@ def without_sentences(text: str, drop: set[str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
-def _shown_lines(chunk: Chunk, parts: list[str]) -> list[str]:
-    """The lines the prompt shows for `chunk` that are not among its indexed sentences."""
-    lines = [with_durations(heading(chunk))] + [with_durations(p) for p in parts if with_durations(p) != p]
-    return [line for line in lines if line not in parts]
-
-
 def is_claim(sentence: str) -> bool:
     """Whether a sentence states something to check: not a list number ("2."), not a
     filler without content words, not the model saying the sources lack the answer."""
@@ -68,6 +62,7 @@ class SupportScorer:
     embedder: Embedder
     sentence_vectors: SentenceVectors
     threshold: float = SUPPORT_THRESHOLD
+    _as_shown: dict = field(default_factory=dict, repr=False)  # (id, text) -> vectors (_read_as_shown)
 
     def score_sentences(self, answer: str, sources: list[Chunk], facts: list[Chunk] = ()) -> list[SentenceSupport]:
         """Score every sentence of `answer` against the sources it cites ([n] is 1-based
@@ -83,14 +78,8 @@ class SupportScorer:
         # What the prompt showed beyond the chunk's own sentences: its heading line and
         # the spans with their length ("Stage 1 (..., weeks 1-8, 8 weeks)"), embedded per
         # request (a few short lines) since the cached vectors are of the chunk as indexed.
-        shown = [_shown_lines(c, self.sentence_vectors.get(c)[0]) for c in sources]
-        flat = [line for lines in shown for line in lines]
-        vecs = self.embedder.encode([strip_markers(s) for s in items] + flat)
-        answer_vecs, extra = vecs[:len(items)], vecs[len(items):]
-        per_source, start = [], 0
-        for c, lines in zip(sources, shown):
-            per_source.append(np.vstack([self.sentence_vectors.get(c)[1], extra[start:start + len(lines)]]))
-            start += len(lines)
+        per_source = [self._read_as_shown(c) for c in sources]
+        answer_vecs = self.embedder.encode([strip_markers(s) for s in items])
         texts = [with_durations(c.embed_text) for c in sources]  # as the prompt showed them
         results = []
         for sentence, vec in zip(items, answer_vecs):
@@ -105,6 +94,19 @@ class SupportScorer:
             results.append(SentenceSupport(strip_markers(sentence), round(score, 4),
                                            score >= self.threshold, sources[best].id))
         return results
+
+    def _read_as_shown(self, chunk: Chunk) -> np.ndarray:
+        """Vectors of the chunk's sentences and of what the prompt showed beyond them: its
+        heading line and spans with their length ("Stage 1 (..., weeks 1-8, 8 weeks)").
+        Computed once per chunk and text, like the sentence vectors themselves."""
+        key = (chunk.id, chunk.text)
+        if (cached := self._as_shown.get(key)) is None:
+            parts, vectors = self.sentence_vectors.get(chunk)
+            lines = [line for line in dict.fromkeys([with_durations(heading(chunk)), *map(with_durations, parts)])
+                     if line not in parts]
+            cached = np.vstack([vectors, self.embedder.encode(lines)]) if lines else vectors
+            self._as_shown[key] = cached
+        return cached
 
     def _best(self, sentence: str, vec: np.ndarray, pool: list[int], n_cited: int, per_source: list,
               texts: list[str]) -> tuple[int, float]:
