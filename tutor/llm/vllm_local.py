@@ -43,9 +43,10 @@ class VLLMLocal(LLM):
 
     def json_many(self, conversations: list[Messages], schema: dict, *, max_tokens: int = 512,
                   temperature: float = 0.0, **_) -> list[dict]:
-        from vllm.sampling_params import GuidedDecodingParams
+        # vLLM 0.32's name; GuidedDecodingParams / guided_decoding= of older releases are gone
+        from vllm.sampling_params import StructuredOutputsParams
 
-        params = self._params(max_tokens, temperature, None, guided_decoding=GuidedDecodingParams(json=schema))
+        params = self._params(max_tokens, temperature, None, structured_outputs=StructuredOutputsParams(json=schema))
         return [parse_json_object(text, self.name) for text in self._texts(conversations, params)]
 
     def _params(self, max_tokens: int, temperature: float, stop: list[str] | None, **extra):
