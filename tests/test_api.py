@@ -29,7 +29,9 @@ def test_health_readiness_and_docs(make_app):
         health = client.get("/healthz").json()
         assert health == {"status": "ok", "index_version": tutor.index.version, "backend": "fake"}
         assert client.get("/readyz").json()["ready"] is True
-        assert "/api/chat" in client.get("/openapi.json").json()["paths"]
+        paths = client.get("/openapi.json").json()["paths"]
+        for path in ("/api/chat", "/v1/chat/completions"):  # JSON or a stream, as the body asks
+            assert {"application/json", "text/event-stream"} <= set(paths[path]["post"]["responses"]["200"]["content"])
         assert client.get("/docs").status_code == 200
 
 
@@ -65,6 +67,7 @@ def test_a_withdrawn_answer_is_replaced_at_the_end_of_the_stream_and_stored_as_r
     with Session(engine) as s:
         reply = s.get(Message, got[0][1]["message_id"])
         assert reply.status == "refused" and reply.content == done["answer"]
+    assert stream.endswith("\n\ndata: [DONE]\n\n")  # OpenAI's end of stream, after the last chunk
     deltas = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: {")]
     text = "".join(d["choices"][0]["delta"].get("content", "") for d in deltas)
     assert text.endswith(done["answer"]) and deltas[-1]["withdrawn"] is True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.sse import ServerSentEvent
 from sqlmodel import Session
 
 from tutor import coach, conversations
@@ -13,7 +13,7 @@ from tutor.api.deps import State, TutorDep
 from tutor.api.quizzes import quiz_mode
 from tutor.api.schemas import (ChatRequest, ChatResponse, ConversationOut, FeedbackRequest,
                                MessageOut)
-from tutor.api.streaming import SSE_HEADERS, bridge, sse
+from tutor.api.streaming import bridge, documented, event_stream
 from tutor.errors import NotFound
 from tutor.models import Feedback, Message
 from tutor.redact import maybe
@@ -24,7 +24,8 @@ router = APIRouter(prefix="/api", tags=["chat"])
 
 @router.post("/chat", response_model=ChatResponse,
              summary="Ask the tutor; Server-Sent Events (meta, token, citations, done, error) by default",
-             responses={200: {"content": {"text/event-stream": {}}}})
+             responses=documented("JSON when `stream` is false; else one event per step, `data` a JSON object",
+                                  ("meta", "token", "citations", "done", "error")))
 async def chat(body: ChatRequest, request: Request, tutor: TutorDep, state: State):
     tutor.validate(body.message)  # 422/413 before anything is stored or streamed
     if body.conversation_id:
@@ -45,7 +46,7 @@ async def chat(body: ChatRequest, request: Request, tutor: TutorDep, state: Stat
 
     events = bridge(request, produce)
     if body.stream:
-        return StreamingResponse(_sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
+        return event_stream(_sse(events))
     meta, answer = {}, None
     async for kind, payload in events:
         if kind == "meta":
@@ -58,13 +59,14 @@ async def chat(body: ChatRequest, request: Request, tutor: TutorDep, state: Stat
 
 
 async def _sse(events):
+    """The turn's events as the widget and the Discord bot read them: `event:` the kind,
+    `data:` a JSON object (a token as {"text": ...}, the answer with its question)."""
     async for kind, payload in events:
         if kind == "token":
-            yield sse("token", {"text": payload})
+            payload = {"text": payload}
         elif kind == "done":
-            yield sse("done", {**payload.to_json(), "question": payload.question})
-        else:
-            yield sse(kind, payload)
+            payload = {**payload.to_json(), "question": payload.question}
+        yield ServerSentEvent(event=kind, data=payload)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut,

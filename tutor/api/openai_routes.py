@@ -8,17 +8,16 @@ field on the completion (and on the final chunk when streaming).
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.sse import ServerSentEvent
 
 from tutor.answer import Turn, held_back_note
 from tutor.api.deps import State, TutorDep
 from tutor.api.schemas import OpenAIChatRequest
-from tutor.api.streaming import SSE_HEADERS, bridge
+from tutor.api.streaming import bridge, documented, event_stream
 from tutor.errors import InvalidInput
 from tutor.turns import error_from_event, run_turn
 
@@ -45,7 +44,10 @@ def models() -> dict:
                                         "owned_by": "roadmap-tutor"}]}
 
 
-@router.post("/chat/completions", summary="OpenAI-compatible chat completion, stream or not")
+@router.post("/chat/completions", summary="OpenAI-compatible chat completion, stream or not",
+             responses=documented("a chat.completion; with `stream`, chat.completion.chunk objects as "
+                                  "`data:` lines, then `data: [DONE]`",
+                                  data={"type": "string", "description": "a JSON chunk, or [DONE] last"}))
 async def chat_completions(body: OpenAIChatRequest, request: Request, tutor: TutorDep, state: State):
     question, history = _split(body)
     tutor.validate(question)
@@ -57,8 +59,7 @@ async def chat_completions(body: OpenAIChatRequest, request: Request, tutor: Tut
 
     events = bridge(request, produce)
     if body.stream:
-        return StreamingResponse(_chunks(events, completion_id, created), media_type="text/event-stream",
-                                 headers=SSE_HEADERS)
+        return event_stream(_chunks(events, completion_id, created))
     answer = None
     async for kind, payload in events:
         if kind == "done":
@@ -77,13 +78,15 @@ def _extras(answer) -> dict:
             "support": round(answer.support, 3)}
 
 
-def _chunk(completion_id: str, created: int, delta: dict, finish=None, **extra) -> str:
-    body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-    return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+def _chunk(completion_id: str, created: int, delta: dict, finish=None, **extra) -> ServerSentEvent:
+    return ServerSentEvent(data={"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                                 "model": MODEL_ID, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                                 **extra})
 
 
 async def _chunks(events, completion_id: str, created: int):
+    """OpenAI's stream: unnamed events whose data is a chunk (an error as {"error": ...}),
+    ended by the literal `data: [DONE]`."""
     yield _chunk(completion_id, created, {"role": "assistant", "content": ""})
     async for kind, payload in events:
         if kind == "token":
@@ -95,5 +98,5 @@ async def _chunks(events, completion_id: str, created: int):
                 yield _chunk(completion_id, created, {"content": "\n\n" + held_back_note(payload.held_back)})
             yield _chunk(completion_id, created, {}, "stop", **_extras(payload))
         elif kind == "error":
-            yield f"data: {json.dumps({'error': {'message': payload['message'], 'type': 'server_error'}})}\n\n"
-    yield "data: [DONE]\n\n"
+            yield ServerSentEvent(data={"error": {"message": payload["message"], "type": "server_error"}})
+    yield ServerSentEvent(raw_data="[DONE]")

@@ -1,5 +1,6 @@
 """Bridge a synchronous event iterator (the model runs on a worker thread) to an async
-HTTP stream, and stop the model when the client goes away.
+HTTP stream, stop the model when the client goes away, and send the stream as Server-Sent
+Events with FastAPI's own `fastapi.sse` (EventSourceResponse, ServerSentEvent).
 
 The worker checks `cancel()` between tokens; `cancel` becomes true when the client
 disconnects (polled) or when the response task is cancelled (Starlette does that on
@@ -8,6 +9,14 @@ disconnect), so the model stops computing instead of finishing an answer nobody 
 A generation also has a wall-clock limit (TUTOR_GENERATION_SECONDS): past it the worker is
 told to stop and the stream ends with an "error" event (HTTP 504 for a non-streaming
 request) even if the backend is stuck and never yields again, so no client waits forever.
+
+The routes return an `EventSourceResponse` rather than use FastAPI's generator form
+(`response_class=EventSourceResponse` on a route that yields): /api/chat and
+/v1/chat/completions answer JSON or a stream from one route, as the body's `stream` asks,
+and a generator route can only stream. So `event_stream` writes each `ServerSentEvent`
+with FastAPI's `format_sse_event`, as its router does, except that JSON keeps non-ASCII
+text as it is (what these routes always sent). The router's idle keep-alive comments
+(": ping" every 15 s) belong to the generator form and are not sent here, as before.
 """
 
 from __future__ import annotations
@@ -17,11 +26,14 @@ import json
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 
+from fastapi.encoders import jsonable_encoder
+from fastapi.sse import EventSourceResponse, ServerSentEvent, format_sse_event
 from starlette.requests import Request
 
 _END = object()
 POLL_SECONDS = 0.25
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+# the headers FastAPI's router puts on an SSE route: no caching, no buffering in nginx
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 async def bridge(request: Request, produce: Callable[[Callable[[], bool]], Iterator]) -> AsyncIterator:
@@ -88,5 +100,30 @@ def stopping(app) -> threading.Event:
     return app.state.stopping
 
 
-def sse(event: str, data) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+def event_stream(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
+    """The response that sends `events` as they come (text/event-stream)."""
+    return EventSourceResponse(_encoded(events), headers=SSE_HEADERS)
+
+
+async def _encoded(events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield encode(event)
+
+
+def encode(event: ServerSentEvent) -> bytes:
+    """One event in the wire format: `data` as JSON (`raw_data` as given), then a blank line."""
+    data = event.raw_data
+    if data is None and event.data is not None:
+        data = json.dumps(jsonable_encoder(event.data), ensure_ascii=False)
+    return format_sse_event(data_str=data, event=event.event, id=event.id, retry=event.retry,
+                            comment=event.comment)
+
+
+def documented(description: str, events: tuple[str, ...] = (), data: dict | None = None) -> dict:
+    """The `responses=` entry of a route that may stream: its 200 also as text/event-stream,
+    with an item schema like the one FastAPI writes for its own SSE routes (OpenAPI 3.2
+    `itemSchema`): the event names it sends, `data` JSON unless `data` says otherwise."""
+    item = {"type": "object", "required": ["data"], "properties": {
+        "event": {"type": "string", **({"enum": list(events)} if events else {})},
+        "data": data or {"type": "string", "contentMediaType": "application/json"}}}
+    return {200: {"description": description, "content": {"text/event-stream": {"itemSchema": item}}}}
