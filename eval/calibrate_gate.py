@@ -136,25 +136,24 @@ def main(argv: list[str] | None = None) -> int:
 
     from tutor.gate import REFUSAL_THRESHOLD
     from tutor.config import load_settings
-    from tutor.embed import Embedder
-    from tutor.index import load_index
     from tutor.retrieve import Retriever
+    from tutor.runtime import Runtime
 
     tmp = None
     if args.index is None:
         from ingest.build import build_index
 
         tmp = tempfile.TemporaryDirectory(prefix="calibrate-gate-")
-        settings = load_settings(index_dir=Path(tmp.name) / "index")
-        embedder = Embedder(settings.embed_threads, settings=settings)
+        runtime = Runtime(load_settings(index_dir=Path(tmp.name) / "index"))
+        settings, embedder = runtime.settings, runtime.embedder
         print(f"building the shipped-corpus index in {settings.index_dir} ...", file=sys.stderr)
         report = build_index(settings, embedder=embedder)
         print(f"  {report.chunks} chunks, version {report.version}", file=sys.stderr)
     else:
-        settings = load_settings(index_dir=args.index)
-        embedder = Embedder(settings.embed_threads, settings=settings)
+        runtime = Runtime(load_settings(index_dir=args.index))
+        settings, embedder = runtime.settings, runtime.embedder
     try:
-        retriever = Retriever(load_index(settings.index_dir), embedder)
+        retriever = Retriever(runtime.index, embedder)
         answerable, off = load_dev(args.dev)
         scored = []
         for q in answerable:

@@ -468,14 +468,12 @@ def _log(progress: Callable[[str], None] | None, text: str) -> None:
 
 
 def run_fast(settings, items: list[dict], options: Options, progress=None) -> dict:
-    from tutor.answer import Tutor
-    from tutor.embed import Embedder
-    from tutor.index import load_index
     from tutor.llm.fake import FakeLLM
+    from tutor.runtime import Runtime
     from tutor.support import SUPPORT_THRESHOLD
 
-    index = load_index(settings.index_dir)
-    tutor = Tutor(settings, index, Embedder(settings.embed_threads, settings=settings), FakeLLM())
+    tutor = Runtime(settings, llm=FakeLLM()).tutor
+    index = tutor.index
     records = []
     for n, item in enumerate(items, 1):
         turns = history(item)
@@ -503,10 +501,10 @@ def run_fast(settings, items: list[dict], options: Options, progress=None) -> di
 def run_full(settings, items: list[dict], options: Options, progress=None) -> dict:
     from eval.baseline import Baseline
     from eval.judge import Judge
-    from tutor.answer import Tutor
+    from tutor.runtime import Runtime
     from tutor.support import SUPPORT_THRESHOLD
 
-    tutor = Tutor.from_settings(settings)
+    tutor = Runtime(settings).tutor
     # checked before the first answer, not after an hour of them
     reused = earlier_baseline(options.baseline_from, items, tutor.llm.name) \
         if options.baseline and options.baseline_from else None

@@ -23,6 +23,7 @@ from tutor.config import Settings
 from tutor.embed import DIMS, EMBEDDER_NAME, Embedder, embedder_name
 from tutor.errors import IndexCorrupt, IndexMissing, IngestError
 from tutor.index import LoadedIndex, load_index, text_hash, write_index
+from tutor.runtime import Runtime
 from tutor.types import Chunk
 
 Progress = Callable[[int, int], None]
@@ -143,8 +144,8 @@ def build_index(
         if (v := known.get(text_hash(c.embed_text))) is not None:
             vectors[i] = v
     if todo:
-        # ingest has the cores the model would use while serving
-        embedder = embedder or Embedder(threads=max(settings.llm_threads, 1), settings=settings)
+        # ingest has the cores the model would use while serving (Runtime.for_ingest)
+        embedder = embedder or Runtime.for_ingest(settings).embedder
         batch = 64
         for start in range(0, len(todo), batch):
             ids = todo[start:start + batch]

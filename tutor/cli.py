@@ -34,10 +34,11 @@ def _settings(index: Path | None = None, backend: str | None = None, model: Path
     return load_settings(index_dir=index, llm_backend=backend, model_path=model, **extra)
 
 
-def _tutor(settings: Settings):
-    from tutor.answer import Tutor
+def _runtime(settings: Settings):
+    """The index, embedder, model and tutor of this command, each built on first use."""
+    from tutor.runtime import Runtime
 
-    return Tutor.from_settings(settings)
+    return Runtime(settings)
 
 
 @app.command()
@@ -80,14 +81,14 @@ def _load_shipped_bank(settings, engine=None) -> None:
     """Put the corpus's shipped quiz items (corpus/quizzes) that the live index backs into
     the service database: no model call, idempotent (tutor/quiz/shipped.py)."""
     from tutor.db import make_engine
-    from tutor.index import current_version, load_index
+    from tutor.index import current_version
     from tutor.quiz.shipped import load_shipped
 
     if current_version(settings.index_dir) is None:
         return
     try:
         report = load_shipped(engine or make_engine(settings.database_url), settings.corpus_dir,
-                              load_index(settings.index_dir).chunks)
+                              _runtime(settings).index.chunks)
     except TutorError as exc:  # a database behind the code: the bank waits for `tutor db upgrade`
         err.print(f"[yellow]quiz bank not loaded:[/] {escape(str(exc))}")
         return
@@ -110,7 +111,7 @@ def ask(
 
     settings = _settings(index, backend, model)
     validate_question(question, settings.max_question_chars)  # before loading any model
-    tutor = _tutor(settings)
+    tutor = _runtime(settings).tutor
     if as_json:
         answer = next(p for k, p in _events(tutor, question, stage=stage) if k == "done")
         print(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -172,7 +173,7 @@ def chat(
     Type /reset to start over, /quit or Ctrl-D to leave."""
     from tutor.answer import Turn
 
-    tutor = _tutor(_settings(index, backend, model))
+    tutor = _runtime(_settings(index, backend, model)).tutor
     history: list[Turn] = []
     out.print("[bold]Roadmap Tutor[/] — ask about the roadmap. /reset starts over, /quit leaves.")
     while True:
@@ -223,14 +224,14 @@ def next_(
     """What this learner should study next: computed from the prerequisite graph, their
     mastery, goal track and hours per week."""
     from tutor import coach
-    from tutor.index import load_index
 
     settings = _settings(index, backend, model)
+    runtime = _runtime(settings)
     engine, roadmap = _learning(settings)
-    rec = coach.recommendation_for(engine, roadmap, coach.papers_in(load_index(settings.index_dir)), learner)
+    rec = coach.recommendation_for(engine, roadmap, coach.papers_in(runtime.index), learner)
     body = {"learner_id": learner, **coach.recommendation_json(rec)}
     if explain:
-        body["explanation"] = coach.explain(_tutor(settings), rec).to_json()
+        body["explanation"] = coach.explain(runtime.tutor, rec).to_json()
     if as_json:
         print(json.dumps(body, ensure_ascii=False))
         return
@@ -412,14 +413,13 @@ def quiz(
     if stage is None and concept is None:
         raise typer.BadParameter("give --stage N or --concept ID (or run `tutor quiz build`)", param_hint="--stage")
     from tutor.db import make_engine
-    from tutor.index import load_index
     from tutor.quiz.bank import check_stage, public_item, serve_quiz, shortfall, stages_of
     from tutor.quiz.shipped import load_shipped
 
     settings = _settings(index)
     found = _quiz_concept(settings, concept, stage)
     stage = found.stage if found else stage
-    chunks = load_index(settings.index_dir).chunks
+    chunks = _runtime(settings).index.chunks
     check_stage(stages_of(chunks), stage)
     engine = make_engine(settings.database_url)
     load_shipped(engine, settings.corpus_dir, chunks)  # a no-op once loaded
@@ -475,7 +475,7 @@ def quiz_build(
                                  param_hint="--concept")
     found = _quiz_concept(settings, concept, stage)
     stage = found.stage if found else stage
-    tutor = _tutor(settings)
+    tutor = _runtime(settings).tutor
     stages = stages_of(tutor)
     if stage is not None:
         check_stage(stages, stage)

@@ -10,9 +10,9 @@ Two backends compute the same vectors:
 - `torch`: sentence-transformers on torch, the reference, and the fallback whenever the
   verified ONNX file is missing (the Embedder then says so in `note` and in the log).
 
-`TUTOR_EMBED_BACKEND` (Settings.embed_backend) chooses; `Embedder.backend` says which one
-is active and `Embedder.name` ("all-MiniLM-L6-v2/onnx-int8" or ".../torch") is what index
-manifests record.
+`TUTOR_EMBED_BACKEND` (Settings.embed_backend) chooses and `TUTOR_EMBED_THREADS`
+(Settings.embed_threads) sizes it; `Embedder.backend` says which one is active and
+`Embedder.name` ("all-MiniLM-L6-v2/onnx-int8" or ".../torch") is what index manifests record.
 """
 
 from __future__ import annotations
@@ -118,10 +118,16 @@ class OnnxEncoder:
 
 
 class Embedder:
-    """`Embedder(threads)` picks the backend from the settings (TUTOR_EMBED_BACKEND,
-    TUTOR_MODEL_CACHE); `backend=` and `model_cache=` (or `settings=`) override them."""
+    """`Embedder.from_settings(settings)` is how the tutor builds it (tutor/runtime.py):
+    backend, threads and model cache all from Settings. `Embedder(threads)` is for scripts
+    and tests: `backend=` and `model_cache=` (or `settings=`) given, else read from the
+    environment (TUTOR_EMBED_BACKEND, TUTOR_MODEL_CACHE)."""
 
     dims = DIMS
+
+    @classmethod
+    def from_settings(cls, settings) -> Embedder:
+        return cls(settings.embed_threads, backend=settings.embed_backend, model_cache=settings.model_cache)
 
     def __init__(self, threads: int = 1, *, backend: str | None = None,
                  model_cache: Path | None = None, settings=None):

@@ -1,8 +1,9 @@
 """The HTTP service: `create_app(settings)` builds it; routes live in one module per area.
 
 Start-up opens the database and the index synchronously (a missing index fails at once
-with "run `tutor ingest`"), then loads the embedder and the model on a thread, so
-/healthz answers at once and /readyz turns 200 when the tutor can answer.
+with "run `tutor ingest`"), then loads the embedder and the model on a thread (both from
+the app's Runtime, tutor/runtime.py), so /healthz answers at once and /readyz turns 200
+when the tutor can answer.
 """
 
 from __future__ import annotations
@@ -27,19 +28,15 @@ from tutor.config import Settings
 from tutor.db import make_engine
 from tutor.cors import cors_options
 from tutor.errors import ConfigError, TutorError
-from tutor.index import load_index
 from tutor.privacy import RetentionLoop
 from tutor.ratelimit import RateLimiter
 from tutor.roadmap import load_roadmap
+from tutor.runtime import Runtime
 
 
 def _load_tutor(state: AppState) -> None:
-    from tutor.embed import Embedder
-    from tutor.llm import get_llm
-
     try:
-        tutor = Tutor(state.settings, state.index, Embedder(state.settings.embed_threads, settings=state.settings),
-                      get_llm(state.settings))
+        tutor = state.runtime.tutor
         tutor.warm_up()
         state.tutor = tutor
     except TutorError as exc:
@@ -57,9 +54,10 @@ def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -
         proxies = parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    index = tutor.index if tutor else load_index(settings.index_dir)
+    runtime = Runtime(settings, tutor=tutor)
+    index = runtime.index  # a missing index fails here, before the model loads on its thread
     roadmap = load_roadmap(settings.corpus_dir / "roadmap.yaml")
-    state = AppState(settings, engine or make_engine(settings.database_url), index, roadmap, tutor)
+    state = AppState(settings, engine or make_engine(settings.database_url), index, roadmap, runtime, tutor)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -14,6 +14,7 @@ from tutor.config import Settings
 from tutor.errors import BackendUnavailable
 from tutor.index import LoadedIndex
 from tutor.roadmap import Roadmap
+from tutor.runtime import Runtime
 
 
 @dataclass
@@ -22,6 +23,7 @@ class AppState:
     engine: Engine
     index: LoadedIndex
     roadmap: Roadmap
+    runtime: Runtime  # builds the tutor (embedder, model) on the start-up thread
     tutor: Tutor | None = None  # set once the embedder and the model are loaded
     load_error: str | None = None
     ready: threading.Event = field(default_factory=threading.Event)
