@@ -41,7 +41,7 @@ def _stand_in_vllm(monkeypatch, calls: list):
 
         def chat(self, conversations, params, use_tqdm=False):
             calls.append((conversations, params))
-            guided = params.kwargs.get("guided_decoding")
+            guided = params.kwargs.get("structured_outputs")
             return [_Request([_Out(json.dumps({"q": c[-1]["content"]}) if guided else f"answer to {c[-1]['content']}")])
                     for c in conversations]
 
@@ -52,7 +52,7 @@ def _stand_in_vllm(monkeypatch, calls: list):
     vllm = types.ModuleType("vllm")
     vllm.LLM, vllm.SamplingParams = StandInLLM, Params
     sampling = types.ModuleType("vllm.sampling_params")
-    sampling.GuidedDecodingParams = lambda json: {"json": json}
+    sampling.StructuredOutputsParams = lambda json: {"json": json}
     monkeypatch.setitem(sys.modules, "vllm", vllm)
     monkeypatch.setitem(sys.modules, "vllm.sampling_params", sampling)
 
@@ -68,7 +68,7 @@ def test_the_vllm_backend_sends_a_batch_in_one_call(monkeypatch):
     assert len(calls) == 1 and len(calls[0][0]) == 3 and calls[0][1].kwargs["max_tokens"] == 20
     schema = {"type": "object"}
     assert llm.json_many(BATCH, schema) == [{"q": f"Question {n}?"} for n in range(3)]
-    assert len(calls) == 2 and calls[1][1].kwargs["guided_decoding"] == {"json": schema}
+    assert len(calls) == 2 and calls[1][1].kwargs["structured_outputs"] == {"json": schema}
     assert llm.complete(BATCH[0]).text == "answer to Question 0?"
 
 
