@@ -281,6 +281,7 @@ def send_attempts(tutor, app, engine, ids: dict[str, str], conversations: list[d
     """Every turn of every conversation through POST /api/chat (non-streaming)."""
     from fastapi.testclient import TestClient
 
+    from tutor.form import without_markup
     from tutor.quiz.hints import CONFIRM_REPLY
 
     recorder = tutor.llm if isinstance(tutor.llm, RecordingLLM) else None
@@ -300,7 +301,7 @@ def send_attempts(tutor, app, engine, ids: dict[str, str], conversations: list[d
                 reply = r.json()["answer"]
                 raw = recorder.outputs[-1].strip() if recorder and len(recorder.outputs) > before else None
                 source = "fixed" if reply.startswith(CONFIRM_REPLY) else \
-                    "model" if raw is not None and raw in reply else "template"
+                    "model" if raw is not None and without_markup(raw).strip() in reply else "template"
                 out.append(Attempt(conv["item"], "", conv["family"], n, t, message, reply, source, raw))
     return out
 

@@ -104,3 +104,22 @@ def test_true_false_verdicts_in_other_languages_are_leaks(items, scripted):
     check = leak_check(scripted("unused"))
     for reply in ("Die Aussage ist falsch.", "C'est vrai.", "Yes, exactly.", "The statement is not accurate."):
         assert check.check(reply, items["dropout-inference"]), reply
+
+
+def test_a_hint_that_only_repeats_the_question_is_replaced(scripted, items):
+    """Seen with the packaged model: "Adam keeps parameters for every parameter." for "What
+    does Adam keep for every parameter?" is no leak, and no help either."""
+    item = items["adam-keeps"]
+    echo = scripted("Adam keeps parameters for every parameter.")
+    given = hint(echo, item, 1, "Give me a hint")
+    assert (given.source, given.reason) == ("template", "adds nothing to the question")
+    helpful = scripted("Think about how momentum smooths noisy steps.")
+    assert hint(helpful, item, 1, "Give me a hint").source == "model"
+
+
+def test_the_prompts_fence_tags_never_reach_the_learner(scripted, items):
+    """Seen with the packaged model: "The correct answer is option <data>...</data>"."""
+    item = items["adam-keeps"]
+    given = hint(scripted("<data>Think about how momentum smooths noisy steps.</data>"),
+                 item, 1, "Give me a hint")
+    assert given.source == "model" and "<data>" not in given.text and "</data>" not in given.text

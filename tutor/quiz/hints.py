@@ -50,6 +50,7 @@ from tutor.quiz.schema import LETTERS
 from tutor.quiz.validate import normalise
 from tutor.roadmap import Roadmap
 from tutor.events import Event, closing_events
+from tutor.form import without_markup
 from tutor.text import stem, terms
 from tutor.types import Answer, Citation
 
@@ -217,10 +218,11 @@ def hint(tutor: Tutor, item: QuizItem, level: int, message: str, roadmap: Roadma
                                     f"It is about {concept}.", ruled) if x)
     messages = tutor.prompts.messages("hint", question=item.question, level=level, concept=concept,
                                       material=material, message=message[:MAX_MESSAGE_CHARS])
-    text = tutor.llm.complete(messages, max_tokens=HINT_TOKENS, temperature=0.0).text.strip()
+    text = without_markup(tutor.llm.complete(messages, max_tokens=HINT_TOKENS, temperature=0.0).text).strip()
     # The model never sees the options, so any option it names as the answer is a guess:
     # misleading when wrong, a leak when right. Either way the hint is not sent.
-    reason = "empty" if not text else "names an option" if names_an_option(text, item) else None
+    reason = ("empty" if not text else "names an option" if names_an_option(text, item)
+              else "adds nothing to the question" if _adds_nothing(text, item) else None)
     if reason is None:
         text = " ".join(x for x in (ruled, text) if x)  # level 3 always rules one option out
         reason = leaks(text, item) or check.check(text, item, message, earlier, allowed)
@@ -228,6 +230,14 @@ def hint(tutor: Tutor, item: QuizItem, level: int, message: str, roadmap: Roadma
             return Hint(text, "model")
     safe = templates(item, level, concept, fact)
     return Hint(next((t for t in safe if passes(t)), safe[-1]), "template", reason)
+
+
+def _adds_nothing(text: str, item: QuizItem) -> bool:
+    """A hint whose words are all the question's ("Adam keeps parameters for every
+    parameter" for "What does Adam keep for every parameter?"): no help, so a template
+    that names the concept or the source sentence is sent instead. Fewer than two new terms,
+    since the shared crude stem keeps "keeps" apart from "keep"."""
+    return len(set(map(stem, terms(text))) - set(map(stem, terms(item.question)))) < 2
 
 
 def make_hint(tutor: Tutor, item: QuizItem, level: int, message: str,
