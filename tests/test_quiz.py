@@ -214,6 +214,21 @@ def test_wrong_options_that_do_not_read_like_the_key_are_rejected(validator, opt
     assert fragment in " ".join(verdict.details)
 
 
+# Each dropped on review of the shipped bank before this check existed (eval/results/quiz-review.md).
+@pytest.mark.parametrize("kind, question, fragment", [
+    ("mcq", "What topic does the text discuss?", "refers to 'the text'"),
+    ("short", "What are the stages where these concepts reappear?", "refers to 'these concepts'"),
+    ("mcq", "What comes next?", "too few content words"),
+    ("tf", "Weeks 17-18: recurrent neural networks and LSTMs is TRUE.", "gives its own verdict"),
+])
+def test_a_question_that_leans_on_what_the_learner_never_sees_is_rejected(validator, kind, question, fragment):
+    answer = {"mcq": 0, "tf": True, "short": "Adam"}[kind]
+    c = Candidate(kind, question, answer, GOOD.options if kind == "mcq" else [], "Adam keeps two.")
+    verdict = validator.check(c, ADAM)
+    assert "no_context" in verdict.reasons and fragment in " ".join(verdict.details), verdict.details
+    assert "no_context" not in validator.check(GOOD, ADAM).reasons
+
+
 @pytest.mark.parametrize("options", [
     GOOD.options,  # phrases of five and six words
     ["0.01", "0.001", "0.1", "1.0"],

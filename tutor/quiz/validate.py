@@ -15,6 +15,10 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           another form (a number, a sentence, a "to ..." purpose, a phrase) or
                           another length class, such as a bare topic name beside full-sentence
                           options, which gives the key away without knowing anything
+    no_context            the question leans on what the learner never sees ("the source",
+                          "the text", "these concepts"), has fewer than MIN_QUESTION_TERMS
+                          content words ("What comes next?"), or a true/false statement
+                          carries its own verdict ("... is TRUE")
 
 Support has no NLI model to lean on (none ships offline), so it is the answer scorer's
 recipe (tutor/support.py) applied to the statement "question + answer":
@@ -52,7 +56,14 @@ DISTRACTOR_MARGIN = 0.10
 SIMILAR = 0.92
 NUMBER_MARGIN = 0.10
 REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
-           "distractor_supported", "key_in_question", "duplicate", "distractor_form")
+           "distractor_supported", "key_in_question", "duplicate", "distractor_form", "no_context")
+# What a question may not lean on: the learner sees the question, never its source. Found in
+# the review of the shipped bank ("What topic does the text discuss?", "What are the stages
+# where these concepts reappear?", "Weeks 17-18: ... is TRUE.").
+_UNSEEN = re.compile(r"\b(the|this|that) (source|text|passage|article|document|excerpt|section)\b"
+                     r"|\b(these|those) (concepts|topics|ideas|models|methods|steps)\b|\bmentioned (above|here)\b", re.I)
+_OWN_VERDICT = re.compile(r"\bis (true|false)\W*$", re.I)
+MIN_QUESTION_TERMS = 3
 # Forms an option can have (option_form): a number ("0.001", "weeks 9-16"), a sentence (it
 # ends with a full stop: "It keeps two averages."), a purpose ("to learn a smooth latent
 # space"), or a phrase ("Adam", "a fixed learning rate"). Length is checked apart from form: two options read alike when their word counts
@@ -136,6 +147,8 @@ class Validator:
             verdict.fail("key_in_question", "the question contains its answer")
         if c.kind == "mcq" and (problem := option_form_problem(c.options, c.answer)):
             verdict.fail("distractor_form", problem)
+        if problem := context_problem(c.question, c.kind):
+            verdict.fail("no_context", problem)
         self._novel(c, bank_questions, verdict)
         return verdict
 
@@ -197,6 +210,17 @@ def _answer_part(c: Candidate, text: str) -> str:
     other = c.question if text == c.correction else c.correction
     shared = set(terms(other))
     return " ".join(t for t in terms(text) if t not in shared) or text
+
+
+def context_problem(question: str, kind: str) -> str | None:
+    """Why a learner who never sees the source cannot make sense of the question, or None."""
+    if found := _UNSEEN.search(question):
+        return f"refers to {found.group(0)!r}, which the learner never sees"
+    if kind == "tf" and _OWN_VERDICT.search(question):
+        return "the statement gives its own verdict"
+    if len(set(terms(question))) < MIN_QUESTION_TERMS:
+        return f"too few content words to say what it asks about ({question!r})"
+    return None
 
 
 def one_correct_problem(c: Candidate) -> str | None:
