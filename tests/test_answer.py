@@ -71,6 +71,24 @@ def test_a_short_question_naming_a_paper_or_a_week_passes_the_gate(fake_tutor):
         assert tutor.prepare(question).refused, question
 
 
+def test_a_near_miss_naming_what_the_material_lacks_is_refused_and_the_refusal_names_it(fake_tutor):
+    """Each embeds beside a chunk on its neighbour (EfficientNet-B7, Airflow, Kubernetes) and
+    passes the cosine; the material has nothing on what was asked."""
+    tutor = fake_tutor()
+    for question, missing in (("What was the exact ImageNet top-1 accuracy of EfficientNet-B3?", "EfficientNet-B3"),
+                              ("What's the difference between Airflow's CeleryExecutor and KubernetesExecutor?",
+                               "CeleryExecutor, KubernetesExecutor")):
+        prepared = tutor.prepare(question)
+        assert max(h.dense for h in prepared.hits) >= REFUSAL_THRESHOLD, question  # the cosine alone lets it in
+        answer = tutor.ask(question)
+        assert answer.refused and f'nothing on "{missing}"' in answer.answer, answer.answer
+    assert tutor.llm.calls == []
+    # names the material holds, a sentence's first word, and the learner's or the tutor's own name
+    for question in ("Should I learn PyTorch or TensorFlow first?", "Finished the first stage. Whats next for me?",
+                     "I'm Priya. What is the milestone of stage 1?", "Hey Tutor, what does dropout do?"):
+        assert not tutor.prepare(question).refused, question
+
+
 def test_follow_up_is_condensed_with_history_and_first_question_is_not(fake_tutor):
     seen = []
 

@@ -169,7 +169,8 @@ class Tutor:
                               self.settings.context_tokens)
 
     def refusal_text(self, question: str) -> str:
-        return (f"I can't answer that from the roadmap material: it has nothing on \"{_topic(question)}\", and I "
+        topic = ", ".join(self.gate.unknown_names(question)) or _topic(question)
+        return (f"I can't answer that from the roadmap material: it has nothing on \"{topic}\", and I "
                 "won't guess. I can help with the roadmap's stages, concepts, resources, milestones, "
                 "papers, FAQs and career paths.")
 

@@ -9,6 +9,15 @@ question ("DDPM key idea?", "week 11 focus?") can embed far from every chunk yet
 a retrieved chunk is about: a name the learner wrote with capitals ("DDPM", "XGBoost") that
 is in the chunk's title and in at most RARE_TERM_CHUNKS chunks, or a week that a retrieved
 plan covers. (Rareness alone is no signal: in 626 chunks "recipe" and "year" are rare too.)
+
+A question is also refused, whatever its cosine, when it names something no chunk holds:
+a near miss ("the top-1 accuracy of EfficientNet-B3?", "Airflow's CeleryExecutor",
+"Kubernetes' Horizontal Pod Autoscaler") embeds right beside the chunk on its neighbour
+(EfficientNet-B7, Airflow, Kubernetes) and passes the cosine, but the material says nothing
+on what was asked. The refusal names those words, so a learner who mistyped can rephrase.
+A name the learner gives themselves ("I'm Priya") or the tutor ("hey Tutor") is not asked
+about. What this costs: an answerable question that mentions a product the material never
+names ("Can I do the roadmap on a MacBook Air?") is refused too, naming it.
 """
 
 from __future__ import annotations
@@ -29,12 +38,27 @@ _WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
 _WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# a name the learner gives themselves or calls the tutor by: "I'm Priya", "hey Tutor"
+_INTRODUCED = re.compile(r"\b(?:i'?m|i am|my name is|call me|this is|hey|hi|hello|dear|thanks|thank you)"
+                         r",?\s+([A-Z][a-z]+)\b", re.I)
+
+
+def _name_words(question: str) -> list[str]:
+    """The words written as names: capitals inside ("DDPM", "XGBoost") or a capital
+    anywhere but a sentence's first word ("what is Polars"; not "Finished stage 1. Whats
+    next?"), less a name the learner gives themselves or the tutor."""
+    own = set(_INTRODUCED.findall(question))
+    out = []
+    for sentence in _SENTENCE.split(question):
+        words = _WORD.findall(sentence)
+        out += [w for i, w in enumerate(words)
+                if (any(ch.isupper() for ch in w[1:]) or (i and w[0].isupper())) and w not in own]
+    return out
+
+
 def _names(question: str) -> set[str]:
-    """Terms of the words written as names: capitals inside ("DDPM", "XGBoost") or a
-    capital anywhere but the first word ("what is Polars")."""
-    words = _WORD.findall(question)
-    return {t for i, w in enumerate(words) if any(ch.isupper() for ch in w[1:]) or (i and w[0].isupper())
-            for t in terms(w)}
+    return {t for w in _name_words(question) for t in terms(w)}
 
 
 class Gate:
@@ -43,12 +67,18 @@ class Gate:
         self.threshold = REFUSAL_THRESHOLD if threshold is None else threshold
 
     def refuses(self, question: str, hits: list[Hit]) -> bool:
-        return not hits or (max(h.dense for h in hits) < self.threshold and not self.anchored(question, hits))
+        return (not hits or bool(self.unknown_names(question))
+                or (max(h.dense for h in hits) < self.threshold and not self.anchored(question, hits)))
+
+    def unknown_names(self, question: str) -> list[str]:
+        """The names the question writes that no chunk holds, as written ("CeleryExecutor")."""
+        return list(dict.fromkeys(w for w in _name_words(question)
+                                  if (ts := [t for t in terms(w) if len(t) > 2])
+                                  and not any(self.term_chunks[t] for t in ts)))
 
     @cached_property
     def term_chunks(self) -> Counter:
-        """How many chunks hold each term; counted on the first question the cosine gate
-        would refuse, not at start-up."""
+        """How many chunks hold each term; counted on the first question, not at start-up."""
         return Counter(t for c in self.index.chunks for t in set(terms(c.embed_text)))
 
     def anchored(self, question: str, hits: list[Hit]) -> bool:
