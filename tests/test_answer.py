@@ -85,7 +85,8 @@ def test_a_near_miss_naming_what_the_material_lacks_is_refused_and_the_refusal_n
     assert tutor.llm.calls == []
     # names the material holds, a sentence's first word, and the learner's or the tutor's own name
     for question in ("Should I learn PyTorch or TensorFlow first?", "Finished the first stage. Whats next for me?",
-                     "I'm Priya. What is the milestone of stage 1?", "Hey Tutor, what does dropout do?"):
+                     "I'm Priya. What is the milestone of stage 1?", "Hey Tutor, what does dropout do?",
+                     "Answer in Spanish: what does dropout do?"):
         assert not tutor.prepare(question).refused, question
 
 

@@ -15,8 +15,8 @@ a near miss ("the top-1 accuracy of EfficientNet-B3?", "Airflow's CeleryExecutor
 "Kubernetes' Horizontal Pod Autoscaler") embeds right beside the chunk on its neighbour
 (EfficientNet-B7, Airflow, Kubernetes) and passes the cosine, but the material says nothing
 on what was asked. The refusal names those words, so a learner who mistyped can rephrase.
-A name the learner gives themselves ("I'm Priya") or the tutor ("hey Tutor") is not asked
-about. What this costs: an answerable question that mentions a product the material never
+A name the learner gives themselves ("I'm Priya"), the tutor ("hey Tutor") or the language
+of the answer ("answer in French") is not asked about. What this costs: an answerable question that mentions a product the material never
 names ("Can I do the roadmap on a MacBook Air?") is refused too, naming it.
 """
 
@@ -40,15 +40,17 @@ _WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", r
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # a name the learner gives themselves or calls the tutor by: "I'm Priya", "hey Tutor"
+# ... or the language it wants the answer in: "answer in French"
 _INTRODUCED = re.compile(r"\b(?:i'?m|i am|my name is|call me|this is|hey|hi|hello|dear|thanks|thank you)"
-                         r",?\s+([A-Z][a-z]+)\b", re.I)
+                         r",?\s+([A-Z][a-z]+)\b|\b(?:answer|reply|respond|explain|write|say|translate)\b"
+                         r"[^.?!]{0,30}?\bin ([A-Z][a-z]+)\b", re.I)
 
 
 def _name_words(question: str) -> list[str]:
     """The words written as names: capitals inside ("DDPM", "XGBoost") or a capital
     anywhere but a sentence's first word ("what is Polars"; not "Finished stage 1. Whats
-    next?"), less a name the learner gives themselves or the tutor."""
-    own = set(_INTRODUCED.findall(question))
+    next?"), less a name the learner gives themselves, the tutor or the answer's language."""
+    own = {name for found in _INTRODUCED.findall(question) for name in found if name}
     out = []
     for sentence in _SENTENCE.split(question):
         words = _WORD.findall(sentence)
