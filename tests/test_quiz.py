@@ -25,7 +25,7 @@ from tutor.quiz.bank import build_stage, serve_quiz
 from tutor.quiz.hints import leaks
 from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.schema import Candidate
-from tutor.quiz.validate import KEY_THRESHOLD, Validator, option_form_problem
+from tutor.quiz.validate import KEY_THRESHOLD, Validator, option_form_problem, unfinished
 from tutor.text import sentences, terms
 from tutor.types import Chunk
 
@@ -227,6 +227,18 @@ def test_a_question_that_leans_on_what_the_learner_never_sees_is_rejected(valida
     verdict = validator.check(c, ADAM)
     assert "no_context" in verdict.reasons and fragment in " ".join(verdict.details), verdict.details
     assert "no_context" not in validator.check(GOOD, ADAM).reasons
+
+
+@pytest.mark.parametrize("kind, answer, options", [  # broken keys the review dropped
+    ("short", "Flag data points or time periods that do", []),
+    ("short", "Breiman showed that a Random Forest's", []),
+    ("mcq", 0, ["competitions in stage 1 and 2,", "a fixed global learning rate", "a replay buffer of past samples",
+                "a decision tree per layer"]),
+])
+def test_an_answer_cut_off_mid_phrase_is_rejected(validator, kind, answer, options):
+    verdict = validator.check(Candidate(kind, Q, answer, options, "Adam keeps two."), ADAM)
+    assert "unfinished" in verdict.reasons, verdict.details
+    assert not unfinished("Roadmap A") and not unfinished("weeks 9-16") and not unfinished("two running averages")
 
 
 @pytest.mark.parametrize("options", [

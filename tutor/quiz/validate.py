@@ -19,6 +19,10 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           "the text", "these concepts"), has fewer than MIN_QUESTION_TERMS
                           content words ("What comes next?"), or a true/false statement
                           carries its own verdict ("... is TRUE")
+    unfinished            an option or short-answer key is cut off mid-phrase: it ends in a
+                          comma or colon, a possessive, or a lower-case function word ("Flag
+                          data points or time periods that do", "Breiman showed that a Random
+                          Forest's")
 
 Support has no NLI model to lean on (none ships offline), so it is the answer scorer's
 recipe (tutor/support.py) applied to the statement "question + answer":
@@ -48,7 +52,7 @@ from tutor.embed import Embedder
 from tutor.quiz.schema import MCQ_OPTIONS, Candidate, schema_problems
 from tutor.sentence_vectors import SentenceVectors
 from tutor.support import SUPPORT_THRESHOLD, SupportScorer
-from tutor.text import NUMBER, terms
+from tutor.text import NUMBER, STOPWORDS, terms
 from tutor.types import Chunk
 
 KEY_THRESHOLD = SUPPORT_THRESHOLD
@@ -56,13 +60,15 @@ DISTRACTOR_MARGIN = 0.10
 SIMILAR = 0.92
 NUMBER_MARGIN = 0.10
 REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
-           "distractor_supported", "key_in_question", "duplicate", "distractor_form", "no_context")
+           "distractor_supported", "key_in_question", "duplicate", "distractor_form", "no_context",
+           "unfinished")
 # What a question may not lean on: the learner sees the question, never its source. Found in
 # the review of the shipped bank ("What topic does the text discuss?", "What are the stages
 # where these concepts reappear?", "Weeks 17-18: ... is TRUE.").
 _UNSEEN = re.compile(r"\b(the|this|that) (source|text|passage|article|document|excerpt|section)\b"
                      r"|\b(these|those) (concepts|topics|ideas|models|methods|steps)\b|\bmentioned (above|here)\b", re.I)
 _OWN_VERDICT = re.compile(r"\bis (true|false)\W*$", re.I)
+_CUT_OFF = re.compile(r"([,:;–-]|'s|’s)\s*$")
 MIN_QUESTION_TERMS = 3
 # Forms an option can have (option_form): a number ("0.001", "weeks 9-16"), a sentence (it
 # ends with a full stop: "It keeps two averages."), a purpose ("to learn a smooth latent
@@ -149,6 +155,9 @@ class Validator:
             verdict.fail("distractor_form", problem)
         if problem := context_problem(c.question, c.kind):
             verdict.fail("no_context", problem)
+        answers = c.options if c.kind == "mcq" else [c.answer] if c.kind == "short" else []
+        if cut := next((a for a in answers if unfinished(a)), None):
+            verdict.fail("unfinished", f"{cut!r} is cut off mid-phrase")
         self._novel(c, bank_questions, verdict)
         return verdict
 
@@ -221,6 +230,12 @@ def context_problem(question: str, kind: str) -> str | None:
     if len(set(terms(question))) < MIN_QUESTION_TERMS:
         return f"too few content words to say what it asks about ({question!r})"
     return None
+
+
+def unfinished(text: str) -> bool:
+    """An answer that stops mid-phrase; "Roadmap A" ends in a name, not the article "a"."""
+    last = text.split()[-1].strip(".!?\"'") if text.split() else ""
+    return bool(_CUT_OFF.search(text.rstrip(".!? "))) or (last.islower() and last in STOPWORDS)
 
 
 def one_correct_problem(c: Candidate) -> str | None:
