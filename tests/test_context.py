@@ -37,6 +37,15 @@ def test_a_two_part_question_gets_both_parts_into_the_prompt(fake_tutor):
     assert "random forest" in shown and "svm" in shown  # what the stage 1 milestone asks for
 
 
+def test_a_list_is_never_shown_with_a_hole(fake_tutor):
+    """Read in a served answer: "What's covered in weeks 17-24?" showed the stage 3 week plan
+    as weeks 17-18, 21-22 and 23-24, and the answer skipped attention and the Transformer."""
+    prepared = fake_tutor().prepare("What's covered in weeks 17-24?")
+    plan = next(s for s in prepared.sources if "week-by-week" in s.heading)
+    shown = [int(n) for n in re.findall(r"^- Weeks (\d+)-", plan.text, re.M)]
+    assert len(shown) >= 2 and shown == list(range(shown[0], shown[-1] + 1, 2)), plan.text
+
+
 @pytest.mark.parametrize("budget", [40, 120, 200, 400])
 def test_the_budget_holds_headings_included(fake_tutor, budget):
     tutor = fake_tutor(context_tokens=budget)

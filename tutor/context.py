@@ -9,7 +9,10 @@ milestone?") got two sentences about length. Selection here is greedy over a cov
 objective: a sentence's relevance (embedding cosine plus the share of the question's terms
 it holds), plus the question terms it adds that the chosen ones lack, minus its similarity
 to what is already chosen (MMR), within `budget` tokens counted with `approx_tokens`.
-Bullet lines are units of their own, so a list keeps its items' words. The heading line
+Bullet lines are units of their own, so a list keeps its items' words; a list is never shown
+with a hole, though: an item between two chosen items of the same list comes with them
+(weeks 17-18 and 21-22 of a week plan without 19-20 read as a plan that skips them, and the
+model said so). The heading line
 carries the chunk's section title, which often states the stage and weeks by itself.
 Week and month spans are shown with their length ("weeks 9-16, 8 weeks": `with_durations`).
 """
@@ -97,41 +100,72 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     # the budget counts the material's own words; stated lengths ride on top (a few tokens)
     costs = [approx_tokens(s) for _, _, s in units]
     head_costs = [approx_tokens(heading(c)) + 2 for c in chunks]
+    lists = _list_runs(units)
     chosen: dict[int, list[int]] = {}
     picked: list[int] = []
     covered: set[str] = set()
     used = 0
     while True:
-        best, best_gain = None, -np.inf
+        best, best_gain, best_span = None, -np.inf, []
         redundancy = (vecs @ vecs[picked].T).max(axis=1) if picked else np.zeros(len(units))
         for k, (i, j, _) in enumerate(units):
             if k in picked:
                 continue
-            cost = costs[k] + (0 if i in chosen else head_costs[i])
+            span = _with_gap(k, lists, picked)
+            cost = sum(costs[u] for u in span) + (0 if i in chosen else head_costs[i])
             if used + cost > budget:
                 continue
             new = len(unit_terms[k] - covered) / len(q_terms) if q_terms else 0.0
             gain = relevance[k] + COVERAGE_WEIGHT * new - REDUNDANCY_WEIGHT * max(float(redundancy[k]), 0.0)
             if gain > best_gain:
-                best, best_gain = k, gain
+                best, best_gain, best_span = k, gain, span
         if best is None:
             break
-        i, j, _ = units[best]
-        used += costs[best] + (0 if i in chosen else head_costs[i])
-        chosen.setdefault(i, []).append(j)
-        picked.append(best)
-        covered |= unit_terms[best]
+        i = units[best][0]
+        used += sum(costs[u] for u in best_span) + (0 if i in chosen else head_costs[i])
+        for u in best_span:
+            chosen.setdefault(i, []).append(units[u][1])
+            picked.append(u)
+            covered |= unit_terms[u]
     return [Source(c, with_durations(heading(c)),
                    with_durations(_join([per_chunk[i][0][j] for j in sorted(chosen[i])])))
             for i, c in enumerate(chunks) if i in chosen]
+
+
+def _is_item(text: str) -> bool:
+    return text.lstrip().startswith(("- ", "* ")) or text[:3].rstrip(".").isdigit()
+
+
+def _list_runs(units: list[tuple[int, int, str]]) -> dict[int, list[int]]:
+    """For each list item, the units of its list (consecutive items of one chunk)."""
+    runs: dict[int, list[int]] = {}
+    run: list[int] = []
+    for k, (i, j, text) in enumerate(units):
+        if _is_item(text) and run and units[run[-1]][0] == i and units[run[-1]][1] == j - 1:
+            run.append(k)
+        else:
+            run = [k] if _is_item(text) else []
+        for u in run:
+            runs[u] = run
+    return runs
+
+
+def _with_gap(k: int, lists: dict[int, list[int]], picked: list[int]) -> list[int]:
+    """Unit k and the items of its list between it and the nearest chosen item of that list."""
+    run = lists.get(k)
+    chosen = [u for u in run if u in picked] if run else []
+    if not chosen:
+        return [k]
+    nearest = min(chosen, key=lambda u: abs(u - k))
+    lo, hi = sorted((nearest, k))
+    return [u for u in range(lo, hi + 1) if u not in picked]
 
 
 def _join(parts: list[str]) -> str:
     """Sentences run on with spaces; bullet lines stay on lines of their own."""
     out = ""
     for part in parts:
-        bullet = part.lstrip().startswith(("- ", "* ")) or part[:3].rstrip(".").isdigit()
-        out += ("\n" if bullet and out else " " if out else "") + part
+        out += ("\n" if _is_item(part) and out else " " if out else "") + part
     return out
 
 
