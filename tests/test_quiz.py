@@ -692,6 +692,9 @@ def test_cli_build_and_serve(corpus_index, tmp_path):
     # the fake backend answers in prose, not JSON: every candidate is a schema rejection
     assert re.search(r"stage 1: 0 accepted, 4 rejected of 4 .*schema 4", built.stdout), built.stdout
     assert run("quiz", "--stage", "9", "--index", index, env=env).returncode == 1
+    wrong = run("quiz", "build", "--stage", "1", "--kinds", "mcq,essay", "--backend", "fake", "--index", index, env=env)
+    assert wrong.returncode == 2 and "give one or more of mcq, tf, short" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
 
 
 def test_cli_serves_a_quiz_from_the_bank_as_json(quiz_env, corpus_index, tmp_path):

@@ -456,6 +456,9 @@ def quiz_build(
     batch: Annotated[int, typer.Option(
         min=1, help="candidates written per model call (LLM.json_many: one vLLM batch; llama.cpp decodes "
                     "them in its TUTOR_LLM_PARALLEL slots)")] = 1,
+    kinds: Annotated[Optional[str], typer.Option(
+        help="item kinds to write, in turn: comma-separated mcq, tf, short (default: the bank's mix, "
+             "mcq,mcq,tf,mcq,short); e.g. --kinds mcq,short for a stage short of those")] = None,
     index: IndexOpt = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
@@ -470,6 +473,12 @@ def quiz_build(
     from tutor.quiz.shipped import export_stage, load_shipped
 
     settings = _settings(index, backend, model)
+    from tutor.quiz.bank import KIND_CYCLE
+
+    cycle = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else KIND_CYCLE
+    if not cycle or set(cycle) - {"mcq", "tf", "short"}:
+        raise typer.BadParameter(f"{kinds!r}: give one or more of mcq, tf, short, comma-separated",
+                                 param_hint="--kinds")
     if concept is not None and export is not None:
         raise typer.BadParameter("the shipped bank is built per stage: --concept does not go with --export",
                                  param_hint="--concept")
@@ -481,14 +490,16 @@ def quiz_build(
         check_stage(stages, stage)
     if export is not None:
         for s in [stage] if stage is not None else stages:
-            path, report, written = export_stage(tutor, s, export, per_stage, max_candidates, extend=extend)
+            path, report, written = export_stage(tutor, s, export, per_stage, max_candidates, extend=extend,
+                                                 batch=batch, kinds=cycle)
             out.print(f"stage {s}: {written} items written to {path} ({report.accepted} accepted of "
                       f"{report.candidates} candidates, {report.seconds:.0f}s)")
         return
     engine = make_engine(settings.database_url)
     out.print(load_shipped(engine, settings.corpus_dir, tutor.index.chunks).summary())
     for s in [stage] if stage is not None else stages:
-        report = build_stage(tutor, engine, s, per_stage, max_candidates=max_candidates, batch=batch, concept=concept)
+        report = build_stage(tutor, engine, s, per_stage, max_candidates=max_candidates, batch=batch, concept=concept,
+                             kinds=cycle)
         per_valid = f"{report.seconds_per_valid:.1f}s per valid item" if report.accepted else "no valid item"
         reasons = ", ".join(f"{r} {n}" for r, n in report.reasons.most_common()) or "none"
         on = f" ({sum(k[1] == concept for k in report.kept)} of them tagged {concept})" if concept else ""

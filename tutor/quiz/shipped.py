@@ -129,12 +129,13 @@ def robust(scores: dict) -> bool:
 
 
 def export_stage(tutor, stage: int, folder: Path, per_stage: int, max_candidates: int | None = None,
-                 extend: bool = False):
+                 extend: bool = False, **build):
     """Build `stage` with the tutor's model in a throwaway database and write its accepted
     items to folder/stage-N.yaml. `extend`: keep the file's items (and what review dropped)
     and add `per_stage` new ones: they are put in the throwaway bank first, so the build
     skips near-duplicates of them and moves on to other sentences of the chunks they used.
-    Returns (path, BuildReport, items written by this run)."""
+    `build`: passed on to build_stage (batch, kinds). Returns (path, BuildReport, items
+    written by this run)."""
     import tempfile
 
     from tutor.db import make_engine
@@ -148,7 +149,7 @@ def export_stage(tutor, stage: int, folder: Path, per_stage: int, max_candidates
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bank.db'}")
         if old:
             _seed_bank(engine, old, tutor.index.chunks)
-        report = build_stage(tutor, engine, stage, per_stage, max_candidates=max_candidates)
+        report = build_stage(tutor, engine, stage, per_stage, max_candidates=max_candidates, **build)
         engine.dispose()
     records = [item_record(c, concept, chunk, source_sentence(validator, key_statement(c), chunk), verdict.scores)
                for c, concept, chunk, verdict in report.kept if robust(verdict.scores)]
