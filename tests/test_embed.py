@@ -15,11 +15,10 @@ import shutil
 import numpy as np
 import pytest
 
-from tutor.assets import (
-    build_embedder_onnx, embedder_onnx_path, embedder_onnx_record, verified_embedder_onnx,
-)
+from tutor.assets import embedder_onnx_path, embedder_onnx_record, verified_embedder_onnx
 from tutor.config import load_settings
 from tutor.embed import DIMS, EMBEDDER_NAME, Embedder
+from tutor.embedder_build import build_embedder_onnx
 from tutor.errors import ConfigError, ModelNotFound
 
 SENTENCES = [
@@ -113,7 +112,7 @@ def test_missing_onnx_file_falls_back_to_torch(tmp_path, caplog):
         embedder = Embedder(threads=1, settings=settings)
     assert (embedder.requested, embedder.backend) == ("onnx", "torch")
     assert embedder.name == f"{EMBEDDER_NAME}/torch"
-    assert "using torch" in embedder.note and "python -m tutor.assets" in embedder.note
+    assert "using torch" in embedder.note and "python -m tutor.embedder_build" in embedder.note
     assert embedder.note in caplog.text
     vector = embedder.encode_one("gradient descent")
     assert vector.shape == (DIMS,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
@@ -133,11 +132,11 @@ def test_file_from_other_weights_is_not_used(onnx_embedder, tmp_path):
 
 
 def test_build_refuses_a_model_that_does_not_match_torch(tmp_path, monkeypatch):
-    import tutor.assets as assets
+    import tutor.embedder_build as embedder_build
 
-    monkeypatch.setattr(assets, "_export_fp32", lambda out: out.write_bytes(b"fp32"))
-    monkeypatch.setattr(assets, "_quantize_int8", lambda fp32, int8: int8.write_bytes(b"int8"))
-    monkeypatch.setattr(assets, "_compare_with_torch", lambda path: [0.999, 0.97, 0.998])
+    monkeypatch.setattr(embedder_build, "_export_fp32", lambda out: out.write_bytes(b"fp32"))
+    monkeypatch.setattr(embedder_build, "_quantize_int8", lambda fp32, int8: int8.write_bytes(b"int8"))
+    monkeypatch.setattr(embedder_build, "_compare_with_torch", lambda path: [0.999, 0.97, 0.998])
     with pytest.raises(ModelNotFound, match=r"lowest cosine 0\.9700"):
         build_embedder_onnx(tmp_path)
     assert not embedder_onnx_path(tmp_path).exists() and not embedder_onnx_record(tmp_path).exists()

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     embed_threads: int = Field(1, ge=1, description="onnxruntime / torch threads for query embedding")
     embed_backend: str = Field(
         "onnx", description="embedder runtime: onnx (int8 onnxruntime, the fast default; falls back "
-        "to torch with a warning when `python -m tutor.assets` has not built it) or torch"
+        "to torch with a warning when `python -m tutor.embedder_build` has not built it) or torch"
     )
     n_ctx: int = Field(8192, ge=1024, description="LLM context window, shared by the slots (llamacpp)")
     llm_parallel: int = Field(4, ge=1, le=16, description="llama.cpp slots: requests decoded together (llamacpp)")

@@ -6,7 +6,7 @@ Two backends compute the same vectors:
 - `onnx` (the default): the int8-quantised model in onnxruntime, tokenised by `tokenizers`,
   mean-pooled and L2-normalised in numpy exactly as sentence-transformers does. About 3x
   faster per query than torch, and it never imports torch. The model file is built once by
-  `python -m tutor.assets` (`make setup`) and checked against torch (cosine >= 0.995).
+  `python -m tutor.embedder_build` (`make setup`) and checked against torch (cosine >= 0.995).
 - `torch`: sentence-transformers on torch, the reference, and the fallback whenever the
   verified ONNX file is missing (the Embedder then says so in `note` and in the log).
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.assets import embedder_path
+from tutor.assets import embedder_path, verified_embedder_onnx
 from tutor.config import EMBED_BACKENDS
 
 EMBEDDER_NAME = "all-MiniLM-L6-v2"
@@ -154,8 +154,6 @@ class Embedder:
         self.name = embedder_name(self.backend)
 
     def _try_onnx(self, model_cache: Path, threads: int):
-        from tutor.assets import verified_embedder_onnx
-
         path, why = verified_embedder_onnx(model_cache)
         if path is not None:
             try:

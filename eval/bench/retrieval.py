@@ -1,10 +1,11 @@
 """Retrieval latency: our hybrid Retriever (dense + BM25, rank fusion) against a LangChain
 FAISS store over the same chunks and the same embedder, top-4 per query.
 
-Ours uses the default Embedder (int8 ONNX in onnxruntime once `python -m tutor.assets` has
-built it, else torch: the table says which); the baseline embeds with torch through
-HuggingFaceEmbeddings, as a newcomer's LangChain app would. Both run in this process on one
-thread (onnxruntime or torch) and one FAISS thread. After a warm-up pass
+Ours uses the default Embedder (int8 ONNX in onnxruntime once
+`python -m tutor.embedder_build` has built it, else torch: the table says which); the
+baseline embeds with torch through HuggingFaceEmbeddings, as a newcomer's LangChain app
+would. Both run in this process on one thread (onnxruntime or torch) and one FAISS
+thread. After a warm-up pass
 the two are interleaved query by query (who goes first alternates), so a noisy neighbour
 on the shared machine slows both alike instead of whichever ran during the burst.
 """
