@@ -219,6 +219,7 @@ def test_wrong_options_that_do_not_read_like_the_key_are_rejected(validator, opt
     ("mcq", "What topic does the text discuss?", "refers to 'the text'"),
     ("short", "What are the stages where these concepts reappear?", "refers to 'these concepts'"),
     ("mcq", "What comes next?", "too few content words"),
+    ("short", "What model did the paper attack?", "refers to 'the paper'"),
     ("tf", "Weeks 17-18: recurrent neural networks and LSTMs is TRUE.", "gives its own verdict"),
 ])
 def test_a_question_that_leans_on_what_the_learner_never_sees_is_rejected(validator, kind, question, fragment):

@@ -64,8 +64,8 @@ REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
            "unfinished")
 # What a question may not lean on: the learner sees the question, never its source. Found in
 # the review of the shipped bank ("What topic does the text discuss?", "What are the stages
-# where these concepts reappear?", "Weeks 17-18: ... is TRUE.").
-_UNSEEN = re.compile(r"\b(the|this|that) (source|text|passage|article|document|excerpt|section)\b"
+# where these concepts reappear?", "What model did the paper attack?", "Weeks 17-18: ... is TRUE.").
+_UNSEEN = re.compile(r"\b(the|this|that) (source|text|passage|article|document|excerpt|section|sentence|paper)\b"
                      r"|\b(these|those) (concepts|topics|ideas|models|methods|steps)\b|\bmentioned (above|here)\b", re.I)
 _OWN_VERDICT = re.compile(r"\bis (true|false)\W*$", re.I)
 _CUT_OFF = re.compile(r"([,:;–-]|'s|’s)\s*$")
