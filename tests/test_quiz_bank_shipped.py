@@ -52,8 +52,9 @@ def count(engine, *where) -> int:
         return session.exec(select(func.count()).select_from(QuizItem).where(*where)).one()
 
 
-@pytest.mark.xfail(strict=True, reason="stage 2 holds 24 reviewed items (18 of the 42 the model wrote were dropped "
-                                       "on review); `tutor quiz build --stage 2 --export corpus/quizzes --extend` adds more")
+@pytest.mark.xfail(strict=True, reason="stages 1, 2 and 3 hold 18, 24 and 16 reviewed items (review drops about half "
+                                       "of what the validators pass); `tutor quiz build --stage N --export corpus/quizzes "
+                                       "--extend` adds more")
 def test_every_shipped_stage_holds_enough_items(shipped):
     assert all(len(f.items) >= MIN_PER_STAGE for f in shipped), [(f.path.name, len(f.items)) for f in shipped]
 
@@ -69,9 +70,9 @@ def test_shipped_items_spread_over_kinds_and_concepts_and_name_their_generator(s
         assert generator["tutor"] and generator["date"]
 
 
-@pytest.mark.xfail(strict=True, reason="only stage 2 is generated so far (the shared model lock was busy for "
-                                       "most of the session): run `tutor quiz build --stage N --per-stage 30 "
-                                       "--export corpus/quizzes` for stages 1, 3 and 4, then drop this marker")
+@pytest.mark.xfail(strict=True, reason="stage 4 has no file yet (3 items kept on review so far, under the kinds and "
+                                       "concepts a file needs): run `tutor quiz build --stage 4 --per-stage 30 "
+                                       "--export corpus/quizzes`, review, then drop this marker")
 def test_every_stage_has_a_shipped_file(shipped, chunks):
     stages = sorted({c.stage for c in chunks if c.stage is not None and c.kind == "roadmap"})
     assert sorted(f.stage for f in shipped) == stages
