@@ -9,16 +9,19 @@ milestone?") got two sentences about length. Selection here is greedy over a cov
 objective: a sentence's relevance (embedding cosine plus the share of the question's terms
 it holds), plus the question terms it adds that the chosen ones lack, minus its similarity
 to what is already chosen (MMR), within `budget` tokens counted with `approx_tokens`.
-Bullet lines are units of their own, so a list keeps its items' words; a list is never shown
-with a hole, though: an item between two chosen items of the same list comes with them
-(weeks 17-18 and 21-22 of a week plan without 19-20 read as a plan that skips them, and the
-model said so). The heading line
+Bullet lines are units of their own, so a list keeps its items' words; an ordered list (week
+or month spans, numbered steps) is never shown with a hole, though: an item between two
+chosen items of the same list comes with them (weeks 17-18 and 21-22 of a week plan without
+19-20 read as a plan that skips them, and the model said so). An unordered list, such as a
+stage's resources, may skip items: filling its holes pushed out the very item a question
+asked for ("Which papers should I read in stage 3?" lost BERT). The heading line
 carries the chunk's section title, which often states the stage and weeks by itself.
 Week and month spans are shown with their length ("weeks 9-16, 8 weeks": `with_durations`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -132,19 +135,24 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
             for i, c in enumerate(chunks) if i in chosen]
 
 
+_ORDINAL = re.compile(r"^\s*(?:[-*]\s+)?(?:\d+\.\s|(?:weeks?|months?|step|q)\s*\d)", re.I)
+
+
 def _is_item(text: str) -> bool:
     return text.lstrip().startswith(("- ", "* ")) or text[:3].rstrip(".").isdigit()
 
 
 def _list_runs(units: list[tuple[int, int, str]]) -> dict[int, list[int]]:
-    """For each list item, the units of its list (consecutive items of one chunk)."""
+    """For each item of an ordered list, the units of its list (consecutive ordinal items of
+    one chunk: "- Weeks 17-18: ...", "2. ...")."""
     runs: dict[int, list[int]] = {}
     run: list[int] = []
     for k, (i, j, text) in enumerate(units):
-        if _is_item(text) and run and units[run[-1]][0] == i and units[run[-1]][1] == j - 1:
+        ordinal = _is_item(text) and bool(_ORDINAL.match(text))
+        if ordinal and run and units[run[-1]][0] == i and units[run[-1]][1] == j - 1:
             run.append(k)
         else:
-            run = [k] if _is_item(text) else []
+            run = [k] if ordinal else []
         for u in run:
             runs[u] = run
     return runs
