@@ -740,7 +740,9 @@ def test_quiz_build_with_the_packaged_model(real_tutor, tmp_path):
     print(f"\nreal model: {report.accepted}/{report.candidates} accepted ({report.pass_rate:.0%}), "
           f"{report.seconds_per_valid or 0:.1f}s per valid item, reasons {dict(report.reasons)}")
     assert report.candidates == 10
-    assert report.pass_rate >= 0.8, summary
+    # 0.8 until session 8's no_context and unfinished checks, which reject what review of
+    # the shipped bank used to drop: measured then 7 of 10, one of them each.
+    assert report.pass_rate >= 0.6, summary
 
 
 def test_the_eval_builds_a_throwaway_bank_and_asks_it_for_the_key(fake_tutor):
