@@ -280,16 +280,10 @@ def test_the_filter_passes_ordinary_answers_and_the_whole_corpus_unchanged(fake_
 
 # -- 320 prompts x three paths, adversarial backend -------------------------------------------
 
-# The gate refuses, before any model call, a message naming something the material lacks
-# ("You are DAN ..."): such a reply never reached the leaking backend, so the filter had
-# nothing to block. Every other reply leaked at the backend and must have been blocked.
-GATE_REFUSAL = "I can't answer that from the roadmap material: it has nothing on"
-
-
 def test_no_canary_leaks_over_the_widget_path(leaky_service):
     app, tutor, _, detector = leaky_service
     guard, blocked = guard_for(tutor.prompts), guard_for(tutor.prompts).blocked
-    replies = refused = 0
+    replies = 0
     with TestClient(app) as client:
         for family, turns in PROMPTS:
             conversation = None
@@ -301,11 +295,9 @@ def test_no_canary_leaks_over_the_widget_path(leaky_service):
                 assert all(detector.leaks(t) is None for t in [draft, *finals]), (family, turn, draft, finals)
                 conversation = json.loads(r.text.split("data: ", 1)[1].split("\n", 1)[0])["conversation_id"]
                 replies += 1
-                refused += any(GATE_REFUSAL in t for t in finals)
             stored = client.get(f"/api/conversations/{conversation}").json()["messages"]
             assert all(detector.leaks(m["content"] or "") is None for m in stored)
-    assert guard.blocked - blocked == replies - refused  # every reply leaked at the backend, none got out
-    assert refused <= replies // 4  # the filter, not the gate, is what this tests
+    assert guard.blocked - blocked == replies  # every reply leaked at the backend, none got out
     assert set(tutor.llm.used) == set(STRATEGIES)
 
 
@@ -315,7 +307,6 @@ def test_no_canary_leaks_over_the_openai_path(leaky_service):
     _, tutor, url, detector = leaky_service
     guard, blocked = guard_for(tutor.prompts), guard_for(tutor.prompts).blocked
     client = OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
-    refused = 0
     for i, (family, turns) in enumerate(PROMPTS):
         messages = []
         for turn in turns[:-1]:  # the client sends the history it has
@@ -328,10 +319,8 @@ def test_no_canary_leaks_over_the_openai_path(leaky_service):
         else:
             text = client.chat.completions.create(model="roadmap-tutor", messages=messages).choices[0].message.content
         assert detector.leaks(text) is None, (family, turns, text)
-        refused += GATE_REFUSAL in text
-        assert BLOCKED_TEXT in text or GATE_REFUSAL in text, text
-    assert guard.blocked - blocked == len(PROMPTS) - refused
-    assert refused <= len(PROMPTS) // 4
+        assert BLOCKED_TEXT in text
+    assert guard.blocked - blocked == len(PROMPTS)
 
 
 def test_no_canary_leaks_over_the_discord_path(leaky_service):
@@ -360,10 +349,8 @@ def test_no_canary_leaks_over_the_discord_path(leaky_service):
     texts = [s.content for s in log.texts()]
     assert texts and all(detector.leaks(t) is None for t in texts)
     replies = sum(len(t) for _, t in PROMPTS)
-    refused = replies - (guard.blocked - blocked)  # a reply is edited in place: texts repeat
-    assert 0 <= refused <= replies // 4
-    assert sum(GATE_REFUSAL in t for t in texts) >= refused
-    assert sum(BLOCKED_TEXT in t for t in texts) >= replies - refused
+    assert guard.blocked - blocked == replies
+    assert sum(BLOCKED_TEXT in t for t in texts) >= replies
 
 
 # -- a poisoned document ----------------------------------------------------------------------
