@@ -15,7 +15,8 @@ import time
 import jsonschema
 import pytest
 
-from eval.bench.vllm_cpu import ROOT, SERVED_NAME, VENV, free_port, missing, model_dir, vllm_server
+from eval.bench.common import free_port
+from eval.bench.vllm_cpu import ROOT, SERVED_NAME, VENV, missing, model_dir, vllm_server
 from tests.test_cli import run
 from tutor.config import load_settings
 from tutor.quiz.schema import generation_schema

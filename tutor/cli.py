@@ -474,10 +474,11 @@ def quiz_build(
 
     settings = _settings(index, backend, model)
     from tutor.quiz.bank import KIND_CYCLE
+    from tutor.quiz.schema import KINDS
 
     cycle = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else KIND_CYCLE
-    if not cycle or set(cycle) - {"mcq", "tf", "short"}:
-        raise typer.BadParameter(f"{kinds!r}: give one or more of mcq, tf, short, comma-separated",
+    if not cycle or set(cycle) - set(KINDS):
+        raise typer.BadParameter(f"{kinds!r}: give one or more of {', '.join(KINDS)}, comma-separated",
                                  param_hint="--kinds")
     if concept is not None and export is not None:
         raise typer.BadParameter("the shipped bank is built per stage: --concept does not go with --export",

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -179,3 +180,10 @@ def _clean(value):
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server the bench starts, or to find closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -25,14 +25,14 @@ request starves behind the others).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from eval.bench.llm import ask_ours
 from eval.bench.common import (
-    clock, console, fmt, index_under_test, load_queries, percentile, quiet_libraries, table, verdict,
+    clock, console, fmt, free_port, index_under_test, load_queries, percentile, quiet_libraries, table,
+    verdict,
 )
 
 LEVELS = (1, 2, 4)
@@ -85,9 +85,7 @@ def run_backend(tutor, name: str, questions: list[str], per_thread: int) -> list
 
 
 def _server(model: str, settings) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:  # a free loopback port
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", SERVER, model, str(port), str(settings.n_ctx),
                              str(settings.llm_parallel), str(settings.llm_threads)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -12,21 +12,16 @@ Needs an index (TUTOR_INDEX_DIR, default var/index); loads no LLM.
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 import time
 from pathlib import Path
+
+from eval.bench.common import free_port
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 QUESTIONS = ["How long is stage 1?", "What is the milestone of stage 2?", "What is backpropagation?",
              "Which papers should I read in stage 4?", "What does stage 3 cover?"]
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _timed_chat(app, questions) -> list[float]:
@@ -58,7 +53,7 @@ def unreachable() -> None:
     normal = Tutor(base, index, embedder, FakeLLM())
     baseline = _timed_chat(create_app(base, tutor=normal, engine=make_engine(f"sqlite:///{db}")), QUESTIONS)
     down = base.model_copy(update={"llm_backend": "openai", "openai_check_schema": False,
-                                   "openai_base_url": f"http://127.0.0.1:{_closed_port()}/v1"})
+                                   "openai_base_url": f"http://127.0.0.1:{free_port()}/v1"})
     tutor = Tutor(down, index, embedder, get_llm(down))
     seconds = _timed_chat(create_app(down, tutor=tutor, engine=make_engine(f"sqlite:///{db}")), QUESTIONS)
     n = down.llm_breaker_failures

@@ -12,7 +12,6 @@ cores: the figures say what vLLM costs on a CPU, not what it does on a GPU.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,7 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from eval.bench.common import clock, console, fmt, index_under_test, quiet_libraries, ratio, summary, table
+from eval.bench.common import (clock, console, fmt, free_port, index_under_test, quiet_libraries, ratio,
+                               summary, table)
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("TUTOR_VLLM_VENV", ROOT / "var" / "vllm-venv"))
@@ -69,12 +69,6 @@ def vllm_server(port: int) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_serving(proc: subprocess.Popen, url: str) -> None:

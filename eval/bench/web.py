@@ -29,8 +29,8 @@ from pathlib import Path
 
 import httpx
 
-from eval.bench.common import (clock, console, fmt, index_under_test, load_queries, ratio, summary,
-                               table, verdict)
+from eval.bench.common import (clock, console, fmt, free_port, index_under_test, load_queries, ratio,
+                               summary, table, verdict)
 
 TUTOR = str(Path(sys.executable).parent / "tutor")
 # The bench measures the web tier's own capacity, so admission control stays out of the way.
@@ -39,20 +39,12 @@ UNLIMITED = {"TUTOR_RATE_LIMIT_PER_LEARNER": "0", "TUTOR_RATE_LIMIT_PER_ADDRESS"
 REPLICA_CLIENTS = 16
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Served:
     """`tutor serve` in a subprocess, ready when /readyz says so."""
 
     def __init__(self, index_dir: Path, backend: str, db_dir: str, env: dict[str, str] | None = None,
                  database_url: str | None = None):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "HF_HUB_OFFLINE": "1",
                "TUTOR_DATABASE_URL": database_url or f"sqlite:///{db_dir}/bench.db", **(env or {})}
