@@ -48,11 +48,14 @@ class Down(FakeLLM):
         super().__init__()
         self.up = False
         self.reached = 0
+        self.crash: Exception | None = None  # raised instead of answering, once up
 
     def stream(self, messages, **opts):
         self.reached += 1
         if not self.up:
             raise BackendUnavailable("cannot reach http://127.0.0.1:9/v1")
+        if self.crash:
+            raise self.crash
         yield from super().stream(messages, **opts)
 
 
@@ -93,6 +96,27 @@ def test_while_half_open_only_one_trial_goes_through():
     with pytest.raises(BackendUnavailable, match="circuit breaker open"):
         next(trial)  # ... so a second caller fails fast
     assert inner.reached == 1
+
+
+def test_a_trial_that_ends_without_a_verdict_gives_the_trial_to_the_next_caller():
+    """A half-open trial that raises something other than BackendUnavailable (a reply that
+    could not be read, a bug) says nothing about the server: the next call is the trial.
+    The breaker used to stay half-open with its trial taken, refusing every call for good."""
+    now = [0.0]
+    inner = Down()
+    llm = CircuitBreaker(inner, failures=1, cooldown=5, clock=lambda: now[0])
+    msgs = [{"role": "user", "content": "hi"}]
+    with pytest.raises(BackendUnavailable):
+        llm.complete(msgs)
+    now[0] = 6.0
+    inner.up, inner.crash = True, ValueError("a reply that could not be read")
+    with pytest.raises(ValueError):
+        llm.complete(msgs)
+    with pytest.raises(ValueError):  # admitted as the next trial, not refused
+        list(llm.stream(msgs))
+    inner.crash = None
+    assert "".join(llm.stream(msgs))
+    assert llm.state == CLOSED and llm.fast_failures == 0 and inner.reached == 4
 
 
 # -- the LLM unreachable at request start -----------------------------------------------------

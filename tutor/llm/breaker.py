@@ -7,9 +7,14 @@ llama.cpp server on another machine).
     half-open  one call goes through as a trial: success closes the breaker, failure opens
                it for another cool-down; other calls meanwhile fail at once
 
-A call counts as a success once its first piece arrives. The tutor turns a fast failure
-into a retrieval-only answer (tutor/fallback.py), so while the server stays down each
-learner gets the top sources at once instead of waiting out connect timeouts and retries.
+A call counts as a success once its first piece arrives. A trial that ends any other way
+(an exception that is not BackendUnavailable: a reply we could not read, a bug of ours)
+judged nothing, so the next caller becomes the trial (otherwise the breaker would stay
+half-open with its one trial taken and fail every call until a restart).
+
+The tutor turns a fast failure into a retrieval-only answer (tutor/fallback.py), so while
+the server stays down each learner gets the top sources at once instead of waiting out
+connect timeouts and retries.
 """
 
 from __future__ import annotations
@@ -44,13 +49,14 @@ class CircuitBreaker(LLM):
 
     # -- state ---------------------------------------------------------------------------------
 
-    def _admit(self) -> None:
+    def _admit(self) -> bool:
+        """Let a call through (True when it is the half-open trial) or fail it fast."""
         with self._lock:
             if self.state == OPEN and self.clock() - self.opened_at >= self.cooldown:
                 self.state, self._trial = HALF_OPEN, False
             if self.state == CLOSED or (self.state == HALF_OPEN and not self._trial):
                 self._trial = self.state == HALF_OPEN
-                return
+                return self._trial
             self.fast_failures += 1
             left = max(self.cooldown - (self.clock() - self.opened_at), 0.0)
         raise BackendUnavailable(f"the {self.name} backend failed {self.failures} times in a row; not trying "
@@ -66,12 +72,22 @@ class CircuitBreaker(LLM):
             if self.state == HALF_OPEN or self.failed >= self.failures:
                 self.state, self.opened_at, self._trial = OPEN, self.clock(), False
 
+    def _unjudged(self, trial: bool) -> None:
+        """The trial ended neither way: the next caller may try."""
+        if trial:
+            with self._lock:
+                if self.state == HALF_OPEN:
+                    self._trial = False
+
     def _call(self, fn, *args, **kwargs):
-        self._admit()
+        trial = self._admit()
         try:
             result = fn(*args, **kwargs)
         except BackendUnavailable:
             self._failed()
+            raise
+        except BaseException:
+            self._unjudged(trial)
             raise
         self._succeeded()
         return result
@@ -79,19 +95,24 @@ class CircuitBreaker(LLM):
     # -- the seam ------------------------------------------------------------------------------
 
     def stream(self, messages: Messages, **opts) -> Iterator[str]:
-        self._admit()
-        started = False
+        trial = self._admit()
+        judged = False
         try:
             for piece in self.inner.stream(messages, **opts):
-                if not started:
-                    started = True
+                if not judged:
+                    judged = True
                     self._succeeded()
                 yield piece
+            if not judged:
+                judged = True
+                self._succeeded()  # an empty reply still came back
         except BackendUnavailable:
+            judged = True
             self._failed()
             raise
-        if not started:
-            self._succeeded()  # an empty reply still came back
+        finally:
+            if not judged:
+                self._unjudged(trial)
 
     def complete(self, messages: Messages, **opts) -> Completion:
         return self._call(self.inner.complete, messages, **opts)
