@@ -25,7 +25,8 @@ from tutor.quiz.bank import build_stage, serve_quiz
 from tutor.quiz.hints import leaks
 from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.schema import Candidate
-from tutor.quiz.validate import KEY_THRESHOLD, Validator, option_form_problem, unfinished
+from tutor.quiz.validate import (KEY_THRESHOLD, Validator, cut_in_source, list_with, option_form_problem,
+                                 stage_problem, unfinished)
 from tutor.text import sentences, terms
 from tutor.types import Chunk
 
@@ -240,6 +241,80 @@ def test_an_answer_cut_off_mid_phrase_is_rejected(validator, kind, answer, optio
     verdict = validator.check(Candidate(kind, Q, answer, options, "Adam keeps two."), ADAM)
     assert "unfinished" in verdict.reasons, verdict.details
     assert not unfinished("Roadmap A") and not unfinished("weeks 9-16") and not unfinished("two running averages")
+
+
+# Sources of items the review dropped: a key cut inside a compound, a key that is one item
+# of a list (the wording of corpus/roadmap.yaml and the paper summaries).
+LORA = Chunk("paper-lora#1", "paper-lora", "LoRA's key idea is to freeze the pre-trained weights and learn low-rank "
+             "update matrices beside them, so only a small share of parameters is trained.",
+             "LoRA — Key idea", "paper", "corpus/papers/paper-lora.md", 4, ("lora-peft",))
+Q3_SCALE = Chunk("quarter-q3#4", "quarter-q3", "To scale, Roadmap B's Q3 adds Spark, a cloud ML platform (SageMaker, "
+                 "Vertex AI, Azure ML Studio), and multi-GPU and multi-node training.",
+                 "Q3: Production — Scale", "roadmap", "corpus/roadmap.yaml", 4, ("cloud-ml-platforms",))
+SEGMENTATION = Chunk("concept-image-segmentation#0", "concept-image-segmentation", "Image segmentation labels every "
+                     "pixel, either by class (semantic segmentation, for example with U-Net) or by individual object "
+                     "(instance segmentation, for example with Mask R-CNN).", "Image segmentation", "roadmap",
+                     "corpus/roadmap.yaml", 4, ("image-segmentation",))
+
+
+@pytest.mark.parametrize("answer, text, rest", [  # keys the review dropped as cut off
+    ("freeze the pre-trained weights and learn low", LORA.text, "-rank"),
+    ("Represent words or tokens as dense", "Word embeddings represent words or tokens as dense vectors.", "vectors"),
+    ("Foundations and Classical Machine", "Stage 1 is Foundations and Classical Machine Learning.", "Learning"),
+])
+def test_a_key_that_stops_inside_a_compound_of_its_source_is_unfinished(validator, answer, text, rest):
+    assert cut_in_source(answer, text) == rest
+    source = Chunk("c#0", "c", text, "T", "roadmap", "corpus/roadmap.yaml", 1, ())
+    verdict = validator.check(Candidate("short", "What does the LoRA paper propose to train?", answer), source)
+    assert "unfinished" in verdict.reasons and f"stops before {rest!r}" in " ".join(verdict.details)
+
+
+@pytest.mark.parametrize("answer, text", [
+    ("two running averages", ADAM.text),  # goes on with "for": a phrase ends there
+    ("learn low-rank update matrices", LORA.text),
+    ("Semantic segmentation", SEGMENTATION.text),
+    ("Random Forest", "A Random Forest averages many decision trees."),  # not a name cut in two
+    ("quantum entanglement", ADAM.text),  # not in the source at all
+])
+def test_a_key_that_ends_where_its_source_phrase_ends_is_not_cut(answer, text):
+    assert cut_in_source(answer, text) is None
+
+
+@pytest.mark.parametrize("kind, question, answer, options, fragment", [  # each dropped on review
+    ("short", "What stage does FastAPI belong to?", "Production and Specialisation", [], "is not a stage number"),
+    ("short", "What stage does the Vision Transformer belong to?", "Q2", [], "one of Roadmap B's quarters"),
+    ("mcq", "What is the stage of Roadmap B's fourth quarter?", 0, ["4", "1", "2", "3"], "names 'Roadmap B'"),
+    ("mcq", "What stage of the reinforcement-learning specialisation does DQN belong to?", 0, ["4", "1", "2", "3"],
+     "names 'specialisation'"),
+    ("mcq", "Which stage covers the Vision Transformer?", 0, ["stage 3", "Q2", "stage 1", "stage 4"], "'Q2'"),
+])
+def test_a_stage_question_must_be_answerable_with_a_stage(validator, kind, question, answer, options, fragment):
+    assert fragment in (stage_problem(question, kind, answer, options) or "")
+    verdict = validator.check(Candidate(kind, question, answer, options), BACKPROP)
+    assert "stage_question" in verdict.reasons, verdict.details
+
+
+@pytest.mark.parametrize("kind, question, answer, options", [  # shipped items of this form
+    ("short", "What stage does demand forecasting fall under?", "4", []),
+    ("short", "What stage of the machine learning roadmap is the Transformer architecture part of?", "stage 3", []),
+    ("mcq", "Which stage of the Roadmap A does AlexNet belong to?", 1, ["1", "2", "3", "4"]),
+    ("short", "What is the name of the stage that covers RNNs?", "Advanced Architectures and NLP", []),  # a title
+    ("short", "What does backpropagation compute?", "the gradient of the loss", []),
+])
+def test_stage_questions_keyed_with_a_stage_number_pass(kind, question, answer, options):
+    assert stage_problem(question, kind, answer, options) is None
+
+
+def test_a_short_answer_key_that_is_one_item_of_a_list_is_partial(validator):
+    partial = Candidate("short", "What cloud ML platform does Roadmap B's Q3 name for scaling?", "SageMaker")
+    verdict = validator.check(partial, Q3_SCALE)
+    assert "partial_key" in verdict.reasons, verdict.details
+    assert "one of 3 listed in its source: SageMaker, Vertex AI, Azure ML Studio" in " ".join(verdict.details)
+    one = Candidate("short", "Name one cloud ML platform Roadmap B's Q3 lists for scaling.", "SageMaker")
+    assert "partial_key" not in validator.check(one, Q3_SCALE).reasons  # the question asks for one
+    assert list_with("YOLO", "Detectors include YOLO and the Faster R-CNN family.") is not None
+    assert list_with("Semantic segmentation", SEGMENTATION.text) is None  # its neighbour is an aside
+    assert list_with("two running averages", ADAM.text) is None
 
 
 @pytest.mark.parametrize("options", [

@@ -22,7 +22,19 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
     unfinished            an option or short-answer key is cut off mid-phrase: it ends in a
                           comma or colon, a possessive, or a lower-case function word ("Flag
                           data points or time periods that do", "Breiman showed that a Random
-                          Forest's")
+                          Forest's"), or it stops inside a compound its source goes on with
+                          (cut_in_source: "learn low" of "learn low-rank", "as dense" of "as
+                          dense vectors", "Classical Machine" of "Classical Machine Learning")
+    stage_question        the question asks which stage something belongs to, but names
+                          Roadmap B, a quarter, a specialisation or a course (stages are
+                          Roadmap A's), offers a quarter ("Q2") among its answers, or, as a
+                          short answer, has a key that is not a stage number (a learner who
+                          answers "stage 4" is marked wrong against "Production and
+                          Specialisation")
+    partial_key           a short-answer key is one item of a list in its source ("SageMaker"
+                          of "SageMaker, Vertex AI, Azure ML Studio"): a learner naming another
+                          item is right and marked wrong. A question asking for "one" or "an
+                          example" may take one item.
 
 Support has no NLI model to lean on (none ships offline), so it is the answer scorer's
 recipe (tutor/support.py) applied to the statement "question + answer":
@@ -52,7 +64,7 @@ from tutor.embed import Embedder
 from tutor.quiz.schema import MCQ_OPTIONS, Candidate, schema_problems
 from tutor.sentence_vectors import SentenceVectors
 from tutor.support import SUPPORT_THRESHOLD, SupportScorer
-from tutor.text import NUMBER, STOPWORDS, terms
+from tutor.text import NUMBER, STOPWORDS, sentences, terms
 from tutor.types import Chunk
 
 KEY_THRESHOLD = SUPPORT_THRESHOLD
@@ -61,7 +73,7 @@ SIMILAR = 0.92
 NUMBER_MARGIN = 0.10
 REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
            "distractor_supported", "key_in_question", "duplicate", "distractor_form", "no_context",
-           "unfinished")
+           "unfinished", "stage_question", "partial_key")
 # What a question may not lean on: the learner sees the question, never its source. Found in
 # the review of the shipped bank ("What topic does the text discuss?", "What are the stages
 # where these concepts reappear?", "What model did the paper attack?", "Weeks 17-18: ... is TRUE.").
@@ -70,6 +82,23 @@ _UNSEEN = re.compile(r"\b(the|this|that) (source|text|passage|article|document|e
 _OWN_VERDICT = re.compile(r"\bis (true|false)\W*$", re.I)
 _CUT_OFF = re.compile(r"([,:;–-]|'s|’s)\s*$")
 MIN_QUESTION_TERMS = 3
+# Found in the review of the shipped bank: "What stage does FastAPI belong to?" keyed
+# "Production and Specialisation", "What stage does the Vision Transformer belong to?" keyed
+# "Q2", "What is the stage of Roadmap B's fourth quarter?".
+_ASKS_STAGE = re.compile(r"\b(what|which)\s+stage\b|\bwhat is the stage\b|\bthe stage of\b", re.I)
+_ASKS_NAME = re.compile(r"\b(name|named|called|title)\b", re.I)  # "the name of the stage" wants a title
+_NOT_A_STAGE = re.compile(r"\bQ[1-9]\b|\bquarters?\b|\broadmap b\b|\bspeciali[sz]ation\b|\bcourse\b", re.I)
+_QUARTER = re.compile(r"\bQ[1-9]\b|\bquarter\b", re.I)
+_STAGE_NUMBER = re.compile(r"^\s*(stage\s*)?\d+\W*$", re.I)
+# A list in a source clause: its items split at commas and "and"/"or"; an item that opens
+# with "for example" or "such as" is an aside, not a sibling of the key.
+_LIST_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+_CLAUSE = re.compile(r"[;:()\[\]—]|\s–\s")
+_ASIDE = re.compile(r"^(for example|for instance|e\.g|such as|including|like)\b", re.I)
+_ASKS_ONE = re.compile(r"\b(one|an? example|any)\b", re.I)
+LIST_ITEM_WORDS = 4  # siblings longer than this are clauses, not list items
+# Words after which a key must go on: "as dense" stops before "vectors".
+_LINKING = frozenset("as into of to with for by from than and or a an the".split())
 # Forms an option can have (option_form): a number ("0.001", "weeks 9-16"), a sentence (it
 # ends with a full stop: "It keeps two averages."), a purpose ("to learn a smooth latent
 # space"), or a phrase ("Adam", "a fixed learning rate"). Length is checked apart from form: two options read alike when their word counts
@@ -158,6 +187,12 @@ class Validator:
         answers = c.options if c.kind == "mcq" else [c.answer] if c.kind == "short" else []
         if cut := next((a for a in answers if unfinished(a)), None):
             verdict.fail("unfinished", f"{cut!r} is cut off mid-phrase")
+        elif cut := next(((a, rest) for a in answers if (rest := cut_in_source(str(a), source.text))), None):
+            verdict.fail("unfinished", f"{cut[0]!r} stops before {cut[1]!r}, which its source goes on with")
+        if problem := stage_problem(c.question, c.kind, c.answer, c.options):
+            verdict.fail("stage_question", problem)
+        if c.kind == "short" and not _ASKS_ONE.search(c.question) and (items := list_with(str(c.answer), source.text)):
+            verdict.fail("partial_key", f"the key is one of {len(items)} listed in its source: {', '.join(items)}")
         self._novel(c, bank_questions, verdict)
         return verdict
 
@@ -236,6 +271,59 @@ def unfinished(text: str) -> bool:
     """An answer that stops mid-phrase; "Roadmap A" ends in a name, not the article "a"."""
     last = text.split()[-1].strip(".!?\"'") if text.split() else ""
     return bool(_CUT_OFF.search(text.rstrip(".!? "))) or (last.islower() and last in STOPWORDS)
+
+
+def cut_in_source(answer: str, text: str) -> str | None:
+    """What `text` goes on with where it contains `answer` cut inside a compound: a hyphen
+    ("learn low" of "low-rank"), a capitalised name ("Classical Machine" of "Classical Machine
+    Learning"), or the content word after a trailing "as/of/into ... X" ("as dense" of "as
+    dense vectors"); None when `answer` ends where a phrase of `text` ends, or is not in it."""
+    words = answer.split()
+    if not words:
+        return None
+    for found in re.finditer(r"(?<![\w-])" + re.escape(answer.strip().rstrip(".")), text, re.I):
+        rest = text[found.end():]
+        if hyphen := re.match(r"-\w+", rest):
+            return hyphen.group(0)
+        if not (after := re.match(r" (\w[\w-]*)", rest)):
+            continue
+        following = after.group(1)
+        if words[-1][:1].isupper() and following[:1].isupper():
+            return following
+        if len(words) >= 2 and words[-2].lower() in _LINKING and following.lower() not in STOPWORDS:
+            return following
+    return None
+
+
+def stage_problem(question: str, kind: str, answer, options: list) -> str | None:
+    """Why a question asking which stage something belongs to cannot be answered as asked."""
+    if not _ASKS_STAGE.search(question) or _ASKS_NAME.search(question):
+        return None
+    if found := _NOT_A_STAGE.search(question):
+        return f"asks for a stage but names {found.group(0)!r}: stages are Roadmap A's, quarters Roadmap B's"
+    answers = [str(o) for o in options] if kind == "mcq" else [str(answer)] if kind == "short" else []
+    if quarter := next((a for a in answers if _QUARTER.search(a)), None):
+        return f"asks for a stage, yet {quarter!r} is one of Roadmap B's quarters"
+    if kind == "short" and not _STAGE_NUMBER.match(str(answer)):
+        return f"asks for a stage, the key {answer!r} is not a stage number (a learner answering 'stage N' is marked wrong)"
+    return None
+
+
+def list_with(key: str, text: str) -> list[str] | None:
+    """The items of a list in `text` that `key` is one of (the first item may carry the
+    clause's lead-in: "names MLflow"), or None when `key` is no list's item."""
+    want = normalise(key)
+    if not want:
+        return None
+    for sentence in sentences(text):
+        for clause in _CLAUSE.split(sentence):
+            items = [i.strip() for i in _LIST_SPLIT.split(clause) if i.strip()]
+            found = [n for n, i in enumerate(items) if normalise(i) == want
+                     or (n == 0 and normalise(i).endswith(f" {want}"))]
+            others = [i for n, i in enumerate(items) if n not in found and not _ASIDE.match(i)]
+            if found and others and all(len(i.split()) <= LIST_ITEM_WORDS for i in others):
+                return items
+    return None
 
 
 def one_correct_problem(c: Candidate) -> str | None:
