@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -121,15 +122,19 @@ def test_a_trial_that_ends_without_a_verdict_gives_the_trial_to_the_next_caller(
 
 # -- the LLM unreachable at request start -----------------------------------------------------
 
+FALLBACK_SECONDS = 2.0  # issue 16: the retrieval-only answer within 2 s of the question
+
+
 @pytest.fixture
 def unreachable_tutor(corpus_index, embedder):
-    """A tutor whose backend is the openai one pointed at a closed port, behind the breaker."""
+    """A tutor whose backend is the openai one pointed at a closed port, behind the breaker;
+    the product's retries and backoff (2, 0.2 s then 0.4 s), since they are what a learner waits out."""
     from tutor.config import load_settings
     from tutor.llm import get_llm
 
     settings = load_settings(index_dir=corpus_index.index_dir, llm_backend="openai",
                              openai_base_url=f"http://127.0.0.1:{free_port()}/v1", openai_check_schema=False,
-                             openai_retries=0, llm_breaker_failures=2, llm_breaker_cooldown=600)
+                             llm_breaker_failures=2, llm_breaker_cooldown=600)
     llm = get_llm(settings)
     sends = []
     real_send = llm.inner._client.send
@@ -144,6 +149,9 @@ def test_an_unreachable_llm_gives_the_top_sources_with_a_notice_and_the_breaker_
     app = create_app(tutor.settings, tutor=tutor, engine=make_engine(f"sqlite:///{tmp_path / 't.db'}"))
     timings = []
     with TestClient(app) as client:
+        # an off-roadmap question is refused without the model (and warms this process's first-use costs)
+        off = client.post("/api/chat", json={"message": "What is the best pizza topping?", "stream": False}).json()
+        assert off["refused"] and not off["citations"] and sends == []
         for question in ("How long is stage 1?", "What is the milestone of stage 2?", "What is backpropagation?"):
             started = time.perf_counter()
             r = client.post("/api/chat", json={"message": question})
@@ -153,18 +161,69 @@ def test_an_unreachable_llm_gives_the_top_sources_with_a_notice_and_the_breaker_
             done = json.loads(r.text.strip().split("\n\n")[-1].split("data: ", 1)[1])
             assert done["answer"].startswith(NOTICE) and done["citations"], done
             assert "[1] " in done["answer"] and not done["refused"]
-        assert len(sends) == 2  # two failures opened the breaker; the third tried no connection
+        tries = 2 * (tutor.settings.openai_retries + 1)
+        assert len(sends) == tries  # two failures opened the breaker; the third tried no connection
         assert tutor.llm.state == OPEN and tutor.llm.fast_failures == 1
         # the OpenAI path and a follow-up (which needs the model to condense) degrade the same way
         body = {"model": "roadmap-tutor", "messages": [
             {"role": "user", "content": "What does stage 2 cover?"}, {"role": "assistant", "content": "Deep learning."},
             {"role": "user", "content": "How long does it take?"}]}
         content = client.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]["content"]
-        assert content.startswith(NOTICE) and len(sends) == 2
-        # an off-roadmap question is still refused, without the model
-        off = client.post("/api/chat", json={"message": "What is the best pizza topping?", "stream": False}).json()
-        assert off["refused"] and not off["citations"]
+        assert content.startswith(NOTICE) and len(sends) == tries
     print(f"\nLLM unreachable: seconds per answer {[round(t, 2) for t in timings]} (the last with the breaker open)")
+    assert max(timings) < FALLBACK_SECONDS, timings  # retries included
+
+
+def _silent_host() -> tuple[socket.socket, socket.socket]:
+    """A listening socket whose accept queue is full (and the connection filling it): the
+    kernel drops further SYNs, so a connect hangs as to a machine that is down."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    return listener, socket.create_connection(listener.getsockname())
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a host that drops connects: each attempt waits TUTOR_OPENAI_CONNECT_TIMEOUT (5 s) and there are "
+    "3 attempts, 15.6 s before the retrieval-only answer (measured); needs a connect budget for all "
+    "attempts in tutor/llm/openai_compat.py and a default under 2 s in tutor/config.py"))
+def test_an_llm_host_that_does_not_answer_gives_the_fallback_within_2_seconds(corpus_index, embedder, tmp_path):
+    from tutor.config import load_settings
+    from tutor.llm import get_llm
+
+    host, filler = _silent_host()
+    settings = load_settings(index_dir=corpus_index.index_dir, llm_backend="openai", openai_check_schema=False,
+                             openai_base_url=f"http://127.0.0.1:{host.getsockname()[1]}/v1")
+    tutor = Tutor(settings, load_index(settings.index_dir), embedder, get_llm(settings))
+    try:
+        app = create_app(settings, tutor=tutor, engine=make_engine(f"sqlite:///{tmp_path / 't.db'}"))
+        with TestClient(app) as client:
+            started = time.perf_counter()
+            done = client.post("/api/chat", json={"message": "How long is stage 1?", "stream": False}).json()
+            seconds = time.perf_counter() - started
+        assert done["answer"].startswith(NOTICE), done
+        assert seconds < FALLBACK_SECONDS, f"{seconds:.1f} s to the retrieval-only answer"
+    finally:
+        filler.close()
+        host.close()
+        tutor.llm.close()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "an LLM server down when `tutor serve` starts: the start-up's schema check and warm-up fail, "
+    "state.load_error is set for good and every question gets 503, even after the server comes up; "
+    "needs tutor/api/__init__.py (_load_tutor) and tutor/llm/__init__.py to serve with the breaker open"))
+def test_an_llm_server_down_at_service_start_still_gives_retrieval_only_answers(corpus_index, tmp_path):
+    from tutor.config import load_settings
+
+    settings = load_settings(index_dir=corpus_index.index_dir, llm_backend="openai",
+                             openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
+                             database_url=f"sqlite:///{tmp_path / 't.db'}")
+    app = create_app(settings)  # as `tutor serve` builds it: the tutor loads on its own thread
+    with TestClient(app) as client:
+        assert app.state.tutor_state.ready.wait(120)
+        r = client.post("/api/chat", json={"message": "How long is stage 1?", "stream": False})
+        assert r.status_code == 200 and r.json()["answer"].startswith(NOTICE), r.text[:300]
 
 
 # -- kill -9 during ingest --------------------------------------------------------------------
@@ -416,6 +475,7 @@ def test_sigterm_ends_every_open_stream_with_done_or_error_and_the_server_exits(
         signalled = time.monotonic()
         server.wait(timeout=60)
         exit_seconds = time.monotonic() - signalled
+        assert exit_seconds < 30, f"exited {exit_seconds:.1f} s after SIGTERM"  # issue 16: within 30 s
         for c in clients:
             c.join(30)
         assert sorted(results) == [0, 1, 2, 3], server.stdout.read().decode(errors="replace")[-2000:]
