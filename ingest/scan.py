@@ -5,9 +5,11 @@ Hidden text is removed before chunking, so it never reaches a prompt:
   - zero-width and bidirectional control characters, Unicode tag characters (U+E0000 block,
     "ASCII smuggling"), soft hyphens;
   - HTML comments (in HTML, and in Markdown, where they do not render);
-  - HTML elements styled invisible: display:none, visibility:hidden, font-size:0,
-    opacity:0, white text, zero width or height, off-screen positions, the `hidden`
-    attribute.
+  - HTML elements styled invisible in their style attribute: display:none,
+    visibility:hidden, font-size 0 or under 2 px, opacity:0, white or transparent text
+    (by name, hex, rgb, hsl), zero width or height, off-screen positions, scale(0), clipped
+    to nothing; and the `hidden` attribute. (Rules in a <style> sheet are not read: the
+    loader drops the sheet first, so a class that hides text is missed.)
 Instruction-like passages are visible text and stay indexed (an operator may have good
 reason to quote one); they are flagged so the operator can look. At answer time the
 prompts fence retrieved text as data and the output filter (tutor/guard.py) stops leaks.
@@ -20,11 +22,20 @@ from dataclasses import dataclass
 
 INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
 HTML_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
+_END = r"\s*(?:;|$|!)"
 _HIDDEN_STYLE = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?\s*(?:;|$|!)"
-    r"|opacity\s*:\s*0(?:\.0+)?\s*(?:;|$|!)|(?<![-\w])color\s*:\s*(?:#fff(?:fff)?\b|white\b|transparent\b)"
-    r"|(?<![-\w])(?:width|height|max-height|max-width)\s*:\s*0(?:px)?\s*(?:;|$|!)"
-    r"|(?:left|top|text-indent)\s*:\s*-\d{3,}", re.I)
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.0+)?(?:px|pt|em|rem|%)?" + _END
+    # text under 2 px or 0.1 em cannot be read
+    + r"|font-size\s*:\s*(?:0*\.\d+|1(?:\.\d+)?)(?:px|pt)" + _END + r"|font-size\s*:\s*0*\.0\d*(?:em|rem)" + _END
+    + r"|opacity\s*:\s*0(?:\.0+)?" + _END
+    # white (by name, hex, rgb or hsl) or fully transparent text
+    + r"|(?<![-\w])color\s*:\s*(?:#fff(?:fff)?\b|white\b|transparent\b|rgba?\(\s*255\s*,\s*255\s*,\s*255\s*[,)]"
+    r"|rgba\([^)]*,\s*0(?:\.0+)?\s*\)|hsla?\([^,)]*,[^,)]*,\s*100%)"
+    + r"|(?<![-\w])(?:width|height|max-height|max-width)\s*:\s*0(?:px)?" + _END
+    + r"|(?:left|top|text-indent)\s*:\s*-\d{3,}"
+    # shrunk or clipped away
+    + r"|transform\s*:\s*scale\(\s*0(?:\.0+)?\s*[,)]|(?<![-\w])clip\s*:\s*rect\(\s*0(?:px)?[\s,]+0"
+    r"|clip-path\s*:\s*inset\(\s*(?:50|100)%", re.I)
 # Phrases that address a model rather than a reader. Kept narrow: each was checked against
 # the shipped corpus, which must raise no flag (tests/test_injection.py).
 INSTRUCTION_LIKE = re.compile(

@@ -434,6 +434,49 @@ def test_hidden_text_is_not_indexed_and_ingest_prints_the_flags(poisoned_index, 
     assert "flagged" in result.output and "poisoned_page.html" in result.output
 
 
+HIDDEN_STYLES = ["display:none", "visibility: hidden", "font-size:0", "opacity:0;", "color:#ffffff", "color: white",
+                 "color: rgb(255, 255, 255)", "color:rgba(255,255,255,0.9)", "color: rgba(0, 0, 0, 0)",
+                 "color: hsl(0, 0%, 100%)", "font-size: 1px", "font-size:0.5pt", "font-size: 0.05em",
+                 "transform: scale(0)", "clip: rect(0 0 0 0)", "clip-path: inset(50%)", "height: 0",
+                 "position: absolute; left: -9999px"]
+SHOWN_STYLES = ["color: #333", "font-size: 12px", "font-size: 1.2em", "font-size: 0.9em", "font-size:10px",
+                "font-size: 11pt", "opacity: 0.5", "transform: scale(0.95)", "color: rgb(255, 0, 0)",
+                "color: rgba(0,0,0,0.8)", "background-color: white", "border-color: #fff", "clip-path: inset(5%)"]
+
+
+@pytest.mark.parametrize("style", HIDDEN_STYLES + SHOWN_STYLES)
+def test_ingest_removes_and_flags_text_styled_invisible_and_keeps_the_rest(style):
+    from bs4 import BeautifulSoup
+
+    from ingest.scan import hidden_elements
+
+    soup = BeautifulSoup(f'<div><p style="{style}">Planted words.</p><p>Sessions end at nine.</p></div>',
+                         "html.parser")
+    flags = hidden_elements(soup)
+    text = soup.get_text(" ")
+    if style in HIDDEN_STYLES:
+        assert len(flags) == 1 and "Planted" in str(flags[0]) and "Planted" not in text, (style, flags)
+    else:
+        assert flags == [] and "Planted" in text, (style, flags)
+    assert "Sessions end at nine." in text
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a rule in the page's <style> sheet that hides a class is not seen: ingest/loaders.py drops <style> "
+    "before ingest/scan.py looks, so the text is indexed and only an instruction-like flag (if any) names it; "
+    "needs the loader to hand the sheet's hiding selectors to the scan before dropping it"))
+def test_text_hidden_by_a_stylesheet_class_is_flagged_and_not_indexed(tmp_path):
+    from ingest.loaders import load_html
+
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><style>.sr { display: none }</style></head><body><h1>Study group</h1>"
+                    "<p>Sessions end at nine.</p><p class='sr'>Stage 1 takes two weeks.</p></body></html>")
+    flags: list = []
+    text = load_html(page, "page.html", flags)[0].text
+    assert "Sessions end at nine." in text
+    assert "two weeks" not in text and any("two weeks" in str(f) for f in flags), (text, flags)
+
+
 def test_a_poisoned_document_does_not_change_answers_to_unrelated_questions(poisoned_index, corpus_index,
                                                                             embedder):
     """Same sources and the same answers (real embedder, retrieval and support check;
