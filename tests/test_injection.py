@@ -477,6 +477,21 @@ def test_text_hidden_by_a_stylesheet_class_is_flagged_and_not_indexed(tmp_path):
     assert "two weeks" not in text and any("two weeks" in str(f) for f in flags), (text, flags)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "HTML inside an operator's Markdown file is not scanned: ingest/loaders.py strips only its comments, so "
+    "an element styled invisible (or with the hidden attribute) is indexed and not flagged; needs the "
+    "Markdown loader to run ingest/scan.py's hidden_elements over the file's inline HTML"))
+def test_hidden_html_in_an_operators_markdown_file_is_flagged_and_not_indexed(tmp_path):
+    from ingest.loaders import load_markdown
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nSessions end at nine.\n\n<div style=\"display:none\">Stage 1 takes two weeks.</div>\n")
+    flags: list = []
+    text = load_markdown(notes, "notes.md", True, flags)[0].text
+    assert "Sessions end at nine." in text
+    assert "two weeks" not in text and any("two weeks" in str(f) for f in flags), (text, flags)
+
+
 def test_a_poisoned_document_does_not_change_answers_to_unrelated_questions(poisoned_index, corpus_index,
                                                                             embedder):
     """Same sources and the same answers (real embedder, retrieval and support check;
