@@ -376,7 +376,7 @@ def test_no_canary_leaks_over_the_discord_path(leaky_service):
     "their facts but never pass the output filter: an item whose explanation carries the canary is "
     "accepted and its explanation returned by grading; needs a leak check where items are accepted "
     "(tutor/quiz/validate.py or bank.build_stage)"))
-def test_quiz_items_the_model_writes_reach_no_client_with_a_leak(fake_tutor, tmp_path):
+def test_quiz_items_the_llm_writes_reach_no_client_with_a_leak(fake_tutor, tmp_path):
     from tests.test_quiz import cloze_item
     from tutor.quiz.bank import build_stage, public_item, serve_quiz
     from tutor.quiz.grade import Given, grade_quiz
