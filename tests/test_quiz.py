@@ -243,6 +243,25 @@ def test_an_answer_cut_off_mid_phrase_is_rejected(validator, kind, answer, optio
     assert not unfinished("Roadmap A") and not unfinished("weeks 9-16") and not unfinished("two running averages")
 
 
+def test_options_that_differ_only_in_what_the_question_states_give_the_key_away(validator):
+    """Written for stage 4 (dropped on review, as such items were in stages 1 and 3)."""
+    options = [f"the learner has deployed a trained model as a web service in stage {n}" for n in (3, 4, 5, 2)]
+    verdict = validator.check(Candidate("mcq", "What is the milestone that closes stage 4?", 1, options), BACKPROP)
+    assert "key_in_question" in verdict.reasons and "only 4 sets the key apart" in " ".join(verdict.details)
+    assert validator.check(GOOD, ADAM).ok  # the key's own words are not in the question
+    numeric = Candidate("mcq", "How many weeks does stage 2 run?", 0, ["8", "2", "6", "10"])
+    assert "key_in_question" not in validator.check(numeric, BACKPROP).reasons
+
+
+def test_a_true_false_statement_cut_off_by_the_token_limit_is_rejected(validator):
+    cut = Candidate("tf", "Adam keeps two running averages for every parameter and applies a bias correction only", True)
+    assert "unfinished" in validator.check(cut, ADAM).reasons  # written for stage 4, without its end
+    whole = Candidate("tf", "Adam's bias correction matters in the early steps, when both averages start at zero.", True)
+    assert "unfinished" not in validator.check(whole, ADAM).reasons
+    assert "unfinished" not in validator.check(Candidate("tf", "Adam gives each parameter a step of its own.", True),
+                                               ADAM).reasons  # ends in a function word, with its full stop
+
+
 # Sources of items the review dropped: a key cut inside a compound, a key that is one item
 # of a list (the wording of corpus/roadmap.yaml and the paper summaries).
 LORA = Chunk("paper-lora#1", "paper-lora", "LoRA's key idea is to freeze the pre-trained weights and learn low-rank "

@@ -8,7 +8,10 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           numbers); for tf, a false statement and its correction are the same
     key_unsupported       the source chunk does not back the key: support < KEY_THRESHOLD
     distractor_supported  a wrong option is backed by the source about as well as the key
-    key_in_question       the question states its own answer (mcq option or short answer text)
+    key_in_question       the question states its own answer (mcq option or short answer text),
+                          or the only words that set the key apart from the other options are in
+                          the question ("What milestone closes stage 4?" over four copies of one
+                          sentence that differ in "stage 2/3/4/5")
     duplicate             the question is a near-duplicate (cosine >= SIMILAR) of a bank item
                           of the same stage
     distractor_form       an mcq's wrong option does not read like its key (option_form_problem):
@@ -19,10 +22,11 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           "the text", "these concepts"), has fewer than MIN_QUESTION_TERMS
                           content words ("What comes next?"), or a true/false statement
                           carries its own verdict ("... is TRUE")
-    unfinished            an option or short-answer key is cut off mid-phrase: it ends in a
-                          comma or colon, a possessive, or a lower-case function word ("Flag
-                          data points or time periods that do", "Breiman showed that a Random
-                          Forest's"), or it stops inside a compound its source goes on with
+    unfinished            an option, short-answer key or true/false statement is cut off
+                          mid-phrase: it ends in a comma or colon, a possessive, or a lower-case
+                          function word ("Flag data points or time periods that do", "Breiman
+                          showed that a Random Forest's"; a statement only when it also lacks
+                          its full stop), or it stops inside a compound its source goes on with
                           (cut_in_source: "learn low" of "learn low-rank", "as dense" of "as
                           dense vectors", "Classical Machine" of "Classical Machine Learning")
     stage_question        the question asks which stage something belongs to, but names
@@ -180,6 +184,8 @@ class Validator:
         self._supported(c, source, verdict)
         if c.kind != "tf" and f" {normalise(c.key_text())} " in f" {normalise(c.question)} ":
             verdict.fail("key_in_question", "the question contains its answer")
+        elif c.kind == "mcq" and (told := told_apart_by_question(c.question, c.options, c.answer)):
+            verdict.fail("key_in_question", f"only {', '.join(sorted(told))} sets the key apart, and the question says it")
         if c.kind == "mcq" and (problem := option_form_problem(c.options, c.answer)):
             verdict.fail("distractor_form", problem)
         if problem := context_problem(c.question, c.kind):
@@ -187,6 +193,8 @@ class Validator:
         answers = c.options if c.kind == "mcq" else [c.answer] if c.kind == "short" else []
         if cut := next((a for a in answers if unfinished(a)), None):
             verdict.fail("unfinished", f"{cut!r} is cut off mid-phrase")
+        elif c.kind == "tf" and unfinished_statement(c.question):
+            verdict.fail("unfinished", "the statement stops mid-phrase, without a full stop")
         elif cut := next(((a, rest) for a in answers if (rest := cut_in_source(str(a), source.text))), None):
             verdict.fail("unfinished", f"{cut[0]!r} stops before {cut[1]!r}, which its source goes on with")
         if problem := stage_problem(c.question, c.kind, c.answer, c.options):
@@ -271,6 +279,24 @@ def unfinished(text: str) -> bool:
     """An answer that stops mid-phrase; "Roadmap A" ends in a name, not the article "a"."""
     last = text.split()[-1].strip(".!?\"'") if text.split() else ""
     return bool(_CUT_OFF.search(text.rstrip(".!? "))) or (last.islower() and last in STOPWORDS)
+
+
+def _words(text) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", str(text).lower()))
+
+
+def told_apart_by_question(question: str, options: list, answer: int) -> set[str] | None:
+    """The key's own words (in no other option) when the question states every one of them."""
+    others = set().union(*(_words(o) for i, o in enumerate(options) if i != answer))
+    own = _words(options[answer]) - others
+    return own if own and own <= _words(question) else None
+
+
+def unfinished_statement(text: str) -> bool:
+    """A true/false statement cut off by the token limit: no closing full stop and an
+    unfinished last phrase ("... while running at about 5 frames per second and adding
+    only"); "... and by how much." ends in a function word and is whole."""
+    return not str(text).rstrip().endswith((".", "!", "?", ")")) and unfinished(str(text))
 
 
 def cut_in_source(answer: str, text: str) -> str | None:
