@@ -30,7 +30,7 @@ _HIDDEN_STYLE = re.compile(
     + r"|opacity\s*:\s*0(?:\.0+)?" + _END
     # white (by name, hex, rgb or hsl) or fully transparent text
     + r"|(?<![-\w])color\s*:\s*(?:#fff(?:fff)?\b|white\b|transparent\b|rgba?\(\s*255\s*,\s*255\s*,\s*255\s*[,)]"
-    r"|rgba\([^)]*,\s*0(?:\.0+)?\s*\)|hsla?\([^,)]*,[^,)]*,\s*100%)"
+    r"|rgba\((?:[^,)]*,){3}\s*0(?:\.0+)?\s*\)|hsla?\([^,)]*,[^,)]*,\s*100%)"
     + r"|(?<![-\w])(?:width|height|max-height|max-width)\s*:\s*0(?:px)?" + _END
     + r"|(?:left|top|text-indent)\s*:\s*-\d{3,}"
     # shrunk or clipped away

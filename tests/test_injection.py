@@ -440,7 +440,7 @@ HIDDEN_STYLES = ["display:none", "visibility: hidden", "font-size:0", "opacity:0
                  "transform: scale(0)", "clip: rect(0 0 0 0)", "clip-path: inset(50%)", "height: 0",
                  "position: absolute; left: -9999px"]
 SHOWN_STYLES = ["color: #333", "font-size: 12px", "font-size: 1.2em", "font-size: 0.9em", "font-size:10px",
-                "font-size: 11pt", "opacity: 0.5", "transform: scale(0.95)", "color: rgb(255, 0, 0)",
+                "font-size: 11pt", "opacity: 0.5", "transform: scale(0.95)", "color: rgb(255, 0, 0)", "color: rgba(255, 0, 0)",
                 "color: rgba(0,0,0,0.8)", "background-color: white", "border-color: #fff", "clip-path: inset(5%)"]
 
 
