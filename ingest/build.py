@@ -4,7 +4,10 @@ Incremental by construction: a file whose bytes are unchanged keeps its chunks w
 being parsed again, and any chunk whose text was embedded before reuses its stored vector,
 so only new or edited text reaches the embedder. A file that disappeared from a root
 simply is not in the new version. The set of operator roots is kept in the manifest, so
-`tutor ingest` with no paths refreshes everything ingested before.
+`tutor ingest` with no paths refreshes everything ingested before. A change to the code that
+turns files into chunks (its digest is kept in the manifest) reads every file again, so an
+upgrade never serves chunks the new code would not write; vectors of unchanged text are
+still reused.
 """
 
 from __future__ import annotations
@@ -43,11 +46,24 @@ class IngestReport:
     embedded: int = 0
     version: str | None = None  # None when nothing was written
     dry_run: bool = False
+    reread: bool = False  # the ingest code changed since the previous version: every file was read again
     seconds: float = 0.0
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# the code that turns a file into chunks (loaders, chunking, roadmap pages, sentence splits)
+_PIPELINE_FILES = (*sorted(Path(__file__).parent.glob("*.py")),
+                   Path(__file__).parents[1] / "tutor" / "text.py", Path(__file__).parents[1] / "tutor" / "roadmap.py")
+
+
+def pipeline_digest() -> str:
+    h = hashlib.sha256()
+    for f in _PIPELINE_FILES:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _previous(index_dir: Path, rebuild: bool) -> LoadedIndex | None:
@@ -84,6 +100,9 @@ def build_index(
     report = IngestReport(dry_run=dry_run)
     prev = _previous(settings.index_dir, rebuild)
     old_files: dict[str, str] = prev.manifest.get("files", {}) if prev else {}
+    pipeline = pipeline_digest()
+    same_pipeline = prev is not None and prev.manifest.get("pipeline") == pipeline
+    report.reread = prev is not None and not same_pipeline
     old_flags: dict[str, list[str]] = prev.manifest.get("flags", {}) if prev else {}
     gone = {str(p.resolve()) for p in forget}
     roots = [Path(r) for r in (prev.manifest.get("roots", []) if prev else []) if r not in gone]
@@ -108,7 +127,7 @@ def build_index(
         except OSError as exc:
             report.skipped.append((source, exc.strerror or str(exc)))
             continue
-        if old_files.get(source) == digest and source in old_chunks:
+        if same_pipeline and old_files.get(source) == digest and source in old_chunks:
             chunks += old_chunks[source]
             files[source] = digest
             report.flags += [(source, f) for f in old_flags.get(source, [])]
@@ -121,7 +140,8 @@ def build_index(
                 raise IngestError(f"shipped corpus file {source}: {exc}") from None
             report.skipped.append((source, str(exc)))
             continue
-        (report.changed if source in old_files else report.added).append(source)
+        if old_files.get(source) != digest:
+            (report.changed if source in old_files else report.added).append(source)
         report.flags += [(source, str(f)) for f in flags]
         files[source] = digest
         for doc in docs:
@@ -133,7 +153,7 @@ def build_index(
     known = prev.vectors_by_hash() if prev else {}
     todo = [i for i, c in enumerate(chunks) if text_hash(c.embed_text) not in known]
     report.embedded = len(todo)
-    unchanged = prev is not None and not (report.added or report.changed or report.removed) \
+    unchanged = same_pipeline and not (report.added or report.changed or report.removed) \
         and [c.id for c in prev.chunks] == [c.id for c in chunks]
     if dry_run or unchanged:
         report.seconds = time.perf_counter() - started
@@ -156,7 +176,7 @@ def build_index(
     for source, flag in report.flags:
         flagged.setdefault(source, []).append(flag)
     manifest = {"embedder": _embedder_record(prev, embedder if todo else None, len(chunks) - len(todo)),
-                "files": files, "flags": flagged, "roots": [str(r) for r in roots], "corpus_dir": str(settings.corpus_dir.resolve())}
+                "files": files, "pipeline": pipeline, "flags": flagged, "roots": [str(r) for r in roots], "corpus_dir": str(settings.corpus_dir.resolve())}
     report.version = write_index(settings.index_dir, chunks, vectors, manifest)
     report.seconds = time.perf_counter() - started
     return report

@@ -9,6 +9,7 @@ written by the `tiny_corpus` fixture, so a build takes well under a second.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 import random
 import re
@@ -352,6 +353,26 @@ def test_editing_one_file_reembeds_only_its_changed_chunks(tmp_path, build, tiny
     assert set(old_vec) == set(new_vec)
     for cid, vec in new_vec.items():
         assert np.array_equal(vec, old_vec[cid]) == (cid not in changed_in_a), cid
+
+
+def test_a_change_to_the_ingest_code_reads_every_file_again(tmp_path, build, tiny_settings, monkeypatch):
+    """An upgrade whose chunking differs must not keep serving the old chunks of unchanged
+    files (a roadmap page's new wording stayed unseen until `--rebuild`)."""
+    import ingest.build
+
+    root = three_files(tmp_path / "notes")
+    first = build([root])
+    real = ingest.build.chunk_document
+    monkeypatch.setattr(ingest.build, "pipeline_digest", lambda: "new-code")
+    monkeypatch.setattr(ingest.build, "chunk_document",
+                        lambda doc: [replace(c, text=c.text + " Rechunked.") for c in real(doc)])
+    report = build([root])
+    assert report.reread and report.version and report.version != first.version
+    assert (report.added, report.changed, report.removed) == ([], [], [])  # no file changed
+    assert report.embedded == report.chunks  # every text is new, so every vector is
+    assert all(c.text.endswith("Rechunked.") for c in load_index(tiny_settings.index_dir).chunks)
+    again = build([root])  # the new digest is recorded: nothing to do now
+    assert not again.reread and again.version is None
 
 
 def test_deleting_a_file_removes_its_chunks(tmp_path, build, tiny_settings):

@@ -65,6 +65,8 @@ def ingest(
         err.print(f"[yellow]skipped[/] {escape(source)}: {escape(reason)}")
     for source, flag in report.flags:  # hidden text (removed) or instructions to a model (ingest/scan.py)
         err.print(f"[yellow]flagged[/] {escape(source)}: {escape(flag)}")
+    if report.reread:
+        out.print("the ingest code changed since the last version: every file was read again")
     verb = "would embed" if dry_run else "embedded"
     for label, items in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
         for item in items:
