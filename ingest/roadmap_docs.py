@@ -73,11 +73,13 @@ def concept_docs(rm: Roadmap) -> list[Document]:
     for c in rm.concepts:
         stage = rm.stage_by_id[c.stage]
         pre = ", ".join(rm.concept_by_id[p].name for p in c.prerequisites) or "none (a starting point)"
-        leads = ", ".join(dependents.get(c.id, [])) or "nothing further in the roadmap"
+        # A concept nothing builds on says nothing about it: "Kaggle competitions leads to
+        # nothing further in the roadmap" was echoed into answers on whether Kaggle is worth it.
+        leads = ", ".join(dependents.get(c.id, []))
         text = (
             f"## {c.name}\n{c.name} is part of stage {stage.id} ({stage.title}, "
             f"{_weeks(stage.weeks)}). {c.summary}\n"
-            f"Prerequisites of {c.name}: {pre}. {c.name} leads to: {leads}."
+            f"Prerequisites of {c.name}: {pre}." + (f" Concepts that build on {c.name}: {leads}." if leads else "")
         )
         docs.append(Document(f"concept-{c.id}", c.name, text, "roadmap", SOURCE, c.stage, (c.id,)))
     return docs

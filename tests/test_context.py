@@ -88,6 +88,11 @@ def test_hard_wrapped_lines_are_not_sentence_ends_but_list_items_are():
                                "A new paragraph"]
 
 
+def test_abbreviations_do_not_end_a_sentence():
+    assert sentences("Weeks 17-18 cover LSTM vs. GRU. Then e.g. Adam, i.e. Optimisers. Done.") == [
+        "Weeks 17-18 cover LSTM vs. GRU.", "Then e.g. Adam, i.e. Optimisers.", "Done."]
+
+
 def test_approx_tokens_counts_digits_and_long_words():
     assert approx_tokens("weeks 1-8") == 4  # weeks, 1, -, 8
     assert approx_tokens("backpropagation") == 3

@@ -9,8 +9,10 @@ MARKER = re.compile(r"\s*\[(\d{1,3})\]")  # a citation marker the model writes, 
 _WORD = re.compile(r"[a-z0-9]+(?:[.+#-][a-z0-9]+)*")
 # A sentence ends at . ! or ? before a capital, a digit, a bullet or a quote; a blank line
 # or a new list item or heading ends one too. A single line break inside a paragraph does
-# not: Markdown is often hard-wrapped, and splitting there made fragments of sentences.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9*-])|\n[ \t]*\n\s*"
+# not: Markdown is often hard-wrapped, and splitting there made fragments of sentences. Nor
+# does the full stop of "vs.", "e.g." or "i.e." ("RNNs and LSTM vs. GRU" was served as "...
+# LSTM vs." with "GRU ..." cut away as a sentence of its own).
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)\s+(?=[\"'(\[A-Z0-9*-])|\n[ \t]*\n\s*"
                            r"|\n(?=[ \t]*(?:[-*\u2022]|\d{1,2}[.)]|#{1,6}|\*\*)[ \t\S])")
 _LIST_LINE = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)])\s")
 STOPWORDS = frozenset(
