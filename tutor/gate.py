@@ -7,8 +7,8 @@ changing the corpus, chunking, embedder or retrieval; how and on what is recorde
 the value in tutor/data/calibration.json), unless the question is *anchored*: a short
 question ("DDPM key idea?", "week 11 focus?") can embed far from every chunk yet name what
 a retrieved chunk is about: a name the learner wrote with capitals ("DDPM", "XGBoost") that
-is in the chunk's title and in at most RARE_TERM_CHUNKS chunks, or a week that a retrieved
-plan covers. (Rareness alone is no signal: in 626 chunks "recipe" and "year" are rare too.)
+is in the chunk (title or text: "What is DVC used for?" names the versioning chunk's tool)
+and in at most RARE_TERM_CHUNKS chunks, or a week that a retrieved plan covers. (Rareness alone is no signal: in 626 chunks "recipe" and "year" are rare too.)
 
 A question is also refused, whatever its cosine, when it names something no chunk holds:
 a near miss ("the top-1 accuracy of EfficientNet-B3?", "Airflow's CeleryExecutor",
@@ -90,7 +90,7 @@ class Gate:
         rare = {t for t in _names(question) if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
         weeks = {int(n) for n in _WEEK_ASKED.findall(question)}
         for hit in hits:
-            if rare & set(terms(hit.chunk.title)):
+            if rare & set(terms(hit.chunk.title)) or rare & set(terms(hit.chunk.embed_text)):
                 return True
             for start, end in _WEEK_SPAN.findall(hit.chunk.embed_text):
                 if any(int(start) <= w <= int(end or start) for w in weeks):
