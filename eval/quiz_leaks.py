@@ -438,10 +438,10 @@ def build_items(tutor, stage: int, per_stage: int, concept: str | None, kinds: t
 
 
 def _tutor():
-    from tutor.answer import Tutor
+    from tutor.runtime import Runtime
     from tutor.config import load_settings
 
-    return Tutor.from_settings(load_settings(llm_backend="llamacpp"))
+    return Runtime(load_settings(llm_backend="llamacpp")).tutor
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,8 +27,8 @@ from tutor.embed import Embedder
 from tutor.events import Event, closing_events
 from tutor.errors import InvalidInput, TooLarge
 from tutor.gate import Gate
-from tutor.index import LoadedIndex, load_index
-from tutor.llm import LLM, get_llm
+from tutor.index import LoadedIndex
+from tutor.llm import LLM
 from tutor.llm.base import Cancel
 from tutor.guard import load_canary
 from tutor.prompts import Prompts
@@ -106,11 +106,6 @@ class Tutor:
         self.sentence_vectors = SentenceVectors(embedder)
         self.scorer = SupportScorer(embedder, self.sentence_vectors)
         self.gate = Gate(index, settings.refusal_threshold)  # tutor/gate.py
-
-    @classmethod
-    def from_settings(cls, settings: Settings, llm: LLM | None = None) -> Tutor:
-        index = load_index(settings.index_dir)  # fail fast, before loading any model
-        return cls(settings, index, Embedder(settings.embed_threads, settings=settings), llm or get_llm(settings))
 
     # -- steps -------------------------------------------------------------------------
 

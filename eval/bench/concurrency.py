@@ -99,7 +99,7 @@ def _server(model: str, settings) -> tuple[subprocess.Popen, str]:
 def run(per_thread: int = 3) -> dict:
     quiet_libraries()
     from eval.bench import vllm_cpu
-    from tutor.answer import Tutor
+    from tutor.runtime import Runtime
     from tutor.config import load_settings
     from tutor.llm import default_model
 
@@ -107,7 +107,7 @@ def run(per_thread: int = 3) -> dict:
     rows, notes = [], {}
     with index_under_test("concurrency") as (index_dir, info):
         settings = load_settings(index_dir=index_dir)
-        tutor = Tutor.from_settings(settings)
+        tutor = Runtime(settings).tutor
         rows += run_backend(tutor, "llamacpp", questions, per_thread)
         tutor.llm.close()
         del tutor
@@ -115,7 +115,7 @@ def run(per_thread: int = 3) -> dict:
         try:
             remote = load_settings(index_dir=index_dir, llm_backend="openai", openai_base_url=url,
                                    openai_read_timeout=120.0)
-            rows += run_backend(Tutor.from_settings(remote), "openai (llama.cpp server)", questions, per_thread)
+            rows += run_backend(Runtime(remote).tutor, "openai (llama.cpp server)", questions, per_thread)
         finally:
             proc.kill()
             proc.wait(10)
@@ -130,7 +130,7 @@ def run(per_thread: int = 3) -> dict:
                 start_s = clock() - started
                 remote = load_settings(index_dir=index_dir, llm_backend="openai", openai_base_url=url,
                                        openai_model=vllm_cpu.SERVED_NAME, openai_read_timeout=300.0)
-                tutor = Tutor.from_settings(remote)
+                tutor = Runtime(remote).tutor
                 try:
                     rows += run_backend(tutor, "openai (vllm-cpu server)", questions, per_thread)
                 finally:

@@ -163,7 +163,7 @@ def _questions(n: int) -> list[str]:
 
 def run(questions: int = 8) -> dict:
     quiet_libraries()
-    from tutor.answer import Tutor
+    from tutor.runtime import Runtime
     from tutor.config import load_settings
 
     qs = _questions(questions)
@@ -171,7 +171,7 @@ def run(questions: int = 8) -> dict:
         console.print("[dim]cold `tutor ask --json` in a subprocess...[/]")
         cold = cli_cold(index_dir, qs[0])
         started = clock()
-        tutor = Tutor.from_settings(load_settings(index_dir=index_dir))
+        tutor = Runtime(load_settings(index_dir=index_dir)).tutor
         load_s = clock() - started
         started = clock()
         tutor.warm_up()

@@ -57,12 +57,12 @@ def _side(tutor, stage: int, items: int, folder: Path, label: str) -> dict:
 
 def run(items: int = 12, stage: int = 2) -> dict:
     quiet_libraries()
-    from tutor.answer import Tutor
+    from tutor.runtime import Runtime
     from tutor.config import load_settings
 
     with index_under_test("quiz") as (index_dir, info), tempfile.TemporaryDirectory() as tmp:
         started = clock()
-        tutor = Tutor.from_settings(load_settings(index_dir=index_dir))
+        tutor = Runtime(load_settings(index_dir=index_dir)).tutor
         load_s = clock() - started
         baseline_tutor = copy.copy(tutor)
         baseline_tutor.llm = _NoGrammar(tutor.llm)

