@@ -332,6 +332,10 @@ def test_a_short_answer_key_that_is_one_item_of_a_list_is_partial(validator):
     one = Candidate("short", "Name one cloud ML platform Roadmap B's Q3 lists for scaling.", "SageMaker")
     assert "partial_key" not in validator.check(one, Q3_SCALE).reasons  # the question asks for one
     assert list_with("YOLO", "Detectors include YOLO and the Faster R-CNN family.") is not None
+    assert list_with("Transformers", "Hugging Face provides the Transformers library, tokenizers, data sets and "
+                                     "a model hub.") is not None  # written for stage 3, dropped on review
+    assert list_with("PyTorch", "Roadmap B recommends PyTorch for 2026 for its dynamic graphs, custom layers, "
+                                "losses, debugging, profiling tools.") is None  # a shipped item: one framework
     assert list_with("Semantic segmentation", SEGMENTATION.text) is None  # its neighbour is an aside
     assert list_with("two running averages", ADAM.text) is None
 

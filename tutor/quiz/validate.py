@@ -336,16 +336,16 @@ def stage_problem(question: str, kind: str, answer, options: list) -> str | None
 
 
 def list_with(key: str, text: str) -> list[str] | None:
-    """The items of a list in `text` that `key` is one of (the first item may carry the
-    clause's lead-in: "names MLflow"), or None when `key` is no list's item."""
+    """The items of a list in `text` that `key` is one of, or None when `key` is no list's
+    item. An item may carry the clause's lead-in ("names MLflow") and one word after the key
+    ("provides the Transformers library")."""
     want = normalise(key)
     if not want:
         return None
     for sentence in sentences(text):
         for clause in _CLAUSE.split(sentence):
             items = [i.strip() for i in _LIST_SPLIT.split(clause) if i.strip()]
-            found = [n for n, i in enumerate(items) if normalise(i) == want
-                     or (n == 0 and normalise(i).endswith(f" {want}"))]
+            found = [n for n, i in enumerate(items) if re.search(rf"(^| ){re.escape(want)}( \w+)?$", normalise(i))]
             others = [i for n, i in enumerate(items) if n not in found and not _ASIDE.match(i)]
             if found and others and all(len(i.split()) <= LIST_ITEM_WORDS for i in others):
                 return items
