@@ -17,13 +17,16 @@ def roadmap(repo_root):
 @pytest.mark.parametrize("question", [
     "im done with random forests and SVMs, whats my next step?", "what should i learn next",
     "I finished stage 2, where do I go from here?", "ready to move on from stage 2, what's next?",
-    "My next step after mastering backpropagation?"])
+    "My next step after mastering backpropagation?",
+    # session 9's reading: each went to retrieval and got a withdrawal or a stage-level guess
+    "I know python and numpy, what now?", "done with CNNs. next?", "what comes after backpropagation for me?"])
 def test_next_questions_are_recognised(question):
     assert coach.is_next_question(question)
 
 
 @pytest.mark.parametrize("question", ["what comes after stage 2 in the roadmap's plan of weeks",
-                                      "What is the milestone of stage 3?", "next sentence prediction in BERT?"])
+                                      "What is the milestone of stage 3?", "next sentence prediction in BERT?",
+                                      "What comes after the encoder in a Transformer?", "Is next-token prediction what GPT does?"])
 def test_other_questions_are_not(question):
     assert not coach.is_next_question(question)
 

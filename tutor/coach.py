@@ -34,7 +34,9 @@ _NEXT = re.compile(
     r"|\bwhat comes next\b|\bwhat(?:'s| is)? (?:my|the) next\b"
     r"|\bwhat (?:should|do|can) i (?:learn|study|do|tackle|focus on|pick up) "
     r"(?:now|after (?:this|that|it|stage|finishing|i)|once|since|next)"
-    r"|\bwhat (?:to|should i) (?:learn|study) (?:after|next)\b|\bready (?:to move on|for the next)", re.I)
+    r"|\bwhat (?:to|should i) (?:learn|study) (?:after|next)\b|\bready (?:to move on|for the next)"
+    # "I know python and numpy, what now?", "done with CNNs. next?", "what comes after X for me?"
+    r"|\bwhat now\b|(?:^|[.,;!]\s*)next\s*\?|\bwhat comes after\b[^?.]{0,60}\bfor me\b", re.I)
 _WEEK = re.compile(r"\bweek (\d{1,2})\b", re.I)
 _FINISHED = re.compile(r"\b(?:done|finish\w*|complet\w*|through|mastered|know|learn[te]d?|covered|"
                        r"comfortable|wrapped up|got|after|move on from|moving on from)\b", re.I)
