@@ -183,10 +183,6 @@ def _silent_host() -> tuple[socket.socket, socket.socket]:
     return listener, socket.create_connection(listener.getsockname())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a host that drops connects: each attempt waits TUTOR_OPENAI_CONNECT_TIMEOUT (5 s) and there are "
-    "3 attempts, about 16 s before the retrieval-only answer (measured); needs a connect budget for all "
-    "attempts in tutor/llm/openai_compat.py and a default under 2 s in tutor/config.py"))
 def test_an_llm_host_that_does_not_answer_gives_the_fallback_within_2_seconds(corpus_index, embedder, tmp_path):
     from tutor.config import load_settings
     from tutor.llm import get_llm
@@ -201,6 +197,7 @@ def test_an_llm_host_that_does_not_answer_gives_the_fallback_within_2_seconds(co
             started = time.perf_counter()
             done = client.post("/api/chat", json={"message": "How long is stage 1?", "stream": False}).json()
             seconds = time.perf_counter() - started
+        print(f"\nLLM host not answering: {seconds:.2f} s to the retrieval-only answer")
         assert done["answer"].startswith(NOTICE), done
         assert seconds < FALLBACK_SECONDS, f"{seconds:.1f} s to the retrieval-only answer"
     finally:

@@ -143,6 +143,49 @@ def test_connect_and_read_timeouts_are_explicit():
     silent.close()
 
 
+def _silent_host() -> tuple[socket.socket, socket.socket]:
+    """A listening socket whose accept queue is full: further connects hang, as to a host that is down."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    return listener, socket.create_connection(listener.getsockname())
+
+
+@pytest.mark.parametrize("call", ["stream", "json"])
+def test_one_connect_budget_bounds_all_the_attempts_at_a_host_that_does_not_answer(call):
+    """3 attempts x a 5 s connect timeout used to cost 15+ s; the budget (0.6 s) bounds them all."""
+    host, filler = _silent_host()
+    sends = []
+    llm = OpenAICompatLLM(f"http://127.0.0.1:{host.getsockname()[1]}/v1", "m", connect_timeout=5.0,
+                          retries=2, backoff=0.05, connect_budget=0.6)
+    real_send = llm._client.send
+    llm._client.send = lambda request, **k: (sends.append(request.extensions["timeout"]["connect"]),
+                                             real_send(request, **k))[1]
+    started = time.monotonic()
+    try:
+        with pytest.raises(BackendUnavailable, match="did not answer in time"):
+            list(llm.stream(MESSAGES)) if call == "stream" else llm.json(MESSAGES, {"type": "object"})
+    finally:
+        filler.close()
+        host.close()
+    assert 0.5 < time.monotonic() - started < 1.5
+    assert 0.5 < sends[0] <= 0.6 and sum(sends) <= 0.6  # never past the budget
+
+
+def test_the_budget_leaves_quick_retries_alone():
+    """A refused connect fails at once: the retries still all run inside the budget."""
+    calls = []
+
+    def refuse(request):
+        calls.append(request.extensions["timeout"]["connect"])
+        raise httpx.ConnectError("refused", request=request)
+
+    llm = OpenAICompatLLM("http://x/v1", "m", transport=httpx.MockTransport(refuse), retries=2, backoff=0.05)
+    with pytest.raises(BackendUnavailable, match="cannot reach"):
+        list(llm.stream(MESSAGES))
+    assert len(calls) == 3 and calls[0] == 1.0 and all(c <= 1.0 for c in calls)
+
+
 def test_a_server_killed_mid_answer_gives_an_error_event_and_keeps_the_partial_answer(
         corpus_index, embedder, tmp_path):
     from tutor.answer import Tutor

@@ -33,7 +33,11 @@ class Settings(BaseSettings):
     openai_base_url: str = Field("http://127.0.0.1:8000/v1", description="for the openai backend")
     openai_api_key: str = Field("not-needed", description="for the openai backend")
     openai_model: str = Field("default", description="model name sent to the openai backend")
-    openai_connect_timeout: float = Field(5.0, gt=0, description="seconds to connect to the openai server")
+    openai_connect_timeout: float = Field(
+        1.0, gt=0, description="seconds one attempt may take to connect to the openai server (within the budget)")
+    openai_connect_budget: float = Field(
+        1.2, gt=0, description="seconds all attempts of one request may spend connecting, backoff included; "
+        "once spent, no attempt starts and the answer comes from retrieval only")
     openai_read_timeout: float = Field(
         60.0, gt=0, description="seconds the openai server may stay silent (between two pieces of a stream)")
     openai_retries: int = Field(

@@ -3,7 +3,8 @@
 1. The LLM unreachable: seconds to a retrieval-only answer on /api/chat with the `openai`
    backend pointed at a closed port (the connection refused), then at a host that does not
    answer (a socket whose accept queue is full: SYNs are dropped, as for a machine that is
-   down), default timeouts and retries (2, backoff 0.2 s then 0.4 s), for the first requests
+   down), default timeouts, retries (2, backoff 0.2 s then 0.4 s) and connect budget
+   (1.2 s for all attempts of a request), for the first requests
    (breaker closed: each pays its retries) and once the breaker is open; beside the same
    question answered normally by the scripted backend (the baseline). Target: 2 s.
 2. The output filter: seconds per reply to pass a 220-token answer through it, against
@@ -80,7 +81,8 @@ def unreachable() -> None:
             seconds = _timed_chat(create_app(down, tutor=tutor, engine=make_engine(f"sqlite:///{db}")), QUESTIONS)
             n = down.llm_breaker_failures
             print(f"LLM unreachable, {label} ({down.openai_retries} retries, connect timeout "
-                  f"{down.openai_connect_timeout} s, breaker opens after {n} failures):")
+                  f"{down.openai_connect_timeout} s within a budget of {down.openai_connect_budget} s a request, "
+                  f"breaker opens after {n} failures):")
             print(f"  breaker closed (requests 1-{n}): {' '.join(f'{t:.2f}' for t in seconds[:n])} s")
             print(f"  breaker open (requests {n + 1}-{len(seconds)}):   {' '.join(f'{t:.2f}' for t in seconds[n:])} s")
             print(f"  worst {max(seconds):.2f} s ({'PASS' if max(seconds) < 2 else 'FAIL'} against 2 s), "

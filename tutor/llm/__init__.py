@@ -46,7 +46,8 @@ def get_llm(settings: Settings) -> LLM:
 
         llm = OpenAICompatLLM(settings.openai_base_url, settings.openai_model, settings.openai_api_key,
                               connect_timeout=settings.openai_connect_timeout,
-                              read_timeout=settings.openai_read_timeout, retries=settings.openai_retries)
+                              read_timeout=settings.openai_read_timeout, retries=settings.openai_retries,
+                              connect_budget=settings.openai_connect_budget)
         if settings.openai_check_schema:
             llm.check_schema()  # also fails at once, naming the server, when it is not there
         from tutor.llm.breaker import CircuitBreaker

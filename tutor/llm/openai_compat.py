@@ -8,6 +8,11 @@ httpx.MockTransport; transport errors become one BackendUnavailable that names t
 - A request is retried, with exponential backoff, only until its first token: a refused
   connection, a 429 or a 5xx before any text. Once text has reached the caller a broken
   stream is an error, never a retry, which would send the beginning of the answer twice.
+- One connect budget per request (`connect_budget`, 1.2 s by default) bounds all its
+  attempts together: each connect waits at most what is left of it, and no attempt starts
+  once it is spent. A host that drops packets (down, or a firewall) so costs the budget, not
+  attempts x the connect timeout, before the caller answers from retrieval (tutor/fallback.py).
+  The read timeout (a server that connected and is thinking) is not part of it.
 - Structured output uses `response_format: json_schema`. Some servers accept the field and
   ignore it, returning free text; `check_schema()` asks for a value no model writes by
   itself and reports whether the server held it to the schema. `get_llm` runs it at start-up.
@@ -41,12 +46,15 @@ class OpenAICompatLLM(LLM):
     name = "openai"
 
     def __init__(self, base_url: str, model: str, api_key: str = "not-needed", *,
-                 transport: httpx.BaseTransport | None = None, connect_timeout: float = 5.0,
-                 read_timeout: float = 60.0, retries: int = 2, backoff: float = 0.2):
+                 transport: httpx.BaseTransport | None = None, connect_timeout: float = 1.0,
+                 read_timeout: float = 60.0, retries: int = 2, backoff: float = 0.2,
+                 connect_budget: float = 1.2):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.retries = retries
         self.backoff = backoff
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
+        self.connect_budget = connect_budget
         self.schema_enforced: bool | None = None  # unknown until check_schema() runs
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         self._client = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout,
@@ -54,9 +62,12 @@ class OpenAICompatLLM(LLM):
 
     # -- requests ------------------------------------------------------------------------------
 
-    def _send(self, body: dict, stream: bool) -> httpx.Response:
-        """One attempt: the response (status < 400), or _Retryable / BackendUnavailable."""
-        request = self._client.build_request("POST", "/chat/completions", json={"model": self.model, **body})
+    def _send(self, body: dict, stream: bool, connect: float) -> httpx.Response:
+        """One attempt, connecting for at most `connect` seconds: the response (status < 400),
+        or _Retryable / BackendUnavailable."""
+        timeout = httpx.Timeout(self.read_timeout, connect=connect)
+        request = self._client.build_request("POST", "/chat/completions", json={"model": self.model, **body},
+                                             timeout=timeout)
         try:
             response = self._client.send(request, stream=stream)
         except httpx.TimeoutException as exc:
@@ -72,18 +83,26 @@ class OpenAICompatLLM(LLM):
             raise BackendUnavailable(message)
         return response
 
-    def _attempts(self):
-        """Yield attempt numbers, sleeping with exponential backoff between them."""
+    def _attempts(self) -> Iterator[float]:
+        """Yield each attempt's connect timeout, sleeping with exponential backoff between
+        attempts, until the retries or the request's connect budget run out."""
+        deadline = time.monotonic() + self.connect_budget
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            yield attempt
+                pause = self.backoff * 2 ** (attempt - 1)
+                if time.monotonic() + pause >= deadline:
+                    return  # no time left to connect after the pause
+                time.sleep(pause)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            yield min(self.connect_timeout, left)
 
     def _post(self, body: dict) -> httpx.Response:
-        last = ""
-        for _ in self._attempts():
+        last = "no attempt was made"
+        for connect in self._attempts():
             try:
-                return self._send(body, stream=False)
+                return self._send(body, stream=False, connect=connect)
             except _Retryable as exc:
                 last = str(exc)
         raise BackendUnavailable(last)
@@ -95,11 +114,11 @@ class OpenAICompatLLM(LLM):
         body = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature, "stream": True}
         if stop:
             body["stop"] = stop
-        last = ""
-        for _ in self._attempts():
+        last = "no attempt was made"
+        for connect in self._attempts():
             sent = False
             try:
-                for piece in self._stream_once(body, cancel):
+                for piece in self._stream_once(body, cancel, connect):
                     sent = True
                     yield piece
                 return
@@ -109,8 +128,8 @@ class OpenAICompatLLM(LLM):
                 last = str(exc)
         raise BackendUnavailable(last)
 
-    def _stream_once(self, body: dict, cancel: Cancel | None) -> Iterator[str]:
-        response = self._send(body, stream=True)
+    def _stream_once(self, body: dict, cancel: Cancel | None, connect: float) -> Iterator[str]:
+        response = self._send(body, stream=True, connect=connect)
         try:
             for line in response.iter_lines():
                 if cancel and cancel():
