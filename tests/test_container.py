@@ -19,6 +19,8 @@ import httpx
 import pytest
 import yaml
 
+from tutor.fallback import NOTICE
+
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = os.environ.get("TUTOR_TEST_IMAGE", "roadmap-tutor")
 GPU_IMAGE = f"{IMAGE}-gpu"
@@ -114,14 +116,15 @@ def test_the_cpu_image_answers_with_the_packaged_model(cpu_container):
 @pytest.mark.container
 def test_the_gpu_variant_is_the_cpu_image_pointed_at_vllm():
     """What can be checked without a GPU: the variant's tutor is configured for the vllm
-    service, and it fails clearly (not with a stack trace) when that server is absent."""
+    service, and without that server it answers from retrieval, naming the server it could
+    not reach (no stack trace): a model server down at start-up leaves the tutor degraded, not dead."""
     image_or_skip(GPU_IMAGE, "image-gpu")
     env = podman("run", "--rm", "--no-healthcheck", GPU_IMAGE, "env").stdout
     assert "TUTOR_LLM_BACKEND=openai" in env and "TUTOR_OPENAI_BASE_URL=http://vllm:8000/v1" in env
     done = podman("run", "--rm", "--no-healthcheck", "--network", "none", GPU_IMAGE,
                   "tutor", "ask", "What is ResNet?", check=False, timeout=300)
-    assert done.returncode != 0
-    assert "vllm:8000" in done.stderr + done.stdout and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 0 and done.stdout.startswith(NOTICE), done.stdout[:500] + done.stderr[-2000:]
+    assert "cannot reach http://vllm:8000" in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
 
 
 def compose_config(**env: str) -> subprocess.CompletedProcess:

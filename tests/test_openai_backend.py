@@ -7,6 +7,7 @@ that ignores response_format, a stream that breaks after its first token."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -69,12 +70,18 @@ def test_streams_from_a_real_server_and_its_schema_check_passes(llama_server):
     llm.close()
 
 
-def test_an_unreachable_server_is_named_at_start_up():
+def test_an_unreachable_server_is_named_at_start_up_and_the_breaker_starts_open(caplog):
+    """A server down at start-up does not stop the tutor (it answers from retrieval): the
+    warning names the server and what to start, calls fail fast, the schema check waits."""
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     started = time.monotonic()
-    with pytest.raises(BackendUnavailable, match=f"cannot reach {url}.*vllm serve"):
-        get_llm(load_settings(llm_backend="openai", openai_base_url=url, openai_retries=1))
+    llm = get_llm(load_settings(llm_backend="openai", openai_base_url=url, openai_retries=1))
     assert time.monotonic() - started < 5
+    assert re.search(f"cannot reach {url}.*vllm serve.*retrieval only", caplog.text)
+    assert llm.state == "open" and llm.check_pending and llm.schema_enforced is None
+    with pytest.raises(BackendUnavailable, match=f"not reachable at start-up.*cannot reach {url}.*breaker open"):
+        list(llm.stream(MESSAGES))
+    assert llm.fast_failures == 1
 
 
 def test_a_server_that_ignores_the_schema_is_caught_by_the_check():
@@ -84,6 +91,16 @@ def test_a_server_that_ignores_the_schema_is_caught_by_the_check():
     assert llm.check_schema() is False
     with pytest.raises(BackendUnavailable, match="http://lenient/v1 ignores response_format"):
         llm.json(MESSAGES, {"type": "object"})
+
+
+def test_a_schema_check_missed_at_start_up_runs_before_the_first_structured_call():
+    reply = {"choices": [{"message": {"role": "assistant", "content": "Hello, learner!"}}]}
+    llm = OpenAICompatLLM("http://lenient/v1", "m", transport=httpx.MockTransport(
+        lambda r: httpx.Response(200, json=reply)))
+    llm.check_pending = True  # as get_llm leaves it when the server was down at start-up
+    with pytest.raises(BackendUnavailable, match="ignores response_format"):
+        llm.json(MESSAGES, {"type": "object"})
+    assert llm.check_pending is False and llm.schema_enforced is False
 
 
 def _sse(*pieces: str) -> str:

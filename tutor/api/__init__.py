@@ -3,11 +3,14 @@
 Start-up opens the database and the index synchronously (a missing index fails at once
 with "run `tutor ingest`"), then loads the embedder and the model on a thread (both from
 the app's Runtime, tutor/runtime.py), so /healthz answers at once and /readyz turns 200
-when the tutor can answer.
+when the tutor can answer. A model server that is down at start-up does not stop it: the
+backend starts with its circuit breaker open (tutor/llm/__init__.py), questions get
+retrieval-only answers (tutor/fallback.py), and the server is tried again after the cool-down.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import asynccontextmanager
 
@@ -27,17 +30,22 @@ from tutor.api.security import SecurityHeaders, parse_networks
 from tutor.config import Settings
 from tutor.db import make_engine
 from tutor.cors import cors_options
-from tutor.errors import ConfigError, TutorError
+from tutor.errors import BackendUnavailable, ConfigError, TutorError
 from tutor.privacy import RetentionLoop
 from tutor.ratelimit import RateLimiter
 from tutor.roadmap import load_roadmap
 from tutor.runtime import Runtime
 
+log = logging.getLogger(__name__)
+
 
 def _load_tutor(state: AppState) -> None:
     try:
         tutor = state.runtime.tutor
-        tutor.warm_up()
+        try:
+            tutor.warm_up()
+        except BackendUnavailable as exc:  # a model server that is down: retrieval-only answers until it is back
+            log.warning("warm-up skipped: %s", exc)
         state.tutor = tutor
     except TutorError as exc:
         state.load_error = str(exc)

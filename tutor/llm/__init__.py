@@ -14,9 +14,13 @@ never loads another.
 
 from __future__ import annotations
 
+import logging
+
 from tutor.config import BACKENDS, Settings
-from tutor.errors import ConfigError
+from tutor.errors import BackendUnavailable, ConfigError
 from tutor.llm.base import LLM, Completion
+
+log = logging.getLogger(__name__)
 
 
 def default_model(settings: Settings):
@@ -48,12 +52,19 @@ def get_llm(settings: Settings) -> LLM:
                               connect_timeout=settings.openai_connect_timeout,
                               read_timeout=settings.openai_read_timeout, retries=settings.openai_retries,
                               connect_budget=settings.openai_connect_budget)
-        if settings.openai_check_schema:
-            llm.check_schema()  # also fails at once, naming the server, when it is not there
         from tutor.llm.breaker import CircuitBreaker
 
-        # a server that goes away later: fail fast while it is down (tutor/fallback.py answers)
-        return CircuitBreaker(llm, failures=settings.llm_breaker_failures, cooldown=settings.llm_breaker_cooldown)
+        # a server that goes away: fail fast while it is down (tutor/fallback.py answers)
+        breaker = CircuitBreaker(llm, failures=settings.llm_breaker_failures, cooldown=settings.llm_breaker_cooldown)
+        if settings.openai_check_schema:
+            try:
+                llm.check_schema()
+            except BackendUnavailable as exc:  # down at start-up: start degraded, not dead
+                llm.check_pending = True
+                breaker.trip(f"the openai server was not reachable at start-up ({exc})")
+                log.warning("%s; answering from retrieval only, trying it again in %.0f s",
+                            exc, settings.llm_breaker_cooldown)
+        return breaker
     if name == "vllm":
         from tutor.llm.vllm_local import VLLMLocal
 

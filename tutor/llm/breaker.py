@@ -7,6 +7,10 @@ llama.cpp server on another machine).
     half-open  one call goes through as a trial: success closes the breaker, failure opens
                it for another cool-down; other calls meanwhile fail at once
 
+`trip(reason)` opens it from outside: `get_llm` does so when the server cannot be reached at
+start-up, so the service starts answering from retrieval and tries the server again after
+the cool-down, instead of failing to start (or answering 503 until a restart).
+
 A call counts as a success once its first piece arrives. A trial that ends any other way
 (an exception that is not BackendUnavailable: a reply we could not read, a bug of ours)
 judged nothing, so the next caller becomes the trial (otherwise the breaker would stay
@@ -43,6 +47,7 @@ class CircuitBreaker(LLM):
         self.fast_failures = 0  # calls refused without reaching the backend
         self._lock = threading.Lock()
         self._trial = False
+        self._why = ""  # why it opened, for the fast failures' message
 
     def __getattr__(self, name):  # schema_enforced, check_schema, base_url ... of the backend
         return getattr(self.inner, name)
@@ -59,12 +64,17 @@ class CircuitBreaker(LLM):
                 return self._trial
             self.fast_failures += 1
             left = max(self.cooldown - (self.clock() - self.opened_at), 0.0)
-        raise BackendUnavailable(f"the {self.name} backend failed {self.failures} times in a row; not trying "
-                                 f"it again for {left:.0f} s (circuit breaker open)")
+            why = self._why or f"the {self.name} backend failed {self.failures} times in a row"
+        raise BackendUnavailable(f"{why}; not trying it again for {left:.0f} s (circuit breaker open)")
+
+    def trip(self, reason: str) -> None:
+        """Open now (the backend is known to be down), for one cool-down."""
+        with self._lock:
+            self.state, self.opened_at, self._trial, self._why = OPEN, self.clock(), False, reason
 
     def _succeeded(self) -> None:
         with self._lock:
-            self.state, self.failed, self._trial = CLOSED, 0, False
+            self.state, self.failed, self._trial, self._why = CLOSED, 0, False, ""
 
     def _failed(self) -> None:
         with self._lock:

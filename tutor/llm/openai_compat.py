@@ -15,7 +15,8 @@ httpx.MockTransport; transport errors become one BackendUnavailable that names t
   The read timeout (a server that connected and is thinking) is not part of it.
 - Structured output uses `response_format: json_schema`. Some servers accept the field and
   ignore it, returning free text; `check_schema()` asks for a value no model writes by
-  itself and reports whether the server held it to the schema. `get_llm` runs it at start-up.
+  itself and reports whether the server held it to the schema. `get_llm` runs it at start-up;
+  when the server is not there yet, the check waits for the first structured call instead.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class OpenAICompatLLM(LLM):
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.connect_budget = connect_budget
         self.schema_enforced: bool | None = None  # unknown until check_schema() runs
+        self.check_pending = False  # run check_schema() before the next json() (the server was down)
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         self._client = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout,
                                     headers={"Authorization": f"Bearer {api_key}"})
@@ -158,6 +160,8 @@ class OpenAICompatLLM(LLM):
 
     def json(self, messages: Messages, schema: dict, *, max_tokens: int = 512,
              temperature: float = 0.0, **_) -> dict:
+        if self.check_pending:
+            self.check_schema()
         if self.schema_enforced is False:
             raise BackendUnavailable(
                 f"{self.base_url} ignores response_format json_schema (checked at start-up), so its JSON "
@@ -180,6 +184,7 @@ class OpenAICompatLLM(LLM):
         Also fails fast, naming the server, when it cannot be reached."""
         messages = [{"role": "user", "content": "Say hello to the learner in one short sentence."}]
         text = self._json_text(messages, CHECK_SCHEMA, max_tokens=48, temperature=0.0)
+        self.check_pending = False
         try:
             self.schema_enforced = json.loads(text) == {"check": CHECK_VALUE}
         except ValueError:
