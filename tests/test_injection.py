@@ -371,29 +371,32 @@ def test_no_canary_leaks_over_the_discord_path(leaky_service):
 
 # -- quiz items the model writes --------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "quiz items the model writes (tutor serve tops the bank up in the background) are validated for "
-    "their facts but never pass the output filter: an item whose explanation carries the canary is "
-    "accepted and its explanation returned by grading; needs a leak check where items are accepted "
-    "(tutor/quiz/validate.py or bank.build_stage)"))
 def test_quiz_items_the_llm_writes_reach_no_client_with_a_leak(fake_tutor, tmp_path):
+    """Quiz items never pass the output filter on their way out (they are stored, then served
+    and graded), so the bank rejects an item that leaks when it is built. Every second reply
+    here is a sound item with the canary of the quiz prompt in its explanation."""
     from tests.test_quiz import cloze_item
     from tutor.quiz.bank import build_stage, public_item, serve_quiz
     from tutor.quiz.grade import Given, grade_quiz
 
-    def leaky(messages):  # a sound item, with the canary of the quiz prompt in its explanation
+    replies = []
+
+    def leaky(messages):
         item = json.loads(cloze_item(messages))
-        item["explanation"] += f" (marker {CANARY.search(messages[0]['content']).group(0)})"
+        replies.append(item)
+        if len(replies) % 2:
+            item["explanation"] += f" (marker {CANARY.search(messages[0]['content']).group(0)})"
         return json.dumps(item)
 
     tutor = fake_tutor(leaky)
     engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
-    assert build_stage(tutor, engine, 2, per_stage=3, kinds=("mcq",)).accepted == 3
+    report = build_stage(tutor, engine, 2, per_stage=3, kinds=("mcq",))
+    assert report.accepted == 3 and report.reasons["leak"] == 3 == report.rejected, report.reasons
     quiz, items = serve_quiz(engine, 2, 3)
     graded = grade_quiz(engine, quiz.id, [Given(i.id, choice=0) for i in items])
     shown = json.dumps([public_item(i) for i in items]) + json.dumps(graded)  # what the routes return
     detector = Detector(tutor.prompts.canary, list(tutor.prompts.systems().values()))
-    assert detector.leaks(shown) is None
+    assert len(items) == 3 and detector.leaks(shown) is None
 
 
 # -- a poisoned document ----------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """The item bank: building it (generate -> validate -> store), serving quizzes from it, and
 topping it up in the background when a stage runs low.
 
+An item the model wrote is served and graded as text a client receives, so before it is
+accepted it also passes the output filter's check (tutor/guard.py): a field that shows the
+canary, in any form the filter knows, or 12 words of a system prompt rejects it ("leak").
+
 Serving never waits for the model: a quiz is drawn from accepted items at once (items
 the learner has not attempted first), for a stage or for one concept (the items whose
 concept is that one). When fewer than LOW_WATER accepted items remain for a stage (or a
@@ -26,6 +30,7 @@ from sqlmodel import Session, select
 from tutor import lease
 from tutor.answer import Tutor
 from tutor.errors import InvalidInput, NotFound, TutorError
+from tutor.guard import Leaks, guard_for
 from tutor.models import Quiz, QuizAttempt, QuizItem
 from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.generate import generate_many, primary_concept, source_chunks
@@ -104,6 +109,15 @@ def _store(session: Session, c: Candidate, verdict: Verdict, chunk, backend: str
     return row
 
 
+def leaked_field(leaks: Leaks, c: Candidate) -> str | None:
+    """The first field of an item that would show a client the canary or a span of a system prompt."""
+    for name in ("question", "options", "answer", "explanation", "fact", "correction"):
+        value = getattr(c, name)
+        if leaks.leaks(value if isinstance(value, str) else json.dumps(value)):
+            return name
+    return None
+
+
 def key_text(item: QuizItem) -> str:
     """A stored item's key as words (the correct option's text, or the short answer)."""
     key = json.loads(item.answer)
@@ -135,6 +149,7 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
     if not sources:
         return report
     validator = Validator(tutor.embedder, tutor.sentence_vectors)
+    leaks = guard_for(tutor.prompts).leaks
     started = time.perf_counter()
     with Session(engine) as session:
         used = Counter(session.exec(select(QuizItem.chunk_id).where(QuizItem.stage == stage)).all())
@@ -161,6 +176,8 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                 else:
                     candidate, replaced = repair.repair(made, chunk)
                     verdict = validator.check(candidate, chunk, vectors)
+                    if leaked := leaked_field(leaks, candidate):
+                        verdict.fail("leak", f"its {leaked} shows the canary or a span of a system prompt")
                     if replaced:
                         verdict.scores["replaced"] = replaced
                         report.repaired += 1
