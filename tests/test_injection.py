@@ -228,12 +228,7 @@ def test_the_canary_is_made_once_per_deployment_and_leads_every_system_prompt(fa
 TEMPLATES = sorted(p.stem for p in (Path(__file__).parent.parent / "prompts").glob("*.j2"))
 
 
-@pytest.mark.parametrize("task", [
-    pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=(
-        "prompts/judge_leak.j2 (eval/quiz_leaks.py's judge) has no canary line; its reply is read as "
-        "P('yes') and never sent to anyone, but issue 16 asks for the canary in every system prompt: "
-        "add the line and re-fit the judge's threshold, or exempt it here and in SECURITY.md")))
-    if t == "judge_leak" else t for t in TEMPLATES])
+@pytest.mark.parametrize("task", TEMPLATES)
 def test_every_system_prompt_in_prompts_starts_with_the_canary(fake_tutor, task):
     """Every template, found on disk: a task added later is covered without editing the test."""
     tutor = fake_tutor()
