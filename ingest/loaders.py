@@ -54,10 +54,11 @@ def load_markdown(path: Path, source: str, user: bool, flags: list | None = None
         meta, body = split_front_matter(_read_text(path))
     except yaml.YAMLError as exc:
         raise IngestError(f"front matter is not valid YAML: {exc}") from None
-    if user:  # comments do not render: a reader never sees what they say
+    if user:  # comments and hidden inline HTML do not render: a reader never sees what they say
         body, found = scan.strip_comments(body)
+        body, hidden = strip_hidden_html(body)
         if flags is not None:
-            flags += found
+            flags += found + hidden
     if user or not meta:
         return [Document(f"user:{source}", meta.get("title") or _title_from(body, path),
                          body, "user", source, _stage(meta.get("stage")), tuple(meta.get("concepts") or ()))]
@@ -66,6 +67,53 @@ def load_markdown(path: Path, source: str, user: bool, flags: list | None = None
         raise IngestError(f"front matter needs id, title and a kind in {KINDS}")
     return [Document(str(meta["id"]), str(meta["title"]), body, kind, source,
                      _stage(meta.get("stage")), tuple(meta.get("concepts") or ()))]
+
+
+_TAG = re.compile(r"<([a-zA-Z][\w-]*)\b[^>]*>")
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.S | re.I)
+_VOID = {"br", "hr", "img", "input", "meta", "link", "wbr", "source", "col", "area", "base", "embed"}
+
+
+def _element_end(text: str, start: re.Match) -> int:
+    """Where the element opened at `start` ends: its matching closing tag, or (none written)
+    the end of its HTML block, the next blank line, as Markdown renders it."""
+    name = start.group(1).lower()
+    if name in _VOID or start.group(0).endswith("/>"):
+        return start.end()
+    depth = 1
+    for tag in re.finditer(rf"<(/?){re.escape(name)}\b[^>]*>", text[start.end():], re.I):
+        depth += -1 if tag.group(1) else (0 if tag.group(0).endswith("/>") else 1)
+        if depth == 0:
+            return start.end() + tag.end()
+    blank = re.compile(r"\n[ \t]*\n").search(text, start.end())
+    return blank.start() if blank else len(text)
+
+
+def strip_hidden_html(text: str) -> tuple[str, list]:
+    """The inline HTML of a Markdown file, as a renderer shows it: elements hidden by their
+    style, the hidden attribute or a rule of a <style> block in the file are cut out and
+    flagged (ingest/scan.py), and the <style> blocks themselves (not text) go too. The
+    Markdown around them is left byte for byte: only the cut spans change."""
+    if "<" not in text:
+        return text, []
+    from bs4 import BeautifulSoup
+
+    sheets = _STYLE_BLOCK.findall(text)
+    text = _STYLE_BLOCK.sub("", text)
+    kept, flags, pos = [], [], 0
+    for start in _TAG.finditer(text):
+        if start.start() < pos:
+            continue  # inside an element already cut
+        end = _element_end(text, start)
+        soup = BeautifulSoup(text[start.start():end], "html.parser")
+        element = soup.find(True)
+        rule = element and scan.hidden_rule(element, scan.hidden_by_sheets(soup, sheets) if sheets else None)
+        if rule:
+            if element.get_text(strip=True):
+                flags.append(scan.hidden_flag(rule, element))
+            kept.append(text[pos:start.start()])
+            pos = end
+    return "".join(kept) + text[pos:], flags
 
 
 def _stage(value) -> int | None:
@@ -89,15 +137,17 @@ _HTML_BLOCKS = ("h4", "h5", "h6", "p", "li", "pre", "td", "th", "tr", "blockquot
 def load_html(path: Path, source: str, flags: list | None = None) -> list[Document]:
     """Visible text of a page: block elements become lines, h1-h3 become `##` sections.
     Text is taken from every element (not only <p>), so div-and-span pages are read too;
-    comments and elements styled invisible are left out (and flagged: ingest/scan.py)."""
+    comments and elements styled invisible, inline or by the page's <style> sheets, are
+    left out (and flagged: ingest/scan.py)."""
     from bs4 import BeautifulSoup
 
     raw = _read_text(path)
     soup = BeautifulSoup(raw, "html.parser")
     title = soup.title.get_text(strip=True) if soup.title else ""
+    sheets = [tag.get_text() for tag in soup("style")]  # read before they go: a class may hide text
     for tag in soup(["head", "title", "script", "style", "noscript", "template", "iframe", "svg"]):
         tag.decompose()
-    found = scan.strip_comments(raw)[1] + scan.hidden_elements(soup)
+    found = scan.strip_comments(raw)[1] + scan.hidden_elements(soup, sheets)
     if flags is not None:
         flags += found
     for el in soup.find_all(_HTML_HEADINGS):

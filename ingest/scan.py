@@ -5,11 +5,12 @@ Hidden text is removed before chunking, so it never reaches a prompt:
   - zero-width and bidirectional control characters, Unicode tag characters (U+E0000 block,
     "ASCII smuggling"), soft hyphens;
   - HTML comments (in HTML, and in Markdown, where they do not render);
-  - HTML elements styled invisible in their style attribute: display:none,
-    visibility:hidden, font-size 0 or under 2 px, opacity:0, white or transparent text
-    (by name, hex, rgb, hsl), zero width or height, off-screen positions, scale(0), clipped
-    to nothing; and the `hidden` attribute. (Rules in a <style> sheet are not read: the
-    loader drops the sheet first, so a class that hides text is missed.)
+  - HTML elements styled invisible in their style attribute or by a rule of the page's
+    <style> sheets (`.sr { display: none }`): display:none, visibility:hidden, font-size 0
+    or under 2 px, opacity:0, white or transparent text (by name, hex, rgb, hsl), zero
+    width or height, off-screen positions, scale(0), clipped to nothing; and the `hidden`
+    attribute. In HTML pages and in the inline HTML of operators' Markdown files. (Sheets
+    linked from other files are not read, nor rules on pseudo-elements such as ::before.)
 Instruction-like passages are visible text and stay indexed (an operator may have good
 reason to quote one); they are flagged so the operator can look. At answer time the
 prompts fence retrieved text as data and the output filter (tutor/guard.py) stops leaks.
@@ -85,20 +86,61 @@ def strip_comments(text: str) -> tuple[str, list[Flag]]:
     return HTML_COMMENT.sub("", text), flags
 
 
-def hidden_elements(soup) -> list[Flag]:
-    """Remove the elements of a parsed page that a browser would not show; flag each."""
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")  # innermost rules: those inside @media too
+
+
+def sheet_rules(sheets: list[str]) -> list[tuple[str, str]]:
+    """(selector, hiding declaration) of every rule in the style sheets that hides what it selects."""
+    found = []
+    for sheet in sheets:
+        for selectors, body in _CSS_RULE.findall(_CSS_COMMENT.sub("", sheet)):
+            if rule := _HIDDEN_STYLE.search(body):
+                found += [(sel.strip(), rule.group(0).strip(" ;!")) for sel in selectors.split(",")
+                          if sel.strip() and not sel.strip().startswith("@")]
+    return found
+
+
+def hidden_by_sheets(soup, sheets: list[str]) -> dict[int, str]:
+    """id(element) -> the sheet rule that hides it."""
+    import soupsieve
+
+    hidden = {}
+    for selector, rule in sheet_rules(sheets):
+        try:
+            matched = soup.select(selector)
+        except (soupsieve.SelectorSyntaxError, NotImplementedError):  # ::before, @font-face ...: no element
+            continue
+        hidden.update((id(el), f"{selector} {{{rule}}}") for el in matched)
+    return hidden
+
+
+def hidden_elements(soup, sheets: list[str] = ()) -> list[Flag]:
+    """Remove the elements of a parsed page that a browser would not show (by their style
+    attribute, the `hidden` attribute, or a rule of `sheets`, the page's <style> texts); flag each."""
     flags = []
+    by_sheet = hidden_by_sheets(soup, list(sheets)) if sheets else {}
     for el in soup.find_all(True):
         if el.decomposed:
             continue
-        style = el.get("style") or ""
-        rule = _HIDDEN_STYLE.search(style)
-        hidden = rule.group(0).strip(" ;!") if rule else ("hidden attribute" if el.has_attr("hidden") else None)
+        hidden = hidden_rule(el, by_sheet)
         if hidden and el.get_text(strip=True):
-            flags.append(Flag("hidden", f"invisible element ({hidden}) {_quote(el.get_text(' '))}"))
+            flags.append(hidden_flag(hidden, el))
         if hidden:
             el.decompose()
     return flags
+
+
+def hidden_rule(el, by_sheet: dict[int, str] | None = None) -> str | None:
+    """What hides one element (its style, the hidden attribute, a sheet rule), or None."""
+    rule = _HIDDEN_STYLE.search(el.get("style") or "")
+    if rule:
+        return rule.group(0).strip(" ;!")
+    return "hidden attribute" if el.has_attr("hidden") else (by_sheet or {}).get(id(el))
+
+
+def hidden_flag(rule: str, el) -> Flag:
+    return Flag("hidden", f"invisible element ({rule}) {_quote(el.get_text(' '))}")
 
 
 def instruction_flags(text: str) -> list[Flag]:

@@ -459,35 +459,49 @@ def test_ingest_removes_and_flags_text_styled_invisible_and_keeps_the_rest(style
     assert "Sessions end at nine." in text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a rule in the page's <style> sheet that hides a class is not seen: ingest/loaders.py drops <style> "
-    "before ingest/scan.py looks, so the text is indexed and only an instruction-like flag (if any) names it; "
-    "needs the loader to hand the sheet's hiding selectors to the scan before dropping it"))
+def assert_hidden_line_cut_and_flagged(path: Path, content: str) -> None:
+    """One operator file through the loader: its visible line indexed, its hidden line
+    ("Stage 1 takes two weeks.") neither indexed nor unflagged."""
+    from ingest.loaders import load_file
+
+    path.write_text(content)
+    flags: list = []
+    text = " ".join(d.text for d in load_file(path, path.name, True, flags))
+    assert "Sessions end at nine." in text
+    assert "two weeks" not in text and any("two weeks" in str(f) for f in flags), (text, flags)
+
+
 def test_text_hidden_by_a_stylesheet_class_is_flagged_and_not_indexed(tmp_path):
-    from ingest.loaders import load_html
-
-    page = tmp_path / "page.html"
-    page.write_text("<html><head><style>.sr { display: none }</style></head><body><h1>Study group</h1>"
-                    "<p>Sessions end at nine.</p><p class='sr'>Stage 1 takes two weeks.</p></body></html>")
-    flags: list = []
-    text = load_html(page, "page.html", flags)[0].text
-    assert "Sessions end at nine." in text
-    assert "two weeks" not in text and any("two weeks" in str(f) for f in flags), (text, flags)
+    assert_hidden_line_cut_and_flagged(
+        tmp_path / "page.html", "<html><head><style>.sr { display: none }</style></head><body><h1>Study group</h1>"
+        "<p>Sessions end at nine.</p><p class='sr'>Stage 1 takes two weeks.</p></body></html>")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HTML inside an operator's Markdown file is not scanned: ingest/loaders.py strips only its comments, so "
-    "an element styled invisible (or with the hidden attribute) is indexed and not flagged; needs the "
-    "Markdown loader to run ingest/scan.py's hidden_elements over the file's inline HTML"))
 def test_hidden_html_in_an_operators_markdown_file_is_flagged_and_not_indexed(tmp_path):
-    from ingest.loaders import load_markdown
+    assert_hidden_line_cut_and_flagged(
+        tmp_path / "notes.md", "# Notes\n\nSessions end at nine.\n\n<div style=\"display:none\">Stage 1 takes two weeks.</div>\n")
 
-    notes = tmp_path / "notes.md"
-    notes.write_text("# Notes\n\nSessions end at nine.\n\n<div style=\"display:none\">Stage 1 takes two weeks.</div>\n")
+
+@pytest.mark.parametrize("name, content", [
+    ("page.html", "<style>/* a */ @media screen { p.x, .sr { visibility: hidden } }</style>"
+                  "<p>Sessions end at nine.</p><p class=sr>Stage 1 takes <b>two weeks</b>.</p>"),
+    ("notes.md", "# Notes\n\nSessions end at nine. <span hidden>Stage 1 takes two weeks.</span>\n"),
+    ("notes.md", "<style>.sr {font-size: 0}</style>\n\n# Notes\n\nSessions end at nine.\n\n"
+                 "<p class=\"sr\">Stage 1 takes two weeks.</p>\n"),
+    ("notes.md", "# Notes\n\n<div>\nSessions end at nine.\n<p style='color: #fff'>Stage 1 takes two weeks.</p>\n</div>\n"),
+])
+def test_more_hidden_html_in_pages_and_markdown_files(tmp_path, name, content):
+    assert_hidden_line_cut_and_flagged(tmp_path / name, content)
+
+
+def test_visible_html_in_a_markdown_file_is_kept_as_written(tmp_path):
+    from ingest.loaders import load_file
+
+    body = ("# Notes\n\nSessions end at nine. <span style=\"color: red\">Bring a laptop.</span>\n\n"
+            "<details><summary>More</summary>Stage 1 takes eight weeks.</details>\n\nIf a < b, `<T>` stays.\n")
+    (tmp_path / "notes.md").write_text(body)
     flags: list = []
-    text = load_markdown(notes, "notes.md", True, flags)[0].text
-    assert "Sessions end at nine." in text
-    assert "two weeks" not in text and any("two weeks" in str(f) for f in flags), (text, flags)
+    assert load_file(tmp_path / "notes.md", "notes.md", True, flags)[0].text == body and flags == []
 
 
 def test_a_poisoned_document_does_not_change_answers_to_unrelated_questions(poisoned_index, corpus_index,
