@@ -4,7 +4,7 @@ Prints rich tables and writes eval/bench/results/latest.json. Each section runs 
 process of its own, so one section's libraries (torch's threads) never slow another. Targets are reported as
 PASS/FAIL text only: the exit status is non-zero only when a section crashes. Sections
 that load the LLM or embed the corpus should run under the shared lock:
-    flock /tmp/roadmap-tutor-model.lock .venv/bin/python -m eval.bench llm
+    flock /tmp/roadmap-model.lock .venv/bin/python -m eval.bench llm
 """
 
 from __future__ import annotations
