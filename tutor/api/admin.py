@@ -97,6 +97,21 @@ def xapi_export(request: Request, state: State,
     return {"statements": xapi.statements(state.engine, state.roadmap, home, learner_id), "more": ""}
 
 
+@router.post("/api/reindex", status_code=202,
+             summary="Rebuild the index as `tutor ingest` does; new requests are answered from the new version")
+def reindex(request: Request, state: State) -> dict:
+    if state.tutor is None:  # the new Tutor is built from the loaded one's embedder and model
+        raise BackendUnavailable(state.load_error or "the tutor is still loading its model; retry in a few seconds")
+    if not request.app.state.reindexer.start(state):
+        raise HTTPException(409, "a re-index is already running: GET /admin/api/reindex shows its progress")
+    return request.app.state.reindexer.job.json()
+
+
+@router.get("/api/reindex", summary="The last re-index: state, the version served, counts, error")
+def reindex_status(request: Request) -> dict:
+    return request.app.state.reindexer.job.json()
+
+
 @router.get("", response_class=HTMLResponse, summary="The operator dashboard (HTML)")
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(state: State, days: Days = stats.DAYS) -> HTMLResponse:
