@@ -90,7 +90,7 @@ class Gate:
         rare = {t for t in _names(question) if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
         weeks = {int(n) for n in _WEEK_ASKED.findall(question)}
         for hit in hits:
-            if rare & set(terms(hit.chunk.title)) or rare & set(terms(hit.chunk.embed_text)):
+            if rare & set(terms(hit.chunk.embed_text)):  # its title and text
                 return True
             for start, end in _WEEK_SPAN.findall(hit.chunk.embed_text):
                 if any(int(start) <= w <= int(end or start) for w in weeks):
