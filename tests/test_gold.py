@@ -43,11 +43,6 @@ RETRIEVED = [i for i in WITH_DOCS if i["part"] != "next"]
 # model is deterministic at temperature 0, but a retrieval tie can flip between runs, and a
 # known failure that passes must not turn CI red. At least 25 questions must pass.
 E2E_KNOWN_FAILURES: dict[str, str] = {
-    "a-next-01": "citations of a 'what next' explanation: the right steps ('You should study scikit-learn "
-                 "and k-nearest neighbours') are backed by the computed recommendation, which carries no "
-                 "chunk, so a run whose second sentence names no shown concept cites nothing (session 9's "
-                 "fresh-clone CI: cited in 1 run, nothing in the next, same code); to fix: cite the "
-                 "chunks of the steps an explanation names",
     "a-week-01": "retrieval: 'weeks 5 and 6' does not reach stage-1's week plan in the top 4 (BM25 "
                  "now splits '5-6', but the week-plan chunk mixes many topics and dense ranks "
                  "faq-hours-per-week higher); the model answers from the monthly-habits FAQ instead",

@@ -87,3 +87,33 @@ def test_an_explanation_may_state_the_computed_steps_and_weeks(fake_tutor):
     answer = fake_tutor(explain).ask("what should i learn next? total beginner here")
     assert not answer.refused and not answer.withdrawn, answer.answer
     assert answer.support == 1.0 and "weeks at your pace" in answer.answer
+
+
+def test_a_sentence_backed_only_by_the_computed_steps_cites_the_step_it_names(fake_tutor):
+    """Session 9's fresh-clone CI: 'You should study scikit-learn (about 0.3 weeks) and
+    k-nearest neighbours' was right but cited nothing, since the computed steps carry no
+    chunk. Each computed fact stands for its entry, so the sentence cites that entry."""
+    def explain(messages):
+        line = messages[-1]["content"].split("Chosen next")[1].split("\n")[1]
+        name, rest = line.split(" (about ", 1)
+        weeks, why = rest.split(" weeks, because ", 1)
+        return f"You should study {name} next, about {weeks} weeks at your pace, because {why.split(')')[0]}."
+
+    events = list(fake_tutor(explain).events("im done with random forests and SVMs, whats my next step?"))
+    first = events[0][1]["next"]["next"][0]["concept"]
+    answer = events[-1][1]
+    assert not answer.withdrawn, answer.answer
+    assert [c.chunk_id.split("#")[0] for c in answer.citations] == [f"concept-{first}"], answer.answer
+
+
+def test_a_sentence_naming_several_computed_steps_cites_each(fake_tutor):
+    def explain(messages):
+        line = messages[-1]["content"].split("Chosen next")[1].split("\n")[1]
+        names = [part.split(" (about ")[0].strip() for part in line.split("; ")]
+        return f"You should study {', '.join(names[:-1])} and {names[-1]} next, because their prerequisites are done."
+
+    events = list(fake_tutor(explain).events("Completed deep learning fundamentals (stage 2) - what comes next?"))
+    steps = {f"concept-{s['concept']}" for s in events[0][1]["next"]["next"]}
+    answer = events[-1][1]
+    assert len(steps) >= 2 and not answer.withdrawn, answer.answer
+    assert {c.chunk_id.split("#")[0] for c in answer.citations} >= steps, answer.answer

@@ -143,19 +143,23 @@ def _prepared(tutor: Tutor, rec: Recommendation) -> Prepared:
     hits = [Hit(c, 1.0, i, 1.0) for i, c in enumerate(chunks, 1)]
     question = "What should I learn next? " + "; ".join(
         f"{s.name} (stage {s.stage}, about {s.weeks} weeks at my pace), because {s.why}" for s in rec.steps)
-    # The steps, their reasons and the weeks are computed, not read from the corpus: the
-    # explanation may state them, so the support check counts them as backed.
-    facts = Chunk("recommendation", "recommendation", _steps_text(rec), "Computed next step", "user", "next_step")
     return Prepared(question, hits, tutor.select(hits, tutor.embedder.encode_one(question), question), False,
-                    facts=[facts])
+                    facts=step_facts(rec))
 
 
-def _steps_text(rec: Recommendation) -> str:
-    """The computed recommendation in the words the next prompt gives the model."""
-    lines = [f"Stage {rec.stage} is next for you, about {rec.stage_weeks_left} weeks left in it at your pace."]
-    lines += [f"Study {s.name} next (stage {s.stage}, about {s.weeks} weeks at your pace), because {s.why}."
+def step_facts(rec: Recommendation) -> list[Chunk]:
+    """The computed recommendation in the words the next prompt gives the model, one line
+    per fact. The steps, their reasons and the weeks are computed, not read from the
+    corpus: the explanation may state them, so the support check counts them as backed.
+    Each line stands for the entry it is about (its doc_id: the stage, a step's concept),
+    and a sentence it backs cites that entry's source (Tutor.finish)."""
+    lines = [(f"stage-{rec.stage}",
+              f"Stage {rec.stage} is next for you, about {rec.stage_weeks_left} weeks left in it at your pace.")]
+    lines += [(f"concept-{s.concept_id}",
+               f"Study {s.name} next (stage {s.stage}, about {s.weeks} weeks at your pace), because {s.why}.")
               for s in rec.steps]
-    return "\n".join(lines)
+    return [Chunk(f"recommendation#{n}", doc_id, text, "Computed next step", "user", "next_step")
+            for n, (doc_id, text) in enumerate(lines)]
 
 
 def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[Event]:
