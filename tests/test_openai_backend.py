@@ -20,8 +20,9 @@ from fastapi.testclient import TestClient
 
 from tests.fixtures_tutor import free_port
 from tutor.config import load_settings
-from tutor.errors import BackendUnavailable
+from tutor.errors import BackendUnavailable, MalformedReply
 from tutor.llm import get_llm
+from tutor.llm.breaker import CLOSED, CircuitBreaker
 from tutor.llm.openai_compat import OpenAICompatLLM
 
 MESSAGES = [{"role": "user", "content": "Name three colours."}]
@@ -101,6 +102,27 @@ def test_a_schema_check_missed_at_start_up_runs_before_the_first_structured_call
     with pytest.raises(BackendUnavailable, match="ignores response_format"):
         llm.json(MESSAGES, {"type": "object"})
     assert llm.check_pending is False and llm.schema_enforced is False
+
+
+def test_replies_that_are_not_json_do_not_open_the_breaker():
+    """A quiz reply cut off by the token cap is not JSON, but the server answered: three of
+    them used to open the breaker, and every question got a retrieval-only answer for the
+    cool-down. Now each is a MalformedReply for its caller, and the breaker stays closed."""
+    def handler(request):
+        body = json.loads(request.content)
+        if body.get("stream"):
+            return httpx.Response(200, text=_sse("Hel", "lo"), headers={"content-type": "text/event-stream"})
+        content = '{"question": "What does a tens'  # cut off by the token cap
+        return httpx.Response(200, json={"choices": [{"message": {"role": "assistant", "content": content}}]})
+
+    inner = OpenAICompatLLM("http://x/v1", "m", transport=httpx.MockTransport(handler))
+    inner.schema_enforced = True
+    llm = CircuitBreaker(inner, failures=3, cooldown=30)
+    for _ in range(5):
+        with pytest.raises(MalformedReply, match="not JSON"):
+            llm.json(MESSAGES, {"type": "object"})
+    assert llm.state == CLOSED and llm.failed == 0
+    assert llm.complete(MESSAGES).text == "Hello"
 
 
 def _sse(*pieces: str) -> str:

@@ -9,6 +9,7 @@
     ├── IndexCorrupt            the index exists but cannot be read: rebuild it
     ├── ModelNotFound           model weights are not where they should be
     ├── BackendUnavailable      an LLM backend cannot be loaded or reached
+    ├── MalformedReply          the backend answered, but not in the form asked for (not JSON)
     └── IngestError             material that cannot be ingested
 
 Third-party exceptions are translated into these where they enter (index loading, model
@@ -56,6 +57,12 @@ class ModelNotFound(TutorError):
 
 class BackendUnavailable(TutorError):
     http_status = 503
+
+
+class MalformedReply(TutorError):
+    """Not a sign the backend is down (the circuit breaker counts it as an answer): the
+    caller rejects that reply (a quiz candidate, a schema rejection) and goes on."""
+    http_status = 502
 
 
 class IngestError(TutorError):

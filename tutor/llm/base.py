@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from tutor.errors import BackendUnavailable
+from tutor.errors import MalformedReply
 
 Messages = list[dict]
 Cancel = Callable[[], bool]
@@ -63,7 +63,7 @@ def parse_json_object(text: str, backend: str) -> dict:
     try:
         value = jsonlib.loads(match.group(0) if match else text)
     except ValueError:
-        raise BackendUnavailable(f"{backend} returned text that is not JSON: {text[:120]!r}") from None
+        raise MalformedReply(f"{backend} returned text that is not JSON: {text[:120]!r}") from None
     if not isinstance(value, dict):
-        raise BackendUnavailable(f"{backend} returned JSON that is not an object")
+        raise MalformedReply(f"{backend} returned JSON that is not an object")
     return value

@@ -11,9 +11,10 @@ llama.cpp server on another machine).
 start-up, so the service starts answering from retrieval and tries the server again after
 the cool-down, instead of failing to start (or answering 503 until a restart).
 
-A call counts as a success once its first piece arrives. A trial that ends any other way
-(an exception that is not BackendUnavailable: a reply we could not read, a bug of ours)
-judged nothing, so the next caller becomes the trial (otherwise the breaker would stay
+A call counts as a success once its first piece arrives, or when its reply came back but
+is not in the form asked for (MalformedReply: a quiz reply that is not JSON says the server
+is up; three of them used to open the breaker for a cool-down). A trial that ends any other
+way (another exception that is not BackendUnavailable: a bug of ours) judged nothing, so the next caller becomes the trial (otherwise the breaker would stay
 half-open with its one trial taken and fail every call until a restart).
 
 The tutor turns a fast failure into a retrieval-only answer (tutor/fallback.py), so while
@@ -27,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from tutor.errors import BackendUnavailable
+from tutor.errors import BackendUnavailable, MalformedReply
 from tutor.llm.base import LLM, Completion, Messages
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
@@ -95,6 +96,9 @@ class CircuitBreaker(LLM):
             result = fn(*args, **kwargs)
         except BackendUnavailable:
             self._failed()
+            raise
+        except MalformedReply:
+            self._succeeded()  # it answered
             raise
         except BaseException:
             self._unjudged(trial)
