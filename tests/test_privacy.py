@@ -30,7 +30,7 @@ from tests.fixtures_tutor import LiveServer, sse_events
 from tutor import privacy
 from tutor.api import create_app
 from tutor.db import make_engine
-from tutor.models import ChatThread, Conversation, Feedback, Lease, Message, QuizHint, QuizItem
+from tutor.models import ChatThread, Conversation, Feedback, Lease, Message, Quiz, QuizAttempt, QuizHint, QuizItem
 from tutor.redact import luhn_ok, redact
 
 KEY = "privacy-test-key"
@@ -426,6 +426,28 @@ def test_stored_messages_and_feedback_are_redacted_only_when_asked(fake_tutor, t
         assert "ada@example.org" not in everything and "4111" not in everything
     else:
         assert stored[0]["content"] == secret and comment == "reach me at ada@example.org"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_quiz_short_answer_is_graded_as_typed_and_stored_redacted_when_asked(fake_tutor, tmp_path, enabled):
+    engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
+    tutor = fake_tutor(redact=enabled, **NO_LIMITS)
+    item = QuizItem(kind="short", stage=2, concept_id="optimizers", question="What does Adam apply early on?",
+                    answer=json.dumps("bias correction"), chunk_id="paper-adam#1")
+    with Session(engine) as session:
+        session.add(item)
+        session.flush()
+        quiz = Quiz(stage=2, item_ids=json.dumps([item.id]))
+        session.add(quiz)
+        session.commit()
+        item_id, quiz_id = item.id, quiz.id
+    typed = "bias correction (mail me at ada@example.org)"
+    with TestClient(create_app(tutor.settings, tutor=tutor, engine=engine)) as client:
+        r = client.post(f"/api/quizzes/{quiz_id}/answers", json={"answers": [{"item_id": item_id, "answer": typed}]})
+    assert r.status_code == 200, r.text
+    with Session(engine) as session:
+        given = json.loads(session.exec(select(QuizAttempt.given)).scalars().one())
+    assert given == ("bias correction (mail me at [email])" if enabled else typed)
 
 
 def test_runs_of_years_are_never_cards_or_phones():

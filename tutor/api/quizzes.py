@@ -86,7 +86,7 @@ def create_quiz(body: QuizRequest, request: Request, state: State) -> dict:
 @router.post("/api/quizzes/{quiz_id}/answers", summary="Grade answers on the server: keys, explanations, citations")
 def answer_quiz(quiz_id: str, body: AnswersRequest, state: State) -> dict:
     answers = [Given(a.item_id, a.choice, a.answer) for a in body.answers]
-    return grade_quiz(state.engine, quiz_id, answers, body.learner_id)
+    return grade_quiz(state.engine, quiz_id, answers, body.learner_id, redact=state.settings.redact)
 
 
 @router.get("/api/learners/{learner_id}/reviews", summary="Quiz items due for spaced review (no keys)")

@@ -30,6 +30,7 @@ from tutor.models import Learner, Quiz, QuizAttempt, QuizItem, Review
 from tutor.quiz.bank import citation, public_item
 from tutor.quiz.schema import LETTERS
 from tutor.quiz.validate import normalise
+from tutor.redact import maybe
 from tutor.text import stem, terms
 
 SCHEDULER = Scheduler(learning_steps=(timedelta(hours=1),), relearning_steps=(timedelta(hours=1),),
@@ -100,7 +101,7 @@ def _schedule(session: Session, learner_id: str, item_id: str, correct: bool, no
 
 
 def grade_quiz(engine: Engine, quiz_id: str, answers: list[Given], learner_id: str | None = None,
-               now: datetime | None = None) -> dict:
+               now: datetime | None = None, redact: bool = False) -> dict:
     now = now or _now()
     with Session(engine) as session:
         quiz = session.get(Quiz, quiz_id)
@@ -124,7 +125,8 @@ def grade_quiz(engine: Engine, quiz_id: str, answers: list[Given], learner_id: s
             _check(items[given.item_id], given)
             by_item[given.item_id] = given
         _claim(session, quiz, learner_id, now)
-        results = [_grade_one(session, quiz, items[i], by_item.get(i), learner_id, now) for i in item_ids]
+        results = [_grade_one(session, quiz, items[i], by_item.get(i), learner_id, now, redact)
+                   for i in item_ids]
         quiz.graded_at = now
         if learner_id and not quiz.learner_id:
             quiz.learner_id = learner_id
@@ -153,10 +155,12 @@ def _claim(session: Session, quiz: Quiz, learner_id: str | None, now: datetime) 
 
 
 def _grade_one(session: Session, quiz: Quiz, item: QuizItem, given: Given | None,
-               learner_id: str | None, now: datetime) -> dict:
+               learner_id: str | None, now: datetime, redact: bool) -> dict:
     correct = given is not None and is_correct(item, given)
     if given is not None:
         value = given.choice if item.kind == "mcq" else given.answer
+        if isinstance(value, str):  # graded on what was typed, stored without contact details
+            value = maybe(value, redact)
         session.add(QuizAttempt(quiz_id=quiz.id, item_id=item.id, learner_id=learner_id,
                                 given=json.dumps(value), correct=correct, created_at=now))
         if learner_id:
