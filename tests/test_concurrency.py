@@ -12,7 +12,8 @@
 3. Searches during a re-index: a `tutor serve` process answers questions in a loop, and
    searches in this process reload the index in a loop, while `tutor ingest` (the real
    embedder) rebuilds it several times with new material each time. Every request
-   succeeds, and every answer's citations come from the one index version it names.
+   succeeds, every answer's citations come from the one index version it names, and the
+   server moves to the new versions as they go live (TUTOR_INDEX_POLL_SECONDS).
 """
 
 from __future__ import annotations
@@ -251,7 +252,7 @@ def test_searches_during_a_reindex_all_succeed_from_one_version(tmp_path, embedd
     port = free_port()
     env = {**os.environ, "TUTOR_INDEX_DIR": str(index_dir), "TUTOR_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}",
            "HF_HUB_OFFLINE": "1", "TUTOR_EMBED_THREADS": "1", "TUTOR_RATE_LIMIT_PER_ADDRESS": "0",
-           "TUTOR_RATE_LIMIT_GLOBAL": "0"}
+           "TUTOR_RATE_LIMIT_GLOBAL": "0", "TUTOR_INDEX_POLL_SECONDS": "0.5"}
     server = subprocess.Popen([TUTOR, "serve", "--backend", "fake", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -325,3 +326,4 @@ def test_searches_during_a_reindex_all_succeed_from_one_version(tmp_path, embedd
     print(f"\n{len(answers)} answers from versions {sorted(Counter(v for v, _ in answers).values())}, "
           f"{len(searches)} searches over {len(searched)} of {len(versions)} versions")
     assert len(searched) >= 2  # the searches did run across a switch of CURRENT
+    assert len({v for v, _ in answers}) >= 2  # the server followed CURRENT without a restart (tutor/api/follow.py)

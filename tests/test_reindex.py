@@ -116,3 +116,43 @@ def test_the_reindex_route_needs_the_admin_key(service):
         assert client.post("/admin/api/reindex").status_code == 401
         assert client.post("/admin/api/reindex", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert client.get("/admin/api/reindex").status_code == 401
+
+
+def test_a_version_written_elsewhere_is_served_within_the_poll_interval(settings_factory, embedder, tmp_path):
+    """Another replica's re-index, or `tutor ingest` beside a running service: the service
+    notices CURRENT changed on the next requests and serves the new version, no restart."""
+    corpus = write_tree(tmp_path / "corpus", {"roadmap.yaml": yaml.safe_dump(tiny_roadmap(), sort_keys=False)})
+    notes = write_tree(tmp_path / "notes", {"a.md": "# Alpha\n\n## Plotting\nPlot every column first.\n"})
+    settings = settings_factory(corpus_dir=corpus, index_poll_seconds=0.2)
+    assert build_index(settings, [notes], embedder=embedder).version
+    tutor = Tutor(settings, load_index(settings.index_dir), embedder, FakeLLM())
+    app = create_app(settings, tutor=tutor, engine=make_engine(f"sqlite:///{tmp_path / 'tutor.db'}"))
+    with TestClient(app) as client:
+        before = client.get("/healthz").json()["index_version"]
+        assert client.post("/api/chat", json={"message": QUESTION, "stream": False}).json()["refused"]
+        (notes / "b.md").write_text(NEW_NOTE)
+        written = build_index(settings, [notes], embedder=embedder).version  # as another process would
+        assert written and written != before
+        deadline = time.monotonic() + 30
+        while (answer := client.post("/api/chat", json={"message": QUESTION, "stream": False}).json())["refused"]:
+            assert time.monotonic() < deadline, "the new version was never served"
+            time.sleep(0.1)
+        assert "quokkaword" in answer["answer"] and answer["citations"], answer
+        assert client.get("/healthz").json()["index_version"] == written
+
+
+def test_with_polling_off_the_started_version_stays(settings_factory, embedder, tmp_path):
+    corpus = write_tree(tmp_path / "corpus", {"roadmap.yaml": yaml.safe_dump(tiny_roadmap(), sort_keys=False)})
+    notes = write_tree(tmp_path / "notes", {"a.md": "# Alpha\n\n## Plotting\nPlot every column first.\n"})
+    settings = settings_factory(corpus_dir=corpus, index_poll_seconds=0)
+    assert build_index(settings, [notes], embedder=embedder).version
+    tutor = Tutor(settings, load_index(settings.index_dir), embedder, FakeLLM())
+    app = create_app(settings, tutor=tutor, engine=make_engine(f"sqlite:///{tmp_path / 'tutor.db'}"))
+    with TestClient(app) as client:
+        before = client.get("/healthz").json()["index_version"]
+        (notes / "b.md").write_text(NEW_NOTE)
+        assert build_index(settings, [notes], embedder=embedder).version != before
+        for _ in range(5):
+            assert client.post("/api/chat", json={"message": QUESTION, "stream": False}).json()["refused"]
+            time.sleep(0.1)
+        assert client.get("/healthz").json()["index_version"] == before

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         "sources (the streamed draft is replaced at the end)"
     )
     max_question_chars: int = Field(2000, ge=10, description="longer questions are rejected")
+    index_poll_seconds: float = Field(
+        10.0, ge=0, description="how often a running service looks for a newer index version (written by "
+        "`tutor ingest` or another replica's re-index) and serves it; 0: only the version it started with")
 
     # Service
     host: str = "127.0.0.1"

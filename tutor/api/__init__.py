@@ -26,6 +26,7 @@ from tutor.api import admin
 from tutor.api import roadmap as roadmap_api  # `roadmap` names the loaded Roadmap below
 from tutor.api.deps import AppState
 from tutor.api.limits import Admission, GenerationQueue
+from tutor.api.follow import IndexFollower
 from tutor.api.reindex import Reindexer
 from tutor.api.security import SecurityHeaders, parse_networks
 from tutor.config import Settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings, *, tutor: Tutor | None = None, engine=None) -
                               "Streaming chat, an OpenAI-compatible endpoint, and an embeddable widget.")
     app.state.tutor_state = state
     app.state.reindexer = Reindexer()  # POST /admin/api/reindex (tutor/api/reindex.py)
+    app.state.index_follower = IndexFollower(settings.index_poll_seconds)  # versions written elsewhere
     # Innermost first: admission (size, rate, queue: tutor/api/limits.py) runs before any
     # route; CORS wraps it so a 413/429/503 still reaches the widget's script on another site.
     app.state.generation_queue = GenerationQueue(settings.generation_slots, settings.generation_queue)

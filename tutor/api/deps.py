@@ -35,6 +35,7 @@ def get_state(request: Request) -> AppState:
 
 def get_tutor(request: Request) -> Tutor:
     state = get_state(request)
+    request.app.state.index_follower.poke(state)  # a newer version written elsewhere (tutor/api/follow.py)
     if state.tutor is None:
         raise BackendUnavailable(state.load_error or "the tutor is still loading its model; retry in a few seconds")
     return state.tutor

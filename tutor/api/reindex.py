@@ -6,8 +6,8 @@ at a time per process, on a worker thread, so the request answers 202 at once an
 `GET /admin/api/reindex` shows the progress. When a new version is written this process
 answers from it: a new Tutor over the new index (same embedder and model) replaces the old
 one for new requests, and requests in flight finish on the version they started with, so
-one answer's citations never mix versions. Other replicas keep their version until they
-restart (README, "Scaling").
+one answer's citations never mix versions. Other replicas serve it within
+TUTOR_INDEX_POLL_SECONDS (tutor/api/follow.py).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Reindexer:
 
     def _run(self, state: AppState) -> None:
         from ingest.build import build_index
-        from tutor.answer import Tutor
+        from tutor.api.follow import serve_index
         from tutor.index import load_index
         from tutor.quiz.shipped import load_shipped
 
@@ -63,9 +63,7 @@ class Reindexer:
             tutor = state.tutor  # loaded: the route refuses while the model is still loading
             report = build_index(state.settings, embedder=tutor.embedder)
             if report.version:
-                index = load_index(state.settings.index_dir)
-                state.tutor = Tutor(state.settings, index, tutor.embedder, tutor.llm)
-                state.index = index
+                serve_index(state, load_index(state.settings.index_dir))
             load_shipped(state.engine, state.settings.corpus_dir, state.index.chunks)
             job.version, job.new_version = state.index.version, report.version is not None
             job.files, job.chunks, job.embedded = report.files, report.chunks, report.embedded
