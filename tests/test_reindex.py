@@ -118,17 +118,23 @@ def test_the_reindex_route_needs_the_admin_key(service):
         assert client.get("/admin/api/reindex").status_code == 401
 
 
+def _service_polling(settings_factory, embedder, tmp_path, every: float):
+    """(app, notes folder, settings, first version): a service over a tiny corpus, polling every `every` s."""
+    corpus = write_tree(tmp_path / "corpus", {"roadmap.yaml": yaml.safe_dump(tiny_roadmap(), sort_keys=False)})
+    notes = write_tree(tmp_path / "notes", {"a.md": "# Alpha\n\n## Plotting\nPlot every column first.\n"})
+    settings = settings_factory(corpus_dir=corpus, index_poll_seconds=every)
+    before = build_index(settings, [notes], embedder=embedder).version
+    assert before
+    tutor = Tutor(settings, load_index(settings.index_dir), embedder, FakeLLM())
+    app = create_app(settings, tutor=tutor, engine=make_engine(f"sqlite:///{tmp_path / 'tutor.db'}"))
+    return app, notes, settings, before
+
+
 def test_a_version_written_elsewhere_is_served_within_the_poll_interval(settings_factory, embedder, tmp_path):
     """Another replica's re-index, or `tutor ingest` beside a running service: the service
     notices CURRENT changed on the next requests and serves the new version, no restart."""
-    corpus = write_tree(tmp_path / "corpus", {"roadmap.yaml": yaml.safe_dump(tiny_roadmap(), sort_keys=False)})
-    notes = write_tree(tmp_path / "notes", {"a.md": "# Alpha\n\n## Plotting\nPlot every column first.\n"})
-    settings = settings_factory(corpus_dir=corpus, index_poll_seconds=0.2)
-    assert build_index(settings, [notes], embedder=embedder).version
-    tutor = Tutor(settings, load_index(settings.index_dir), embedder, FakeLLM())
-    app = create_app(settings, tutor=tutor, engine=make_engine(f"sqlite:///{tmp_path / 'tutor.db'}"))
+    app, notes, settings, before = _service_polling(settings_factory, embedder, tmp_path, 0.2)
     with TestClient(app) as client:
-        before = client.get("/healthz").json()["index_version"]
         assert client.post("/api/chat", json={"message": QUESTION, "stream": False}).json()["refused"]
         (notes / "b.md").write_text(NEW_NOTE)
         written = build_index(settings, [notes], embedder=embedder).version  # as another process would
@@ -142,14 +148,8 @@ def test_a_version_written_elsewhere_is_served_within_the_poll_interval(settings
 
 
 def test_with_polling_off_the_started_version_stays(settings_factory, embedder, tmp_path):
-    corpus = write_tree(tmp_path / "corpus", {"roadmap.yaml": yaml.safe_dump(tiny_roadmap(), sort_keys=False)})
-    notes = write_tree(tmp_path / "notes", {"a.md": "# Alpha\n\n## Plotting\nPlot every column first.\n"})
-    settings = settings_factory(corpus_dir=corpus, index_poll_seconds=0)
-    assert build_index(settings, [notes], embedder=embedder).version
-    tutor = Tutor(settings, load_index(settings.index_dir), embedder, FakeLLM())
-    app = create_app(settings, tutor=tutor, engine=make_engine(f"sqlite:///{tmp_path / 'tutor.db'}"))
+    app, notes, settings, before = _service_polling(settings_factory, embedder, tmp_path, 0)
     with TestClient(app) as client:
-        before = client.get("/healthz").json()["index_version"]
         (notes / "b.md").write_text(NEW_NOTE)
         assert build_index(settings, [notes], embedder=embedder).version != before
         for _ in range(5):
