@@ -110,3 +110,11 @@ def test_a_named_stage_reaches_its_own_entries(fake_tutor):
     hits = fake_tutor().retriever.search("what do i need to finish to close out stage 1?", 4)
     assert {h.chunk.stage for h in hits} == {1}
     assert any("milestone for stage 1" in h.chunk.title for h in hits)
+
+
+def test_a_quantity_question_gets_the_sentence_with_the_numbers(fake_tutor):
+    """'how big was GPT-2' : the size and data are stated in a sentence that never names
+    GPT-2 ("OpenAI built WebText, about 40 GB ... up to 1.5 billion parameters"), which the
+    prompt used to leave out for sentences about where GPT-2 fits in the roadmap."""
+    shown = "\n".join(s.text for s in fake_tutor().prepare("how big was GPT-2 and what data was it trained on").sources)
+    assert "40 GB" in shown and "1.5 billion" in shown, shown

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import approx_tokens, terms, with_durations
+from tutor.text import NUMBER, approx_tokens, terms, with_durations
 from tutor.types import Chunk, Hit
 
 LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
@@ -40,6 +40,15 @@ REDUNDANCY_WEIGHT = 0.3  # similarity to an already chosen sentence, subtracted 
 # should I read in stage 3?" loses BERT, its resources chunk being ranked 4th.
 RANK_DECAY = 0.12
 HEADING_CHARS = 90
+# A question that asks for a quantity ("how big was GPT-2", "how long", "which weeks") prefers
+# sentences that state a number: "OpenAI built WebText, about 40 GB ... up to 1.5 billion
+# parameters" never names GPT-2, so its cosine to the question is low and it was left out.
+# Dev half of the gold set at 200 tokens: 0.811 -> 0.827 at 0.05 and 0.1 (0.2 the same);
+# test half 0.866 at 0.05 and 0.1, 0.861 at 0.2.
+NUMBER_WEIGHT = 0.1
+_QUANTITY = re.compile(r"(?<![\w-])\d")  # a number on its own: not the 2 of GPT-2 or Q2
+_ASKS_QUANTITY = re.compile(r"\b(?:how (?:big|many|much|long|fast|large|old|often|deep)|what size|size of|"
+                            r"which (?:year|week|month)s?|when\b|what (?:week|month)s?|how much time)", re.I)
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,8 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     q_terms = set(terms(question))
     unit_terms = [set(terms(s)) & q_terms for _, _, s in units]
     relevance = vecs @ qv - RANK_DECAY * np.array([i for i, _, _ in units], dtype=np.float32)
+    if _ASKS_QUANTITY.search(question):
+        relevance += NUMBER_WEIGHT * np.array([bool(_QUANTITY.search(s)) for _, _, s in units], dtype=np.float32)
     if q_terms:
         relevance += LEXICAL_WEIGHT * np.array([len(t) / len(q_terms) for t in unit_terms], dtype=np.float32)
     # the budget counts the material's own words; stated lengths ride on top (a few tokens)
