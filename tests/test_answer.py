@@ -79,7 +79,8 @@ def test_a_near_miss_naming_what_the_material_lacks_is_refused_and_the_refusal_n
     tutor = fake_tutor()
     for question, missing in (("What was the exact ImageNet top-1 accuracy of EfficientNet-B3?", "EfficientNet-B3"),
                               ("What's the difference between Airflow's CeleryExecutor and KubernetesExecutor?",
-                               "CeleryExecutor, KubernetesExecutor")):
+                               "CeleryExecutor, KubernetesExecutor"),
+                              ("what's the default max_depth in XGBoost?", "max_depth")):  # a code identifier
         prepared = tutor.prepare(question)
         assert max(h.dense for h in prepared.hits) >= REFUSAL_THRESHOLD, question  # the cosine alone lets it in
         answer = tutor.ask(question)

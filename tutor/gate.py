@@ -39,6 +39,7 @@ _WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", r
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")  # snake_case: max_depth, n_estimators
 # a name the learner gives themselves or calls the tutor by: "I'm Priya", "hey Tutor"
 # ... or the language it wants the answer in: "answer in French"
 _INTRODUCED = re.compile(r"\b(?:i'?m|i am|my name is|call me|this is|hey|hi|hello|dear|thanks|thank you)"
@@ -75,10 +76,17 @@ class Gate:
                 or (max(h.dense for h in hits) < self.threshold and not self.anchored(question, hits)))
 
     def unknown_names(self, question: str) -> list[str]:
-        """The names the question writes that no chunk holds, as written ("CeleryExecutor")."""
-        return list(dict.fromkeys(w for w in _name_words(question)
-                                  if (ts := [t for t in terms(w) if len(t) > 2])
-                                  and not any(self.term_chunks[t] for t in ts)))
+        """The names the question writes that no chunk holds, as written ("CeleryExecutor"),
+        and the code identifiers it writes that no chunk holds whole ("max_depth": its parts
+        "max" and "depth" are everywhere, but the material never names the parameter)."""
+        names = [w for w in _name_words(question)
+                 if (ts := [t for t in terms(w) if len(t) > 2]) and not any(self.term_chunks[t] for t in ts)]
+        names += [w for w in _IDENTIFIER.findall(question) if w.lower() not in self.corpus_text]
+        return list(dict.fromkeys(names))
+
+    @cached_property
+    def corpus_text(self) -> str:
+        return "\n".join(c.embed_text for c in self.index.chunks).lower()
 
     @cached_property
     def term_chunks(self) -> Counter:
