@@ -34,7 +34,9 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           Roadmap A's), offers a quarter ("Q2") among its answers, or, as a
                           short answer, has a key that is not a stage number (a learner who
                           answers "stage 4" is marked wrong against "Production and
-                          Specialisation")
+                          Specialisation"); or it gives itself away in the stage quiz it is
+                          served in: a key that is its source's own stage, or a true/false
+                          statement that something belongs to a stage
     partial_key           a short-answer key is one item of a list in its source ("SageMaker"
                           of "SageMaker, Vertex AI, Azure ML Studio"): a learner naming another
                           item is right and marked wrong. A question asking for "one" or "an
@@ -94,6 +96,9 @@ _ASKS_NAME = re.compile(r"\b(name|named|called|title)\b", re.I)  # "the name of 
 _NOT_A_STAGE = re.compile(r"\bQ[1-9]\b|\bquarters?\b|\broadmap b\b|\bspeciali[sz]ation\b|\bcourse\b", re.I)
 _QUARTER = re.compile(r"\bQ[1-9]\b|\bquarter\b", re.I)
 _STAGE_NUMBER = re.compile(r"^\s*(stage\s*)?\d+\W*$", re.I)
+_STAGE_NUMBER_IN = re.compile(r"^\s*(?:stage\s*)?(\d+)\W*$|\bstage\s*(\d+)\b", re.I)
+_STAGE_CLAIM = re.compile(r"\b(?:belongs? to|(?:is|are) (?:a )?part of|(?:is|are) (?:in|covered in|taught in)|falls? under|comes? in)"
+                          r"\s+(?:roadmap a'?s\s+)?stage\s*\d", re.I)
 # A list in a source clause: its items split at commas and "and"/"or"; an item that opens
 # with "for example" or "such as" is an aside, not a sibling of the key.
 _LIST_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
@@ -197,7 +202,7 @@ class Validator:
             verdict.fail("unfinished", "the statement stops mid-phrase, without a full stop")
         elif cut := next(((a, rest) for a in answers if (rest := cut_in_source(str(a), source.text))), None):
             verdict.fail("unfinished", f"{cut[0]!r} stops before {cut[1]!r}, which its source goes on with")
-        if problem := stage_problem(c.question, c.kind, c.answer, c.options):
+        if problem := stage_problem(c.question, c.kind, c.answer, c.options, source.stage):
             verdict.fail("stage_question", problem)
         if c.kind == "short" and not _ASKS_ONE.search(c.question) and (items := list_with(str(c.answer), source.text)):
             verdict.fail("partial_key", f"the key is one of {len(items)} listed in its source: {', '.join(items)}")
@@ -321,10 +326,17 @@ def cut_in_source(answer: str, text: str) -> str | None:
     return None
 
 
-def stage_problem(question: str, kind: str, answer, options: list) -> str | None:
-    """Why a question asking which stage something belongs to cannot be answered as asked."""
+def stage_problem(question: str, kind: str, answer, options: list, own_stage: int | None = None) -> str | None:
+    """Why a question asking which stage something belongs to cannot be answered as asked,
+    or gives itself away in a quiz on `own_stage` (the stage of its source)."""
+    if kind == "tf" and _STAGE_CLAIM.search(question):
+        return "a true/false statement about which stage something is in: the quiz's own stage settles it"
     if not _ASKS_STAGE.search(question) or _ASKS_NAME.search(question):
         return None
+    key = str(options[answer]) if kind == "mcq" and isinstance(answer, int) and 0 <= answer < len(options) else str(answer)
+    if own_stage is not None and kind in ("mcq", "short") and \
+            (found := _STAGE_NUMBER_IN.search(key)) and int(found.group(1) or found.group(2)) == own_stage:
+        return f"the key is stage {own_stage}, the stage of the quiz it is served in: the quiz gives it away"
     if found := _NOT_A_STAGE.search(question):
         return f"asks for a stage but names {found.group(0)!r}: stages are Roadmap A's, quarters Roadmap B's"
     answers = [str(o) for o in options] if kind == "mcq" else [str(answer)] if kind == "short" else []
