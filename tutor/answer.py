@@ -77,13 +77,6 @@ def _first_source_of_each_doc(prepared: Prepared) -> dict[str, int]:
     return by_doc
 
 
-def _fact_sources(prepared: Prepared) -> dict[str, int]:
-    """A computed "what next" fact (tutor/coach.py step_facts) -> the source of the entry it
-    is about, so a sentence only the fact backs cites that entry."""
-    by_doc = _first_source_of_each_doc(prepared)
-    return {f.id: by_doc[f.doc_id] for f in prepared.facts if f.doc_id in by_doc}
-
-
 def _recited(text: str, scored: Sequence, by_id: dict[str, int]) -> str:
     """A supported sentence whose markers name none of the sources that back it ("[2]" for
     what [3] says, a slip the 1.5B model often makes) gets the marker of the one that does
@@ -235,26 +228,28 @@ class Tutor:
         text, held_back = tidied, held_back + dropped
         scored = [s for s in scored if s.sentence in kept]
         by_id = {c.id: n for n, c in enumerate(prepared.sources, 1)}
-        by_id |= _fact_sources(prepared)
+        # a computed "what next" fact (tutor/coach.py step_facts) -> the source of the entry
+        # it is about, so a sentence only the fact backs cites that entry
+        by_doc = _first_source_of_each_doc(prepared)
+        by_id |= {f.id: by_doc[f.doc_id] for f in prepared.facts if f.doc_id in by_doc}
         text = _recited(text, scored, by_id)
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         # A supported sentence the model forgot to mark still gets its source cited.
         cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
                   and s.chunk_id in by_id}
-        cited |= self._named_steps(prepared, scored)
+        cited |= self._named_steps(prepared, scored, by_doc)
         citations = tuple(Citation(n, s.id, s.title, s.chunk.source, s.chunk.stage)
                           for n, s in enumerate(prepared.sources, 1) if n in cited)
         return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
                       timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources))
 
-    def _named_steps(self, prepared: Prepared, scored: Sequence) -> set[int]:
+    def _named_steps(self, prepared: Prepared, scored: Sequence, by_doc: dict[str, int]) -> set[int]:
         """The sources of every computed step a fact-backed sentence names ("Study Word
         embeddings, Tokenisation and RNNs next" cites all three entries, not only the
         step the sentence is most like)."""
         facts = {f.id for f in prepared.facts}
         if not facts or self.roadmap is None:
             return set()
-        by_doc = _first_source_of_each_doc(prepared)
         named = {f"concept-{c}" for s in scored if s.supported and s.chunk_id in facts
                  for c in coach.concepts_named(self.roadmap, s.sentence)}
         return {by_doc[d] for d in named if d in by_doc}
