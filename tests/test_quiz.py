@@ -25,8 +25,8 @@ from tutor.quiz.bank import build_stage, serve_quiz
 from tutor.quiz.hints import leaks
 from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.schema import Candidate
-from tutor.quiz.validate import (KEY_THRESHOLD, Validator, cut_in_source, list_with, option_form_problem,
-                                 stage_problem, unfinished)
+from tutor.quiz.validate import (KEY_THRESHOLD, Validator, cut_in_source, list_with, normalise, option_form_problem,
+                                 renumbered, stage_problem, stages_in, unfinished)
 from tutor.text import sentences, terms
 from tutor.types import Chunk
 
@@ -223,6 +223,11 @@ def test_wrong_options_that_do_not_read_like_the_key_are_rejected(validator, opt
     ("mcq", "What comes next?", "too few content words"),
     ("short", "What model did the paper attack?", "refers to 'the paper'"),
     ("tf", "Weeks 17-18: recurrent neural networks and LSTMs is TRUE.", "gives its own verdict"),
+    ("short", "What algorithm did the authors use to learn word vectors?", "refers to 'the authors'"),  # session 11
+    ("tf", "This material is placed in Q2.", "refers to 'This material'"),
+    ("tf", "It ran more than ten times faster than existing popular solutions.", "refers to 'It'"),
+    ("mcq", "What stage of the machine learning roadmap is this?", "refers to 'is this?'"),
+    ("mcq", "What stage of the machine-learning roadmap does this option belong to?", "refers to 'this option'"),
 ])
 def test_a_question_that_leans_on_what_the_learner_never_sees_is_rejected(validator, kind, question, fragment):
     answer = {"mcq": 0, "tf": True, "short": "Adam"}[kind]
@@ -242,6 +247,59 @@ def test_an_answer_cut_off_mid_phrase_is_rejected(validator, kind, answer, optio
     verdict = validator.check(Candidate(kind, Q, answer, options, "Adam keeps two."), ADAM)
     assert "unfinished" in verdict.reasons, verdict.details
     assert not unfinished("Roadmap A") and not unfinished("weeks 9-16") and not unfinished("two running averages")
+
+
+def test_naming_the_authors_of_a_named_work_is_context_enough(validator):
+    c = Candidate("short", "What did the authors of Adam keep for every parameter?", "two running averages", [])
+    assert "no_context" not in validator.check(c, ADAM).reasons
+
+
+# Dropped on review in session 10: made-up names (every wrong option is the key with its digits changed).
+@pytest.mark.parametrize("question, options", [
+    ("What is the recommended resource for learning linear algebra?",
+     ["4Blue2Brown", "3Blue1Brown", "5Blue3Brown", "6Blue4Brown"]),
+    ("What are the two types of penalties used in regularisation?",
+     ["L3 (ridge) and L2 (lasso)", "L2 (ridge) and L1 (lasso)", "L4 (ridge) and L3 (lasso)", "L5 (ridge) and L4 (lasso)"]),
+])
+def test_wrong_options_that_renumber_the_key_s_name_are_rejected(validator, question, options):
+    verdict = validator.check(Candidate("mcq", question, 1, options), ADAM)
+    assert "options_not_distinct" in verdict.reasons and "made-up names" in " ".join(verdict.details), verdict.details
+
+
+@pytest.mark.parametrize("options", [
+    ["scale a decoder-only Transformer to 175 billion parameters",  # a quantity: the number is what is asked
+     "scale a decoder-only Transformer to 131 billion parameters",
+     "scale a decoder-only Transformer to 219 billion parameters",
+     "scale a decoder-only Transformer to 87 billion parameters"],
+    ["Stanford CS109", "MIT 6.041", "Harvard CS50", "Stanford CS107"],  # one sibling can be a real course
+    ["GPT-2", "GPT-3", "BERT", "T5"],
+])
+def test_numbers_that_are_the_question_or_one_real_sibling_are_not_made_up_names(options):
+    assert renumbered(options, 0) == []
+
+
+def test_a_key_another_item_of_the_stage_already_has_is_a_duplicate(validator):
+    """Dropped on review in session 10: "What is the main focus of U-Net?" and "What type of
+    segmentation does U-Net use?", both keyed semantic segmentation."""
+    keys = frozenset({normalise("Two running averages of the gradient.")})
+    verdict = validator.check(GOOD, ADAM, bank_keys=keys)
+    assert "duplicate" in verdict.reasons and "another item of the stage" in " ".join(verdict.details)
+    assert validator.check(GOOD, ADAM, bank_keys=frozenset({"a fixed global learning rate"})).ok
+
+
+@pytest.mark.parametrize("kind, question, answer, options", [  # each dropped on review: there is no stage 5
+    ("mcq", "What stage does Seq2seq belong to?", 0, ["3", "5", "1", "2"]),
+    ("mcq", "What comes next after advanced architectures and NLP?", 0,
+     ["stage 4: production and specialisation", "stage 5: research", "stage 6: theory", "stage 7: ethics"]),
+    ("tf", "Mask R-CNN is covered in stage 5 of Roadmap A.", False, []),
+])
+def test_a_stage_the_roadmap_does_not_have_is_rejected(kind, question, answer, options):
+    assert "does not have" in (stage_problem(question, kind, answer, options, stages=4) or "")
+    assert stage_problem(question, kind, answer, options, stages=7) is None or kind == "tf"
+
+
+def test_the_stage_count_comes_from_the_index(corpus_index):
+    assert stages_in(load_index(corpus_index.index_dir).chunks) == 4
 
 
 def test_options_that_differ_only_in_what_the_question_states_give_the_key_away(validator):

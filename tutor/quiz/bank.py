@@ -35,7 +35,7 @@ from tutor.models import Quiz, QuizAttempt, QuizItem
 from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.generate import generate_many, primary_concept, source_chunks
 from tutor.quiz.schema import Candidate
-from tutor.quiz.validate import Validator, Verdict
+from tutor.quiz.validate import Validator, Verdict, normalise, stages_in
 
 KIND_CYCLE = ("mcq", "mcq", "tf", "mcq", "short")
 LOW_WATER = 8
@@ -148,7 +148,7 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
     sources = source_chunks(tutor.index.chunks, stage, concept)
     if not sources:
         return report
-    validator = Validator(tutor.embedder, tutor.sentence_vectors)
+    validator = Validator(tutor.embedder, tutor.sentence_vectors, stages_in(tutor.index.chunks))
     leaks = guard_for(tutor.prompts).leaks
     started = time.perf_counter()
     with Session(engine) as session:
@@ -156,6 +156,7 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
         bank = accepted_items(session, stage)
         vectors = tutor.embedder.encode([i.question for i in bank]) if bank else None
         answers = Phrases(tutor.embedder, [key_text(i) for i in bank if i.kind != "tf"])
+        keys = {normalise(key_text(i)) for i in bank if i.kind != "tf"}
         repair = DistractorRepair(validator, Phrases.corpus_names(tutor.index.chunks, tutor.embedder), answers)
         order = sorted(range(len(sources)), key=lambda i: (used[sources[i].id], i))
         limit = max_candidates or 2 * per_stage
@@ -175,7 +176,7 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                     verdict.fail("schema", str(made)[:200])
                 else:
                     candidate, replaced = repair.repair(made, chunk)
-                    verdict = validator.check(candidate, chunk, vectors)
+                    verdict = validator.check(candidate, chunk, vectors, frozenset(keys))
                     if leaked := leaked_field(leaks, candidate):
                         verdict.fail("leak", f"its {leaked} shows the canary or a span of a system prompt")
                     if replaced:
@@ -191,6 +192,7 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                     vectors = new if vectors is None else np.vstack([vectors, new])
                     if candidate.kind != "tf":
                         answers.add([candidate.key_text()])
+                        keys.add(normalise(candidate.key_text()))
     report.seconds = time.perf_counter() - started
     return report
 

@@ -5,7 +5,10 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
     one_correct           the key is not exactly one answer (mcq: one index in range; tf: a bool)
     options_not_distinct  two options are the same (normalised text) or near-duplicates
                           (embedding cosine >= SIMILAR, between options stating the same
-                          numbers); for tf, a false statement and its correction are the same
+                          numbers); the key and two or more wrong options are one name with
+                          its digits changed ("3Blue1Brown", "4Blue2Brown", "5Blue3Brown":
+                          made-up names a learner rules out without knowing the answer); for
+                          tf, a false statement and its correction are the same
     key_unsupported       the source chunk does not back the key: support < KEY_THRESHOLD
     distractor_supported  a wrong option is backed by the source about as well as the key
     key_in_question       the question states its own answer (mcq option or short answer text),
@@ -13,13 +16,15 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           the question ("What milestone closes stage 4?" over four copies of one
                           sentence that differ in "stage 2/3/4/5")
     duplicate             the question is a near-duplicate (cosine >= SIMILAR) of a bank item
-                          of the same stage
+                          of the same stage, or its key is another item's key there (one quiz
+                          could then give the other away)
     distractor_form       an mcq's wrong option does not read like its key (option_form_problem):
                           another form (a number, a sentence, a "to ..." purpose, a phrase) or
                           another length class, such as a bare topic name beside full-sentence
                           options, which gives the key away without knowing anything
     no_context            the question leans on what the learner never sees ("the source",
-                          "the text", "these concepts"), has fewer than MIN_QUESTION_TERMS
+                          "the text", "these concepts", "the authors", "this method", a
+                          statement opening with "It"), has fewer than MIN_QUESTION_TERMS
                           content words ("What comes next?"), or a true/false statement
                           carries its own verdict ("... is TRUE")
     unfinished            an option, short-answer key or true/false statement is cut off
@@ -34,7 +39,8 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           Roadmap A's), offers a quarter ("Q2") among its answers, or, as a
                           short answer, has a key that is not a stage number (a learner who
                           answers "stage 4" is marked wrong against "Production and
-                          Specialisation"); or it gives itself away in the stage quiz it is
+                          Specialisation"), or names a stage the roadmap does not have
+                          ("stage 5" of four); or it gives itself away in the stage quiz it is
                           served in: a key that is its source's own stage, or a true/false
                           statement that something belongs to a stage
     partial_key           a short-answer key is one item of a list in its source ("SageMaker"
@@ -83,8 +89,12 @@ REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
 # What a question may not lean on: the learner sees the question, never its source. Found in
 # the review of the shipped bank ("What topic does the text discuss?", "What are the stages
 # where these concepts reappear?", "What model did the paper attack?", "Weeks 17-18: ... is TRUE.").
+# Session 11 adds what the next review dropped: "What algorithm did the authors use?", "This
+# material is placed in Q2.", "It ran more than ten times faster ...", "What stage ... is this?".
 _UNSEEN = re.compile(r"\b(the|this|that) (source|text|passage|article|document|excerpt|section|sentence|paper)\b"
-                     r"|\b(these|those) (concepts|topics|ideas|models|methods|steps)\b|\bmentioned (above|here)\b", re.I)
+                     r"|\b(these|those) (concepts|topics|ideas|models|methods|steps)\b|\bmentioned (above|here)\b"
+                     r"|\bthe authors\b(?!\s+of\b)|\bthis (material|option|method|approach|technique|model|work|study"
+                     r"|idea|algorithm|architecture)\b|\bis this\W*$|^\s*(it|they)\b", re.I)
 _OWN_VERDICT = re.compile(r"\bis (true|false)\W*$", re.I)
 _CUT_OFF = re.compile(r"([,:;–-]|'s|’s)\s*$")
 MIN_QUESTION_TERMS = 3
@@ -96,6 +106,8 @@ _ASKS_NAME = re.compile(r"\b(name|named|called|title)\b", re.I)  # "the name of 
 _NOT_A_STAGE = re.compile(r"\bQ[1-9]\b|\bquarters?\b|\broadmap b\b|\bspeciali[sz]ation\b|\bcourse\b", re.I)
 _QUARTER = re.compile(r"\bQ[1-9]\b|\bquarter\b", re.I)
 _STAGE_NUMBER = re.compile(r"^\s*(stage\s*)?\d+\W*$", re.I)
+_NAME_WITH_DIGITS = re.compile(r"(?<=[a-z])\d+|\d+(?=[a-z])", re.I)  # the digits of "CS109", "4Blue2Brown", "L2"
+_STAGE_NAMED = re.compile(r"\bstages?\s*(\d+)\b", re.I)
 _STAGE_NUMBER_IN = re.compile(r"^\s*(?:stage\s*)?(\d+)\W*$|\bstage\s*(\d+)\b", re.I)
 _STAGE_CLAIM = re.compile(r"\b(?:belongs? to|(?:is|are) (?:a )?part of|(?:is|are) (?:in|covered in|taught in)|falls? under|comes? in)"
                           r"\s+(?:roadmap a'?s\s+)?stage\s*\d", re.I)
@@ -143,9 +155,14 @@ class Verdict:
 
 
 class Validator:
-    def __init__(self, embedder: Embedder, sentence_vectors: SentenceVectors | None = None):
+    """`stages`: how many stages the roadmap has (stages_in(chunks)); None skips the check
+    for options naming a stage beyond it."""
+
+    def __init__(self, embedder: Embedder, sentence_vectors: SentenceVectors | None = None,
+                 stages: int | None = None):
         self.embedder = embedder
         self.sentence_vectors = sentence_vectors or SentenceVectors(embedder)
+        self.stages = stages
 
     def support(self, statement: str, answer: str, source: Chunk) -> float:
         """How well `source` backs `statement` (its answer part: `answer`); 0..1. A number
@@ -175,9 +192,11 @@ class Validator:
         return max((float(sims[i, j]) for i in range(len(texts)) for j in range(i + 1, len(texts))
                     if numbers[i] == numbers[j]), default=0.0)
 
-    def check(self, c: Candidate, source: Chunk, bank_questions: np.ndarray | None = None) -> Verdict:
+    def check(self, c: Candidate, source: Chunk, bank_questions: np.ndarray | None = None,
+              bank_keys: frozenset[str] = frozenset()) -> Verdict:
         """Every check that can run; schema and one_correct stop early (nothing else is
-        meaningful without a well-formed key)."""
+        meaningful without a well-formed key). `bank_questions`: the stage's accepted
+        questions, embedded; `bank_keys`: their keys (tf excluded), normalise()d."""
         verdict = Verdict()
         if problems := schema_problems(c):
             verdict.fail("schema", "; ".join(problems))
@@ -202,11 +221,14 @@ class Validator:
             verdict.fail("unfinished", "the statement stops mid-phrase, without a full stop")
         elif cut := next(((a, rest) for a in answers if (rest := cut_in_source(str(a), source.text))), None):
             verdict.fail("unfinished", f"{cut[0]!r} stops before {cut[1]!r}, which its source goes on with")
-        if problem := stage_problem(c.question, c.kind, c.answer, c.options, source.stage):
+        if problem := stage_problem(c.question, c.kind, c.answer, c.options, source.stage, self.stages):
             verdict.fail("stage_question", problem)
         if c.kind == "short" and not _ASKS_ONE.search(c.question) and (items := list_with(str(c.answer), source.text)):
             verdict.fail("partial_key", f"the key is one of {len(items)} listed in its source: {', '.join(items)}")
         self._novel(c, bank_questions, verdict)
+        if c.kind != "tf" and normalise(c.key_text()) in bank_keys:
+            verdict.fail("duplicate", f"another item of the stage has the key {c.key_text()!r}: "
+                                      "one quiz could give the other away")
         return verdict
 
     def _distinct(self, c: Candidate, verdict: Verdict) -> None:
@@ -216,6 +238,9 @@ class Validator:
             return
         if problem := self.alike(texts, compare_meaning=c.kind != "tf", scores=verdict.scores):
             verdict.fail("options_not_distinct", problem)
+        elif c.kind == "mcq" and (made_up := renumbered(c.options, c.answer)):
+            verdict.fail("options_not_distinct", f"{', '.join(map(repr, made_up))} are the key with its digits "
+                                                 "changed: made-up names")
 
     def alike(self, texts: list[str], compare_meaning: bool = True, scores: dict | None = None) -> str | None:
         """Why two of `texts` are the same answer (equal once normalised, or embedding
@@ -326,9 +351,32 @@ def cut_in_source(answer: str, text: str) -> str | None:
     return None
 
 
-def stage_problem(question: str, kind: str, answer, options: list, own_stage: int | None = None) -> str | None:
+def stages_in(chunks) -> int | None:
+    """How many stages the roadmap has: the highest stage of any chunk (None without stages)."""
+    return max((c.stage for c in chunks if c.stage), default=None)
+
+
+def renumbered(options: list, answer: int) -> list[str]:
+    """The wrong options that are the key with the digits inside its names changed, when
+    there are at least two ("4Blue2Brown" and "5Blue3Brown" beside "3Blue1Brown"; "L3 (ridge)
+    and L2 (lasso)" beside "L2 (ridge) and L1 (lasso)"); [] otherwise. Numbers that stand
+    alone ("175 billion", "weeks 9-16") are what a question about a quantity varies, and one
+    sibling ("GPT-2" beside "GPT-3") can be a real name."""
+    key = str(options[answer])
+    if not _NAME_WITH_DIGITS.search(key):
+        return []
+    shape = _NAME_WITH_DIGITS.sub("#", key.lower())
+    same = [str(o) for i, o in enumerate(options) if i != answer and _NAME_WITH_DIGITS.sub("#", str(o).lower()) == shape]
+    return same if len(same) >= 2 else []
+
+
+def stage_problem(question: str, kind: str, answer, options: list, own_stage: int | None = None,
+                  stages: int | None = None) -> str | None:
     """Why a question asking which stage something belongs to cannot be answered as asked,
-    or gives itself away in a quiz on `own_stage` (the stage of its source)."""
+    or gives itself away in a quiz on `own_stage` (the stage of its source), or names a
+    stage beyond the roadmap's `stages`."""
+    if stages and (beyond := _beyond(question, kind, options, answer, stages)):
+        return f"names {beyond!r}, a stage the roadmap (stages 1-{stages}) does not have"
     if kind == "tf" and _STAGE_CLAIM.search(question):
         return "a true/false statement about which stage something is in: the quiz's own stage settles it"
     if not _ASKS_STAGE.search(question) or _ASKS_NAME.search(question):
@@ -344,6 +392,17 @@ def stage_problem(question: str, kind: str, answer, options: list, own_stage: in
         return f"asks for a stage, yet {quarter!r} is one of Roadmap B's quarters"
     if kind == "short" and not _STAGE_NUMBER.match(str(answer)):
         return f"asks for a stage, the key {answer!r} is not a stage number (a learner answering 'stage N' is marked wrong)"
+    return None
+
+
+def _beyond(question: str, kind: str, options: list, answer, stages: int) -> str | None:
+    texts = [question] + ([str(o) for o in options] if kind == "mcq" else [str(answer)] if kind == "short" else [])
+    for text in texts:
+        if (found := _STAGE_NAMED.search(text)) and int(found.group(1)) > stages:
+            return found.group(0)
+    if _ASKS_STAGE.search(question) and not _ASKS_NAME.search(question):  # "What stage ...?" over "5"
+        answers = texts[1:]
+        return next((a for a in answers if _STAGE_NUMBER.match(a) and int(re.sub(r"\D", "", a)) > stages), None)
     return None
 
 
