@@ -242,11 +242,17 @@ def test_system_prefix_is_byte_identical_and_prompts_are_strict(corpus_index):
 
 
 def test_prompt_context_stays_within_its_token_budget(fake_tutor):
+    """The budget counts the material's own words; the lengths with_durations states beside
+    a span ("weeks 1-8, 8 weeks") ride on top (tutor/context.py)."""
     from tutor.text import approx_tokens
+
+    def own(text: str) -> int:
+        return approx_tokens(re.sub(r" \(\d+ (?:weeks|months)\)|, \d+ (?:weeks|months)(?=\))", "", text))
 
     for budget in (60, 200):
         tutor = fake_tutor(context_tokens=budget)
         prepared = tutor.prepare("What are the resources for stage 1?")
         assert prepared.sources
+        assert sum(own(s.text) + own(s.heading) + 2 for s in prepared.sources) <= budget
         shown = sum(approx_tokens(s.text) + approx_tokens(s.heading) + 2 for s in prepared.sources)
-        assert shown <= budget
+        assert shown <= budget + 4 * len(prepared.sources)

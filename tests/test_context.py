@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tutor.context import heading
-from tutor.retrieve import stages_named
+from tutor.retrieve import sections_asked, stages_named
 from tutor.text import approx_tokens, sentences, with_durations
 from tutor.types import Chunk
 
@@ -110,6 +110,40 @@ def test_a_named_stage_reaches_its_own_entries(fake_tutor):
     hits = fake_tutor().retriever.search("what do i need to finish to close out stage 1?", 4)
     assert {h.chunk.stage for h in hits} == {1}
     assert any("milestone for stage 1" in h.chunk.title for h in hits)
+
+
+@pytest.mark.parametrize("question, section, shown", [  # each missed before routing (session 11)
+    ("Which concepts are covered in stage 2?", "stage-2#4", "batch normalisation"),
+    ("what comes after stage 2", "stage-2#5", "weeks 17-24"),
+    ("what should i be doing in week 3", "stage-1#1", "weeks 3-4"),
+    ("stage 4 resources?", "stage-4#2", "mlops"),
+])
+def test_a_question_on_a_stage_section_gets_that_section_first(fake_tutor, question, section, shown):
+    """Dense retrieval barely tells a stage's sections apart: 'Which concepts are covered in
+    stage 2?' ranked 'Before stage 2' first and the prompt never showed the concept list;
+    'week 3' got the set-up advice for week 1."""
+    tutor = fake_tutor()
+    assert tutor.retriever.search(question, 4)[0].chunk.id == section
+    prepared = tutor.prepare(question)
+    assert prepared.sources[0].id == section and shown in prepared.sources[0].text.lower(), prepared.sources[0]
+
+
+@pytest.mark.parametrize("question, sections", [
+    ("whats the goal of stage 3", ["goal"]), ("what do i need to close out stage 1?", ["milestone"]),
+    ("which books and courses for stage 2", ["resources"]), ("what topics are in stage 3", ["concepts covered"]),
+    ("finished stage 4, what's next?", ["what comes after"]),  # finished is not the milestone's "close"
+    ("why does the stage 2 milestone train the CNN twice?", []),  # a reason, not the section's fact
+    ("how does backpropagation work", []),
+])
+def test_sections_asked(question, sections):
+    assert sections_asked(question) == sections
+
+
+def test_a_week_names_the_stage_it_falls_in():
+    weeks = {1: (1, 8), 2: (9, 16)}
+    assert stages_named("what happens in week 11?", 4, weeks) == {2}
+    assert stages_named("weeks 13-14 plan", 4, weeks) == {2}
+    assert stages_named("what happens in week 11?", 4) == set()  # no stage weeks known
 
 
 def test_a_quantity_question_gets_the_sentence_with_the_numbers(fake_tutor):

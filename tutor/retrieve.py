@@ -8,6 +8,14 @@ k matching chunks exist.
 A question that names a stage ("stage 2", "the first stage", "stage four") gets a third
 list: the dense ranking within that stage's chunks. Without it "what do I need to close out
 stage 1?" ranked stage 4's milestone first: the embedder barely sees the number.
+
+A stage's roadmap sections (goal, week-by-week plan, resources, milestone, concepts covered,
+what comes after, before: ingest/roadmap_docs.py) answer the questions learners ask most,
+and fusion alone missed them, because the embedder barely tells one section of a stage from
+another: "Which concepts are covered in stage 2?" ranked "Before stage 2" first and never
+showed the concept list; "what should i be doing in week 3" got the set-up advice for week
+1. So a question that names a stage, or a week inside one, and uses a cue word of a section
+(SECTION_CUES) gets that section first among its hits (routed sections).
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import numpy as np
 
 from tutor.embed import Embedder
 from tutor.index import LoadedIndex
-from tutor.text import terms
+from tutor.text import stem, terms, words
 from tutor.types import Hit
 
 RRF_K = 60
@@ -29,13 +37,58 @@ _STAGE_NAMED = re.compile(r"\bstage[ -]?(\d{1,2}|one|two|three|four|five|six)\b"
                           r"|\b(first|second|third|fourth|fifth|sixth|final|last) stage\b", re.I)
 
 
-def stages_named(question: str, last: int = 4) -> set[int]:
-    """The stage numbers a question names; `last` is what "the final stage" means."""
+_WEEK_NAMED = re.compile(r"\bweeks?\s+(\d{1,2})\b", re.I)
+_STAGE_TITLE = re.compile(r"^Stage (\d+) \([^)]*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
+_STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
+# The words that ask for each section of a stage (the section names of ingest/roadmap_docs.py),
+# compared by stem.
+SECTION_CUES = {
+    "goal": "goal aim focus",
+    "week-by-week plan": "week plan schedule doing happens",
+    "resources": "resources books courses read reading materials tutorials",
+    "milestone": "milestone close closes deliverable",  # not "finish": "finished stage 4, what next?"
+    "concepts covered": "concepts topics covered cover",
+    "what comes after": "after next comes",
+    "before": "before builds",
+}
+_ASKS_WHY = re.compile(r"\bwhy\b", re.I)
+ROUTED_MAX = 2  # sections routed to one question at most
+
+
+def stages_named(question: str, last: int = 4, weeks: dict[int, tuple[int, int]] | None = None) -> set[int]:
+    """The stage numbers a question names; `last` is what "the final stage" means. With
+    `weeks` (stage -> its first and last week), "week 3" names the stage it falls in."""
     found = set()
     for number, ordinal in _STAGE_NAMED.findall(question):
         word = (number or ordinal).lower()
         found.add(int(word) if word.isdigit() else last if word in ("final", "last") else _ORDINALS[word])
+    for week in _WEEK_NAMED.findall(question) if weeks else ():
+        found |= {s for s, (first, end) in weeks.items() if first <= int(week) <= end}
     return found
+
+
+def sections_asked(question: str) -> list[str]:
+    """The stage sections whose cue words the question uses, in SECTION_CUES order."""
+    if _ASKS_WHY.search(question):  # a reason is not in the section that states the fact
+        return []
+    asked = {stem(w) for w in words(question)}
+    return [name for name, cues in SECTION_CUES.items() if asked & {stem(w) for w in cues.split()}]
+
+
+def stage_sections(chunks) -> tuple[dict[int, tuple[int, int]], dict[tuple[int, str], int]]:
+    """From the stage documents' section titles: each stage's weeks, and the first chunk of
+    each (stage, section)."""
+    weeks, sections = {}, {}
+    for i, c in enumerate(chunks):
+        section = c.title.partition(" — ")[2]
+        if c.stage is None or not c.doc_id.startswith("stage-"):
+            continue
+        if found := _STAGE_TITLE.match(section):
+            weeks[c.stage] = (int(found.group(2)), int(found.group(3)))
+            sections.setdefault((c.stage, found.group(4).lower()), i)
+        elif found := _STAGE_LINK.match(section):
+            sections.setdefault((c.stage, found.group(1).lower()), i)
+    return weeks, sections
 
 
 class Retriever:
@@ -50,6 +103,7 @@ class Retriever:
         self._kinds = np.array([c.kind for c in index.chunks])
         self._stages = np.array([-1 if c.stage is None else c.stage for c in index.chunks])
         self._last_stage = int(self._stages.max(initial=0))
+        self._weeks, self._sections = stage_sections(index.chunks)
 
     def _mask(self, stage: int | None, kinds: tuple[str, ...] | None) -> np.ndarray | None:
         if stage is None and not kinds:
@@ -71,7 +125,7 @@ class Retriever:
         if mask is not None and not mask.any():
             return []
         lists = [self._dense(qv, mask), self._bm25(query, mask)]
-        named = stages_named(query, self._last_stage) if stage is None else set()
+        named = stages_named(query, self._last_stage, self._weeks) if stage is None else set()
         if named:
             within = np.isin(self._stages, list(named)) & (True if mask is None else mask)
             if within.any():
@@ -80,10 +134,18 @@ class Retriever:
         for ranked in lists:
             for rank, i in enumerate(ranked, 1):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
-        best = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        routed = [i for i in self.routed(query, named or ({stage} if stage else set()))
+                  if mask is None or mask[i]]
+        best = (routed + [i for i in sorted(fused, key=lambda i: (-fused[i], i)) if i not in routed])[:k]
         cosines = self.vectors[best] @ qv
         return [Hit(self.index.chunks[i], fused[i], r, float(cos))
                 for r, (i, cos) in enumerate(zip(best, cosines), 1)]
+
+    def routed(self, query: str, stages: set[int]) -> list[int]:
+        """The chunks of the stage sections `query` asks for, in the stages it names."""
+        found = [self._sections[(s, name)] for name in sections_asked(query) for s in sorted(stages)
+                 if (s, name) in self._sections]
+        return list(dict.fromkeys(found))[:ROUTED_MAX]
 
     def _dense(self, qv: np.ndarray, mask: np.ndarray | None) -> list[int]:
         n = len(self.index.chunks)
