@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tutor.context import heading
-from tutor.retrieve import sections_asked, stages_named
+from tutor.retrieve import PAPER_CUES, named_in, sections_asked, stages_named
 from tutor.text import approx_tokens, sentences, with_durations
 from tutor.types import Chunk
 
@@ -137,6 +137,24 @@ def test_a_question_on_a_stage_section_gets_that_section_first(fake_tutor, quest
 ])
 def test_sections_asked(question, sections):
     assert sections_asked(question) == sections
+
+
+@pytest.mark.parametrize("question, section", [  # each lost its key facts before paper routing (session 11)
+    ("what results did the ResNet paper get?", "paper-resnet#2"),  # 152 layers, 3.57%
+    ("and what was VGG's key idea after that?", "paper-vgg#1"),  # 3x3 filters
+    ("What problem was LSTM invented to solve?", "paper-lstm#0"),
+])
+def test_a_question_on_a_paper_s_section_gets_that_section_first(fake_tutor, question, section):
+    assert fake_tutor().retriever.search(question, 4)[0].chunk.id == section
+
+
+def test_a_paper_is_named_by_what_learners_call_it():
+    patterns = {"vit": re.compile(r"(?<![\w-])(?:Vision Transformer|ViT)s?(?![\w-])", re.I),
+                "attention": re.compile(r"(?<![\w-])(?:Attention Is All You Need|Transformer)s?(?![\w-])", re.I)}
+    assert named_in("how does the vision transformer split images?", patterns) == ["vit"]
+    assert named_in("how do transformers work?", patterns) == ["attention"]
+    assert sections_asked("what did ResNet achieve on ImageNet?", PAPER_CUES) == ["result"]
+    assert sections_asked("what resources does the roadmap give for transformers?", PAPER_CUES) == []
 
 
 def test_a_week_names_the_stage_it_falls_in():

@@ -40,9 +40,9 @@ _STAGE_NAMED = re.compile(r"\bstage[ -]?(\d{1,2}|one|two|three|four|five|six)\b"
 _WEEK_NAMED = re.compile(r"\bweeks?\s+(\d{1,2})\b", re.I)
 _STAGE_TITLE = re.compile(r"^Stage (\d+) \([^)]*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
 _STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
-# The words that ask for each section of a stage (the section names of ingest/roadmap_docs.py),
-# compared by stem.
-SECTION_CUES = {
+# The words that ask for each section of a stage (the section names of ingest/roadmap_docs.py)
+# and of a paper summary (corpus/papers/*.md), compared by stem.
+STAGE_CUES = {
     "goal": "goal aim focus",
     "week-by-week plan": "week plan schedule doing happens",
     "resources": "resources books courses read reading materials tutorials",
@@ -50,6 +50,13 @@ SECTION_CUES = {
     "concepts covered": "concepts topics covered cover",
     "what comes after": "after next comes",
     "before": "before builds",
+}
+PAPER_CUES = {
+    "problem": "problem problems solve solved solves address addressed invented",
+    "key idea": "idea ideas work works approach trick",
+    "result": "result results achieve achieved score accuracy error benchmark win won performance",
+    "why it matters": "matter matters impact important influence",
+    "where it fits": "fit fits",  # not "roadmap": every question may name it
 }
 _ASKS_WHY = re.compile(r"\bwhy\b", re.I)
 ROUTED_MAX = 2  # sections routed to one question at most
@@ -67,28 +74,51 @@ def stages_named(question: str, last: int = 4, weeks: dict[int, tuple[int, int]]
     return found
 
 
-def sections_asked(question: str) -> list[str]:
-    """The stage sections whose cue words the question uses, in SECTION_CUES order."""
-    if _ASKS_WHY.search(question):  # a reason is not in the section that states the fact
+def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
+    """The sections whose cue words the question uses, in `cues` order. A "why" question on a
+    stage is not routed: the reason is not in the section that states the fact."""
+    if cues is STAGE_CUES and _ASKS_WHY.search(question):
         return []
     asked = {stem(w) for w in words(question)}
-    return [name for name, cues in SECTION_CUES.items() if asked & {stem(w) for w in cues.split()}]
+    return [name for name, cue in cues.items() if asked & {stem(w) for w in cue.split()}]
 
 
-def stage_sections(chunks) -> tuple[dict[int, tuple[int, int]], dict[tuple[int, str], int]]:
-    """From the stage documents' section titles: each stage's weeks, and the first chunk of
-    each (stage, section)."""
-    weeks, sections = {}, {}
+def paper_names(title: str) -> list[str]:
+    """What a learner calls a paper, from its summary's title: "ResNet" of "ResNet: Deep
+    Residual Learning ...", "GoogLeNet" and "Inception" of "GoogLeNet / Inception: ...",
+    "Vision Transformer" and "ViT" of "Vision Transformer (ViT): ..."."""
+    name = title.split(": ", 1)[0]
+    parts = re.split(r"\s*/\s*|\s*\(\s*(?:the\s+)?|\)", name)
+    return [p.strip() for p in parts if len(p.strip()) >= 2]
+
+
+def structured_sections(chunks) -> tuple[dict[int, tuple[int, int]], dict[tuple, int], dict[str, re.Pattern]]:
+    """From the section titles of stage documents and paper summaries: each stage's weeks,
+    the first chunk of each (stage number or paper doc id, section), and a pattern for each
+    paper's names."""
+    weeks, sections, papers = {}, {}, {}
     for i, c in enumerate(chunks):
-        section = c.title.partition(" — ")[2]
-        if c.stage is None or not c.doc_id.startswith("stage-"):
-            continue
-        if found := _STAGE_TITLE.match(section):
-            weeks[c.stage] = (int(found.group(2)), int(found.group(3)))
-            sections.setdefault((c.stage, found.group(4).lower()), i)
-        elif found := _STAGE_LINK.match(section):
-            sections.setdefault((c.stage, found.group(1).lower()), i)
-    return weeks, sections
+        doc_title, _, section = c.title.partition(" — ")
+        if c.kind == "paper" and section:
+            sections.setdefault((c.doc_id, section.lower()), i)
+            if c.doc_id not in papers:
+                names = "|".join(re.escape(n) for n in sorted(paper_names(doc_title), key=len, reverse=True))
+                papers[c.doc_id] = re.compile(rf"(?<![\w-])(?:{names})s?(?![\w-])", re.I)
+        elif c.stage is not None and c.doc_id.startswith("stage-"):
+            if found := _STAGE_TITLE.match(section):
+                weeks[c.stage] = (int(found.group(2)), int(found.group(3)))
+                sections.setdefault((c.stage, found.group(4).lower()), i)
+            elif found := _STAGE_LINK.match(section):
+                sections.setdefault((c.stage, found.group(1).lower()), i)
+    return weeks, sections, papers
+
+
+def named_in(question: str, patterns: dict[str, re.Pattern]) -> list[str]:
+    """The keys of the patterns that match `question`, less those matched only inside a
+    longer match ("Vision Transformer" is not also "the Transformer")."""
+    spans = [(m.start(), m.end(), key) for key, p in patterns.items() for m in p.finditer(question)]
+    return list(dict.fromkeys(key for a, b, key in spans
+                              if not any(x <= a and b <= y and (y - x) > (b - a) for x, y, _ in spans)))
 
 
 class Retriever:
@@ -103,7 +133,7 @@ class Retriever:
         self._kinds = np.array([c.kind for c in index.chunks])
         self._stages = np.array([-1 if c.stage is None else c.stage for c in index.chunks])
         self._last_stage = int(self._stages.max(initial=0))
-        self._weeks, self._sections = stage_sections(index.chunks)
+        self._weeks, self._sections, self._papers = structured_sections(index.chunks)
 
     def _mask(self, stage: int | None, kinds: tuple[str, ...] | None) -> np.ndarray | None:
         if stage is None and not kinds:
@@ -142,9 +172,13 @@ class Retriever:
                 for r, (i, cos) in enumerate(zip(best, cosines), 1)]
 
     def routed(self, query: str, stages: set[int]) -> list[int]:
-        """The chunks of the stage sections `query` asks for, in the stages it names."""
+        """The chunks of the sections `query` asks for: of the stages it names, and of the
+        papers it names."""
         found = [self._sections[(s, name)] for name in sections_asked(query) for s in sorted(stages)
                  if (s, name) in self._sections]
+        papers = named_in(query, self._papers)
+        found += [self._sections[(doc, name)] for name in sections_asked(query, PAPER_CUES) if papers
+                  for doc in papers if (doc, name) in self._sections]
         return list(dict.fromkeys(found))[:ROUTED_MAX]
 
     def _dense(self, qv: np.ndarray, mask: np.ndarray | None) -> list[int]:
