@@ -10,10 +10,12 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from tests.test_api import events
+from eval.quiz_review import drop
 from tests.test_cli import run
 from tutor.api import create_app
 from tutor.db import make_engine
@@ -25,6 +27,7 @@ from tutor.quiz.bank import build_stage, serve_quiz
 from tutor.quiz.hints import leaks
 from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.schema import Candidate
+from tutor.quiz.shipped import export_stage
 from tutor.quiz.validate import (KEY_THRESHOLD, Validator, cut_in_source, list_with, normalise, option_form_problem,
                                  renumbered, stage_problem, stages_in, unfinished)
 from tutor.text import sentences, terms
@@ -484,6 +487,41 @@ def test_build_generates_validates_and_stores_with_sources(quiz_env):
     assert len({i.chunk_id for i in items}) == len(items)  # a batch spreads over sources
     mcq = next(i for i in items if i.kind == "mcq")
     assert json.loads(mcq.options)[json.loads(mcq.answer)] in mcq.fact.lower()
+
+
+def test_a_stopped_export_writes_what_it_accepted(fake_tutor, tmp_path):
+    """Two builds of the shipped bank were stopped at a deadline and wrote nothing (session
+    10): 22 minutes of model time lost. Ctrl-C now ends the build and keeps what it had."""
+    calls = []
+
+    def interrupted(messages):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return cloze_item(messages)
+
+    path, report, written = export_stage(fake_tutor(interrupted), 2, tmp_path, per_stage=10)
+    assert report.stopped == "Ctrl-C" and report.candidates == 3 and report.accepted == 3
+    data = yaml.safe_load(path.read_text())
+    assert data["build"]["stopped"] == "Ctrl-C" and len(data["items"]) == written >= 1
+
+    _, report, _ = export_stage(fake_tutor(cloze_item), 3, tmp_path, per_stage=10, max_seconds=1e-9)
+    assert report.stopped == "max_seconds" and report.candidates == 0  # checked before the first call
+
+
+def test_an_extended_export_never_writes_again_what_review_dropped(fake_tutor, tmp_path):
+    path, _, written = export_stage(fake_tutor(cloze_item), 2, tmp_path, per_stage=2)
+    first = yaml.safe_load(path.read_text())["items"][0]
+    assert written == 2 and drop(first["id"], "a teacher would not ask it", folder=tmp_path) == path
+
+    def again(messages):  # a model that writes the dropped question again, whatever the source
+        item = json.loads(cloze_item(messages))
+        return json.dumps({**item, "statement" if "statement" in item else "question": first["question"]})
+
+    _, report, written = export_stage(fake_tutor(again), 2, tmp_path, per_stage=2, max_candidates=3, extend=True)
+    assert written == 0 and report.reasons["duplicate"] == report.candidates == 3
+    items = yaml.safe_load(path.read_text())["items"]
+    assert len(items) == 1 and first["question"] not in [i["question"] for i in items]
 
 
 def test_rejected_items_keep_their_reasons_and_are_never_served(quiz_env):

@@ -461,6 +461,9 @@ def quiz_build(
     kinds: Annotated[Optional[str], typer.Option(
         help="item kinds to write, in turn: comma-separated mcq, tf, short (default: the bank's mix, "
              "mcq,mcq,tf,mcq,short); e.g. --kinds mcq,short for a stage short of those")] = None,
+    max_seconds: Annotated[Optional[float], typer.Option(
+        "--max-seconds", min=1, help="stop a stage after this long (checked between model calls) and keep "
+                                     "what it accepted; Ctrl-C does the same")] = None,
     index: IndexOpt = None,
     backend: BackendOpt = None,
     model: ModelOpt = None,
@@ -494,20 +497,28 @@ def quiz_build(
     if export is not None:
         for s in [stage] if stage is not None else stages:
             path, report, written = export_stage(tutor, s, export, per_stage, max_candidates, extend=extend,
-                                                 batch=batch, kinds=cycle)
+                                                 batch=batch, kinds=cycle, max_seconds=max_seconds)
             out.print(f"stage {s}: {written} items written to {path} ({report.accepted} accepted of "
-                      f"{report.candidates} candidates, {report.seconds:.0f}s)")
+                      f"{report.candidates} candidates, {report.seconds:.0f}s{_stopped(report)})")
+            if report.stopped == "Ctrl-C":
+                return  # the whole run, not only this stage
         return
     engine = make_engine(settings.database_url)
     out.print(load_shipped(engine, settings.corpus_dir, tutor.index.chunks).summary())
     for s in [stage] if stage is not None else stages:
         report = build_stage(tutor, engine, s, per_stage, max_candidates=max_candidates, batch=batch, concept=concept,
-                             kinds=cycle)
+                             kinds=cycle, max_seconds=max_seconds)
         per_valid = f"{report.seconds_per_valid:.1f}s per valid item" if report.accepted else "no valid item"
         reasons = ", ".join(f"{r} {n}" for r, n in report.reasons.most_common()) or "none"
         on = f" ({sum(k[1] == concept for k in report.kept)} of them tagged {concept})" if concept else ""
         out.print(f"stage {s}: {report.accepted} accepted{on}, {report.rejected} rejected of {report.candidates} "
-                  f"({report.pass_rate:.0%}); rejections: {reasons}; {per_valid}")
+                  f"({report.pass_rate:.0%}); rejections: {reasons}; {per_valid}{_stopped(report)}")
+        if report.stopped == "Ctrl-C":
+            return
+
+
+def _stopped(report) -> str:
+    return f"; stopped early ({report.stopped}), what was accepted is kept" if report.stopped else ""
 
 
 

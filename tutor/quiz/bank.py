@@ -82,6 +82,7 @@ class BuildReport:
     # the accepted items as built: (candidate, concept id, source chunk, verdict); the
     # candidate keeps what the stored row does not (a false statement's correction)
     kept: list = field(default_factory=list)
+    stopped: str | None = None  # why it stopped early ("Ctrl-C", "max_seconds"): what was accepted counts
 
     @property
     def rejected(self) -> int:
@@ -137,9 +138,12 @@ def accepted_items(session: Session, stage: int, concept: str | None = None) -> 
 
 def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                 max_candidates: int | None = None, concept: str | None = None,
-                kinds: tuple[str, ...] = KIND_CYCLE, batch: int = 1) -> BuildReport:
+                kinds: tuple[str, ...] = KIND_CYCLE, batch: int = 1, max_seconds: float | None = None) -> BuildReport:
     """Generate until `per_stage` items are accepted or `max_candidates` (default twice
     that) were tried. Sources used least so far go first, so rebuilding widens the bank.
+    A build stopped by Ctrl-C, or one that ran `max_seconds` (checked between model calls),
+    returns what it accepted so far, marked `stopped`. A question that review dropped
+    before (a "dropped" row, seeded by shipped.export_stage) is rejected as a duplicate.
     `batch` candidates are written per model call (`generate_many`); each is then checked
     in turn, against the bank as the ones before it left it. With `concept`, only the
     stage's sources about it are used, and an item is tagged with it when the item's words
@@ -157,42 +161,52 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
         vectors = tutor.embedder.encode([i.question for i in bank]) if bank else None
         answers = Phrases(tutor.embedder, [key_text(i) for i in bank if i.kind != "tf"])
         keys = {normalise(key_text(i)) for i in bank if i.kind != "tf"}
+        dropped = {normalise(q) for q in session.exec(select(QuizItem.question).where(
+            QuizItem.stage == stage, QuizItem.kind == "dropped")).all()}
         repair = DistractorRepair(validator, Phrases.corpus_names(tutor.index.chunks, tutor.embedder), answers)
         order = sorted(range(len(sources)), key=lambda i: (used[sources[i].id], i))
         limit = max_candidates or 2 * per_stage
         n = 0
-        while n < limit and report.accepted < per_stage:
-            jobs = []
-            for k in range(n, min(n + batch, limit, n + per_stage - report.accepted)):  # no more than wanted
-                chunk = sources[order[k % len(order)]]
-                jobs.append((chunk, kinds[(len(bank) + k) % len(kinds)], used[chunk.id]))
-                used[chunk.id] += 1
-            n += len(jobs)
-            for (chunk, kind, _), made in zip(jobs, generate_many(tutor, jobs)):
-                if report.accepted >= per_stage:
+        try:
+            while n < limit and report.accepted < per_stage:
+                if max_seconds is not None and time.perf_counter() - started >= max_seconds:
+                    report.stopped = "max_seconds"
                     break
-                if isinstance(made, Exception):  # the backend returned something that is not JSON
-                    candidate, verdict = Candidate(kind, "", None), Verdict()
-                    verdict.fail("schema", str(made)[:200])
-                else:
-                    candidate, replaced = repair.repair(made, chunk)
-                    verdict = validator.check(candidate, chunk, vectors, frozenset(keys))
-                    if leaked := leaked_field(leaks, candidate):
-                        verdict.fail("leak", f"its {leaked} shows the canary or a span of a system prompt")
-                    if replaced:
-                        verdict.scores["replaced"] = replaced
-                        report.repaired += 1
-                row = _store(session, candidate, verdict, chunk, tutor.llm.name, concept)
-                report.candidates += 1
-                report.reasons.update(verdict.reasons)
-                if verdict.ok:
-                    report.accepted += 1
-                    report.kept.append((candidate, row.concept_id, chunk, verdict))
-                    new = tutor.embedder.encode([row.question])
-                    vectors = new if vectors is None else np.vstack([vectors, new])
-                    if candidate.kind != "tf":
-                        answers.add([candidate.key_text()])
-                        keys.add(normalise(candidate.key_text()))
+                jobs = []
+                for k in range(n, min(n + batch, limit, n + per_stage - report.accepted)):  # no more than wanted
+                    chunk = sources[order[k % len(order)]]
+                    jobs.append((chunk, kinds[(len(bank) + k) % len(kinds)], used[chunk.id]))
+                    used[chunk.id] += 1
+                n += len(jobs)
+                for (chunk, kind, _), made in zip(jobs, generate_many(tutor, jobs)):
+                    if report.accepted >= per_stage:
+                        break
+                    if isinstance(made, Exception):  # the backend returned something that is not JSON
+                        candidate, verdict = Candidate(kind, "", None), Verdict()
+                        verdict.fail("schema", str(made)[:200])
+                    else:
+                        candidate, replaced = repair.repair(made, chunk)
+                        verdict = validator.check(candidate, chunk, vectors, frozenset(keys))
+                        if normalise(candidate.question) in dropped:
+                            verdict.fail("duplicate", "review dropped the same question before")
+                        if leaked := leaked_field(leaks, candidate):
+                            verdict.fail("leak", f"its {leaked} shows the canary or a span of a system prompt")
+                        if replaced:
+                            verdict.scores["replaced"] = replaced
+                            report.repaired += 1
+                    row = _store(session, candidate, verdict, chunk, tutor.llm.name, concept)
+                    report.candidates += 1
+                    report.reasons.update(verdict.reasons)
+                    if verdict.ok:
+                        report.accepted += 1
+                        report.kept.append((candidate, row.concept_id, chunk, verdict))
+                        new = tutor.embedder.encode([row.question])
+                        vectors = new if vectors is None else np.vstack([vectors, new])
+                        if candidate.kind != "tf":
+                            answers.add([candidate.key_text()])
+                            keys.add(normalise(candidate.key_text()))
+        except KeyboardInterrupt:  # Ctrl-C: keep what was accepted (export_stage writes it)
+            report.stopped = "Ctrl-C"
     report.seconds = time.perf_counter() - started
     return report
 

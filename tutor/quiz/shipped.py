@@ -134,8 +134,8 @@ def export_stage(tutor, stage: int, folder: Path, per_stage: int, max_candidates
     items to folder/stage-N.yaml. `extend`: keep the file's items (and what review dropped)
     and add `per_stage` new ones: they are put in the throwaway bank first, so the build
     skips near-duplicates of them and moves on to other sentences of the chunks they used.
-    `build`: passed on to build_stage (batch, kinds). Returns (path, BuildReport, items
-    written by this run)."""
+    `build`: passed on to build_stage (batch, kinds, max_seconds). A build stopped early
+    still writes what it accepted. Returns (path, BuildReport, items written by this run)."""
     import tempfile
 
     from tutor.db import make_engine
@@ -156,6 +156,8 @@ def export_stage(tutor, stage: int, folder: Path, per_stage: int, max_candidates
     build = {"candidates": report.candidates, "accepted": report.accepted,
              "near_a_threshold": report.accepted - len(records), "repaired": report.repaired,
              "rejections": dict(report.reasons.most_common()), "seconds": round(report.seconds)}
+    if report.stopped:  # Ctrl-C or max_seconds: what was accepted is written all the same
+        build["stopped"] = report.stopped
     builds = _builds(old) + [build]
     write_stage(path, stage, generator_record(tutor.llm, tutor.settings), builds[0] if len(builds) == 1 else builds,
                 list(old.get("items", [])) + records, old.get("dropped_on_review"))
