@@ -36,6 +36,7 @@ from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.generate import generate_many, primary_concept, source_chunks
 from tutor.quiz.schema import Candidate
 from tutor.quiz.validate import Validator, Verdict, normalise, stages_in
+from tutor.types import Chunk
 
 KIND_CYCLE = ("mcq", "mcq", "tf", "mcq", "short")
 LOW_WATER = 8
@@ -136,34 +137,68 @@ def accepted_items(session: Session, stage: int, concept: str | None = None) -> 
     return list(session.exec(select(QuizItem).where(*_serves(stage, concept)).order_by(QuizItem.created_at)).all())
 
 
+class _StageChecks:
+    """What a new candidate of one stage is checked against, grown as items are accepted:
+    the validators, the distractor repair, the stage's questions (embedded) and keys, and the
+    questions review dropped."""
+
+    def __init__(self, tutor: Tutor, session: Session, stage: int, bank: list[QuizItem]):
+        self.embedder = tutor.embedder
+        self.validator = Validator(tutor.embedder, tutor.sentence_vectors, stages_in(tutor.index.chunks))
+        self.leaks = guard_for(tutor.prompts).leaks
+        self.vectors = tutor.embedder.encode([i.question for i in bank]) if bank else None
+        self.answers = Phrases(tutor.embedder, [key_text(i) for i in bank if i.kind != "tf"])
+        self.keys = {normalise(key_text(i)) for i in bank if i.kind != "tf"}
+        self.dropped = {normalise(q) for q in session.exec(select(QuizItem.question).where(
+            QuizItem.stage == stage, QuizItem.kind == "dropped")).all()}
+        self.repair = DistractorRepair(self.validator, Phrases.corpus_names(tutor.index.chunks, tutor.embedder),
+                                       self.answers)
+
+    def check(self, made, kind: str, chunk: Chunk) -> tuple[Candidate, Verdict, list]:
+        """(candidate as repaired, verdict, wrong options the repair replaced)."""
+        if isinstance(made, Exception):  # the backend returned something that is not JSON
+            verdict = Verdict()
+            verdict.fail("schema", str(made)[:200])
+            return Candidate(kind, "", None), verdict, []
+        candidate, replaced = self.repair.repair(made, chunk)
+        verdict = self.validator.check(candidate, chunk, self.vectors, frozenset(self.keys))
+        if normalise(candidate.question) in self.dropped:
+            verdict.fail("duplicate", "review dropped the same question before")
+        if leaked := leaked_field(self.leaks, candidate):
+            verdict.fail("leak", f"its {leaked} shows the canary or a span of a system prompt")
+        if replaced:
+            verdict.scores["replaced"] = replaced
+        return candidate, verdict, replaced
+
+    def accept(self, candidate: Candidate, question: str) -> None:
+        new = self.embedder.encode([question])
+        self.vectors = new if self.vectors is None else np.vstack([self.vectors, new])
+        if candidate.kind != "tf":
+            self.answers.add([candidate.key_text()])
+            self.keys.add(normalise(candidate.key_text()))
+
+
 def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                 max_candidates: int | None = None, concept: str | None = None,
                 kinds: tuple[str, ...] = KIND_CYCLE, batch: int = 1, max_seconds: float | None = None) -> BuildReport:
     """Generate until `per_stage` items are accepted or `max_candidates` (default twice
     that) were tried. Sources used least so far go first, so rebuilding widens the bank.
-    A build stopped by Ctrl-C, or one that ran `max_seconds` (checked between model calls),
-    returns what it accepted so far, marked `stopped`. A question that review dropped
-    before (a "dropped" row, seeded by shipped.export_stage) is rejected as a duplicate.
     `batch` candidates are written per model call (`generate_many`); each is then checked
     in turn, against the bank as the ones before it left it. With `concept`, only the
     stage's sources about it are used, and an item is tagged with it when the item's words
-    do not point to another of its source's concepts more (generate.primary_concept)."""
+    do not point to another of its source's concepts more (generate.primary_concept).
+    A build stopped by Ctrl-C, or one that ran `max_seconds` (checked between model calls),
+    returns what it accepted so far, marked `stopped`. A question that review dropped
+    before (a "dropped" row, seeded by shipped.export_stage) is rejected as a duplicate."""
     report = BuildReport(stage)
     sources = source_chunks(tutor.index.chunks, stage, concept)
     if not sources:
         return report
-    validator = Validator(tutor.embedder, tutor.sentence_vectors, stages_in(tutor.index.chunks))
-    leaks = guard_for(tutor.prompts).leaks
     started = time.perf_counter()
     with Session(engine) as session:
         used = Counter(session.exec(select(QuizItem.chunk_id).where(QuizItem.stage == stage)).all())
         bank = accepted_items(session, stage)
-        vectors = tutor.embedder.encode([i.question for i in bank]) if bank else None
-        answers = Phrases(tutor.embedder, [key_text(i) for i in bank if i.kind != "tf"])
-        keys = {normalise(key_text(i)) for i in bank if i.kind != "tf"}
-        dropped = {normalise(q) for q in session.exec(select(QuizItem.question).where(
-            QuizItem.stage == stage, QuizItem.kind == "dropped")).all()}
-        repair = DistractorRepair(validator, Phrases.corpus_names(tutor.index.chunks, tutor.embedder), answers)
+        checks = _StageChecks(tutor, session, stage, bank)
         order = sorted(range(len(sources)), key=lambda i: (used[sources[i].id], i))
         limit = max_candidates or 2 * per_stage
         n = 0
@@ -181,30 +216,15 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                 for (chunk, kind, _), made in zip(jobs, generate_many(tutor, jobs)):
                     if report.accepted >= per_stage:
                         break
-                    if isinstance(made, Exception):  # the backend returned something that is not JSON
-                        candidate, verdict = Candidate(kind, "", None), Verdict()
-                        verdict.fail("schema", str(made)[:200])
-                    else:
-                        candidate, replaced = repair.repair(made, chunk)
-                        verdict = validator.check(candidate, chunk, vectors, frozenset(keys))
-                        if normalise(candidate.question) in dropped:
-                            verdict.fail("duplicate", "review dropped the same question before")
-                        if leaked := leaked_field(leaks, candidate):
-                            verdict.fail("leak", f"its {leaked} shows the canary or a span of a system prompt")
-                        if replaced:
-                            verdict.scores["replaced"] = replaced
-                            report.repaired += 1
+                    candidate, verdict, replaced = checks.check(made, kind, chunk)
                     row = _store(session, candidate, verdict, chunk, tutor.llm.name, concept)
                     report.candidates += 1
+                    report.repaired += bool(replaced)
                     report.reasons.update(verdict.reasons)
                     if verdict.ok:
                         report.accepted += 1
                         report.kept.append((candidate, row.concept_id, chunk, verdict))
-                        new = tutor.embedder.encode([row.question])
-                        vectors = new if vectors is None else np.vstack([vectors, new])
-                        if candidate.kind != "tf":
-                            answers.add([candidate.key_text()])
-                            keys.add(normalise(candidate.key_text()))
+                        checks.accept(candidate, row.question)
         except KeyboardInterrupt:  # Ctrl-C: keep what was accepted (export_stage writes it)
             report.stopped = "Ctrl-C"
     report.seconds = time.perf_counter() - started
