@@ -391,6 +391,7 @@ def test_stage_questions_keyed_with_a_stage_number_pass(kind, question, answer, 
     ("short", "Which stage is MLOps part of?", "stage 4", []),
     ("tf", "LoRA belongs to stage 4 of the roadmap.", True, []),
     ("tf", "Random Forests are part of stage 2.", False, []),
+    ("tf", "The Vision Transformer fits stage 3 (advanced architectures, weeks 17-24), after attention.", True, []),
 ])
 def test_a_stage_question_keyed_with_the_quiz_s_own_stage_gives_itself_away(kind, question, answer, options):
     """Served in the stage-4 quiz, "what stage does LoRA belong to?" answers itself; a

@@ -109,7 +109,8 @@ _STAGE_NUMBER = re.compile(r"^\s*(stage\s*)?\d+\W*$", re.I)
 _NAME_WITH_DIGITS = re.compile(r"(?<=[a-z])\d+|\d+(?=[a-z])", re.I)  # the digits of "CS109", "4Blue2Brown", "L2"
 _STAGE_NAMED = re.compile(r"\bstages?\s*(\d+)\b", re.I)
 _STAGE_NUMBER_IN = re.compile(r"^\s*(?:stage\s*)?(\d+)\W*$|\bstage\s*(\d+)\b", re.I)
-_STAGE_CLAIM = re.compile(r"\b(?:belongs? to|(?:is|are) (?:a )?part of|(?:is|are) (?:in|covered in|taught in)|falls? under|comes? in)"
+_STAGE_CLAIM = re.compile(r"\b(?:belongs? to|(?:is|are) (?:a )?part of|(?:is|are) (?:in|covered in|taught in)|falls? under|comes? in"
+                          r"|fits?(?: in| into)?|(?:is|are) placed in)"
                           r"\s+(?:roadmap a'?s\s+)?stage\s*\d", re.I)
 # A list in a source clause: its items split at commas and "and"/"or"; an item that opens
 # with "for example" or "such as" is an aside, not a sibling of the key.
