@@ -93,6 +93,21 @@ def test_a_near_miss_naming_what_the_material_lacks_is_refused_and_the_refusal_n
         assert not tutor.prepare(question).refused, question
 
 
+def test_a_definition_of_something_the_material_never_names_is_refused(fake_tutor):
+    """'federated' is in no chunk; the question embeds at 0.36 beside the privacy and learning
+    chunks and passed the cosine gate (gold u-54, dev split; session 11)."""
+    tutor = fake_tutor()
+    question = "What is federated learning and how does it protect privacy?"
+    prepared = tutor.prepare(question)
+    assert max(h.dense for h in prepared.hits) >= REFUSAL_THRESHOLD  # the cosine alone lets it in
+    assert prepared.refused and tutor.gate.unknown_subject(question, prepared.hits) == ["federated"]
+    # a word the material does not use, in a question it answers (close matches), and a
+    # hyphenated word written whole
+    for question in ("what's the name of the third stage", "What's the deliverable at the end of the NLP stage?",
+                     "How does YOLO detect objects in one pass?", "explain the bias variance tradeoff to me"):
+        assert not tutor.prepare(question).refused, question
+
+
 def test_follow_up_is_condensed_with_history_and_first_question_is_not(fake_tutor):
     seen = []
 

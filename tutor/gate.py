@@ -10,6 +10,11 @@ a retrieved chunk is about: a name the learner wrote with capitals ("DDPM", "XGB
 is in the chunk (title or text: "What is DVC used for?" names the versioning chunk's tool)
 and in at most RARE_TERM_CHUNKS chunks, or a week that a retrieved plan covers. (Rareness alone is no signal: in 626 chunks "recipe" and "year" are rare too.)
 
+A question asking what something is ("what is X", "explain X", "how does X work") is
+refused when its subject holds a word no chunk uses and its best cosine is below
+SUBJECT_COSINE: "What is federated learning and how does it protect privacy?" (0.36;
+"federated" is in no chunk) passed the cosine gate beside the privacy and learning chunks.
+
 A question is also refused, whatever its cosine, when it names something no chunk holds:
 a near miss ("the top-1 accuracy of EfficientNet-B3?", "Airflow's CeleryExecutor",
 "Kubernetes' Horizontal Pod Autoscaler") embeds right beside the chunk on its neighbour
@@ -28,10 +33,17 @@ from functools import cached_property
 
 from tutor.calibration import calibrated
 from tutor.index import LoadedIndex
-from tutor.text import terms
+from tutor.text import terms, words
 from tutor.types import Hit
 
 REFUSAL_THRESHOLD = calibrated("refusal_threshold")
+# Midway between the dev questions with such a subject that must be refused (best cosine at
+# most 0.383: speculative decoding, contrastive learning, federated learning) and the
+# answerable ones (at least 0.478: "what's the name of the third stage"; "deliverable",
+# YOLO's "detect"): eval/gold/gate_dev.yaml and the gold set's dev split, session 11.
+SUBJECT_COSINE = 0.43
+_DEFINITION = re.compile(r"^\s*(?:what(?:'s| is| are)|whats|explain|describe|how (?:does|do|did))\s+"
+                         r"(?:an?\s+|the\s+)?(.+?)(?:\s+(?:work|works|and|in|to|for|with)\b.*)?\??$", re.I)
 RARE_TERM_CHUNKS = 10
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 _WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
@@ -72,7 +84,7 @@ class Gate:
     def refuses(self, question: str, hits: list[Hit]) -> bool:
         if self.threshold < 0:  # the gate is off (TUTOR_REFUSAL_THRESHOLD=-1): tests that must reach the model
             return not hits
-        return (not hits or bool(self.unknown_names(question))
+        return (not hits or bool(self.unknown_names(question)) or bool(self.unknown_subject(question, hits))
                 or (max(h.dense for h in hits) < self.threshold and not self.anchored(question, hits)))
 
     def unknown_names(self, question: str) -> list[str]:
@@ -83,6 +95,26 @@ class Gate:
                  if (ts := [t for t in terms(w) if len(t) > 2]) and not any(self.term_chunks[t] for t in ts)]
         names += [w for w in _IDENTIFIER.findall(question) if w.lower() not in self.corpus_text]
         return list(dict.fromkeys(names))
+
+    def unknown_subject(self, question: str, hits: list[Hit]) -> list[str]:
+        """The words of a definitional question's subject that no chunk uses, when its best
+        match is below SUBJECT_COSINE; [] otherwise."""
+        found = _DEFINITION.match(question)
+        if not found or not hits or max(h.dense for h in hits) >= SUBJECT_COSINE:
+            return []
+        return [t for t in terms(found.group(1)) if len(t) >= 4 and not t.isdigit() and t not in self.corpus_words]
+
+    @cached_property
+    def corpus_words(self) -> set[str]:
+        """Every word of the material, hyphenated ones also in parts and joined ("trade-off":
+        "trade", "off", "tradeoff"); built on first use."""
+        out = set()
+        for word in words(self.corpus_text):
+            out.add(word)
+            if parts := re.split(r"[.+#-]", word):
+                out.update(parts)
+                out.add("".join(parts))
+        return out
 
     @cached_property
     def corpus_text(self) -> str:
