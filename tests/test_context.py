@@ -157,6 +157,13 @@ def test_a_paper_is_named_by_what_learners_call_it():
     assert sections_asked("what resources does the roadmap give for transformers?", PAPER_CUES) == []
 
 
+def test_a_week_question_shows_the_plan_item_of_that_week_only(fake_tutor):
+    """Shown weeks 1-2 beside weeks 3-4, the packaged model answered "what should i be doing
+    in week 3" with weeks 1-2 (read in session 11's twenty answers)."""
+    shown = "\n".join(s.text for s in fake_tutor().prepare("what should i be doing in week 3").sources)
+    assert "Weeks 3-4" in shown and "Weeks 1-2" not in shown, shown
+
+
 def test_a_week_names_the_stage_it_falls_in():
     weeks = {1: (1, 8), 2: (9, 16)}
     assert stages_named("what happens in week 11?", 4, weeks) == {2}

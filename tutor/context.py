@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import NUMBER, approx_tokens, terms, with_durations
+from tutor.text import NUMBER, approx_tokens, terms, week_spans, weeks_asked, with_durations
 from tutor.types import Chunk, Hit
 
 LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
@@ -49,6 +49,13 @@ NUMBER_WEIGHT = 0.1
 _QUANTITY = re.compile(r"(?<![\w-])\d")  # a number on its own: not the 2 of GPT-2 or Q2
 _ASKS_QUANTITY = re.compile(r"\b(?:how (?:big|many|much|long|fast|large|old|often|deep)|what size|size of|"
                             r"which (?:year|week|month)s?|when\b|what (?:week|month)s?|how much time)", re.I)
+
+
+# A question on a week ("what should i be doing in week 3") prefers the sentences or plan items
+# whose span holds that week and passes over those whose span does not: shown "Weeks 1-2:
+# Refresh the maths ..." beside "Weeks 3-4: Supervised learning ...", the packaged model
+# answered week 3 with weeks 1-2.
+WEEK_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,8 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     relevance = vecs @ qv - RANK_DECAY * np.array([i for i, _, _ in units], dtype=np.float32)
     if _ASKS_QUANTITY.search(question):
         relevance += NUMBER_WEIGHT * np.array([bool(_QUANTITY.search(s)) for _, _, s in units], dtype=np.float32)
+    if weeks := weeks_asked(question):
+        relevance += WEEK_WEIGHT * np.array([_week_fit(s, weeks) for _, _, s in units], dtype=np.float32)
     if q_terms:
         relevance += LEXICAL_WEIGHT * np.array([len(t) / len(q_terms) for t in unit_terms], dtype=np.float32)
     # the budget counts the material's own words; stated lengths ride on top (a few tokens)
@@ -149,6 +158,13 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     return [Source(c, with_durations(heading(c)),
                    with_durations(_join([per_chunk[i][0][j] for j in sorted(chosen[i])])))
             for i, c in enumerate(chunks) if i in chosen]
+
+
+def _week_fit(text: str, weeks: set[int]) -> int:
+    """1 when a span `text` states holds an asked week, -1 when it states spans and none
+    does, 0 when it states none."""
+    spans = week_spans(text)
+    return 0 if not spans else 1 if any(a <= w <= b for a, b in spans for w in weeks) else -1
 
 
 _ORDINAL = re.compile(r"^\s*(?:[-*]\s+)?(?:\d+\.\s|(?:weeks?|months?|step|q)\s*\d)", re.I)

@@ -33,7 +33,7 @@ from functools import cached_property
 
 from tutor.calibration import calibrated
 from tutor.index import LoadedIndex
-from tutor.text import terms, words
+from tutor.text import terms, week_spans, weeks_asked, words
 from tutor.types import Hit
 
 REFUSAL_THRESHOLD = calibrated("refusal_threshold")
@@ -46,8 +46,6 @@ _DEFINITION = re.compile(r"^\s*(?:what(?:'s| is| are)|whats|explain|describe|how
                          r"(?:an?\s+|the\s+)?(.+?)(?:\s+(?:work|works|and|in|to|for|with)\b.*)?\??$", re.I)
 RARE_TERM_CHUNKS = 10
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
-_WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
-_WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -128,11 +126,11 @@ class Gate:
     def anchored(self, question: str, hits: list[Hit]) -> bool:
         """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS)."""
         rare = {t for t in _names(question) if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
-        weeks = {int(n) for n in _WEEK_ASKED.findall(question)}
+        weeks = weeks_asked(question)
         for hit in hits:
             if rare & set(terms(hit.chunk.embed_text)):  # its title and text
                 return True
-            for start, end in _WEEK_SPAN.findall(hit.chunk.embed_text):
-                if any(int(start) <= w <= int(end or start) for w in weeks):
+            for start, end in week_spans(hit.chunk.embed_text):
+                if any(start <= w <= end for w in weeks):
                     return True
         return False

@@ -26,7 +26,7 @@ import numpy as np
 
 from tutor.embed import Embedder
 from tutor.index import LoadedIndex
-from tutor.text import stem, terms, words
+from tutor.text import stem, terms, weeks_asked, words
 from tutor.types import Hit
 
 RRF_K = 60
@@ -37,7 +37,6 @@ _STAGE_NAMED = re.compile(r"\bstage[ -]?(\d{1,2}|one|two|three|four|five|six)\b"
                           r"|\b(first|second|third|fourth|fifth|sixth|final|last) stage\b", re.I)
 
 
-_WEEK_NAMED = re.compile(r"\bweeks?\s+(\d{1,2})\b", re.I)
 _STAGE_TITLE = re.compile(r"^Stage (\d+) \([^)]*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
 _STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
 # The words that ask for each section of a stage (the section names of ingest/roadmap_docs.py)
@@ -69,8 +68,8 @@ def stages_named(question: str, last: int = 4, weeks: dict[int, tuple[int, int]]
     for number, ordinal in _STAGE_NAMED.findall(question):
         word = (number or ordinal).lower()
         found.add(int(word) if word.isdigit() else last if word in ("final", "last") else _ORDINALS[word])
-    for week in _WEEK_NAMED.findall(question) if weeks else ():
-        found |= {s for s, (first, end) in weeks.items() if first <= int(week) <= end}
+    for week in weeks_asked(question) if weeks else ():
+        found |= {s for s, (first, end) in weeks.items() if first <= week <= end}
     return found
 
 

@@ -75,6 +75,20 @@ def sentences(text: str) -> list[str]:
 
 
 _SPAN = re.compile(r"\b(weeks|months)\s+(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})\b", re.I)
+_WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
+_WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
+
+
+def weeks_asked(question: str) -> set[int]:
+    """The week numbers a question names: "week 3", "weeks 17-24" (every week of the span),
+    "week number 5"."""
+    spans = {w for a, b in week_spans(question) if b - a < 52 for w in range(a, b + 1)}
+    return spans | {int(n) for n in _WEEK_ASKED.findall(question)}
+
+
+def week_spans(text: str) -> list[tuple[int, int]]:
+    """The week spans a text states: "Weeks 3-4" -> (3, 4), "week 11" -> (11, 11)."""
+    return [(int(a), int(b or a)) for a, b in _WEEK_SPAN.findall(text)]
 
 
 def with_durations(text: str) -> str:
