@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import NUMBER, approx_tokens, terms, week_spans, weeks_asked, with_durations
+from tutor.text import approx_tokens, terms, week_spans, weeks_asked, with_durations
 from tutor.types import Chunk, Hit
 
 LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
