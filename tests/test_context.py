@@ -148,6 +148,14 @@ def test_a_question_on_a_paper_s_section_gets_that_section_first(fake_tutor, que
     assert fake_tutor().retriever.search(question, 4)[0].chunk.id == section
 
 
+def test_a_routed_section_that_no_ranking_found_is_still_a_hit(fake_tutor, monkeypatch):
+    retriever = fake_tutor().retriever
+    monkeypatch.setattr(retriever, "_dense", lambda qv, mask: [])
+    monkeypatch.setattr(retriever, "_bm25", lambda query, mask: [])
+    hits = retriever.search("what results did the ResNet paper get?", 4)
+    assert [h.chunk.id for h in hits] == ["paper-resnet#2"] and hits[0].score == 0.0
+
+
 def test_a_paper_is_named_by_what_learners_call_it():
     patterns = {"vit": re.compile(r"(?<![\w-])(?:Vision Transformer|ViT)s?(?![\w-])", re.I),
                 "attention": re.compile(r"(?<![\w-])(?:Attention Is All You Need|Transformer)s?(?![\w-])", re.I)}

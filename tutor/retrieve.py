@@ -15,7 +15,10 @@ and fusion alone missed them, because the embedder barely tells one section of a
 another: "Which concepts are covered in stage 2?" ranked "Before stage 2" first and never
 showed the concept list; "what should i be doing in week 3" got the set-up advice for week
 1. So a question that names a stage, or a week inside one, and uses a cue word of a section
-(SECTION_CUES) gets that section first among its hits (routed sections).
+(STAGE_CUES) gets that section first among its hits (routed sections). The paper summaries
+share five sections too (problem, key idea, result, why it matters, where it fits): a
+question naming a paper as learners call it ("ResNet", "ViT") and a cue of a section
+(PAPER_CUES) gets that section first ("what results did the ResNet paper get?").
 """
 
 from __future__ import annotations
@@ -167,7 +170,7 @@ class Retriever:
                   if mask is None or mask[i]]
         best = (routed + [i for i in sorted(fused, key=lambda i: (-fused[i], i)) if i not in routed])[:k]
         cosines = self.vectors[best] @ qv
-        return [Hit(self.index.chunks[i], fused[i], r, float(cos))
+        return [Hit(self.index.chunks[i], fused.get(i, 0.0), r, float(cos))  # a routed section may be in no list
                 for r, (i, cos) in enumerate(zip(best, cosines), 1)]
 
     def routed(self, query: str, stages: set[int]) -> list[int]:
