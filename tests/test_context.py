@@ -130,7 +130,7 @@ def test_a_question_on_a_stage_section_gets_that_section_first(fake_tutor, quest
 
 
 @pytest.mark.parametrize("question, sections", [
-    ("whats the goal of stage 3", ["goal"]), ("what do i need to close out stage 1?", ["milestone"]),
+    ("whats the goal of stage 3", ["goal"]), ("what's stage 1 about?", ["goal"]), ("what do i need to close out stage 1?", ["milestone"]),
     ("which books and courses for stage 2", ["resources"]), ("what topics are in stage 3", ["concepts covered"]),
     ("finished stage 4, what's next?", ["what comes after"]),  # finished is not the milestone's "close"
     ("why does the stage 2 milestone train the CNN twice?", []),  # a reason, not the section's fact

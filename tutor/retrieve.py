@@ -45,7 +45,7 @@ _STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
 # The words that ask for each section of a stage (the section names of ingest/roadmap_docs.py)
 # and of a paper summary (corpus/papers/*.md), compared by stem.
 STAGE_CUES = {
-    "goal": "goal aim focus name called title",  # its first sentence names the stage: "Stage 3 (Advanced ...)"
+    "goal": "goal aim focus about overview name called title",  # its first sentence names the stage: "Stage 3 (Advanced ...)"
     "week-by-week plan": "week plan schedule doing happens",
     "resources": "resources books courses read reading materials tutorials",
     "milestone": "milestone close closes deliverable",  # not "finish": "finished stage 4, what next?"
