@@ -8,7 +8,8 @@ import re
 import pytest
 
 from tutor.context import heading
-from tutor.retrieve import PAPER_CUES, named_in, sections_asked, stages_named
+from tutor.retrieve import stages_named
+from tutor.routing import PAPER_CUES, named_in, sections_asked
 from tutor.text import approx_tokens, sentences, with_durations
 from tutor.types import Chunk
 
@@ -147,6 +148,34 @@ def test_sections_asked(question, sections):
 ])
 def test_a_question_on_a_paper_s_section_gets_that_section_first(fake_tutor, question, section):
     assert fake_tutor().retriever.search(question, 4)[0].chunk.id == section
+
+
+@pytest.mark.parametrize("question, section, shown", [  # session 11, after stages and papers
+    ("What's the research track plan month by month?", "track-research#1", "months 1-3"),
+    ("when on the industry track am I supposed to prep for interviews?", "track-industry#1", "interview"),
+    ("Which projects does Q1 ask for?", "quarter-q1#6", "1 gb"),
+    ("What topics are in the NLP and LLM specialisation?", "specialisation-nlp-llms#1", "prompt engineering"),
+])
+def test_a_question_on_a_track_quarter_or_specialisation_section_is_shown_it(fake_tutor, question, section, shown):
+    tutor = fake_tutor()
+    hits = tutor.retriever.search(question, 4)
+    assert hits[0].chunk.id == section and hits[0].routed and not any(h.routed for h in hits[1:])
+    prepared = tutor.prepare(question)
+    assert prepared.sources[0].id == section and shown in prepared.sources[0].text.lower(), prepared.sources[0]
+
+
+def test_a_specialisation_s_name_is_not_a_cue():
+    """'reinforcement learning' holds 'learn', a cue of the topics section; only the words
+    outside the entry's name ask for a section."""
+    from tutor.routing import Router, SPECIALISATION_CUES
+
+    assert sections_asked("is reinforcement learning a risky specialisation to pick?", SPECIALISATION_CUES) == \
+        ["topics"]  # the whole question does hold the cue ...
+    router = Router([Chunk("specialisation-reinforcement-learning#1", "specialisation-reinforcement-learning",
+                           "Value-based methods; policy gradients.", "Reinforcement learning — Reinforcement "
+                           "learning: topics", "roadmap", "corpus/roadmap.yaml", 4)])
+    assert router.routed("is reinforcement learning a risky specialisation to pick?", set()) == []  # ... its name
+    assert router.routed("what would i learn in the reinforcement learning specialisation?", set()) == [0]
 
 
 def test_a_routed_section_that_no_ranking_found_is_still_a_hit(fake_tutor, monkeypatch):

@@ -44,6 +44,7 @@ class Hit:
     score: float  # fused reciprocal-rank score
     rank: int  # 1-based
     dense: float = 0.0  # cosine similarity to the query (0 when only BM25 found it)
+    routed: bool = False  # the section the question asks for (tutor/routing.py)
 
 
 @dataclass(frozen=True)

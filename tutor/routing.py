@@ -1,0 +1,146 @@
+"""Which section of a structured entry a question asks for: routed sections.
+
+Much of the material is structured: every stage document has the same sections (goal,
+week-by-week plan, resources, milestone, concepts covered, what comes after, before:
+ingest/roadmap_docs.py), every paper summary too (problem, key idea, result, why it matters,
+where it fits), and so do the tracks (month-by-month plan, what to emphasise), the Roadmap B
+quarters (projects) and the specialisations (topics). Learners ask for one section of one
+entry ("Which concepts are covered in stage 2?", "what results did the ResNet paper get?",
+"What's the research track plan month by month?"), and dense retrieval barely tells one
+section of an entry from another: it ranked "Before stage 2" first for the concept list,
+and the ResNet concept entry for the paper's results. So a question that names an entry and
+uses a cue word of one of its sections gets that section first among its hits
+(retrieve.Retriever.search), at most ROUTED_MAX of them.
+
+An entry is named as learners name it: a stage by number, ordinal or a week inside it
+(retrieve.stages_named), a paper by what its title calls it ("ResNet", "ViT", "GoogLeNet"),
+a quarter as "Q1", a track as "research track", a specialisation by its name beside the word
+"specialisation". Cue words are compared by stem (text.stem).
+"""
+
+from __future__ import annotations
+
+import re
+
+from tutor.text import stem, words
+
+STAGE_CUES = {
+    "goal": "goal aim focus about overview name called title",  # its first sentence names the stage
+    "week-by-week plan": "week plan schedule doing happens",
+    "resources": "resources books courses read reading materials tutorials",
+    "milestone": "milestone close closes deliverable",  # not "finish": "finished stage 4, what next?"
+    "concepts covered": "concepts topics covered cover",
+    "what comes after": "after next comes",
+    "before": "before builds",
+}
+PAPER_CUES = {
+    "problem": "problem problems solve solved solves address addressed invented",
+    "key idea": "idea ideas work works approach trick",
+    "result": "result results achieve achieved score accuracy error benchmark win won performance",
+    "why it matters": "matter matters impact important influence",
+    "where it fits": "fit fits",  # not "roadmap": every question may name it
+}
+TRACK_CUES = {
+    "month-by-month plan": "month months plan schedule when",
+    "what to emphasise": "emphasise emphasize emphasis",
+}
+QUARTER_CUES = {"projects": "project projects build"}
+SPECIALISATION_CUES = {"topics": "topics topic covered cover learn study"}
+CUES = {"paper": PAPER_CUES, "track": TRACK_CUES, "quarter": QUARTER_CUES, "specialisation": SPECIALISATION_CUES}
+ROUTED_MAX = 2  # sections routed to one question at most
+
+_ASKS_WHY = re.compile(r"\bwhy\b", re.I)
+_STAGE_TITLE = re.compile(r"^Stage (\d+) \([^)]*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
+_STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
+_SPECIALISATION = re.compile(r"\bspeciali[sz]ation", re.I)
+
+
+def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
+    """The sections whose cue words the question uses, in `cues` order. A "why" question on a
+    stage is not routed: the reason is not in the section that states the fact."""
+    if cues is STAGE_CUES and _ASKS_WHY.search(question):
+        return []
+    asked = {stem(w) for w in words(question)}
+    return [name for name, cue in cues.items() if asked & {stem(w) for w in cue.split()}]
+
+
+def paper_names(title: str) -> list[str]:
+    """What a learner calls a paper, from its summary's title: "ResNet" of "ResNet: Deep
+    Residual Learning ...", "GoogLeNet" and "Inception" of "GoogLeNet / Inception: ...",
+    "Vision Transformer" and "ViT" of "Vision Transformer (ViT): ..."."""
+    name = title.split(": ", 1)[0]
+    parts = re.split(r"\s*/\s*|\s*\(\s*(?:the\s+)?|\)", name)
+    return [p.strip() for p in parts if len(p.strip()) >= 2]
+
+
+def _pattern(names: list[str], after: str = "") -> re.Pattern:
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternatives})s?{after}(?![\w-])", re.I)
+
+
+def entry_kind(doc_id: str, kind: str) -> str | None:
+    """Which CUES table an entry's sections answer to (None: not a routed entry)."""
+    if kind == "paper":
+        return "paper"
+    return next((k for k in ("track", "quarter", "specialisation") if doc_id.startswith(f"{k}-")), None)
+
+
+def entry_pattern(kind: str, doc_id: str, title: str) -> re.Pattern:
+    """How a question names an entry: a paper by its names, a quarter as "Q1", a track as
+    "research track"; a specialisation by its names ("NLP", "large language models", "Computer
+    vision"), checked beside the word "specialisation" (named_in)."""
+    if kind == "paper":
+        return _pattern(paper_names(title))
+    if kind == "quarter":
+        return _pattern([doc_id.removeprefix("quarter-")])
+    if kind == "track":
+        return _pattern([title.split()[0]], after=r"\s+track")
+    return _pattern([n for n in re.split(r"\s+and\s+", title) if len(n) >= 2])
+
+
+def named_in(question: str, patterns: dict[str, re.Pattern]) -> list[str]:
+    """The keys of the patterns that match `question`, less those matched only inside a
+    longer match ("Vision Transformer" is not also "the Transformer")."""
+    spans = [(m.start(), m.end(), key) for key, p in patterns.items() for m in p.finditer(question)]
+    return list(dict.fromkeys(key for a, b, key in spans
+                              if not any(x <= a and b <= y and (y - x) > (b - a) for x, y, _ in spans)))
+
+
+class Router:
+    """The routed entries of an index's chunks: each stage's weeks, the first chunk of each
+    (entry, section), and how a question names each entry."""
+
+    def __init__(self, chunks):
+        self.weeks: dict[int, tuple[int, int]] = {}
+        self.sections: dict[tuple, int] = {}  # (stage number or doc id, section name) -> chunk index
+        self.kinds: dict[str, str] = {}  # doc id -> its CUES key
+        self.names: dict[str, re.Pattern] = {}
+        for i, c in enumerate(chunks):
+            doc_title, _, section = c.title.partition(" — ")
+            if c.stage is not None and c.doc_id.startswith("stage-"):
+                if found := _STAGE_TITLE.match(section):
+                    self.weeks[c.stage] = (int(found.group(2)), int(found.group(3)))
+                    self.sections.setdefault((c.stage, found.group(4).lower()), i)
+                elif found := _STAGE_LINK.match(section):
+                    self.sections.setdefault((c.stage, found.group(1).lower()), i)
+            elif (kind := entry_kind(c.doc_id, c.kind)) and section:
+                name = section.rsplit("): ", 1)[-1].rsplit(": ", 1)[-1] if kind != "paper" else section
+                self.sections.setdefault((c.doc_id, name.lower()), i)
+                if c.doc_id not in self.kinds:
+                    self.kinds[c.doc_id] = kind
+                    self.names[c.doc_id] = entry_pattern(kind, c.doc_id, doc_title)
+
+    def entries_named(self, question: str) -> list[str]:
+        named = named_in(question, self.names)
+        return [d for d in named if self.kinds[d] != "specialisation" or _SPECIALISATION.search(question)]
+
+    def routed(self, question: str, stages: set[int]) -> list[int]:
+        """The chunks of the sections `question` asks for: of the stages it names (`stages`)
+        and of the other entries it names."""
+        found = [self.sections[(s, name)] for name in sections_asked(question) for s in sorted(stages)
+                 if (s, name) in self.sections]
+        for doc in self.entries_named(question):
+            rest = self.names[doc].sub(" ", question)  # "reinforcement learning" is not the cue "learn"
+            found += [self.sections[(doc, name)] for name in sections_asked(rest, CUES[self.kinds[doc]])
+                      if (doc, name) in self.sections]
+        return list(dict.fromkeys(found))[:ROUTED_MAX]
