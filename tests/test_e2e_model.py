@@ -62,10 +62,9 @@ def test_streamed_answer_is_grounded(real_tutor):
     assert answer.citations and answer.support >= 0.5
 
 
-@pytest.mark.xfail(strict=False, reason="known: the follow-up is condensed correctly ('milestone of stage 3') "
-                   "but the answer cites faq-stage-4-milestone, whose sentences share the question's terms; "
-                   "the same citation weakness as the gold set's known failures")
 def test_follow_up_condensed_by_the_real_model(real_tutor):
+    """Known failure until session 11: the answer cited stage 4's milestone FAQ; the condensed
+    question ('milestone of stage 3') is now routed to stage 3's milestone (tutor/routing.py)."""
     history = [Turn("user", "What is the third stage of the roadmap about?"),
                Turn("assistant", "Stage 3 covers advanced architectures and NLP: Transformers, RNNs and "
                                  "Hugging Face [1].")]

@@ -43,12 +43,6 @@ RETRIEVED = [i for i in WITH_DOCS if i["part"] != "next"]
 # model is deterministic at temperature 0, but a retrieval tie can flip between runs, and a
 # known failure that passes must not turn CI red. At least 25 questions must pass.
 E2E_KNOWN_FAILURES: dict[str, str] = {
-    "a-spec-01": "prompt trimming: faq-rag-llms-specialisation and specialisation-nlp-llms are "
-                 "retrieved but Tutor._trim keeps sentences of concept-llm-fine-tuning and "
-                 "faq-which-specialisation, so the answer mixes in the other specialisations",
-    "a-track-03": "retrieval + trimming: track-freelance is not in the top 4 and the retrieved "
-                  "faq-freelance-track chunk is trimmed away in favour of faq-industry-track; the "
-                  "answer cites faq-after-stage-4 and gets the months wrong",
     "a-week-03": "citation: the week-plan chunk (weeks 19-20) reaches the prompt, but the model "
                  "cites concept-transformers ('weeks 17-24') for its sentence",
 }
