@@ -342,6 +342,8 @@ SEGMENTATION = Chunk("concept-image-segmentation#0", "concept-image-segmentation
     ("freeze the pre-trained weights and learn low", LORA.text, "-rank"),
     ("Represent words or tokens as dense", "Word embeddings represent words or tokens as dense vectors.", "vectors"),
     ("Foundations and Classical Machine", "Stage 1 is Foundations and Classical Machine Learning.", "Learning"),
+    ("University lecture notes on machine", "- University lecture notes on machine learning (course): theory.",
+     "learning"),  # session 11
 ])
 def test_a_key_that_stops_inside_a_compound_of_its_source_is_unfinished(validator, answer, text, rest):
     assert cut_in_source(answer, text) == rest

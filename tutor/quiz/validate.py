@@ -120,7 +120,7 @@ _ASIDE = re.compile(r"^(for example|for instance|e\.g|such as|including|like)\b"
 _ASKS_ONE = re.compile(r"\b(one|an? example|any)\b", re.I)
 LIST_ITEM_WORDS = 4  # siblings longer than this are clauses, not list items
 # Words after which a key must go on: "as dense" stops before "vectors".
-_LINKING = frozenset("as into of to with for by from than and or a an the".split())
+_LINKING = frozenset("as into of to with for by from than and or a an the on in at about over".split())
 # Forms an option can have (option_form): a number ("0.001", "weeks 9-16"), a sentence (it
 # ends with a full stop: "It keeps two averages."), a purpose ("to learn a smooth latent
 # space"), or a phrase ("Adam", "a fixed learning rate"). Length is checked apart from form: two options read alike when their word counts
