@@ -70,6 +70,17 @@ def test_shipped_items_spread_over_kinds(shipped):
         assert kinds["mcq"] >= 5 and kinds["tf"] >= 3 and kinds["short"] >= 3, (f.path.name, kinds)
 
 
+@pytest.mark.xfail(strict=True, reason="true/false items are almost all true (false: 0 of 10, 1 of 6, 0 of 15, 2 of 14 "
+                                       "in stages 1-4; found by session 11's review): a learner answering 'true' to "
+                                       "every one scores well. prompts/quiz.j2 asks for a false statement on some "
+                                       "true/false items, yet the kept ones are almost all true; a false-statement "
+                                       "quota in the build is what would fix it")
+def test_true_false_items_are_not_all_true(shipped):
+    for f in shipped:
+        answers = [i["answer"] for i in f.items if i["kind"] == "tf"]
+        assert answers.count(False) >= len(answers) // 3, (f.path.name, answers.count(False), len(answers))
+
+
 def test_shipped_items_spread_over_concepts_and_name_their_generator(shipped):
     for f in shipped:
         concepts = {i["concept"] for i in f.items}
