@@ -108,10 +108,8 @@ class Gate:
         "trade", "off", "tradeoff"); built on first use."""
         out = set()
         for word in words(self.corpus_text):
-            out.add(word)
-            if parts := re.split(r"[.+#-]", word):
-                out.update(parts)
-                out.add("".join(parts))
+            parts = re.split(r"[.+#-]", word)
+            out.update([word, "".join(parts), *parts])
         return out
 
     @cached_property

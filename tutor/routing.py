@@ -21,6 +21,7 @@ a quarter as "Q1", a track as "research track", a specialisation by its name bes
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from tutor.text import stem, words
 
@@ -61,7 +62,13 @@ def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str
     if cues is STAGE_CUES and _ASKS_WHY.search(question):
         return []
     asked = {stem(w) for w in words(question)}
-    return [name for name, cue in cues.items() if asked & {stem(w) for w in cue.split()}]
+    return [name for name, cue in cues.items() if asked & _stems(cue)]
+
+
+@lru_cache(maxsize=None)
+def _stems(cue: str) -> frozenset[str]:
+    """A cue string's stems, computed once (every question reads every cue table)."""
+    return frozenset(stem(w) for w in cue.split())
 
 
 def paper_names(title: str) -> list[str]:
