@@ -91,10 +91,19 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# A fact ending in a letter is also stated by its inflections: "RDDs" states "RDD", and the
+# gold set writes some facts as stems ("retriev", "orchestrat") that no whole word equals.
+_INFLECTION = r"(?:s|es|e|ed|d|ing|ion|ions|al)?"
+
+
 def contains_fact(answer: str, fact: str) -> bool:
-    """Normalised substring match on word boundaries ("9-16" is not found in "19-160")."""
+    """Normalised match on word boundaries ("9-16" is not found in "19-160"); a fact ending
+    in a letter may carry an inflection ("RDD" in "RDDs", "retriev" in "retrieval")."""
     fact_n = normalise(fact)
-    return bool(fact_n) and f" {fact_n} " in f" {normalise(answer)} "
+    if not fact_n:
+        return False
+    suffix = _INFLECTION if fact_n[-1].isalpha() else ""
+    return re.search(rf"(?<!\S){re.escape(fact_n)}{suffix}(?!\S)", normalise(answer)) is not None
 
 
 def key_fact_recall(answer: str, facts: Sequence[str]) -> float | None:

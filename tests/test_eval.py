@@ -72,6 +72,15 @@ def test_key_facts_match_on_word_boundaries_and_number_words():
     assert M.key_fact_recall("anything", []) is None
 
 
+def test_key_facts_match_their_inflections_not_other_words():
+    assert M.contains_fact("Spark has RDDs and DataFrames.", "RDD")
+    assert M.contains_fact("RAG first retrieves documents.", "retriev")
+    assert M.contains_fact("Kubernetes handles orchestration.", "orchestrat")
+    assert not M.contains_fact("RAG first retrieves documents.", "retr")  # not any longer word
+    assert not M.contains_fact("Transformers are encoders.", "Transform")
+    assert not M.contains_fact("weeks 9-160", "9-16")  # numbers take no inflection
+
+
 def test_groundedness():
     assert M.groundedness([True, False, True, True]) == 0.75
     assert M.groundedness([]) is None
