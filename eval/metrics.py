@@ -98,12 +98,15 @@ _INFLECTION = r"(?:s|es|e|ed|d|ing|ion|ions|al)?"
 
 def contains_fact(answer: str, fact: str) -> bool:
     """Normalised match on word boundaries ("9-16" is not found in "19-160"); a fact ending
-    in a letter may carry an inflection ("RDD" in "RDDs", "retriev" in "retrieval")."""
+    in a letter may carry an inflection ("RDD" in "RDDs", "retriev" in "retrieval"), and a
+    word fact may be part of a hyphenated compound ("Kaggle" in "Kaggle-style results", "KL"
+    in "KL-divergence"); a number may not ("16" is not in "9-16")."""
     fact_n = normalise(fact)
     if not fact_n:
         return False
-    suffix = _INFLECTION if fact_n[-1].isalpha() else ""
-    return re.search(rf"(?<!\S){re.escape(fact_n)}{suffix}(?!\S)", normalise(answer)) is not None
+    before = r"(?<![^\s-])" if fact_n[0].isalpha() else r"(?<!\S)"
+    after = _INFLECTION + r"(?![^\s-])" if fact_n[-1].isalpha() else r"(?!\S)"
+    return re.search(before + re.escape(fact_n) + after, normalise(answer)) is not None
 
 
 def key_fact_recall(answer: str, facts: Sequence[str]) -> float | None:

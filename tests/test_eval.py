@@ -79,6 +79,9 @@ def test_key_facts_match_their_inflections_not_other_words():
     assert not M.contains_fact("RAG first retrieves documents.", "retr")  # not any longer word
     assert not M.contains_fact("Transformers are encoders.", "Transform")
     assert not M.contains_fact("weeks 9-160", "9-16")  # numbers take no inflection
+    assert M.contains_fact("reach Kaggle-style results", "Kaggle")
+    assert M.contains_fact("a KL-divergence term", "KL")
+    assert not M.contains_fact("weeks 9-16", "16")  # a number is not part of a span
 
 
 def test_groundedness():
