@@ -202,6 +202,22 @@ def test_a_week_question_shows_the_plan_item_of_that_week_only(fake_tutor):
     assert "Weeks 3-4" in shown and "Weeks 1-2" not in shown, shown
 
 
+def test_when_a_concept_comes_is_answered_from_its_stage_s_week_plan(fake_tutor):
+    """The concept pages give only their stage's span (weeks 9-16): "when do we get to transfer
+    learning and data augmentation?" was shown two of them and not weeks 15-16 (session 12)."""
+    tutor = fake_tutor()
+    hits = tutor.retriever.search("when do we get to transfer learning and data augmentation?", 4)
+    assert hits[0].chunk.id == "stage-2#1" and hits[0].routed
+    shown = "\n".join(s.text for s in tutor.prepare("when do we get to transfer learning and data augmentation?").sources)
+    assert "Weeks 15-16" in shown, shown
+    router = tutor.retriever.router
+    assert router.routed("When do I learn transformers?", set()) == [router.sections[(3, "week-by-week plan")]]
+    # "when" that asks no time, and a concept named with a stage, are not routed to a plan
+    assert router.routed("why reuse the tokenizer when fine-tuning transformers?", set()) == []
+    assert router._plans_of_concepts("what is gradient descent") == [(1, "week-by-week plan")]
+    assert not any(h.routed for h in tutor.retriever.search("what is gradient descent", 4))
+
+
 def test_a_week_names_the_stage_it_falls_in():
     weeks = {1: (1, 8), 2: (9, 16)}
     assert stages_named("what happens in week 11?", 4, weeks) == {2}

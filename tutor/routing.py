@@ -54,6 +54,11 @@ _ASKS_WHY = re.compile(r"\bwhy\b", re.I)
 _STAGE_TITLE = re.compile(r"^Stage (\d+) \([^)]*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
 _STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
 _SPECIALISATION = re.compile(r"\bspeciali[sz]ation", re.I)
+# "when do we get to transfer learning?", "which weeks cover clustering and PCA?": a question on
+# when a concept comes is answered by its stage's week plan, which the concept's own page does
+# not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
+# tokenizer when fine-tuning" asks no time.
+_ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) weeks?\b", re.I)
 
 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
@@ -122,9 +127,13 @@ class Router:
         self.sections: dict[tuple, int] = {}  # (stage number or doc id, section name) -> chunk index
         self.kinds: dict[str, str] = {}  # doc id -> its CUES key
         self.names: dict[str, re.Pattern] = {}
+        self.concepts: dict[str, tuple[re.Pattern, int]] = {}  # concept page doc id -> (its names, stage)
         for i, c in enumerate(chunks):
             doc_title, _, section = c.title.partition(" — ")
-            if c.stage is not None and c.doc_id.startswith("stage-"):
+            if c.doc_id.startswith("concept-") and c.stage is not None:
+                names = paper_names(doc_title) + [c.doc_id.removeprefix("concept-").replace("-", " ")]
+                self.concepts.setdefault(c.doc_id, (_pattern(names), c.stage))
+            elif c.stage is not None and c.doc_id.startswith("stage-"):
                 if found := _STAGE_TITLE.match(section):
                     self.weeks[c.stage] = (int(found.group(2)), int(found.group(3)))
                     self.sections.setdefault((c.stage, found.group(4).lower()), i)
@@ -141,11 +150,18 @@ class Router:
         named = named_in(question, self.names)
         return [d for d in named if self.kinds[d] != "specialisation" or _SPECIALISATION.search(question)]
 
+    def _plans_of_concepts(self, question: str) -> list[tuple[int, str]]:
+        """The week plan sections of the stages of the concepts `question` names."""
+        named = named_in(question, {doc: pattern for doc, (pattern, _) in self.concepts.items()})
+        return [(stage, "week-by-week plan") for stage in sorted({self.concepts[d][1] for d in named})]
+
     def routed(self, question: str, stages: set[int]) -> list[int]:
         """The chunks of the sections `question` asks for: of the stages it names (`stages`)
         and of the other entries it names."""
         found = [self.sections[(s, name)] for name in sections_asked(question) for s in sorted(stages)
                  if (s, name) in self.sections]
+        if not stages and _ASKS_WHEN.search(question):
+            found += [self.sections[key] for key in self._plans_of_concepts(question) if key in self.sections]
         for doc in self.entries_named(question):
             rest = self.names[doc].sub(" ", question)  # "reinforcement learning" is not the cue "learn"
             found += [self.sections[(doc, name)] for name in sections_asked(rest, CUES[self.kinds[doc]])
