@@ -10,6 +10,8 @@ Flags (a flag is a prompt to read closely, not a rejection; the validators decid
     options-differ        the options' word counts differ by more than two (form check passed)
     long-question         the question is longer than 25 words
     replaced-options      wrong options were replaced by the distractor repair (read them)
+    changed               a false true/false statement: the words it changes of its correction
+                          ("changed (20% -> 30%)"): is the new detail plainly false, not a synonym?
 
 --drop removes an item a careful teacher would reject from its stage file and records it
 under `dropped_on_review` with the reason (keys are never edited by hand: a bad item goes,
@@ -19,6 +21,7 @@ and `tutor quiz build --export` writes new ones). No model, no embedder: text on
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -53,9 +56,19 @@ def flags(item: dict) -> list[str]:
             found.append(f"options-differ (words {counts})")
     if len(item["question"].split()) > LONG_QUESTION_WORDS:
         found.append("long-question")
+    if item["kind"] == "tf" and item["answer"] is False:
+        found.append(f"changed ({changed(item.get('correction', ''), item['question'])})")
     if item.get("replaced_options"):
         found.append(f"replaced-options ({item['replaced_options']})")
     return found
+
+
+def changed(correction: str, statement: str) -> str:
+    """"old -> new" for each stretch of words where a false statement differs from its correction."""
+    true, said = correction.split(), statement.split()
+    blocks = difflib.SequenceMatcher(None, true, said, autojunk=False).get_opcodes()
+    return "; ".join(f"{' '.join(true[a:b]) or '(nothing)'} -> {' '.join(said[c:d]) or '(nothing)'}"
+                     for op, a, b, c, d in blocks if op != "equal") or "nothing"
 
 
 def render_item(n: int, item: dict) -> list[str]:

@@ -26,10 +26,12 @@ from tutor.prompts import Prompts
 from tutor.quiz.bank import build_stage, serve_quiz
 from tutor.quiz.hints import leaks
 from tutor.quiz.distractors import DistractorRepair, Phrases
-from tutor.quiz.schema import Candidate
+from tutor.quiz.generate import swapped, to_candidate
+from tutor.quiz.schema import Candidate, generation_schema
 from tutor.quiz.shipped import export_stage
-from tutor.quiz.validate import (KEY_THRESHOLD, Validator, cut_in_source, list_with, normalise, option_form_problem,
-                                 renumbered, stage_problem, stages_in, unfinished)
+from tutor.quiz.validate import (KEY_THRESHOLD, Validator, cut_in_source, false_statement_problem, gives_away,
+                                 list_with, normalise, option_form_problem, renumbered, shown, stage_problem,
+                                 stages_in, unfinished)
 from tutor.text import sentences, terms
 from tutor.types import Chunk
 
@@ -76,9 +78,8 @@ def cloze_item(messages) -> str:
     if "multiple-choice" in prompt:
         return json.dumps({"fact": fact, "question": f"Fill in the blank: {blanked}", "correct": word,
                            "wrong": ["volcano", "saxophone", "tapestry"], "explanation": fact})
-    if "FALSE" in prompt:
-        return json.dumps({"fact": fact, "statement": re.sub(re.escape(word), "volcano", fact, flags=re.I),
-                           "answer": False, "correction": fact, "explanation": fact})
+    if "FALSE" in prompt:  # a false statement is asked for as one detail swapped (schema.py)
+        return json.dumps({"fact": fact, "changed": word, "replacement": "volcano", "explanation": fact})
     if "true/false" in prompt:
         return json.dumps({"fact": fact, "statement": fact, "answer": True, "correction": fact,
                            "explanation": fact})
@@ -179,15 +180,20 @@ def test_a_numeric_key_gets_numeric_wrong_options(repair, validator):
     assert validator.check(fixed, ADAM).ok
 
 
-def test_a_descriptive_key_takes_other_items_keys_first(validator, embedder):
-    answers = Phrases(embedder, ["to add nonlinearity so a network can model curves",
-                                 "to randomly switch off units during training",
-                                 "to stop training when the validation loss rises"])
-    repair = DistractorRepair(validator, Phrases(embedder, ["Dropout", "Batch normalization"]), answers)
-    bad = Candidate("mcq", "What is Adam's key idea?", 0, ["to keep two running averages for every parameter"] * 4)
+def test_repair_never_offers_another_item_s_key(validator, embedder):
+    """Dropped on review in sessions 10-12: repaired wrong options that were other items' keys
+    ("generating synthetic data", "CNN architectures", "end-to-end project" beside "reverse a
+    gradual noising process"; word2vec's problem beside what LSTMs are used for). A key that is
+    also a corpus name ("CNN architectures" is a concept) is not offered either."""
+    keys = ["generating synthetic data", "CNN architectures", "end-to-end project"]
+    names = Phrases(embedder, ["CNN architectures", "RMSProp", "Stochastic gradient descent", "Adagrad",
+                               "Momentum", "Dropout"])
+    repair = DistractorRepair(validator, names, Phrases(embedder, keys))
+    bad = Candidate("mcq", "Which optimiser keeps two running averages for every parameter?", 0, ["Adam"] * 4)
     fixed, replaced = repair.repair(bad, ADAM)
-    assert replaced == 3 and set(answers.texts) <= set(fixed.options), fixed.options
-    assert validator.check(fixed, ADAM).ok
+    assert replaced == 3 and not {normalise(k) for k in keys} & {normalise(o) for o in fixed.options}, fixed.options
+    described = Candidate("mcq", "What is Adam's key idea?", 0, ["to keep two running averages for every parameter"] * 4)
+    assert repair.repair(described, ADAM) == (described, 0)  # no name reads like it: the item is not rescued
 
 
 def test_repair_never_puts_a_bare_name_beside_a_sentence_long_key(validator, embedder):
@@ -231,6 +237,12 @@ def test_wrong_options_that_do_not_read_like_the_key_are_rejected(validator, opt
     ("tf", "It ran more than ten times faster than existing popular solutions.", "refers to 'It'"),
     ("mcq", "What stage of the machine learning roadmap is this?", "refers to 'is this?'"),
     ("mcq", "What stage of the machine-learning roadmap does this option belong to?", "refers to 'this option'"),
+    # session 11's stage-1 and stage-3 reviews: mid-sentence pronouns with nothing to point to
+    ("tf", "Learning them on fast, interpretable models makes them much easier to understand.",
+     "'them' has nothing before it"),
+    ("tf", "From there come the pre-trained model families: BERT for understanding tasks, GPT-style models for "
+           "generation and T5 for text-to-text.", "'From there' points back"),
+    ("short", "What did they train on ImageNet?", "'they' has nothing before it"),
 ])
 def test_a_question_that_leans_on_what_the_learner_never_sees_is_rejected(validator, kind, question, fragment):
     answer = {"mcq": 0, "tf": True, "short": "Adam"}[kind]
@@ -250,6 +262,15 @@ def test_an_answer_cut_off_mid_phrase_is_rejected(validator, kind, answer, optio
     verdict = validator.check(Candidate(kind, Q, answer, options, "Adam keeps two."), ADAM)
     assert "unfinished" in verdict.reasons, verdict.details
     assert not unfinished("Roadmap A") and not unfinished("weeks 9-16") and not unfinished("two running averages")
+
+
+@pytest.mark.parametrize("question", [
+    "Why do LSTMs keep their memory cell apart from the hidden state?",  # "their": the LSTMs
+    "Random Forests average many trees, so what do they reduce?",
+    "Roadmap A and Roadmap B both start with maths; what do they add next?",
+])
+def test_a_pronoun_with_a_plural_before_it_has_context(validator, question):
+    assert "no_context" not in validator.check(Candidate("short", question, "two running averages"), ADAM).reasons
 
 
 def test_naming_the_authors_of_a_named_work_is_context_enough(validator):
@@ -394,6 +415,8 @@ def test_stage_questions_keyed_with_a_stage_number_pass(kind, question, answer, 
     ("tf", "LoRA belongs to stage 4 of the roadmap.", True, []),
     ("tf", "Random Forests are part of stage 2.", False, []),
     ("tf", "The Vision Transformer fits stage 3 (advanced architectures, weeks 17-24), after attention.", True, []),
+    # session 11's stage-1 review: served in the stage-1 quiz, a claim about stage 2 is settled by the quiz
+    ("tf", "Kaggle Learn is also one of the interactive platforms Roadmap A recommends for stage 2.", True, []),
 ])
 def test_a_stage_question_keyed_with_the_quiz_s_own_stage_gives_itself_away(kind, question, answer, options):
     """Served in the stage-4 quiz, "what stage does LoRA belong to?" answers itself; a
@@ -420,6 +443,138 @@ def test_a_short_answer_key_that_is_one_item_of_a_list_is_partial(validator):
                                 "losses, debugging, profiling tools.") is None  # a shipped item: one framework
     assert list_with("Semantic segmentation", SEGMENTATION.text) is None  # its neighbour is an aside
     assert list_with("two running averages", ADAM.text) is None
+
+
+QA = Chunk("concept-question-answering#0", "concept-question-answering", "Question answering (QA) systems answer a "
+           "natural-language question, either by extracting a span from a given passage (extractive QA, the classic "
+           "BERT set-up on data sets like SQuAD) or by generating an answer.", "Question answering", "roadmap",
+           "corpus/roadmap.yaml", 3, ("question-answering",))
+TRACKING = Chunk("faq-experiment-tracking#1", "faq-experiment-tracking", "Roadmap B names both MLflow and Weights & "
+                 "Biases for versioning and experiment tracking, and either one is a good choice.",
+                 "Which experiment tracker?", "faq", "corpus/faq/faq-experiment-tracking.md", 4, ("experiment-tracking",))
+BERT = Chunk("concept-bert#0", "concept-bert", "BERT (2018) is an encoder-only Transformer pre-trained by predicting "
+             "masked words, which gives bidirectional context, and then fine-tuned for tasks such as classification "
+             "and question answering.", "BERT", "roadmap", "corpus/roadmap.yaml", 3, ("bert",))
+
+
+# Each dropped on review (sessions 11-12) as a partial key: the source gives two or more right answers.
+@pytest.mark.parametrize("candidate, source, fragment", [
+    (Candidate("mcq", "What is the main method used in question answering systems?", 0,
+               ["extractive QA", "beam search", "topic modelling", "speech recognition"]), QA, "one of two"),
+    (Candidate("short", "What is the name of the tool used for versioning and experiment tracking?", "MLflow"),
+     TRACKING, "one of two"),
+    (Candidate("mcq", "What is the purpose of fine-tuning BERT?", 0,
+               ["classification", "tokenization", "pre-training", "quantisation"]), BERT, "listed in its source"),
+    (Candidate("short", "Which activation function adds nonlinearity to a network?", "tanh"),
+     Chunk("c#0", "c", "Activation functions such as ReLU, sigmoid, tanh and GELU add the nonlinearity that lets a "
+           "neural network model more than straight lines.", "Activation functions", "roadmap", "corpus/roadmap.yaml",
+           2, ()), "one of 4 listed"),
+])
+def test_a_key_that_is_one_of_several_right_answers_in_its_source_is_partial(validator, candidate, source, fragment):
+    verdict = validator.check(candidate, source)
+    assert "partial_key" in verdict.reasons and fragment in " ".join(verdict.details), verdict.details
+
+
+@pytest.mark.parametrize("candidate, source", [  # shipped items of these forms, kept on review
+    (Candidate("short", "What type of segmentation does U-Net use?", "semantic segmentation"), SEGMENTATION),
+    (Candidate("mcq", "What is the main method used in distributed training?", 0,
+               ["data parallelism", "gradient clipping", "early stopping", "weight decay"]),
+     Chunk("c#0", "c", "Distributed training spreads a training job across several GPUs or machines, most often by "
+           "data parallelism.", "Distributed training", "roadmap", "corpus/roadmap.yaml", 4, ())),
+    (Candidate("mcq", "What is the main topic covered in Probability?", 0,
+               ["maths of uncertainty", "maths of change", "maths of vectors", "maths of proofs"]),
+     Chunk("c#0", "c", "Probability is the maths of uncertainty, covering random variables, distributions, "
+           "conditional probability, expectation and Bayes' rule.", "Probability", "roadmap", "corpus/roadmap.yaml",
+           1, ())),
+    (Candidate("mcq", "What do diffusion models learn to do?", 0, ["reverse a gradual noising process",
+               "sample from a codebook", "rank retrieved passages", "compress a latent space"]),
+     Chunk("c#0", "c", "Diffusion models generate data by learning to reverse a gradual noising process, starting "
+           "from pure noise and denoising step by step.", "Diffusion models", "roadmap", "corpus/roadmap.yaml", 2, ())),
+    (Candidate("short", "Name one of the two tools Roadmap B names for experiment tracking.", "MLflow"), TRACKING),
+])
+def test_a_key_its_question_singles_out_is_not_partial(validator, candidate, source):
+    assert "partial_key" not in validator.check(candidate, source).reasons
+
+
+# Two items of one stage that one quiz must not serve together (dropped on review in session 11,
+# and the stage-4 pair found by this check in session 12).
+@pytest.mark.parametrize("item, other", [
+    (Candidate("tf", "Stage 1 of Roadmap A (weeks 1-8) builds mathematical intuition for machine learning.", True),
+     Candidate("short", "How many weeks does stage 1 of Roadmap A run?", "8")),
+    (Candidate("tf", "Mask R-CNN became the standard baseline for instance segmentation and a flexible framework.", True),
+     Candidate("mcq", "What is the main focus of Mask R-CNN?", 0,
+               ["instance segmentation", "object detection", "semantic segmentation", "image captioning"])),
+])
+def test_an_item_that_states_another_item_s_key_gives_it_away(validator, item, other):
+    assert "gives_away" in validator.check(item, ADAM, bank_items=[shown(other)]).details[-1]
+    assert "gives_away" in validator.check(other, ADAM, bank_items=[shown(item)]).reasons  # either way round
+    assert gives_away(item, [shown(GOOD)]) is None
+
+
+def test_a_key_that_is_a_common_word_elsewhere_gives_nothing_away():
+    other = Candidate("short", "How many weeks does stage 1 of Roadmap A run?", "8")
+    assert gives_away(Candidate("tf", "Adam's default batch size of 8 suits small GPUs.", True), [shown(other)]) is None
+
+
+# False true/false statements: the packaged model, asked to rewrite a sentence with one detail
+# changed, copied it unchanged 6 times in 7 (session 12, stage 2); now it names the words to
+# change and their replacement (generate.swapped), and the result must contradict its source.
+@pytest.mark.parametrize("statement, correction, fragment", [
+    (ADAM.text.split(". ")[0] + ".", ADAM.text.split(". ")[0] + ".", "says what its correction says"),
+    ("Activation functions such as ReLU, sigmoid, softmax and GELU add nonlinearity.",
+     "Activation functions such as ReLU, sigmoid, tanh and GELU add nonlinearity.", "one of 4 items listed"),
+    ("Adam applies a bias correction in the first steps.", "Adam applies a bias correction in the early steps.",
+     None),  # "first" is not in the source sentence... but it says the same: left to review (no synonym model)
+    ("Adam keeps two running averages for every parameter.",
+     "Adam keeps two running averages for every parameter and layer.", "drops 'and layer' without a negation"),
+    ("Adam keeps three running averages for every layer.",
+     "Adam keeps two running averages for every parameter.", "changes 2 details"),
+    ("Adam keeps two running optimisations.", "Adam keeps two running optimizations.", "rewords"),
+    ("The update divides the second by the square root of the first.",
+     "The update divides the first by the square root of the second.", "changes 2 details"),
+])
+def test_a_false_statement_must_contradict_its_source(statement, correction, fragment):
+    problem = false_statement_problem(statement, correction, correction)
+    assert (fragment in problem) if fragment else problem is None, problem
+
+
+@pytest.mark.parametrize("statement, correction", [
+    ("AlexNet sorted 1.2 million training images into 100 classes.",
+     "AlexNet sorted 1.2 million training images into 1,000 classes."),
+    ("Adam does not apply a bias correction in the early steps.", "Adam applies a bias correction in the early steps."),
+    ("A certificate shows you solved a problem with it.",  # one detail (dropped on review for "it")
+     "A certificate shows you studied a platform, not that you solved a problem with it."),
+    ("Adam keeps two running averages for every layer.", "Adam keeps two running averages for every parameter."),
+])
+def test_a_false_statement_that_changes_one_detail_passes(statement, correction):
+    assert false_statement_problem(statement, correction, correction) is None
+
+
+def test_a_false_statement_whose_new_words_its_source_sentence_says_is_not_false(validator):
+    said = "Adam keeps two running averages for every gradient."  # "gradient" is in the sentence: still true
+    true = "Adam keeps two running averages for every parameter."
+    assert "are in the source sentence" in false_statement_problem(said, true, "Adam keeps two running averages "
+                                                                              "for every parameter: of the gradient.")
+
+
+def test_a_false_item_is_written_as_one_detail_swapped():
+    assert generation_schema("tf", False)["required"] == ["fact", "changed", "replacement", "explanation"]
+    assert "statement" in generation_schema("tf")["required"]
+    reply = {"fact": "Adam's default learning rate is 0.001.", "changed": "0.001", "replacement": "0.1",
+             "explanation": "The default is 0.001."}
+    c = to_candidate("tf", reply, 0)
+    assert (c.question, c.answer, c.correction) == ("Adam's default learning rate is 0.1.", False, reply["fact"])
+    assert swapped("Adam keeps two averages.", "TWO", "three") == "Adam keeps three averages."
+    assert swapped("Adam keeps two averages.", "five", "three") == "Adam keeps two averages."  # not in the fact
+
+
+def test_a_swapped_false_item_passes_every_check(validator):
+    c = to_candidate("tf", {"fact": "Adam applies a bias correction in the early steps.", "changed": "early",
+                            "replacement": "final", "explanation": "Both averages start at zero."}, 0)
+    verdict = validator.check(c, ADAM)
+    assert verdict.ok, verdict.details
+    copied = to_candidate("tf", {"fact": c.correction, "changed": "late", "replacement": "final", "explanation": ""}, 0)
+    assert validator.check(copied, ADAM).reasons == ["distractor_supported", "not_false"]
 
 
 @pytest.mark.parametrize("options", [
@@ -519,7 +674,8 @@ def test_an_extended_export_never_writes_again_what_review_dropped(fake_tutor, t
 
     def again(messages):  # a model that writes the dropped question again, whatever the source
         item = json.loads(cloze_item(messages))
-        return json.dumps({**item, "statement" if "statement" in item else "question": first["question"]})
+        field = "statement" if "statement" in item else "fact" if "changed" in item else "question"
+        return json.dumps({**item, field: first["question"]})
 
     _, report, written = export_stage(fake_tutor(again), 2, tmp_path, per_stage=2, max_candidates=3, extend=True)
     assert written == 0 and report.reasons["duplicate"] == report.candidates == 3

@@ -29,7 +29,7 @@ from tutor.index import load_index
 from tutor.llm.fake import FakeLLM
 from tutor.models import QuizItem
 from tutor.quiz.shipped import FOLDER, item_problems, load_shipped, read_files, to_candidate, unsourced
-from tutor.quiz.validate import REASONS, Validator, normalise, stages_in
+from tutor.quiz.validate import REASONS, Validator, normalise, shown, stages_in
 from tutor.types import Chunk
 
 MIN_PER_STAGE = 25
@@ -98,10 +98,11 @@ def test_every_stage_has_a_shipped_file(shipped, chunks):
 def test_every_shipped_item_passes_every_validator(shipped, chunks, embedder):
     """Schema, one key, distinct options, key backed by its source, no distractor backed
     like the key, key not in the question, no near-duplicate or repeated key in its stage,
-    options that read like the key, no stage beyond the roadmap's: the checks an item
+    options that read like the key, no stage beyond the roadmap's, no partial key, no item
+    stating another's key, a false statement that contradicts its source: the checks an item
     passed when it was generated, run again here on the committed text (hand edits or a
     changed corpus would show)."""
-    assert "distractor_form" in REASONS
+    assert {"distractor_form", "gives_away", "not_false", "partial_key"} <= set(REASONS)
     validator = Validator(embedder, stages=stages_in(chunks))
     by_id = {c.id: c for c in chunks}
     failures = []
@@ -117,7 +118,8 @@ def test_every_shipped_item_passes_every_validator(shipped, chunks, embedder):
             chunk = by_id[item["source"]["chunk_id"]]
             others = questions[[i for i in range(len(f.items)) if i != n]]
             keys = frozenset(normalise(to_candidate(i).key_text()) for i in f.items if i is not item and i["kind"] != "tf")
-            verdict = validator.check(to_candidate(item), chunk, others, keys)
+            shown_others = [shown(to_candidate(i)) for i in f.items if i is not item]
+            verdict = validator.check(to_candidate(item), chunk, others, keys, shown_others)
             if not verdict.ok:
                 failures.append((item["id"], verdict.details))
     assert not failures, failures

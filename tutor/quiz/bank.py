@@ -35,7 +35,7 @@ from tutor.models import Quiz, QuizAttempt, QuizItem
 from tutor.quiz.distractors import DistractorRepair, Phrases
 from tutor.quiz.generate import generate_many, primary_concept, source_chunks
 from tutor.quiz.schema import Candidate
-from tutor.quiz.validate import Validator, Verdict, normalise, stages_in
+from tutor.quiz.validate import Validator, Verdict, normalise, shown, stages_in
 from tutor.types import Chunk
 
 KIND_CYCLE = ("mcq", "mcq", "tf", "mcq", "short")
@@ -149,6 +149,8 @@ class _StageChecks:
         self.vectors = tutor.embedder.encode([i.question for i in bank]) if bank else None
         self.answers = Phrases(tutor.embedder, [key_text(i) for i in bank if i.kind != "tf"])
         self.keys = {normalise(key_text(i)) for i in bank if i.kind != "tf"}
+        self.shown = [(i.question, None if i.kind == "tf" else key_text(i)) for i in bank]
+        self.verdicts = Counter(json.loads(i.answer) for i in bank if i.kind == "tf")  # {True: n, False: m}
         self.dropped = {normalise(q) for q in session.exec(select(QuizItem.question).where(
             QuizItem.stage == stage, QuizItem.kind == "dropped")).all()}
         self.repair = DistractorRepair(self.validator, Phrases.corpus_names(tutor.index.chunks, tutor.embedder),
@@ -161,7 +163,7 @@ class _StageChecks:
             verdict.fail("schema", str(made)[:200])
             return Candidate(kind, "", None), verdict, []
         candidate, replaced = self.repair.repair(made, chunk)
-        verdict = self.validator.check(candidate, chunk, self.vectors, frozenset(self.keys))
+        verdict = self.validator.check(candidate, chunk, self.vectors, frozenset(self.keys), self.shown)
         if normalise(candidate.question) in self.dropped:
             verdict.fail("duplicate", "review dropped the same question before")
         if leaked := leaked_field(self.leaks, candidate):
@@ -170,9 +172,18 @@ class _StageChecks:
             verdict.scores["replaced"] = replaced
         return candidate, verdict, replaced
 
+    def truth(self, kind: str) -> bool | None:
+        """The verdict a new true/false item is asked for: false while the stage holds fewer false
+        items than true ones (a bank of true statements is passed by answering "true" to all;
+        the shipped bank had 3 false of 45 in session 11), else the seeded coin (None)."""
+        return False if kind == "tf" and self.verdicts[False] < self.verdicts[True] else None
+
     def accept(self, candidate: Candidate, question: str) -> None:
         new = self.embedder.encode([question])
         self.vectors = new if self.vectors is None else np.vstack([self.vectors, new])
+        self.shown.append(shown(candidate))
+        if candidate.kind == "tf":
+            self.verdicts[candidate.answer] += 1
         if candidate.kind != "tf":
             self.answers.add([candidate.key_text()])
             self.keys.add(normalise(candidate.key_text()))
@@ -210,10 +221,11 @@ def build_stage(tutor: Tutor, engine: Engine, stage: int, per_stage: int, *,
                 jobs = []
                 for k in range(n, min(n + batch, limit, n + per_stage - report.accepted)):  # no more than wanted
                     chunk = sources[order[k % len(order)]]
-                    jobs.append((chunk, kinds[(len(bank) + k) % len(kinds)], used[chunk.id]))
+                    kind = kinds[(len(bank) + k) % len(kinds)]
+                    jobs.append((chunk, kind, used[chunk.id], checks.truth(kind)))
                     used[chunk.id] += 1
                 n += len(jobs)
-                for (chunk, kind, _), made in zip(jobs, generate_many(tutor, jobs)):
+                for (chunk, kind, *_), made in zip(jobs, generate_many(tutor, jobs)):
                     if report.accepted >= per_stage:
                         break
                     candidate, verdict, replaced = checks.check(made, kind, chunk)

@@ -7,11 +7,11 @@ type that the source does not back:
 
 - a key stating numbers gets the same phrase with its numbers moved ("weeks 9-16" ->
   "weeks 13-20", "0.001" -> "0.01"), so it reads like the key but is not the fact;
-- a key that is a description ("to keep two running averages ...") gets the keys of other
-  accepted items (another concept's definition reads like the key but answers a different
-  question), then names;
 - any other key gets a name from the corpus's own vocabulary (concept, paper and
-  specialisation titles).
+  specialisation titles), never another accepted item's key. (Until session 12 a
+  description took other items' keys first; review dropped every such item: "word2vec's
+  problem" and "the Vision Transformer's idea" as wrong answers to what LSTMs are used for
+  read as absurd, and one quiz would show a phrase as right in one item and wrong in another.)
 Candidates closest in meaning to the question come first, so wrong answers stay on topic.
 
 A replacement must pass the same tests as the validator applies (distinct from the key
@@ -38,7 +38,6 @@ from tutor.types import Chunk
 POOL_KINDS = ("concept-", "paper-", "specialisation-")
 MAX_NAME_CHARS = 60
 TRIED = 12  # phrases tried per item, closest to the question first
-DESCRIPTIVE_WORDS = 4  # a key this long is a description, not a name
 
 
 class Phrases:
@@ -103,8 +102,8 @@ def _decimal(value: float) -> str:
 
 
 class DistractorRepair:
-    """`names`: the corpus vocabulary; `answers`: keys of accepted items, which are the
-    best wrong options for a key that is a description (another concept's definition)."""
+    """`names`: the corpus vocabulary; `answers`: keys of accepted items of the stage, which a
+    replacement never is (validate.Validator.check rejects such a wrong option)."""
 
     def __init__(self, validator: Validator, names: Phrases, answers: Phrases):
         self.validator = validator
@@ -139,10 +138,10 @@ class DistractorRepair:
         if numeric := shifted_numbers(key):
             return numeric  # a number's wrong answers are numbers, never names
         question = self.validator.embedder.encode_one(c.question)
-        pools = [self.answers, self.names] if len(key.split()) >= DESCRIPTIVE_WORDS else [self.names]
         around = f" {normalise(source.embed_text)} {normalise(c.question)} "
-        found = [p for pool in pools for p in pool.closest(question)[:TRIED]]
-        return [p for p in found if f" {normalise(p)} " not in around and normalise(p) != normalise(key)]
+        taken = {normalise(k) for k in self.answers.texts} | {normalise(key)}
+        return [p for p in self.names.closest(question)[:TRIED]
+                if f" {normalise(p)} " not in around and normalise(p) not in taken]
 
     def _fits(self, c: Candidate, option: str, key: str, kept: list[str], key_score: float,
               source: Chunk) -> bool:

@@ -62,10 +62,25 @@ def to_candidate(kind: str, data: dict, seed: int) -> Candidate:
         position = random.Random(seed).randint(0, len(options))
         options.insert(position, correct)
         return Candidate("mcq", data.get("question", ""), position, options, explanation, fact)
+    if kind == "tf" and "changed" in data:  # a false statement, written as one detail swapped
+        return Candidate("tf", swapped(fact, data.get("changed"), data.get("replacement")), False, [],
+                         explanation, fact, fact)
     if kind == "tf":
         return Candidate("tf", _plain(data.get("statement", "")), data.get("answer"), [], explanation, fact,
                          _plain(data.get("correction", "")))
     return Candidate("short", data.get("question", ""), data.get("answer"), [], explanation, fact)
+
+
+def swapped(fact, changed, replacement):
+    """`fact` with the words `changed` (their first occurrence, matched whole and in any case)
+    replaced by `replacement`; `fact` unchanged when it does not hold them (the validator
+    then rejects a "false" statement that says what its source says)."""
+    if not all(isinstance(t, str) and t.strip() for t in (fact, changed, replacement)):
+        return fact
+    found = re.search(rf"(?<!\w){re.escape(changed.strip())}(?!\w)", fact, re.I)
+    if not found:
+        return fact
+    return fact[:found.start()] + replacement.strip() + fact[found.end():]
 
 
 def _plain(statement):
@@ -95,16 +110,21 @@ def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
     return usable[attempt % len(usable)] if usable else chunk.text[:300]
 
 
-def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int) -> tuple[list[dict], int]:
-    """The prompt for one candidate and its seed (`attempt` varies option order, tf truth)."""
+def truth_of(chunk: Chunk, kind: str, attempt: int) -> bool:
+    """Whether a true/false job asks for a true statement: by a seeded coin, half of them."""
+    return random.Random(_seed(chunk.id, kind, str(attempt)) + 1).random() < 0.5
+
+
+def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int, truth: bool) -> tuple[list[dict], int]:
+    """The prompt for one candidate and its seed (`attempt` varies option order)."""
     seed = _seed(chunk.id, kind, str(attempt))
-    truth = random.Random(seed + 1).random() < 0.5
     messages = tutor.prompts.messages("quiz", kind=kind, truth=truth, title=chunk.title.split(" — ")[0],
                                       text=chunk.text, focus=focus_sentence(chunk, attempt))
     return messages, seed
 
 
-Job = tuple[Chunk, str, int]  # (source chunk, kind, attempt)
+Job = tuple  # (source chunk, kind, attempt[, truth]): truth True/False asks a true/false item for
+             # that verdict (the build's quota, bank.build_stage); absent or None, a seeded coin decides
 
 
 def generate_many(tutor: Tutor, jobs: list[Job]) -> list[Candidate | Exception]:
@@ -113,12 +133,13 @@ def generate_many(tutor: Tutor, jobs: list[Job]) -> list[Candidate | Exception]:
     is not JSON gets its exception in its place; since one bad reply fails a batch call, that
     batch is then asked again one job at a time."""
     out: list[Candidate | Exception | None] = [None] * len(jobs)
-    groups: dict[tuple[str, float], list[int]] = defaultdict(list)
-    for i, (_, kind, attempt) in enumerate(jobs):
-        groups[(kind, TEMPERATURE if attempt else 0.0)].append(i)
-    for (kind, temperature), members in groups.items():
-        requests = [_request(tutor, *jobs[i]) for i in members]
-        schema = generation_schema(kind)
+    groups: dict[tuple[str, bool, float], list[int]] = defaultdict(list)
+    for i, (chunk, kind, attempt, *asked) in enumerate(jobs):
+        truth = kind != "tf" or (asked[0] if asked and asked[0] is not None else truth_of(chunk, kind, attempt))
+        groups[(kind, truth, TEMPERATURE if attempt else 0.0)].append(i)
+    for (kind, truth, temperature), members in groups.items():
+        requests = [_request(tutor, *jobs[i][:3], truth) for i in members]
+        schema = generation_schema(kind, truth)
         try:
             replies = tutor.llm.json_many([m for m, _ in requests], schema, max_tokens=MAX_ITEM_TOKENS,
                                           temperature=temperature)

@@ -8,8 +8,14 @@ Every kind starts with `fact`, the source sentence the item tests: writing it fi
 the question anchored to the source.
 
     mcq    {fact, question, correct, wrong: [3], explanation} -> options (4) + answer index
-    tf     {fact, statement, answer: bool, correction, explanation}  (correction: the true
-           version when the statement is false; the statement itself when it is true)
+    tf     true:  {fact, statement, answer: true, correction, explanation}  (correction: the
+                  statement itself)
+           false: {fact, changed, replacement, explanation} -> the statement is the fact with
+                  `changed` (words copied from it) replaced by `replacement`, the correction
+                  is the fact, the answer false. Asked to rewrite a sentence with one detail
+                  changed, the 1.5B model copied it unchanged (10 of 12 stage-2 tries in session 12,
+                  each rightly rejected as backed by its source): naming the words to change
+                  and what replaces them is a task it does.
     short  {fact, question, answer (1-5 words), explanation}
 """
 
@@ -41,14 +47,18 @@ GENERATION_SCHEMAS = {
                     "explanation": _TEXT}),
     "tf": _object({"fact": _TEXT, "statement": _TEXT, "answer": {"type": "boolean"},
                    "correction": _TEXT, "explanation": _TEXT}),
+    "tf-false": _object({"fact": _TEXT, "changed": {"type": "string", "minLength": 1, "maxLength": 40},
+                         "replacement": {"type": "string", "minLength": 1, "maxLength": 40},
+                         "explanation": _TEXT}),
     "short": _object({"fact": _TEXT, "question": _TEXT,
                       "answer": {"type": "string", "minLength": 1, "maxLength": 40},
                       "explanation": _TEXT}),
 }
 
 
-def generation_schema(kind: str) -> dict:
-    return GENERATION_SCHEMAS[kind]
+def generation_schema(kind: str, truth: bool = True) -> dict:
+    """The reply schema for `kind`; a false true/false item (`truth` False) has its own."""
+    return GENERATION_SCHEMAS["tf-false" if kind == "tf" and not truth else kind]
 
 
 @dataclass

@@ -43,6 +43,15 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           ("stage 5" of four); or it gives itself away in the stage quiz it is
                           served in: a key that is its source's own stage, or a true/false
                           statement that something belongs to a stage
+    not_false             a false true/false statement does not plainly contradict its source:
+                          it says what its correction says, rewords the detail ("optimisation"
+                          for "optimization"), changes more than one detail, swaps one item of
+                          a list for another (a statement that may still be true: "covers
+                          ResNet, AlexNet and ViT"), drops a detail without a negation ("used
+                          in A" of "used in A and B" is still true), or its new words are in
+                          the source sentence its correction comes from
+    gives_away            the question states another item's key, about the same subject, so
+                          one quiz would hand a learner the other's answer (gives_away())
     partial_key           a short-answer key is one item of a list in its source ("SageMaker"
                           of "SageMaker, Vertex AI, Azure ML Studio"): a learner naming another
                           item is right and marked wrong. A question asking for "one" or "an
@@ -67,7 +76,9 @@ the key is (two defensible answers).
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,7 +87,7 @@ from tutor.embed import Embedder
 from tutor.quiz.schema import MCQ_OPTIONS, Candidate, schema_problems
 from tutor.sentence_vectors import SentenceVectors
 from tutor.support import SUPPORT_THRESHOLD, SupportScorer
-from tutor.text import NUMBER, STOPWORDS, sentences, terms
+from tutor.text import NUMBER, STOPWORDS, sentences, stem, terms
 from tutor.types import Chunk
 
 KEY_THRESHOLD = SUPPORT_THRESHOLD
@@ -85,7 +96,7 @@ SIMILAR = 0.92
 NUMBER_MARGIN = 0.10
 REASONS = ("schema", "one_correct", "options_not_distinct", "key_unsupported",
            "distractor_supported", "key_in_question", "duplicate", "distractor_form", "no_context",
-           "unfinished", "stage_question", "partial_key")
+           "unfinished", "stage_question", "partial_key", "gives_away", "not_false")
 # What a question may not lean on: the learner sees the question, never its source. Found in
 # the review of the shipped bank ("What topic does the text discuss?", "What are the stages
 # where these concepts reappear?", "What model did the paper attack?", "Weeks 17-18: ... is TRUE.").
@@ -95,6 +106,14 @@ _UNSEEN = re.compile(r"\b(the|this|that) (source|text|passage|article|document|e
                      r"|\b(these|those) (concepts|topics|ideas|models|methods|steps)\b|\bmentioned (above|here)\b"
                      r"|\bthe authors\b(?!\s+of\b)|\bthis (material|option|method|approach|technique|model|work|study"
                      r"|idea|algorithm|architecture)\b|\bis this\W*$|^\s*(it|they)\b", re.I)
+# A phrase pointing back to a sentence the learner never read: "From there come the pre-trained
+# model families ..." (the Transformer, in the FAQ it was copied from), "After that, ...".
+_POINTS_BACK = re.compile(r"\bfrom (there|here)\b|^\s*(after|before|besides|beyond) (that|this|these|those|them|it)\b"
+                          r"|^\s*(then|thus|hence|so)\b,?", re.I)
+# "them"/"they"/"their" need a plural before them in the same question: "Learning them on fast,
+# interpretable models makes them much easier to understand" names what "them" is nowhere.
+_PLURAL_PRONOUN = re.compile(r"\b(them|they|their|theirs|themselves)\b", re.I)
+_PLURAL = re.compile(r"\b(?:[A-Za-z][\w-]*[a-rt-z]s|[A-Z][A-Za-z0-9-]*s|people|data|criteria|media)\b|\b(and|both|or)\b")
 _OWN_VERDICT = re.compile(r"\bis (true|false)\W*$", re.I)
 _CUT_OFF = re.compile(r"([,:;–-]|'s|’s)\s*$")
 MIN_QUESTION_TERMS = 3
@@ -110,13 +129,14 @@ _NAME_WITH_DIGITS = re.compile(r"(?<=[a-z])\d+|\d+(?=[a-z])", re.I)  # the digit
 _STAGE_NAMED = re.compile(r"\bstages?\s*(\d+)\b", re.I)
 _STAGE_NUMBER_IN = re.compile(r"^\s*(?:stage\s*)?(\d+)\W*$|\bstage\s*(\d+)\b", re.I)
 _STAGE_CLAIM = re.compile(r"\b(?:belongs? to|(?:is|are) (?:a )?part of|(?:is|are) (?:in|covered in|taught in)|falls? under|comes? in"
-                          r"|fits?(?: in| into)?|(?:is|are) placed in)"
+                          r"|fits?(?: in| into)?|(?:is|are) placed in|recommends? for|(?:is|are) recommended for)"
                           r"\s+(?:roadmap a'?s\s+)?stage\s*\d", re.I)
 # A list in a source clause: its items split at commas and "and"/"or"; an item that opens
 # with "for example" or "such as" is an aside, not a sibling of the key.
 _LIST_SPLIT = re.compile(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
 _CLAUSE = re.compile(r"[;:()\[\]—]|\s–\s")
 _ASIDE = re.compile(r"^(for example|for instance|e\.g|such as|including|like)\b", re.I)
+_PARTICIPLE = re.compile(r"^\w+ing\s+\w", re.I)  # "starting from pure noise": a clause, not an item
 _ASKS_ONE = re.compile(r"\b(one|an? example|any)\b", re.I)
 LIST_ITEM_WORDS = 4  # siblings longer than this are clauses, not list items
 # Words after which a key must go on: "as dense" stops before "vectors".
@@ -176,6 +196,13 @@ class Validator:
         near = [p for p, sim in zip(parts, sims) if sim >= best - NUMBER_MARGIN]
         return round(SupportScorer._score(answer, best, [source.embed_text], number_texts=near), 4)
 
+    def source_sentence(self, statement: str, source: Chunk) -> str:
+        """The sentence of `source` closest in meaning to `statement`."""
+        parts, vectors = self.sentence_vectors.get(source)
+        if not parts:
+            return source.text
+        return str(parts[int((vectors @ self.embedder.encode_one(statement)).argmax())])
+
     def key_support(self, c: Candidate, source: Chunk) -> float:
         key = c.key_text()
         return self.support(key if c.kind == "tf" else f"{c.question} {key}", _answer_part(c, key), source)
@@ -194,10 +221,11 @@ class Validator:
                     if numbers[i] == numbers[j]), default=0.0)
 
     def check(self, c: Candidate, source: Chunk, bank_questions: np.ndarray | None = None,
-              bank_keys: frozenset[str] = frozenset()) -> Verdict:
+              bank_keys: frozenset[str] = frozenset(), bank_items: Sequence[Shown] = ()) -> Verdict:
         """Every check that can run; schema and one_correct stop early (nothing else is
         meaningful without a well-formed key). `bank_questions`: the stage's accepted
-        questions, embedded; `bank_keys`: their keys (tf excluded), normalise()d."""
+        questions, embedded; `bank_keys`: their keys (tf excluded), normalise()d;
+        `bank_items`: the same items as `shown` gives them (for gives_away)."""
         verdict = Verdict()
         if problems := schema_problems(c):
             verdict.fail("schema", "; ".join(problems))
@@ -222,21 +250,25 @@ class Validator:
             verdict.fail("unfinished", "the statement stops mid-phrase, without a full stop")
         elif cut := next(((a, rest) for a in answers if (rest := cut_in_source(str(a), source.text))), None):
             verdict.fail("unfinished", f"{cut[0]!r} stops before {cut[1]!r}, which its source goes on with")
+        if c.kind == "tf" and c.answer is False and \
+                (problem := false_statement_problem(c.question, c.correction, self.source_sentence(c.correction, source))):
+            verdict.fail("not_false", problem)
         if problem := stage_problem(c.question, c.kind, c.answer, c.options, source.stage, self.stages):
             verdict.fail("stage_question", problem)
-        if c.kind == "short" and not _ASKS_ONE.search(c.question) and (items := list_with(str(c.answer), source.text)):
-            verdict.fail("partial_key", f"the key is one of {len(items)} listed in its source: {', '.join(items)}")
+        if problem := partial_key_problem(c, source.text):
+            verdict.fail("partial_key", problem)
         self._novel(c, bank_questions, verdict)
         if c.kind != "tf" and normalise(c.key_text()) in bank_keys:
             verdict.fail("duplicate", f"another item of the stage has the key {c.key_text()!r}: "
                                       "one quiz could give the other away")
+        if given := gives_away(c, bank_items):
+            verdict.fail("gives_away", given)
         return verdict
 
     def _distinct(self, c: Candidate, verdict: Verdict) -> None:
-        texts = list(c.options) if c.kind == "mcq" else \
-            [c.question, c.correction] if c.kind == "tf" and c.answer is False else []
-        if len(texts) < 2:
+        if c.kind != "mcq":
             return
+        texts = list(c.options)
         if problem := self.alike(texts, compare_meaning=c.kind != "tf", scores=verdict.scores):
             verdict.fail("options_not_distinct", problem)
         elif c.kind == "mcq" and (made_up := renumbered(c.options, c.answer)):
@@ -299,10 +331,27 @@ def context_problem(question: str, kind: str) -> str | None:
     """Why a learner who never sees the source cannot make sense of the question, or None."""
     if found := _UNSEEN.search(question):
         return f"refers to {found.group(0)!r}, which the learner never sees"
+    if found := _POINTS_BACK.search(question):
+        return f"{found.group(0).strip()!r} points back to a sentence the learner never read"
+    if pronoun := orphan_pronoun(question):
+        return f"{pronoun!r} has nothing before it in the question to refer to"
     if kind == "tf" and _OWN_VERDICT.search(question):
         return "the statement gives its own verdict"
     if len(set(terms(question))) < MIN_QUESTION_TERMS:
         return f"too few content words to say what it asks about ({question!r})"
+    return None
+
+
+def orphan_pronoun(question: str) -> str | None:
+    """The first "them"/"they"/"their" with no plural noun (or "X and Y") before it in the
+    question, or None. A plural is a word ending in "s" but not "ss"/"us"/"is" ("Forests",
+    "LSTMs", "models"), a few plurals without one ("data"), or a coordination; a verb in "-s"
+    ("makes") counts too, which errs towards letting a question through."""
+    for found in _PLURAL_PRONOUN.finditer(question):
+        before = question[:found.start()]
+        if not any(m.group(0).lower() not in STOPWORDS and not m.group(0).lower().endswith(("ss", "us", "is"))
+                   or m.group(1) for m in _PLURAL.finditer(before)):
+            return found.group(0)
     return None
 
 
@@ -349,6 +398,81 @@ def cut_in_source(answer: str, text: str) -> str | None:
             return following
         if len(words) >= 2 and words[-2].lower() in _LINKING and following.lower() not in STOPWORDS:
             return following
+    return None
+
+
+Shown = tuple[str, str | None]  # (what the learner reads of an item, its key as words; None for tf)
+GIVES_AWAY_TERMS = 2  # the subject words a text must share with the other item's question
+
+
+def shown(c: Candidate) -> Shown:
+    """What a learner reads of an item before answering (the question; a tf statement is its
+    question) and its key as words (None for tf: "true" gives nothing away)."""
+    return c.question, None if c.kind == "tf" else c.key_text()
+
+
+def gives_away(c: Candidate, others: Sequence[Shown]) -> str | None:
+    """Why `c` and another item of its stage cannot sit in one quiz: one's question states the
+    other's key, about the same subject ("Stage 1 of Roadmap A (weeks 1-8) builds ..." beside
+    "How many weeks does stage 1 of Roadmap A run?", key 8; a true/false naming "MLflow and
+    Weights & Biases" beside "What tool ... versioning and experiment tracking?", key MLflow).
+    About the same subject: the text holds GIVES_AWAY_TERMS content words of the other
+    question besides the key's own, so a key that is a common word ("8", "Python") in an
+    unrelated question is not counted."""
+    text, key = shown(c)
+    for other_text, other_key in others:
+        for says, asks, answer in ((text, other_text, other_key), (other_text, text, key)):
+            if answer and _states(says, asks, answer):
+                return f"{says!r} states {answer!r}, the key of {asks!r}"
+    return None
+
+
+def _states(text: str, question: str, key: str) -> bool:
+    want = normalise(key)
+    if not want or f" {want} " not in f" {normalise(text)} ":
+        return False
+    subject = set(terms(question)) - set(terms(key))
+    return len(subject & set(terms(text))) >= GIVES_AWAY_TERMS
+
+
+_TOKEN = re.compile(r"[\w'’%.-]*\w[%]?|[^\w\s]")
+_NEGATION = frozenset("not no never without cannot neither nor n't".split())
+
+
+def _stems(text: str) -> set[str]:
+    return {stem(t) for t in terms(text)}
+
+
+def false_statement_problem(statement: str, correction: str, sentence: str) -> str | None:
+    """Why a false true/false statement does not plainly contradict its correction and the
+    source `sentence` the correction comes from; None when it changes one detail of it, for
+    words that sentence does not say (or adds or drops a negation)."""
+    said, true = _TOKEN.findall(str(statement)), _TOKEN.findall(str(correction))
+    blocks = [(said[i1:i2], true[j1:j2]) for op, j1, j2, i1, i2 in
+              difflib.SequenceMatcher(None, [t.lower() for t in true], [t.lower() for t in said],
+                                      autojunk=False).get_opcodes() if op != "equal"]
+    blocks = [(new, old) for new, old in blocks if _stems(" ".join(new)) | _stems(" ".join(old))
+              or _NEGATION & {t.lower() for t in new + old}]
+    if not blocks:
+        return "the statement says what its correction says: it is true"
+    if len(blocks) > 1:
+        return f"it changes {len(blocks)} details of its correction, not one"
+    new, old = (" ".join(part) for part in blocks[0])
+    negated = _NEGATION & {t.lower() for t in blocks[0][0] + blocks[0][1]}
+    if not new or not old:
+        return None if negated else f"it {'adds' if new else 'drops'} {new or old!r} without a negation: " \
+                                    "the statement may still be true"
+    if negated:
+        return None
+    if NUMBER.findall(new) == NUMBER.findall(old) and _stems(new) <= _stems(old):
+        return f"{new!r} rewords {old!r}: the statement still says what its correction says"
+    if (items := list_with(old, sentence)) and not NUMBER.search(old):
+        return f"it swaps {old!r}, one of {len(items)} items listed in its source, for {new!r}: " \
+               "a learner cannot tell the list is not longer"
+    new_terms = [t for t in terms(new) if not t.isdigit()]
+    if (new_terms and all(stem(t) in _stems(sentence) for t in new_terms)
+            and set(NUMBER.findall(new)) <= set(NUMBER.findall(sentence))):
+        return f"its new words {new!r} are in the source sentence: the statement may be true there"
     return None
 
 
@@ -410,17 +534,72 @@ def _beyond(question: str, kind: str, options: list, answer, stages: int) -> str
 def list_with(key: str, text: str) -> list[str] | None:
     """The items of a list in `text` that `key` is one of, or None when `key` is no list's
     item. An item may carry the clause's lead-in ("names MLflow") and one word after the key
-    ("provides the Transformers library")."""
+    ("provides the Transformers library"). The list is the run of short items (at most
+    LIST_ITEM_WORDS words; asides such as "for example ..." are not items) next to the key's
+    item, and the longer items that open and close it ("Activation functions such as ReLU,
+    sigmoid, tanh and GELU add ..."): a long clause elsewhere in the sentence does not hide it."""
     want = normalise(key)
     if not want:
         return None
     for sentence in sentences(text):
         for clause in _CLAUSE.split(sentence):
             items = [i.strip() for i in _LIST_SPLIT.split(clause) if i.strip()]
-            found = [n for n, i in enumerate(items) if re.search(rf"(^| ){re.escape(want)}( \w+)?$", normalise(i))]
-            others = [i for n, i in enumerate(items) if n not in found and not _ASIDE.match(i)]
-            if found and others and all(len(i.split()) <= LIST_ITEM_WORDS for i in others):
-                return items
+            short = [len(i.split()) <= LIST_ITEM_WORDS and not _ASIDE.match(i) and not _PARTICIPLE.match(i)
+                     for i in items]
+            for k, item in enumerate(items):
+                if not re.search(rf"(^| ){re.escape(want)}( \w+)?$", normalise(item)):
+                    continue
+                first, last = k, k
+                while short[k] and first > 0 and short[first - 1]:  # a long item opens a list, never ends one
+                    first -= 1
+                while last + 1 < len(items) and short[last + 1]:
+                    last += 1
+                if last > k or first < k:  # at least one short sibling
+                    first -= first > 0 and not _ASIDE.match(items[first - 1])
+                    last += last + 1 < len(items) and not _ASIDE.match(items[last + 1])
+                    return items[first:last + 1]
+    return None
+
+
+_EITHER = re.compile(r"\beither\s+(?P<a>.+?)\s+or\s+(?P<b>[^,;]+)|\bboth\s+(?P<c>.+?)\s+and\s+(?P<d>[^,;]+)", re.I)
+
+
+def alternative_with(key: str, text: str, question: str = "") -> tuple[str, str] | None:
+    """(the key's branch, the other) when `text` says "either A or B" or "both A and B" with the
+    key in one branch, and the question does not pick that branch by a word only it has ("What
+    segmentation does U-Net use?" picks "by class (semantic segmentation, for example with
+    U-Net)"); None otherwise. "What is the main method of QA?" keyed "extractive QA", of
+    "either by extracting a span (extractive QA ...) or by generating an answer", is partial."""
+    want = normalise(key)
+    if not want:
+        return None
+    for sentence in sentences(text):
+        for found in _EITHER.finditer(sentence):
+            a, b = (found.group("a"), found.group("b")) if found.group("a") else (found.group("c"), found.group("d"))
+            for mine, other in ((a, b), (b, a)):
+                if f" {want} " not in f" {normalise(mine)} ":
+                    continue
+                own = set(terms(mine)) - set(terms(other)) - set(terms(key))
+                if not own & set(terms(question)):
+                    return mine.strip(), other.strip()
+    return None
+
+
+_ASKS_THE_ONE = re.compile(r"\b(main|primary|only)\b|\bthe (purpose|name of the|method|tool|reason)\b", re.I)
+
+
+def partial_key_problem(c: Candidate, source_text: str) -> str | None:
+    """Why the key is one of several right answers its source gives, or None. Short answers:
+    a list item or an either/both branch, unless the question asks for one. Multiple choice:
+    the same, when the question asks for the one ("the main method", "the purpose", "the
+    name of the tool"): its premise is false."""
+    if c.kind == "tf" or _ASKS_ONE.search(c.question) or (c.kind == "mcq" and not _ASKS_THE_ONE.search(c.question)):
+        return None
+    key = c.key_text()
+    if items := list_with(key, source_text):
+        return f"the key is one of {len(items)} listed in its source: {', '.join(items)}"
+    if pair := alternative_with(key, source_text, c.question):
+        return f"the key is one of two its source gives ({pair[0]!r} or {pair[1]!r})"
     return None
 
 
