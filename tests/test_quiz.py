@@ -26,7 +26,7 @@ from tutor.prompts import Prompts
 from tutor.quiz.bank import build_stage, serve_quiz
 from tutor.quiz.hints import leaks
 from tutor.quiz.distractors import DistractorRepair, Phrases
-from tutor.quiz.generate import swapped, to_candidate
+from tutor.quiz.generate import _as_asked, false_detail, swapped, to_candidate
 from tutor.quiz.schema import Candidate, generation_schema
 from tutor.quiz.shipped import export_stage
 from tutor.quiz.validate import (KEY_THRESHOLD, Validator, cut_in_source, false_statement_problem, gives_away,
@@ -566,6 +566,28 @@ def test_a_false_item_is_written_as_one_detail_swapped():
     assert (c.question, c.answer, c.correction) == ("Adam's default learning rate is 0.1.", False, reply["fact"])
     assert swapped("Adam keeps two averages.", "TWO", "three") == "Adam keeps three averages."
     assert swapped("Adam keeps two averages.", "five", "three") == "Adam keeps two averages."  # not in the fact
+
+
+@pytest.mark.parametrize("sentence, detail", [
+    ("AlexNet sorted 1.2 million training images into 1,000 classes.", "1.2"),  # a number first
+    ("Roadmap B recommends PyTorch for its dynamic graphs.", "PyTorch"),  # then a name
+    ("Activation functions such as ReLU, sigmoid, tanh and GELU add nonlinearity to a network.",
+     "nonlinearity"),  # never one item of a list
+    ("Gradient descent minimises a loss by repeatedly stepping against the gradient.", "minimises"),
+])
+def test_the_detail_a_false_statement_changes_is_chosen_from_its_sentence(sentence, detail):
+    assert false_detail(sentence) == detail
+
+
+def test_a_false_reply_that_names_words_its_sentence_lacks_changes_the_chosen_detail():
+    """A stage-1 build of session 12: both false candidates came back unchanged, the model's
+    "changed" words not being in its sentence."""
+    focus = "Adam's default learning rate is 0.001."
+    asked = _as_asked({"fact": focus, "changed": "the learning rate of Adam", "replacement": "0.1",
+                       "explanation": ""}, focus, "0.001")
+    assert to_candidate("tf", asked, 0).question == "Adam's default learning rate is 0.1."
+    kept = _as_asked({"fact": focus, "changed": "default", "replacement": "maximum"}, focus, "0.001")
+    assert kept["changed"] == "default"  # the model's own choice, when its sentence holds it
 
 
 def test_a_swapped_false_item_passes_every_check(validator):

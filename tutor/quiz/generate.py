@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from tutor.answer import Tutor
 from tutor.errors import TutorError
 from tutor.quiz.schema import Candidate, generation_schema
-from tutor.text import sentences, terms
+from tutor.text import NUMBER, STOPWORDS, sentences, terms
 from tutor.types import Chunk
 
 SOURCE_KINDS = ("roadmap", "paper", "faq")
@@ -115,12 +115,55 @@ def truth_of(chunk: Chunk, kind: str, attempt: int) -> bool:
     return random.Random(_seed(chunk.id, kind, str(attempt)) + 1).random() < 0.5
 
 
-def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int, truth: bool) -> tuple[list[dict], int]:
-    """The prompt for one candidate and its seed (`attempt` varies option order)."""
+_NAME = re.compile(r"(?<=\S )[A-Z][\w.+#-]*[A-Za-z0-9](?: [A-Z][\w.+#-]*[A-Za-z0-9])*")
+
+
+def false_detail(sentence: str) -> str:
+    """The detail a false statement changes, chosen here (the model, left to choose, named
+    words its sentence does not hold, so nothing changed: 2 of 2 in a stage-1 build of session
+    12): a number, else a name inside the sentence that is not one item of a list there, else
+    its longest content word."""
+    if found := NUMBER.search(sentence):
+        return found.group(0)
+    for found in _NAME.finditer(sentence):
+        if not _listed(found, sentence) and found.group(0) not in ("Roadmap A", "Roadmap B"):
+            return found.group(0)
+    words = sorted((w for w in re.finditer(r"[A-Za-z][\w-]+", sentence) if w.group(0).lower() not in STOPWORDS
+                    and not w.group(0).endswith("ly") and not _listed(w, sentence)),
+                   key=lambda w: len(w.group(0)), reverse=True)
+    return words[0].group(0) if words else sentence.split()[-1]
+
+
+def _listed(found: re.Match, sentence: str) -> bool:
+    """Whether the words `found` are one item of a list ("ReLU, sigmoid, tanh and GELU"): a
+    learner cannot tell a list with one item swapped is not the whole list."""
+    from tutor.quiz.validate import list_with
+
+    before, after = sentence[:found.start()], sentence[found.end():]
+    return bool(list_with(found.group(0), sentence) or re.search(r"(,|\band|\bor)\s*$", before)
+                or re.match(r"\s*(,|and\b|or\b)", after))
+
+
+def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int, truth: bool) -> tuple[list[dict], int, str, str]:
+    """The prompt for one candidate, its seed (`attempt` varies option order), the sentence it
+    tests and, for a false statement, the detail to change."""
     seed = _seed(chunk.id, kind, str(attempt))
+    focus = focus_sentence(chunk, attempt)
+    detail = false_detail(focus) if kind == "tf" and not truth else ""
     messages = tutor.prompts.messages("quiz", kind=kind, truth=truth, title=chunk.title.split(" — ")[0],
-                                      text=chunk.text, focus=focus_sentence(chunk, attempt))
-    return messages, seed
+                                      text=chunk.text, focus=focus, detail=detail)
+    return messages, seed, focus, detail
+
+
+def _as_asked(reply, focus: str, detail: str):
+    """A false statement's reply on the sentence and detail it was asked to change: the
+    model's copy of the sentence and its "changed" words are kept only when they hold."""
+    if not detail or not isinstance(reply, dict):
+        return reply
+    fact, changed = reply.get("fact"), reply.get("changed")
+    if not (isinstance(fact, str) and isinstance(changed, str) and changed.strip() and changed.strip() in fact):
+        fact, changed = focus, detail if detail in focus else changed
+    return {**reply, "fact": fact, "changed": changed}
 
 
 Job = tuple  # (source chunk, kind, attempt[, truth]): truth True/False asks a true/false item for
@@ -141,12 +184,12 @@ def generate_many(tutor: Tutor, jobs: list[Job]) -> list[Candidate | Exception]:
         requests = [_request(tutor, *jobs[i][:3], truth) for i in members]
         schema = generation_schema(kind, truth)
         try:
-            replies = tutor.llm.json_many([m for m, _ in requests], schema, max_tokens=MAX_ITEM_TOKENS,
+            replies = tutor.llm.json_many([r[0] for r in requests], schema, max_tokens=MAX_ITEM_TOKENS,
                                           temperature=temperature)
         except (TutorError, ValueError):
-            replies = [_one_json(tutor, m, schema, temperature) for m, _ in requests]
-        for i, (_, seed), reply in zip(members, requests, replies):
-            out[i] = reply if isinstance(reply, Exception) else to_candidate(kind, reply, seed)
+            replies = [_one_json(tutor, r[0], schema, temperature) for r in requests]
+        for i, (_, seed, focus, detail), reply in zip(members, requests, replies):
+            out[i] = reply if isinstance(reply, Exception) else to_candidate(kind, _as_asked(reply, focus, detail), seed)
     return out
 
 
