@@ -588,6 +588,15 @@ def test_a_false_reply_that_names_words_its_sentence_lacks_changes_the_chosen_de
     assert to_candidate("tf", asked, 0).question == "Adam's default learning rate is 0.1."
     kept = _as_asked({"fact": focus, "changed": "default", "replacement": "maximum"}, focus, "0.001")
     assert kept["changed"] == "default"  # the model's own choice, when its sentence holds it
+    altered = _as_asked({"fact": "Adam's default learning rate is 0.01.", "changed": "default",
+                         "replacement": "maximum"}, focus, "0.001")
+    assert to_candidate("tf", altered, 0).correction == focus  # never the model's altered copy
+
+
+def test_a_true_false_statement_that_opens_as_a_fragment_is_unfinished(validator):
+    """Written for stage 1 in session 12 (the model's replacement swallowed the opening)."""
+    fragment = Candidate("tf", "the cost of each kind of error, and Adam keeps two running averages.", True)
+    assert "unfinished" in validator.check(fragment, ADAM).reasons
 
 
 def test_a_swapped_false_item_passes_every_check(validator):

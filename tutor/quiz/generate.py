@@ -156,14 +156,16 @@ def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int, truth: bool) -
 
 
 def _as_asked(reply, focus: str, detail: str):
-    """A false statement's reply on the sentence and detail it was asked to change: the
-    model's copy of the sentence and its "changed" words are kept only when they hold."""
+    """A false statement's reply on the sentence it was asked to change, as the source says
+    it (the model's copy is not used: in a stage-1 build it copied "stage 1" as "stage 2",
+    and the changed copy became the correction), and the model's "changed" words only when
+    that sentence holds them, else the detail it was asked to change."""
     if not detail or not isinstance(reply, dict):
         return reply
-    fact, changed = reply.get("fact"), reply.get("changed")
-    if not (isinstance(fact, str) and isinstance(changed, str) and changed.strip() and changed.strip() in fact):
-        fact, changed = focus, detail if detail in focus else changed
-    return {**reply, "fact": fact, "changed": changed}
+    changed = reply.get("changed")
+    if not (isinstance(changed, str) and changed.strip() and changed.strip() in focus):
+        changed = detail
+    return {**reply, "fact": focus, "changed": changed}
 
 
 Job = tuple  # (source chunk, kind, attempt[, truth]): truth True/False asks a true/false item for

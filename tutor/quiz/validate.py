@@ -248,6 +248,8 @@ class Validator:
             verdict.fail("unfinished", f"{cut!r} is cut off mid-phrase")
         elif c.kind == "tf" and unfinished_statement(c.question):
             verdict.fail("unfinished", "the statement stops mid-phrase, without a full stop")
+        elif c.kind == "tf" and not re.match(r"\W*[A-Z0-9]", str(c.question)):
+            verdict.fail("unfinished", "the statement does not open as a sentence (a fragment)")
         elif cut := next(((a, rest) for a in answers if (rest := cut_in_source(str(a), source.text))), None):
             verdict.fail("unfinished", f"{cut[0]!r} stops before {cut[1]!r}, which its source goes on with")
         if c.kind == "tf" and c.answer is False and \
