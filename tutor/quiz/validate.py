@@ -7,8 +7,7 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           (embedding cosine >= SIMILAR, between options stating the same
                           numbers); the key and two or more wrong options are one name with
                           its digits changed ("3Blue1Brown", "4Blue2Brown", "5Blue3Brown":
-                          made-up names a learner rules out without knowing the answer); for
-                          tf, a false statement and its correction are the same
+                          made-up names a learner rules out without knowing the answer)
     key_unsupported       the source chunk does not back the key: support < KEY_THRESHOLD
     distractor_supported  a wrong option is backed by the source about as well as the key
     key_in_question       the question states its own answer (mcq option or short answer text),
@@ -24,16 +23,19 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           options, which gives the key away without knowing anything
     no_context            the question leans on what the learner never sees ("the source",
                           "the text", "these concepts", "the authors", "this method", a
-                          statement opening with "It"), has fewer than MIN_QUESTION_TERMS
-                          content words ("What comes next?"), or a true/false statement
-                          carries its own verdict ("... is TRUE")
+                          statement opening with "It"), points back to a sentence it does not
+                          quote ("From there ...", "After that ..."), uses "them"/"they" with
+                          no plural before it ("Learning them on fast, interpretable models
+                          ..."), has fewer than MIN_QUESTION_TERMS content words ("What comes
+                          next?"), or a true/false statement carries its own verdict ("... is TRUE")
     unfinished            an option, short-answer key or true/false statement is cut off
                           mid-phrase: it ends in a comma or colon, a possessive, or a lower-case
                           function word ("Flag data points or time periods that do", "Breiman
                           showed that a Random Forest's"; a statement only when it also lacks
                           its full stop), or it stops inside a compound its source goes on with
                           (cut_in_source: "learn low" of "learn low-rank", "as dense" of "as
-                          dense vectors", "Classical Machine" of "Classical Machine Learning")
+                          dense vectors", "Classical Machine" of "Classical Machine Learning");
+                          a true/false statement that opens as a fragment (lower case)
     stage_question        the question asks which stage something belongs to, but names
                           Roadmap B, a quarter, a specialisation or a course (stages are
                           Roadmap A's), offers a quarter ("Q2") among its answers, or, as a
@@ -54,8 +56,12 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           one quiz would hand a learner the other's answer (gives_away())
     partial_key           a short-answer key is one item of a list in its source ("SageMaker"
                           of "SageMaker, Vertex AI, Azure ML Studio"): a learner naming another
-                          item is right and marked wrong. A question asking for "one" or "an
-                          example" may take one item.
+                          item is right and marked wrong; or one branch of "either A or B" /
+                          "both A and B" ("extractive QA" as the main way of QA, of "either by
+                          extracting a span ... or by generating an answer") that the question
+                          does not single out. A question asking for "one" or "an example" may
+                          take one item. Multiple choice: the same, when the question asks for
+                          "the main", "the purpose", "the name of the" one (a false premise).
 
 Support has no NLI model to lean on (none ships offline), so it is the answer scorer's
 recipe (tutor/support.py) applied to the statement "question + answer":
