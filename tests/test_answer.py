@@ -73,6 +73,16 @@ def test_a_short_question_naming_a_paper_or_a_week_passes_the_gate(fake_tutor):
         assert tutor.prepare(question).refused, question
 
 
+def test_a_refusal_names_the_words_the_material_lacks_not_the_question_s_first_words(fake_tutor):
+    """Run 7 (session 12) served 'it has nothing on "whats good 16 week marathon training"'."""
+    tutor = fake_tutor()
+    for question, missing in (("whats a good 16 week marathon training plan", "marathon"),
+                              ("how do i connect tableau to snowflake", "connect, tableau, snowflake"),
+                              ("who won the 2018 world cup", "won 2018 world cup")):  # every word is in the material
+        answer = tutor.ask(question)
+        assert answer.refused and f'nothing on "{missing}"' in answer.answer, answer.answer
+
+
 def test_a_near_miss_naming_what_the_material_lacks_is_refused_and_the_refusal_names_it(fake_tutor):
     """Each embeds beside a chunk on its neighbour (EfficientNet-B7, Airflow, Kubernetes) and
     passes the cosine; the material has nothing on what was asked."""

@@ -171,7 +171,7 @@ class Tutor:
                               self.settings.context_tokens, routed={h.chunk.id for h in hits if h.routed})
 
     def refusal_text(self, question: str) -> str:
-        topic = ", ".join(self.gate.unknown_names(question)) or _topic(question)
+        topic = ", ".join(self.gate.unknown_names(question) or self.gate.unknown_words(question)) or _topic(question)
         return (f"I can't answer that from the roadmap material: it has nothing on \"{topic}\", and I "
                 "won't guess. I can help with the roadmap's stages, concepts, resources, milestones, "
                 "papers, FAQs and career paths.")

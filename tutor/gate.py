@@ -74,6 +74,9 @@ def _names(question: str) -> set[str]:
     return {t for w in _name_words(question) for t in terms(w)}
 
 
+_CONTRACTIONS = {"whats", "hows", "wheres", "whos", "whys", "thats", "theres"}  # "whats" typed without its apostrophe
+
+
 class Gate:
     def __init__(self, index: LoadedIndex, threshold: float | None = None):
         self.index = index
@@ -93,6 +96,12 @@ class Gate:
                  if (ts := [t for t in terms(w) if len(t) > 2]) and not any(self.term_chunks[t] for t in ts)]
         names += [w for w in _IDENTIFIER.findall(question) if w.lower() not in self.corpus_text]
         return list(dict.fromkeys(names))
+
+    def unknown_words(self, question: str) -> list[str]:
+        """The question's content words (four letters or more) that no chunk uses: what a
+        refusal names ("marathon", "tableau, snowflake"), rather than the question's first words."""
+        return list(dict.fromkeys(t for t in terms(question) if len(t) >= 4 and not t.isdigit()
+                                  and t not in _CONTRACTIONS and t not in self.corpus_words))
 
     def unknown_subject(self, question: str, hits: list[Hit]) -> list[str]:
         """The words of a definitional question's subject that no chunk uses, when its best
