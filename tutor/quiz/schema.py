@@ -13,9 +13,10 @@ the question anchored to the source.
            false: {fact, changed, replacement, explanation} -> the statement is the fact with
                   `changed` (words copied from it) replaced by `replacement`, the correction
                   is the fact, the answer false. Asked to rewrite a sentence with one detail
-                  changed, the 1.5B model copied it unchanged (10 of 12 stage-2 tries in session 12,
-                  each rightly rejected as backed by its source): naming the words to change
-                  and what replaces them is a task it does.
+                  changed, the 1.5B model copied it unchanged (6 of 7 stage-2 tries in session 12,
+                  each rightly rejected as backed by its source). generate.false_detail picks
+                  the words to change and the prompt names them: the model only writes the
+                  replacement (when it named the words itself, 7 of 10 were not in the sentence).
     short  {fact, question, answer (1-5 words), explanation}
 """
 
