@@ -31,7 +31,7 @@ from tutor.api import create_app
 from tutor.db import make_engine
 from tutor.errors import BackendUnavailable, IngestError
 from tutor.fallback import NOTICE
-from tutor.index import content_hash, current_version, load_index
+from tutor.index import content_hash, load_index
 from tutor.llm.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from tutor.llm.fake import FakeLLM
 

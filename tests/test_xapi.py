@@ -18,7 +18,6 @@ from sqlmodel import Session
 
 from tests.seed_records import LEARNERS, seed
 from tutor.api import create_app
-from tutor.config import load_settings
 from tutor.db import make_engine
 from tutor.models import Learner, Mastery
 from tutor.roadmap import load_roadmap

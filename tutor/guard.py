@@ -33,7 +33,6 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
