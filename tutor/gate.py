@@ -100,8 +100,7 @@ class Gate:
     def unknown_words(self, question: str) -> list[str]:
         """The question's content words (four letters or more) that no chunk uses: what a
         refusal names ("marathon", "tableau, snowflake"), rather than the question's first words."""
-        return list(dict.fromkeys(t for t in terms(question) if len(t) >= 4 and not t.isdigit()
-                                  and t not in _CONTRACTIONS and t not in self.corpus_words))
+        return list(dict.fromkeys(t for t in self._unknown(terms(question)) if t not in _CONTRACTIONS))
 
     def unknown_subject(self, question: str, hits: list[Hit]) -> list[str]:
         """The words of a definitional question's subject that no chunk uses, when its best
@@ -109,7 +108,11 @@ class Gate:
         found = _DEFINITION.match(question)
         if not found or not hits or max(h.dense for h in hits) >= SUBJECT_COSINE:
             return []
-        return [t for t in terms(found.group(1)) if len(t) >= 4 and not t.isdigit() and t not in self.corpus_words]
+        return self._unknown(terms(found.group(1)))
+
+    def _unknown(self, candidates: list[str]) -> list[str]:
+        """The words of four letters or more, not numbers, that no chunk uses."""
+        return [t for t in candidates if len(t) >= 4 and not t.isdigit() and t not in self.corpus_words]
 
     @cached_property
     def corpus_words(self) -> set[str]:

@@ -127,12 +127,14 @@ class Router:
         self.sections: dict[tuple, int] = {}  # (stage number or doc id, section name) -> chunk index
         self.kinds: dict[str, str] = {}  # doc id -> its CUES key
         self.names: dict[str, re.Pattern] = {}
-        self.concepts: dict[str, tuple[re.Pattern, int]] = {}  # concept page doc id -> (its names, stage)
+        self.concept_names: dict[str, re.Pattern] = {}  # concept page doc id -> how a question names it
+        self.concept_stage: dict[str, int] = {}
         for i, c in enumerate(chunks):
             doc_title, _, section = c.title.partition(" — ")
             if c.doc_id.startswith("concept-") and c.stage is not None:
                 names = paper_names(doc_title) + [c.doc_id.removeprefix("concept-").replace("-", " ")]
-                self.concepts.setdefault(c.doc_id, (_pattern(names), c.stage))
+                self.concept_names.setdefault(c.doc_id, _pattern(names))
+                self.concept_stage.setdefault(c.doc_id, c.stage)
             elif c.stage is not None and c.doc_id.startswith("stage-"):
                 if found := _STAGE_TITLE.match(section):
                     self.weeks[c.stage] = (int(found.group(2)), int(found.group(3)))
@@ -152,8 +154,8 @@ class Router:
 
     def _plans_of_concepts(self, question: str) -> list[tuple[int, str]]:
         """The week plan sections of the stages of the concepts `question` names."""
-        named = named_in(question, {doc: pattern for doc, (pattern, _) in self.concepts.items()})
-        return [(stage, "week-by-week plan") for stage in sorted({self.concepts[d][1] for d in named})]
+        named = named_in(question, self.concept_names)
+        return [(stage, "week-by-week plan") for stage in sorted({self.concept_stage[d] for d in named})]
 
     def routed(self, question: str, stages: set[int]) -> list[int]:
         """The chunks of the sections `question` asks for: of the stages it names (`stages`)
