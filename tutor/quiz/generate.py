@@ -20,14 +20,13 @@ from collections.abc import Iterable
 from tutor.answer import Tutor
 from tutor.errors import TutorError
 from tutor.quiz.schema import Candidate, generation_schema
-from tutor.text import NUMBER, STOPWORDS, sentences, terms
+from tutor.text import NUMBER, PLACEMENT, STOPWORDS, sentences, terms
 from tutor.types import Chunk
 
 SOURCE_KINDS = ("roadmap", "paper", "faq")
 MIN_SOURCE_CHARS = 120  # shorter sections (a heading and a line) hold no testable fact
 MAX_ITEM_TOKENS = 320
 _SOURCE_SAYS = re.compile(r"^(according to )?the (source|text)( says| states)?( that)?,?\s*", re.I)
-_PLACEMENT = re.compile(r"\bis part of stage \d")  # a concept page's placement line
 TEMPERATURE = 0.2  # a little variety, so a second pass over a chunk can ask something else
 
 
@@ -106,7 +105,7 @@ def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
     A concept page's "X is part of stage 2 (...)" line comes last: placement is what the
     roadmap view already shows, the content is what a quiz should test."""
     usable = [s for s in sentences(chunk.text) if not s.startswith("#") and len(terms(s)) >= 5]
-    usable.sort(key=lambda s: bool(_PLACEMENT.search(s)))  # what a concept is before where it sits
+    usable.sort(key=lambda s: bool(PLACEMENT.search(s)))  # what a concept is before where it sits
     return usable[attempt % len(usable)] if usable else chunk.text[:300]
 
 
