@@ -218,6 +218,19 @@ def test_when_a_concept_comes_is_answered_from_its_stage_s_week_plan(fake_tutor)
     assert not any(h.routed for h in tutor.retriever.search("what is gradient descent", 4))
 
 
+def test_a_routed_week_plan_is_not_shown_beside_a_whole_stage_placement(fake_tutor):
+    """Shown "Transformer architecture is part of stage 3 (..., weeks 17-24)" beside the plan's
+    "Weeks 19-20: Attention and the Transformer architecture", the packaged model answered
+    "In which weeks is the transformer architecture covered?" with 17-24 (gold a-week-03)."""
+    tutor = fake_tutor()
+    question = "In which weeks is the transformer architecture covered?"
+    shown = "\n".join(s.text for s in tutor.prepare(question).sources)
+    assert "Weeks 19-20" in shown and "is part of stage" not in shown, shown
+    # with no plan routed, the placement line is still what tells a learner the stage
+    shown = "\n".join(s.text for s in tutor.prepare("what is the transformer architecture?").sources)
+    assert "Transformer architecture is part of stage 3" in shown, shown
+
+
 def test_a_week_names_the_stage_it_falls_in():
     weeks = {1: (1, 8), 2: (9, 16)}
     assert stages_named("what happens in week 11?", 4, weeks) == {2}

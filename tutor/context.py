@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import approx_tokens, terms, week_spans, weeks_asked, with_durations
+from tutor.text import PLACEMENT, approx_tokens, terms, week_spans, weeks_asked, with_durations
 from tutor.types import Chunk, Hit
 
 LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
@@ -139,6 +139,11 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     costs = [approx_tokens(s) for _, _, s in units]
     head_costs = [approx_tokens(heading(c)) + 2 for c in chunks]
     lists = _list_runs(units)
+    # A routed week plan says in which weeks a topic comes; a concept page's placement line
+    # beside it gives the whole stage's span, and the packaged model answered "In which weeks
+    # is the transformer architecture covered?" with that (17-24) instead of the plan's 19-20.
+    plan = any(chunks[i].id in routed and _is_item(s) and week_spans(s) for i, _, s in units)
+    left_out = {k for k, (_, _, s) in enumerate(units) if plan and PLACEMENT.search(s)}
     chosen: dict[int, list[int]] = {}
     picked: list[int] = []
     covered: set[str] = set()
@@ -147,7 +152,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
         best, best_gain, best_span = None, -np.inf, []
         redundancy = (vecs @ vecs[picked].T).max(axis=1) if picked else np.zeros(len(units))
         for k, (i, j, _) in enumerate(units):
-            if k in picked:
+            if k in picked or k in left_out:
                 continue
             span = _with_gap(k, lists, picked)
             cost = sum(costs[u] for u in span) + (0 if i in chosen else head_costs[i])
