@@ -10,7 +10,7 @@ import pytest
 from tutor.context import heading
 from tutor.retrieve import stages_named
 from tutor.routing import PAPER_CUES, named_in, sections_asked
-from tutor.text import approx_tokens, sentences, with_durations
+from tutor.text import approx_tokens, sentences, study_time, with_durations
 from tutor.types import Chunk
 
 
@@ -73,6 +73,13 @@ def test_spans_are_shown_with_their_length():
     assert with_durations("Q1 (months 1 to 3)") == "Q1 (months 1 to 3, 3 months)"
     assert with_durations("Stage 3 (weeks 17-24) runs 8 weeks.") == "Stage 3 (weeks 17-24) runs 8 weeks."
     assert with_durations("weeks 5 and 6, week 3") == "weeks 5 and 6, week 3"
+
+
+@pytest.mark.parametrize("weeks, said", [(0.3, "about 2 days"), (0.05, "about 1 day"), (1.0, "about 1 week"),
+                                         (4.5, "about 4.5 weeks"), (0.93, "about 7 days")])
+def test_a_study_time_reads_as_a_learner_would_say_it(weeks, said):
+    """"scikit-learn (about 0.3 weeks)" was what every "what next" answer said."""
+    assert study_time(weeks) == said
 
 
 def test_the_prompt_states_how_long_a_stage_is(fake_tutor):

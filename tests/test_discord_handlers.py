@@ -375,6 +375,7 @@ def test_next_progress_and_an_unknown_stage(service):
     run(scenario, url)
     texts = [s.content for s in log.ops("edit_original")]
     assert texts[0].startswith("**What to learn next** (you are in stage 1") and "• **" in texts[0]
+    assert " days)" in texts[0] and " 0." not in texts[0], texts[0]  # "about 2 days", not "~0.3 weeks"
     assert texts[1].startswith("**Your progress**") and "Stage 4" in texts[1]
     assert texts[2] == "There is no such stage: the roadmap's stages are numbered from 1 to 4."
     all_quiet(log)

@@ -80,13 +80,13 @@ def test_an_explanation_may_state_the_computed_steps_and_weeks(fake_tutor):
     """The weeks at the learner's pace and the reasons are computed, not in any chunk: an
     explanation that states them is not withdrawn as unsupported (it was, in full run 5)."""
     def explain(messages):
-        steps = messages[-1]["content"].split("Chosen next")[1].split("\n")[1]  # "Name (about 0.3 weeks, ...); ..."
+        steps = messages[-1]["content"].split("Chosen next")[1].split("\n")[1]  # "Name (about 2 days, ...); ..."
         name, rest = steps.split(" (about ", 1)
-        return f"Study {name} next, about {rest.split(' weeks')[0]} weeks at your pace [1]."
+        return f"Study {name} next, about {rest.split(',')[0]} at your pace [1]."
 
     answer = fake_tutor(explain).ask("what should i learn next? total beginner here")
     assert not answer.refused and not answer.withdrawn, answer.answer
-    assert answer.support == 1.0 and "weeks at your pace" in answer.answer
+    assert answer.support == 1.0 and " days at your pace" in answer.answer
 
 
 def test_a_sentence_backed_only_by_the_computed_steps_cites_the_step_it_names(fake_tutor):
@@ -96,8 +96,8 @@ def test_a_sentence_backed_only_by_the_computed_steps_cites_the_step_it_names(fa
     def explain(messages):
         line = messages[-1]["content"].split("Chosen next")[1].split("\n")[1]
         name, rest = line.split(" (about ", 1)
-        weeks, why = rest.split(" weeks, because ", 1)
-        return f"You should study {name} next, about {weeks} weeks at your pace, because {why.split(')')[0]}."
+        time, why = rest.split(", because ", 1)
+        return f"You should study {name} next, about {time} at your pace, because {why.split(')')[0]}."
 
     events = list(fake_tutor(explain).events("im done with random forests and SVMs, whats my next step?"))
     first = events[0][1]["next"]["next"][0]["concept"]

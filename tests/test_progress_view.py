@@ -40,6 +40,7 @@ def test_progress_shows_stages_marks_and_next_step(tmp_path):
     assert "✓ Linear algebra" in text and "◐ Statistics" in text and "○ " in text
     assert "milestone in progress" in text and "milestone not started" in text
     assert "▶ Next:" in text and ("prerequisites are done" in text or "starting point" in text)
+    assert " days) — " in text and " 0." not in text  # "about 2 days", not "about 0.3 weeks"
 
     data = json.loads(run("progress", "--learner", "ada", "--json", db_url=url).stdout)
     assert {"python-programming", "linear-algebra"} <= set(data["stages"][0]["mastered"])

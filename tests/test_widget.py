@@ -559,6 +559,8 @@ def test_my_roadmap_shows_mastery_next_step_and_milestones(live, page):
         expect(concept(page, step["concept"])).to_have_class(re.compile(r"\bnext\b"))
         expect(page.locator("roadmap-tutor .next-step .next-name")).to_have_text(f"{step['name']} · stage {step['stage']}")
         expect(page.locator("roadmap-tutor .next-step .next-why")).to_contain_text(step["why"])
+        expect(page.locator("roadmap-tutor .next-step .next-time")).to_have_text(
+            step["time"][0].upper() + step["time"][1:] + " at your pace.")  # "About 2 days at your pace."
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "roadmap.png"))
         doing.scroll_into_view_if_needed()

@@ -239,9 +239,9 @@ def next_(
         return
     if rec.finished:
         out.print("Every concept of the roadmap is mastered.")
-    out.print(f"[bold]Stage {rec.stage}[/] · about {rec.stage_weeks_left} weeks left in it at your pace")
+    out.print(f"[bold]Stage {rec.stage}[/] · {rec.time_left} left in it at your pace")
     for step in body["next"]:
-        out.print(f"- [bold]{escape(step['name'])}[/] (~{step['weeks']} weeks): {escape(step['why'])}")
+        out.print(f"- [bold]{escape(step['name'])}[/] ({step['time']}): {escape(step['why'])}")
     for paper in body["papers"]:
         out.print(f"  read: {escape(paper['title'])}")
     if explain:

@@ -127,8 +127,9 @@ def recommendation_from_words(roadmap: Roadmap, papers: list[PaperRef], text: st
 
 def recommendation_json(rec: Recommendation) -> dict:
     return {"stage": rec.stage, "finished": rec.finished, "stage_weeks_left": rec.stage_weeks_left,
+            "stage_time_left": rec.time_left,
             "next": [{"concept": s.concept_id, "name": s.name, "stage": s.stage, "why": s.why,
-                      "prerequisites_done": list(s.prerequisites_done), "weeks": s.weeks,
+                      "prerequisites_done": list(s.prerequisites_done), "weeks": s.weeks, "time": s.time,
                       "resources": list(s.resources)} for s in rec.steps],
             "papers": [{"doc_id": p.doc_id, "title": p.title, "stage": p.stage} for p in rec.papers]}
 
@@ -142,7 +143,7 @@ def _prepared(tutor: Tutor, rec: Recommendation) -> Prepared:
     chunks = [first[d] for d in wanted if d in first][:4]
     hits = [Hit(c, 1.0, i, 1.0) for i, c in enumerate(chunks, 1)]
     question = "What should I learn next? " + "; ".join(
-        f"{s.name} (stage {s.stage}, about {s.weeks} weeks at my pace), because {s.why}" for s in rec.steps)
+        f"{s.name} (stage {s.stage}, {s.time} at my pace), because {s.why}" for s in rec.steps)
     return Prepared(question, hits, tutor.select(hits, tutor.embedder.encode_one(question), question), False,
                     facts=step_facts(rec))
 
@@ -154,9 +155,9 @@ def step_facts(rec: Recommendation) -> list[Chunk]:
     Each line stands for the entry it is about (its doc_id: the stage, a step's concept),
     and a sentence it backs cites that entry's source (Tutor.finish)."""
     lines = [(f"stage-{rec.stage}",
-              f"Stage {rec.stage} is next for you, about {rec.stage_weeks_left} weeks left in it at your pace.")]
+              f"Stage {rec.stage} is next for you, {rec.time_left} left in it at your pace.")]
     lines += [(f"concept-{s.concept_id}",
-               f"Study {s.name} next (stage {s.stage}, about {s.weeks} weeks at your pace), because {s.why}.")
+               f"Study {s.name} next (stage {s.stage}, {s.time} at your pace), because {s.why}.")
               for s in rec.steps]
     return [Chunk(f"recommendation#{n}", doc_id, text, "Computed next step", "user", "next_step")
             for n, (doc_id, text) in enumerate(lines)]
@@ -176,7 +177,7 @@ def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[E
     yield "meta", {"question": prepared.question, "refused": False, "backend": tutor.llm.name,
                    "next": recommendation_json(rec)}
     messages = tutor.prompts.messages("next", steps=rec.steps, stage=rec.stage,
-                                      weeks_left=rec.stage_weeks_left, sources=prepared.sources)
+                                      time_left=rec.time_left, sources=prepared.sources)
     yield from tutor.reply(prepared, messages, started=started, cancel=cancel)
 
 

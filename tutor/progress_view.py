@@ -50,7 +50,7 @@ def render(data: dict, roadmap: Roadmap, width: int = 100) -> Group:
     if data["next"]:
         first = data["next"][0]
         parts.append(Text.assemble(("▶ Next: ", "bold magenta"), (first["name"], "bold"),
-                                   f" (stage {first['stage']}, about {first['weeks']} weeks) — {first['why']}"))
+                                   f" (stage {first['stage']}, {first['time']}) — {first['why']}"))
         if len(data["next"]) > 1:
             parts.append(Text("  then: " + ", ".join(s["name"] for s in data["next"][1:]), style="magenta"))
     elif data["finished"]:

@@ -92,6 +92,16 @@ def week_spans(text: str) -> list[tuple[int, int]]:
     return [(int(a), int(b or a)) for a, b in _WEEK_SPAN.findall(text)]
 
 
+def study_time(weeks: float) -> str:
+    """A study time as a learner reads it: "about 2 days" rather than "about 0.3 weeks" (what
+    every "what next" answer said of a concept at the roadmap's pace), "about 1 week",
+    "about 4.5 weeks"."""
+    if weeks < 1:
+        days = max(1, round(weeks * 7))
+        return f"about {days} day{'s' if days != 1 else ''}"
+    return f"about {weeks:g} week{'s' if weeks != 1 else ''}"
+
+
 def with_durations(text: str) -> str:
     """Spans with their length stated: "weeks 9-16" -> "weeks 9-16 (8 weeks)", inside
     parentheses "(weeks 9-16, 8 weeks)". Asked how long stage 2 takes, the packaged 1.5B

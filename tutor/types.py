@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from tutor.text import study_time
+
 KINDS = ("roadmap", "faq", "paper", "career", "guide", "user")
 
 
@@ -115,6 +117,10 @@ class Step:
     weeks: float  # estimated at the learner's pace
     resources: tuple[str, ...]
 
+    @property
+    def time(self) -> str:
+        return study_time(self.weeks)
+
 
 @dataclass(frozen=True)
 class PaperRef:
@@ -131,3 +137,7 @@ class Recommendation:
     stage_weeks_left: float
     papers: tuple[PaperRef, ...]  # summaries whose concepts are all mastered
     finished: bool = False  # every concept of the roadmap mastered
+
+    @property
+    def time_left(self) -> str:
+        return study_time(self.stage_weeks_left)

@@ -829,7 +829,7 @@
         card.appendChild(el("p", "next-label", "Your next step"));
         card.appendChild(el("p", "next-name", step.name + " \u00b7 stage " + step.stage));
         card.appendChild(el("p", "next-why", "Why: " + step.why + "."));
-        card.appendChild(el("p", "next-time", "About " + step.weeks + " weeks at your pace."));
+        card.appendChild(el("p", "next-time", step.time.charAt(0).toUpperCase() + step.time.slice(1) + " at your pace."));
         card.appendChild(this.conceptButtons(concepts[step.concept]));
         parts.push(card);
       } else if (next && next.finished) {

@@ -48,10 +48,10 @@ def draft(text: str) -> str:
 def next_step(body: dict) -> str:
     if body.get("finished"):
         return "You have mastered every concept in the roadmap. 🎉 Pick a specialisation project next."
-    lines = [(f"**What to learn next** (you are in stage {body['stage']}, about "
-              f"{body['stage_weeks_left']:.0f} weeks left in it):")]
+    lines = [(f"**What to learn next** (you are in stage {body['stage']}, "
+              f"{body['stage_time_left']} left in it):")]
     for step in body["next"]:
-        lines.append(f"• **{step['name']}** (stage {step['stage']}, ~{step['weeks']:g} weeks): {step['why']}")
+        lines.append(f"• **{step['name']}** (stage {step['stage']}, {step['time']}): {step['why']}")
     if body.get("papers"):
         lines.append("Papers you are ready for: " + ", ".join(p["title"] for p in body["papers"][:3]))
     return "\n".join(lines)
