@@ -26,8 +26,10 @@ from functools import lru_cache
 from tutor.text import stem, words
 
 STAGE_CUES = {
-    "goal": "goal aim focus about overview name called title",  # its first sentence names the stage
-    "week-by-week plan": "week plan schedule doing happens",
+    # its first sentence names the stage and its weeks: "when does the deep learning stage
+    # start?" was shown the milestone first and answered with it
+    "goal": "goal aim focus about overview name called title start starts begin begins",
+    "week-by-week plan": "week plan schedule timeline doing happens",
     "resources": "resources books courses read reading materials tutorials",
     "milestone": "milestone close closes deliverable",  # not "finish": "finished stage 4, what next?"
     "concepts covered": "concepts topics covered cover",
