@@ -128,6 +128,8 @@ def test_a_named_stage_reaches_its_own_entries(fake_tutor):
     ("what's the name of the third stage", "stage-3#0", "advanced architectures and nlp"),  # answered "Stage 3"
     ("what's the timeline for stage 4?", "stage-4#1", "weeks 34-36"),  # was shown "Before stage 4" first
     ("when does stage 2 start?", "stage-2#0", "weeks 9-16"),
+    # named by title: shown the milestone, the model said the stage "starts when the learner has trained a CNN"
+    ("when does the deep learning stage start?", "stage-2#0", "weeks 9-16"),
 ])
 def test_a_question_on_a_stage_section_gets_that_section_first(fake_tutor, question, section, shown):
     """Dense retrieval barely tells a stage's sections apart: 'Which concepts are covered in
@@ -148,6 +150,19 @@ def test_a_question_on_a_stage_section_gets_that_section_first(fake_tutor, quest
 ])
 def test_sections_asked(question, sections):
     assert sections_asked(question) == sections
+
+
+@pytest.mark.parametrize("text, stage", [
+    ("how long do I spend on classical machine learning?", 1), ("just wrapped up classical ML", 1),
+    ("when does the deep learning stage start?", 2), ("How long is the deep learning fundamentals stage?", 2),
+    ("What's the deliverable at the end of the NLP stage?", 3), ("the production stage", 4),
+    ("what is NLP?", None), ("what is deep learning?", None), ("which specialisation should I choose?", None),
+])
+def test_a_stage_is_named_by_its_title(fake_tutor, text, stage):
+    """A title's part of two words anywhere, a single word only before "stage": "what is NLP?"
+    names no stage (a loose match, for "what next" only, would route it to stage 3)."""
+    names = fake_tutor().retriever.router.stage_names
+    assert [s for s, p in names.items() if p.search(text)] == ([stage] if stage else [])
 
 
 @pytest.mark.parametrize("question, section", [  # each lost its key facts before paper routing (session 11)

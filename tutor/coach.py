@@ -22,6 +22,7 @@ from tutor.mastery import MASTERED, mastery_map
 from tutor.next_step import recommend
 from tutor.retrieve import stages_named
 from tutor.roadmap import Roadmap
+from tutor.routing import stage_title_pattern
 from tutor.types import Answer, Chunk, Hit, PaperRef, Recommendation
 
 if TYPE_CHECKING:
@@ -68,10 +69,7 @@ def concepts_named(roadmap: Roadmap, text: str) -> set[str]:
 
 def _stages_by_title(roadmap: Roadmap, text: str) -> set[int]:
     """Stages named by their title's parts ("classical ML", "deep learning fundamentals")."""
-    lowered = text.lower().replace(" ml", " machine learning")
-    return {s.id for s in roadmap.stages
-            if any(re.search(rf"\b{re.escape(part.strip())}\b", lowered)
-                   for part in s.title.lower().split(" and ") if len(part.strip()) >= 3)}
+    return {s.id for s in roadmap.stages if stage_title_pattern(s.title, loose=True).search(text)}
 
 
 def done_in_words(roadmap: Roadmap, text: str) -> set[str]:

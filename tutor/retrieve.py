@@ -5,7 +5,8 @@ fused score is the sum of 1/(RRF_K + rank) over the lists it appears in. Filters
 kind) are applied inside both searches, so a filtered query still gets k results when
 k matching chunks exist.
 
-A question that names a stage ("stage 2", "the first stage", "stage four") gets a third
+A question that names a stage ("stage 2", "the first stage", "stage four", "the NLP stage",
+"classical ML": routing.stage_title_pattern) gets a third
 list: the dense ranking within that stage's chunks. Without it "what do I need to close out
 stage 1?" ranked stage 4's milestone first: the embedder barely sees the number.
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from tutor.embed import Embedder
 from tutor.index import LoadedIndex
-from tutor.routing import Router
+from tutor.routing import Router, named_in
 from tutor.text import terms, weeks_asked
 from tutor.types import Hit
 
@@ -81,7 +82,8 @@ class Retriever:
         if mask is not None and not mask.any():
             return []
         lists = [self._dense(qv, mask), self._bm25(query, mask)]
-        named = stages_named(query, self._last_stage, self.router.weeks) if stage is None else set()
+        named = (stages_named(query, self._last_stage, self.router.weeks)
+                 | set(named_in(query, self.router.stage_names))) if stage is None else set()
         if named:
             within = np.isin(self._stages, list(named)) & (True if mask is None else mask)
             if within.any():

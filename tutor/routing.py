@@ -53,7 +53,7 @@ CUES = {"paper": PAPER_CUES, "track": TRACK_CUES, "quarter": QUARTER_CUES, "spec
 ROUTED_MAX = 2  # sections routed to one question at most
 
 _ASKS_WHY = re.compile(r"\bwhy\b", re.I)
-_STAGE_TITLE = re.compile(r"^Stage (\d+) \([^)]*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
+_STAGE_TITLE = re.compile(r"^Stage (\d+) \(([^)]*?),?\s*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
 _STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
 _SPECIALISATION = re.compile(r"\bspeciali[sz]ation", re.I)
 # "when do we get to transfer learning?", "which weeks cover clustering and PCA?": a question on
@@ -90,6 +90,21 @@ def paper_names(title: str) -> list[str]:
 def _pattern(names: list[str], after: str = "") -> re.Pattern:
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(rf"(?<![\w-])(?:{alternatives})s?{after}(?![\w-])", re.I)
+
+
+def stage_title_pattern(title: str, *, loose: bool = False) -> re.Pattern:
+    """How a text names a stage by its title ("Foundations and Classical Machine Learning"):
+    a part of two words or more anywhere ("classical ML", "deep learning fundamentals"), a
+    part or its first words before "stage" ("the NLP stage", "the deep learning stage").
+    `loose`: any part of three letters or more anywhere ("finished NLP": "what next" only,
+    where a question's every word is about the learner's progress)."""
+    parts = [p.strip().lower() for p in re.split(r"\s+and\s+", title) if len(p.strip()) >= 3]
+    alike = [re.escape(p).replace(r"machine\ learning", r"(?:machine\ learning|ml)") for p in parts]
+    anywhere = [a for p, a in zip(parts, alike) if loose or " " in p]
+    words = [p.split() for p in parts]
+    before_stage = {re.escape(" ".join(w[:n])) for w in words for n in range(1, len(w) + 1)}
+    alternatives = [*anywhere, *(rf"(?:{a})\s+stage" for a in sorted(before_stage, key=len, reverse=True))]
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-])", re.I)
 
 
 def entry_kind(doc_id: str, kind: str) -> str | None:
@@ -131,6 +146,7 @@ class Router:
         self.names: dict[str, re.Pattern] = {}
         self.concept_names: dict[str, re.Pattern] = {}  # concept page doc id -> how a question names it
         self.concept_stage: dict[str, int] = {}
+        self.stage_names: dict[int, re.Pattern] = {}  # stage -> how a question names it by title
         for i, c in enumerate(chunks):
             doc_title, _, section = c.title.partition(" — ")
             if c.doc_id.startswith("concept-") and c.stage is not None:
@@ -139,8 +155,10 @@ class Router:
                 self.concept_stage.setdefault(c.doc_id, c.stage)
             elif c.stage is not None and c.doc_id.startswith("stage-"):
                 if found := _STAGE_TITLE.match(section):
-                    self.weeks[c.stage] = (int(found.group(2)), int(found.group(3)))
-                    self.sections.setdefault((c.stage, found.group(4).lower()), i)
+                    self.weeks[c.stage] = (int(found.group(3)), int(found.group(4)))
+                    self.sections.setdefault((c.stage, found.group(5).lower()), i)
+                    if found.group(2):
+                        self.stage_names.setdefault(c.stage, stage_title_pattern(found.group(2)))
                 elif found := _STAGE_LINK.match(section):
                     self.sections.setdefault((c.stage, found.group(1).lower()), i)
             elif (kind := entry_kind(c.doc_id, c.kind)) and section:
