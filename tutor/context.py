@@ -12,7 +12,9 @@ to what is already chosen (MMR), within `budget` tokens counted with `approx_tok
 Bullet lines are units of their own, so a list keeps its items' words; an ordered list (week
 or month spans, numbered steps) is never shown with a hole, though: an item between two
 chosen items of the same list comes with them (weeks 17-18 and 21-22 of a week plan without
-19-20 read as a plan that skips them, and the model said so). An unordered list, such as a
+19-20 read as a plan that skips them, and the model said so), and a plan the question asks for
+as a whole (routed, no week named) starts at its first item: "what's the timeline for stage 4?"
+was shown weeks 28-36 and answered without 25-27. An unordered list, such as a
 stage's resources, may skip items: filling its holes pushed out the very item a question
 asked for ("Which papers should I read in stage 3?" lost BERT). The heading line
 carries the chunk's section title, which often states the stage and weeks by itself.
@@ -155,6 +157,8 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
             if k in picked or k in left_out:
                 continue
             span = _with_gap(k, lists, picked)
+            if k in lists and not weeks and chunks[i].id in routed:  # the asked-for plan reads from its start
+                span = sorted({*span, *(u for u in lists[k] if u <= k and u not in picked)})
             cost = sum(costs[u] for u in span) + (0 if i in chosen else head_costs[i])
             if used + cost > budget:
                 continue
