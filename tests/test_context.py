@@ -233,7 +233,10 @@ def test_when_a_concept_comes_is_answered_from_its_stage_s_week_plan(fake_tutor)
     hits = tutor.retriever.search("when do we get to transfer learning and data augmentation?", 4)
     assert hits[0].chunk.id == "stage-2#1" and hits[0].routed
     shown = "\n".join(s.text for s in tutor.prepare("when do we get to transfer learning and data augmentation?").sources)
-    assert "Weeks 15-16" in shown, shown
+    # only the item that names them: shown the whole plan, the packaged model answered 13-14 (CNNs)
+    assert "Weeks 15-16" in shown and "Weeks 13-14" not in shown, shown
+    shown = "\n".join(s.text for s in tutor.prepare("when do I learn backpropagation?").sources)
+    assert "Weeks 9-10" in shown and "Weeks 11-12" not in shown, shown
     router = tutor.retriever.router
     assert router.routed("When do I learn transformers?", set()) == [router.sections[(3, "week-by-week plan")]]
     # "when" that asks no time, and a concept named with a stage, are not routed to a plan
@@ -250,9 +253,19 @@ def test_a_routed_week_plan_is_not_shown_beside_a_whole_stage_placement(fake_tut
     question = "In which weeks is the transformer architecture covered?"
     shown = "\n".join(s.text for s in tutor.prepare(question).sources)
     assert "Weeks 19-20" in shown and "is part of stage" not in shown, shown
-    # with no plan routed, the placement line is still what tells a learner the stage
-    shown = "\n".join(s.text for s in tutor.prepare("what is the transformer architecture?").sources)
+    # asked where it sits, with no plan routed, the placement line is what tells the stage
+    shown = "\n".join(s.text for s in tutor.prepare("which stage has the transformer architecture?").sources)
     assert "Transformer architecture is part of stage 3" in shown, shown
+
+
+def test_a_question_that_asks_no_place_is_not_shown_the_placement_line(fake_tutor):
+    """Leading the concept page, "Retrieval-augmented generation is part of stage 4 (...)" was
+    read as a definition: "RAG is a stage in machine learning where a language model is
+    trained ..." (served in session 12's run 7 and again in session 13). The heading names the stage."""
+    sources = fake_tutor().prepare("what is retrieval augmented generation?").sources
+    shown = "\n".join(s.text for s in sources)
+    assert "is part of stage" not in shown and "retrieving relevant documents" in shown, shown
+    assert "(stage 4)" in sources[0].heading
 
 
 def test_a_week_names_the_stage_it_falls_in():

@@ -168,7 +168,8 @@ class Tutor:
     def select(self, hits: list[Hit], qv: np.ndarray, question: str) -> list[Source]:
         """What the prompt shows of the hits, within TUTOR_CONTEXT_TOKENS (tutor/context.py)."""
         return select_sources([h.chunk for h in hits], question, qv, self.sentence_vectors,
-                              self.settings.context_tokens, routed={h.chunk.id for h in hits if h.routed})
+                              self.settings.context_tokens, routed={h.chunk.id for h in hits if h.routed},
+                              asked=self.retriever.router.asked_when(question))
 
     def refusal_text(self, question: str) -> str:
         topic = ", ".join(self.gate.unknown_names(question) or self.gate.unknown_words(question)) or _topic(question)

@@ -24,6 +24,7 @@ Week and month spans are shown with their length ("weeks 9-16, 8 weeks": `with_d
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -51,6 +52,10 @@ NUMBER_WEIGHT = 0.1
 _QUANTITY = re.compile(r"(?<![\w-])\d")  # a number on its own: not the 2 of GPT-2 or Q2
 _ASKS_QUANTITY = re.compile(r"\b(?:how (?:big|many|much|long|fast|large|old|often|deep)|what size|size of|"
                             r"which (?:year|week|month)s?|when\b|what (?:week|month)s?|how much time)", re.I)
+
+
+_ASKS_PLACE = re.compile(r"\b(?:stages?|when|weeks?|months?|where|order|before|after|long|part|timeline|"
+                         r"schedule|first|next|then|prerequisites?)\b", re.I)
 
 
 # A question on a week ("what should i be doing in week 3") prefers the sentences or plan items
@@ -115,10 +120,11 @@ def heading(chunk: Chunk) -> str:
 
 
 def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: SentenceVectors,
-           budget: int, routed: set[str] = frozenset()) -> list[Source]:
+           budget: int, routed: set[str] = frozenset(), asked: Sequence[re.Pattern] = ()) -> list[Source]:
     """The sources the prompt shows, in retrieval order, each with the sentences chosen for
     it (in their original order); a chunk none of whose sentences fits is left out.
-    `routed`: ids of the chunks the question asks for by section (ROUTED_WEIGHT)."""
+    `routed`: ids of the chunks the question asks for by section (ROUTED_WEIGHT); `asked`: how
+    it names the concepts it asks "when" of (Router.asked_when), whose plan items are the answer."""
     vectors.warm(chunks)
     per_chunk = [vectors.get(c) for c in chunks]
     units = [(i, j, s) for i, (group, _) in enumerate(per_chunk) for j, s in enumerate(group)]
@@ -132,6 +138,9 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
         relevance += NUMBER_WEIGHT * np.array([bool(_QUANTITY.search(s)) for _, _, s in units], dtype=np.float32)
     weeks = weeks_asked(question)
     fit = np.array([_week_fit(s, weeks) if weeks else 0 for _, _, s in units], dtype=np.float32)
+    if asked:  # the plan items that name the concept count as the asked weeks, the others not
+        fit += np.array([0 if not (chunks[i].id in routed and _is_item(s) and week_spans(s))
+                         else 1 if any(p.search(s) for p in asked) else -1 for i, _, s in units], dtype=np.float32)
     relevance += WEEK_WEIGHT * fit
     if routed:  # within a routed week plan, still only the asked week's items
         relevance += ROUTED_WEIGHT * np.array([chunks[i].id in routed for i, _, _ in units], dtype=np.float32) * (fit >= 0)
@@ -145,7 +154,11 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     # beside it gives the whole stage's span, and the packaged model answered "In which weeks
     # is the transformer architecture covered?" with that (17-24) instead of the plan's 19-20.
     plan = any(chunks[i].id in routed and _is_item(s) and week_spans(s) for i, _, s in units)
-    left_out = {k for k, (_, _, s) in enumerate(units) if plan and PLACEMENT.search(s)}
+    # A question that asks nothing of place or time does not need the line either (the heading
+    # names the stage), and leading a concept page it was read as a definition: "what is
+    # retrieval augmented generation?" got "... is a stage in machine learning where ...".
+    placement_out = plan or not _ASKS_PLACE.search(question)
+    left_out = {k for k, (_, _, s) in enumerate(units) if placement_out and PLACEMENT.search(s)}
     chosen: dict[int, list[int]] = {}
     picked: list[int] = []
     covered: set[str] = set()
@@ -157,7 +170,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
             if k in picked or k in left_out:
                 continue
             span = _with_gap(k, lists, picked)
-            if k in lists and not weeks and chunks[i].id in routed:  # the asked-for plan reads from its start
+            if k in lists and not weeks and not asked and chunks[i].id in routed:  # the asked-for plan reads from its start
                 span = sorted({*span, *(u for u in lists[k] if u <= k and u not in picked)})
             cost = sum(costs[u] for u in span) + (0 if i in chosen else head_costs[i])
             if used + cost > budget:

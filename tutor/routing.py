@@ -177,6 +177,15 @@ class Router:
         named = named_in(question, self.concept_names)
         return [(stage, "week-by-week plan") for stage in sorted({self.concept_stage[d] for d in named})]
 
+    def asked_when(self, question: str) -> list[re.Pattern]:
+        """How a "when" question names the concepts it asks about ("when do we get to transfer
+        learning?"): their items of the week plan are the answer, the rest of the plan is not.
+        Shown all four items of stage 2's plan, the packaged model answered weeks 13-14 (CNNs)
+        for transfer learning, which weeks 15-16 hold."""
+        if not _ASKS_WHEN.search(question):
+            return []
+        return [self.concept_names[d] for d in named_in(question, self.concept_names)]
+
     def routed(self, question: str, stages: set[int]) -> list[int]:
         """The chunks of the sections `question` asks for: of the stages it names (`stages`)
         and of the other entries it names."""
