@@ -130,6 +130,8 @@ def test_a_named_stage_reaches_its_own_entries(fake_tutor):
     ("when does stage 2 start?", "stage-2#0", "weeks 9-16"),
     # named by title: shown the milestone, the model said the stage "starts when the learner has trained a CNN"
     ("when does the deep learning stage start?", "stage-2#0", "weeks 9-16"),
+    # run 8's m-01, condensed: shown the milestone first, answered "the milestone ... is reached after 8 weeks of training"
+    ("How long does it take to complete stage 2 of Deep Learning Fundamentals?", "stage-2#0", "runs 8 weeks"),
 ])
 def test_a_question_on_a_stage_section_gets_that_section_first(fake_tutor, question, section, shown):
     """Dense retrieval barely tells a stage's sections apart: 'Which concepts are covered in

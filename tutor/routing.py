@@ -28,7 +28,7 @@ from tutor.text import stem, words
 STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
     # start?" was shown the milestone first and answered with it
-    "goal": "goal aim focus about overview name called title start starts begin begins",
+    "goal": "goal aim focus about overview name called title start starts begin begins long duration",
     "week-by-week plan": "week plan schedule timeline doing happens",
     "resources": "resources books courses read reading materials tutorials",
     "milestone": "milestone close closes deliverable",  # not "finish": "finished stage 4, what next?"
