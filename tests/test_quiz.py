@@ -26,7 +26,7 @@ from tutor.prompts import Prompts
 from tutor.quiz.bank import build_stage, serve_quiz
 from tutor.quiz.hints import leaks
 from tutor.quiz.distractors import DistractorRepair, Phrases
-from tutor.quiz.generate import _as_asked, false_detail, swapped, to_candidate
+from tutor.quiz.generate import _as_asked, false_detail, false_focus, generate_many, swapped, to_candidate
 from tutor.quiz.schema import Candidate, generation_schema
 from tutor.quiz.shipped import export_stage
 from tutor.quiz.validate import (KEY_THRESHOLD, Validator, cut_in_source, false_statement_problem, gives_away,
@@ -577,6 +577,54 @@ def test_a_false_item_is_written_as_one_detail_swapped():
 ])
 def test_the_detail_a_false_statement_changes_is_chosen_from_its_sentence(sentence, detail):
     assert false_detail(sentence) == detail
+
+
+@pytest.mark.parametrize("sentence, detail", [
+    ("Roadmap A's stage 2 resources walk through the AlexNet paper.", "AlexNet"),  # not the stage's number
+    ("Roadmap B's Q1 linear algebra uses 3Blue1Brown videos for 4-6 weeks.", "4"),  # nor Q1's, nor a name's
+    ("Random Forests' key idea is to grow many trees on bootstrap samples.", "bootstrap"),  # not "Forests"
+])
+def test_a_stage_quarter_or_half_a_name_is_not_the_detail_changed(sentence, detail):
+    assert false_detail(sentence) == detail
+
+
+def test_a_false_statement_changes_a_sentence_with_a_number_or_a_name():
+    """Session 13: the 6 false statements review read that swapped a common word were synonyms
+    or broke the grammar ('contest' for 'competition', 'Prompt commands designs'); the 5 kept
+    changed a number or a name. A chunk with neither gets a true statement asked instead."""
+    chunk = Chunk("c#0", "c", "Gradient descent steps against the gradient of the loss each time. "
+                  "Adam's default learning rate is 0.001 in most libraries today. "
+                  "Prerequisites of Gradient descent: Calculus and Linear algebra.", "Optimisers", "roadmap", "x", 2)
+    assert [false_focus(chunk, n) for n in (0, 1)] == ["Adam's default learning rate is 0.001 in most libraries today."] * 2
+    plain = Chunk("p#0", "p", "Gradient descent steps against the gradient of the loss each time.", "Optimisers",
+                  "roadmap", "x", 2)
+    assert false_focus(plain, 0) is None
+    asked = []
+
+    class Recorder:
+        def json_many(self, messages, schema, **kw):
+            asked.extend(m[-1]["content"] for m in messages)
+            return [{"fact": "", "statement": "x", "answer": True, "correction": "x", "explanation": ""}] * len(messages)
+
+    class Prompts:
+        def messages(self, name, **kw):
+            return [{"role": "user", "content": f"truth={kw['truth']} focus={kw['focus']} detail={kw['detail']}"}]
+
+    tutor = type("T", (), {"llm": Recorder(), "prompts": Prompts()})()
+    generate_many(tutor, [(chunk, "tf", 0, False), (plain, "tf", 0, False)])
+    assert sorted(asked) == ["truth=False focus=Adam's default learning rate is 0.001 in most libraries today. detail=0.001",
+                             "truth=True focus=Gradient descent steps against the gradient of the loss each time. detail="]
+
+
+@pytest.mark.parametrize("replacement, expected", [
+    ("stepping the weights", "It repeatedly steps the weights a little."),  # words around "parameters" said once
+    ("the weights a", "It repeatedly steps the weights a little."),
+    ("2", "It repeatedly steps the parameters a little."),  # a number for a name: unchanged, so rejected
+    ("different name or term of the same type", "It repeatedly steps the parameters a little."),  # the prompt copied
+])
+def test_a_replacement_is_swapped_in_once_and_never_as_the_prompt_or_another_type(replacement, expected):
+    assert swapped("It repeatedly steps the parameters a little.", "parameters",
+                   replacement.replace("stepping", "steps")) == expected
 
 
 def test_a_false_reply_that_names_words_its_sentence_lacks_changes_the_chosen_detail():

@@ -72,14 +72,37 @@ def to_candidate(kind: str, data: dict, seed: int) -> Candidate:
 
 def swapped(fact, changed, replacement):
     """`fact` with the words `changed` (their first occurrence, matched whole and in any case)
-    replaced by `replacement`; `fact` unchanged when it does not hold them (the validator
-    then rejects a "false" statement that says what its source says)."""
+    replaced by `replacement`; `fact` unchanged when it does not hold them, or when the
+    replacement is the prompt's instruction copied ("different name or term of the same type",
+    a stage-2 build of session 13): the validator then rejects a "false" statement that says
+    what its source says. Words the replacement repeats from around `changed` are taken off
+    ("stepping the" + "stepping the weights" read "stepping the stepping the weights")."""
     if not all(isinstance(t, str) and t.strip() for t in (fact, changed, replacement)):
         return fact
     found = re.search(rf"(?<!\w){re.escape(changed.strip())}(?!\w)", fact, re.I)
-    if not found:
+    if not found or _INSTRUCTION.search(replacement) or _retyped(changed, replacement):
         return fact
-    return fact[:found.start()] + replacement.strip() + fact[found.end():]
+    before, after = fact[:found.start()], fact[found.end():]
+    return before + _unrepeated(replacement.strip(), before, after) + after
+
+
+def _retyped(changed: str, replacement: str) -> bool:
+    """A number put for a name or a name for a number ("Using scikit-learn 2 keeps ..." for
+    "Pipelines", a stage-1 build of session 13): rejected for its grammar, not its content."""
+    return bool(NUMBER.fullmatch(changed.strip())) != bool(NUMBER.fullmatch(replacement.strip()))
+
+
+_INSTRUCTION = re.compile(r"\b(name or term|of the same type|that the source does not say)\b", re.I)
+
+
+def _unrepeated(replacement: str, before: str, after: str) -> str:
+    """`replacement` without the words at its start that end `before` and those at its end that
+    open `after` (compared in any case); never all of it."""
+    words = replacement.split()
+    tail, head = before.lower().split(), after.lower().split()
+    start = max((k for k in range(1, len(words)) if [w.lower() for w in words[:k]] == tail[-k:]), default=0)
+    end = max((k for k in range(1, len(words) - start) if [w.lower() for w in words[-k:]] == head[:k]), default=0)
+    return " ".join(words[start:len(words) - end])
 
 
 def _plain(statement):
@@ -99,14 +122,35 @@ def primary_concept(chunk: Chunk, text: str, prefer: str | None = None) -> str |
     return max(chunk.concepts, key=lambda cid: (sum(w in words for w in cid.split("-")), cid == prefer))
 
 
+def _usable(chunk: Chunk) -> list[str]:
+    """The chunk's sentences an item can test, the placement line last."""
+    usable = [s for s in sentences(chunk.text) if not s.startswith("#") and len(terms(s)) >= 5]
+    return sorted(usable, key=lambda s: bool(PLACEMENT.search(s)))  # what a concept is before where it sits
+
+
 def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
     """The sentence an item tests, chosen here rather than by the model (a small model left
     to choose copies long stretches or picks a heading); later passes take the next one.
     A concept page's "X is part of stage 2 (...)" line comes last: placement is what the
     roadmap view already shows, the content is what a quiz should test."""
-    usable = [s for s in sentences(chunk.text) if not s.startswith("#") and len(terms(s)) >= 5]
-    usable.sort(key=lambda s: bool(PLACEMENT.search(s)))  # what a concept is before where it sits
+    usable = _usable(chunk)
     return usable[attempt % len(usable)] if usable else chunk.text[:300]
+
+
+# A concept page's links ("Prerequisites of X: Y. Concepts that build on X: Z."), written by
+# ingest/roadmap_docs.py: a name swapped there says nothing about what X is.
+_LINKS = re.compile(r"^(Prerequisites of|Concepts that build on) ")
+
+
+def false_focus(chunk: Chunk, attempt: int = 0) -> str | None:
+    """The sentence a false statement changes: one whose detail is a number or a name
+    (checkable_detail), later passes taking the next; None when the chunk has none. A common
+    word swapped came back as a synonym or broke the grammar in all 6 such items review read
+    (sessions 12-13: 'contest' for 'competition', 'weights' for 'parameters', 'univariate' for
+    'time-series', 'Prompt commands designs'), while the 5 kept changed a number or a name."""
+    usable = [s for s in _usable(chunk) if not PLACEMENT.search(s) and not _LINKS.match(s)
+              and checkable_detail(s)]
+    return usable[attempt % len(usable)] if usable else None
 
 
 def truth_of(chunk: Chunk, kind: str, attempt: int) -> bool:
@@ -117,16 +161,30 @@ def truth_of(chunk: Chunk, kind: str, attempt: int) -> bool:
 _NAME = re.compile(r"(?<=\S )[A-Z][\w.+#-]*[A-Za-z0-9](?: [A-Z][\w.+#-]*[A-Za-z0-9])*")
 
 
+def checkable_detail(sentence: str) -> str | None:
+    """A detail of `sentence` a learner can check: a number, else a name inside the sentence
+    that is not one item of a list there; None when it has neither. Not a stage's or a
+    quarter's number ("stage 1", "Q1": the quiz's own stage settles it), nor digits inside a
+    name ("3Blue1Brown"), nor the second word of a name ("Forests" of "Random Forests"), nor
+    "Roadmap A/B"."""
+    for found in NUMBER.finditer(sentence):
+        before, after = sentence[:found.start()], sentence[found.end():]
+        if not re.search(r"(\bstages?\s*|[A-Za-z])$", before, re.I) and not re.match(r"[A-Za-z]", after):
+            return found.group(0)
+    for found in _NAME.finditer(sentence):
+        before = sentence[:found.start()].split()
+        if not _listed(found, sentence) and not found.group(0).startswith("Roadmap") \
+                and not (before and before[-1][:1].isupper()):
+            return found.group(0)
+    return None
+
+
 def false_detail(sentence: str) -> str:
     """The detail a false statement changes, chosen here (the model, left to choose, named
     words its sentence does not hold, so nothing changed: 2 of 2 in a stage-1 build of session
-    12): a number, else a name inside the sentence that is not one item of a list there, else
-    its longest content word."""
-    if found := NUMBER.search(sentence):
-        return found.group(0)
-    for found in _NAME.finditer(sentence):
-        if not _listed(found, sentence) and found.group(0) not in ("Roadmap A", "Roadmap B"):
-            return found.group(0)
+    12): a number or a name (checkable_detail), else its longest content word."""
+    if found := checkable_detail(sentence):
+        return found
     words = sorted((w for w in re.finditer(r"[A-Za-z][\w-]+", sentence) if w.group(0).lower() not in STOPWORDS
                     and not w.group(0).endswith("ly") and not _listed(w, sentence)),
                    key=lambda w: len(w.group(0)), reverse=True)
@@ -147,8 +205,9 @@ def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int, truth: bool) -
     """The prompt for one candidate, its seed (`attempt` varies option order), the sentence it
     tests and, for a false statement, the detail to change."""
     seed = _seed(chunk.id, kind, str(attempt))
-    focus = focus_sentence(chunk, attempt)
-    detail = false_detail(focus) if kind == "tf" and not truth else ""
+    false = kind == "tf" and not truth
+    focus = (false_focus(chunk, attempt) if false else None) or focus_sentence(chunk, attempt)
+    detail = false_detail(focus) if false else ""
     messages = tutor.prompts.messages("quiz", kind=kind, truth=truth, title=chunk.title.split(" — ")[0],
                                       text=chunk.text, focus=focus, detail=detail)
     return messages, seed, focus, detail
@@ -180,6 +239,8 @@ def generate_many(tutor: Tutor, jobs: list[Job]) -> list[Candidate | Exception]:
     groups: dict[tuple[str, bool, float], list[int]] = defaultdict(list)
     for i, (chunk, kind, attempt, *asked) in enumerate(jobs):
         truth = kind != "tf" or (asked[0] if asked and asked[0] is not None else truth_of(chunk, kind, attempt))
+        if not truth and false_focus(chunk, attempt) is None:  # nothing checkable to change: a true item
+            truth = True
         groups[(kind, truth, TEMPERATURE if attempt else 0.0)].append(i)
     for (kind, truth, temperature), members in groups.items():
         requests = [_request(tutor, *jobs[i][:3], truth) for i in members]
