@@ -619,12 +619,19 @@ def test_a_false_statement_changes_a_sentence_with_a_number_or_a_name():
 @pytest.mark.parametrize("replacement, expected", [
     ("stepping the weights", "It repeatedly steps the weights a little."),  # words around "parameters" said once
     ("the weights a", "It repeatedly steps the weights a little."),
-    ("2", "It repeatedly steps the parameters a little."),  # a number for a name: unchanged, so rejected
+    ("2", "It repeatedly steps the parameters a little."),  # a number for a word: unchanged, so rejected
     ("different name or term of the same type", "It repeatedly steps the parameters a little."),  # the prompt copied
 ])
 def test_a_replacement_is_swapped_in_once_and_never_as_the_prompt_or_another_type(replacement, expected):
     assert swapped("It repeatedly steps the parameters a little.", "parameters",
                    replacement.replace("stepping", "steps")) == expected
+
+
+def test_a_name_is_swapped_for_a_name():
+    fact = "Document it: a README explaining the problem."
+    assert swapped(fact, "README", "use") == fact  # "a use explaining": unchanged, so rejected
+    assert swapped(fact, "README", "Makefile") == "Document it: a Makefile explaining the problem."
+    assert swapped("In the Adam paper", "Adam", "deepQ") == "In the deepQ paper"
 
 
 def test_a_false_reply_that_names_words_its_sentence_lacks_changes_the_chosen_detail():

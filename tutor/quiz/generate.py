@@ -80,7 +80,7 @@ def swapped(fact, changed, replacement):
     if not all(isinstance(t, str) and t.strip() for t in (fact, changed, replacement)):
         return fact
     found = re.search(rf"(?<!\w){re.escape(changed.strip())}(?!\w)", fact, re.I)
-    if not found or _INSTRUCTION.search(replacement) or _retyped(changed, replacement):
+    if not found or _INSTRUCTION.search(replacement) or _retyped(found.group(0), replacement):
         return fact
     before, after = fact[:found.start()], fact[found.end():]
     return before + _unrepeated(replacement.strip(), before, after) + after
@@ -88,8 +88,13 @@ def swapped(fact, changed, replacement):
 
 def _retyped(changed: str, replacement: str) -> bool:
     """A number put for a name or a name for a number ("Using scikit-learn 2 keeps ..." for
-    "Pipelines", a stage-1 build of session 13): rejected for its grammar, not its content."""
-    return bool(NUMBER.fullmatch(changed.strip())) != bool(NUMBER.fullmatch(replacement.strip()))
+    "Pipelines"), or a lower-case word for a name ("a use explaining" for "a README explaining",
+    "served as an annotated" for "an API"; session 13's builds): rejected for its grammar, not
+    its content."""
+    changed, replacement = changed.strip(), replacement.strip()
+    if bool(NUMBER.fullmatch(changed)) != bool(NUMBER.fullmatch(replacement)):
+        return True
+    return changed[:1].isupper() and replacement == replacement.lower()
 
 
 _INSTRUCTION = re.compile(r"\b(name or term|of the same type|that the source does not say)\b", re.I)
@@ -145,7 +150,7 @@ _LINKS = re.compile(r"^(Prerequisites of|Concepts that build on) ")
 def false_focus(chunk: Chunk, attempt: int = 0) -> str | None:
     """The sentence a false statement changes: one whose detail is a number or a name
     (checkable_detail), later passes taking the next; None when the chunk has none. A common
-    word swapped came back as a synonym or broke the grammar in all 6 such items review read
+    word swapped came back as a synonym or broke the grammar in all 4 such items review read
     (sessions 12-13: 'contest' for 'competition', 'weights' for 'parameters', 'univariate' for
     'time-series', 'Prompt commands designs'), while the 5 kept changed a number or a name."""
     usable = [s for s in _usable(chunk) if not PLACEMENT.search(s) and not _LINKS.match(s)
