@@ -54,6 +54,8 @@ _ASKS_QUANTITY = re.compile(r"\b(?:how (?:big|many|much|long|fast|large|old|ofte
                             r"which (?:year|week|month)s?|when\b|what (?:week|month)s?|how much time)", re.I)
 
 
+# A question about where or when something sits: only then is a concept page's placement
+# line ("X is part of stage 4 (...)") shown (see `select`).
 _ASKS_PLACE = re.compile(r"\b(?:stages?|when|weeks?|months?|where|order|before|after|long|part|timeline|"
                          r"schedule|first|next|then|prerequisites?)\b", re.I)
 

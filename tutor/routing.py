@@ -92,6 +92,7 @@ def _pattern(names: list[str], after: str = "") -> re.Pattern:
     return re.compile(rf"(?<![\w-])(?:{alternatives})s?{after}(?![\w-])", re.I)
 
 
+@lru_cache(maxsize=64)
 def stage_title_pattern(title: str, *, loose: bool = False) -> re.Pattern:
     """How a text names a stage by its title ("Foundations and Classical Machine Learning"):
     a part of two words or more anywhere ("classical ML", "deep learning fundamentals"), a
