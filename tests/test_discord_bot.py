@@ -151,6 +151,13 @@ def test_tutor_discord_end_to_end(service):
             assert thanks[0]["json"]["content"].startswith("Thanks for the feedback")
             with Session(engine) as s:
                 assert [f.rating for f in s.exec(select(Feedback)).all()] == [1]
+
+            # /next through the real process: the study time reads "about N days", not "~0.3 weeks"
+            discord_api.slash_command("next", {}, interaction_id="5003")
+            shown = discord_api.wait_for(lambda r: r["method"] == "PATCH" and "tok-5003" in r["path"]
+                                         and "What to learn next" in (r["json"] or {}).get("content", ""))
+            text = shown[0]["json"]["content"]
+            assert " days)" in text and " 0." not in text, text
         finally:
             proc.terminate()
             try:
