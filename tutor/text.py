@@ -6,7 +6,9 @@ import re
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number as stated: "16", "0.001"
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")  # a citation marker the model writes, with its leading space
-PLACEMENT = re.compile(r"\bis part of stage \d")  # a concept page's placement line (ingest/roadmap_docs.py)
+# Lines ingest/roadmap_docs.py writes on every concept page: where it sits, and its links
+PLACEMENT = re.compile(r"\bis part of stage \d")  # "X is part of stage 2 (...)"
+LINKS = re.compile(r"^(Prerequisites of|Concepts that build on) ")  # "Prerequisites of X: Y."
 _WORD = re.compile(r"[a-z0-9]+(?:[.+#-][a-z0-9]+)*")
 # A sentence ends at . ! or ? before a capital, a digit, a bullet or a quote; a blank line
 # or a new list item or heading ends one too. A single line break inside a paragraph does

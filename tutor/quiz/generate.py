@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from tutor.answer import Tutor
 from tutor.errors import TutorError
 from tutor.quiz.schema import Candidate, generation_schema
-from tutor.text import NUMBER, PLACEMENT, STOPWORDS, sentences, terms
+from tutor.text import LINKS, NUMBER, PLACEMENT, STOPWORDS, sentences, terms
 from tutor.types import Chunk
 
 SOURCE_KINDS = ("roadmap", "paper", "faq")
@@ -142,18 +142,14 @@ def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
     return usable[attempt % len(usable)] if usable else chunk.text[:300]
 
 
-# A concept page's links ("Prerequisites of X: Y. Concepts that build on X: Z."), written by
-# ingest/roadmap_docs.py: a name swapped there says nothing about what X is.
-_LINKS = re.compile(r"^(Prerequisites of|Concepts that build on) ")
-
-
 def false_focus(chunk: Chunk, attempt: int = 0) -> str | None:
     """The sentence a false statement changes: one whose detail is a number or a name
     (checkable_detail), later passes taking the next; None when the chunk has none. A common
     word swapped came back as a synonym or broke the grammar in all 4 such items review read
     (sessions 12-13: 'contest' for 'competition', 'weights' for 'parameters', 'univariate' for
     'time-series', 'Prompt commands designs'), while the 5 kept changed a number or a name."""
-    usable = [s for s in _usable(chunk) if not PLACEMENT.search(s) and not _LINKS.match(s)
+    # a name swapped in a placement or link line says nothing about what the concept is
+    usable = [s for s in _usable(chunk) if not PLACEMENT.search(s) and not LINKS.match(s)
               and checkable_detail(s)]
     return usable[attempt % len(usable)] if usable else None
 
