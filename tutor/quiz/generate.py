@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from tutor.answer import Tutor
 from tutor.errors import TutorError
 from tutor.quiz.schema import Candidate, generation_schema
+from tutor.quiz.swaps import Siblings, replacement_for, sibling_names, subject_in
 from tutor.text import LINKS, NUMBER, PLACEMENT, STOPWORDS, sentences, terms
 from tutor.types import Chunk
 
@@ -144,13 +145,14 @@ def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
 
 def false_focus(chunk: Chunk, attempt: int = 0) -> str | None:
     """The sentence a false statement changes: one whose detail is a number or a name
-    (checkable_detail), later passes taking the next; None when the chunk has none. A common
+    (checkable_detail) or that names its chunk's own paper or concept once (swaps.subject_in),
+    later passes taking the next; None when the chunk has none. A common
     word swapped came back as a synonym or broke the grammar in all 4 such items review read
     (sessions 12-13: 'contest' for 'competition', 'weights' for 'parameters', 'univariate' for
     'time-series', 'Prompt commands designs'), while the 5 kept changed a number or a name."""
     # a name swapped in a placement or link line says nothing about what the concept is
-    usable = [s for s in _usable(chunk) if not PLACEMENT.search(s) and not LINKS.match(s)
-              and checkable_detail(s)]
+    usable = [s for s in _usable(chunk) if not PLACEMENT.search(s) and not LINKS.match(s) and not _BELONGS.search(s)
+              and (checkable_detail(s) or subject_in(s, chunk))]
     return usable[attempt % len(usable)] if usable else None
 
 
@@ -159,6 +161,7 @@ def truth_of(chunk: Chunk, kind: str, attempt: int) -> bool:
     return random.Random(_seed(chunk.id, kind, str(attempt)) + 1).random() < 0.5
 
 
+_BELONGS = re.compile(r"\bbelongs to stage \d")  # a paper summary's placement line
 _NAME = re.compile(r"(?<=\S )[A-Z][\w.+#-]*[A-Za-z0-9](?: [A-Z][\w.+#-]*[A-Za-z0-9])*")
 
 
@@ -167,10 +170,12 @@ def checkable_detail(sentence: str) -> str | None:
     that is not one item of a list there; None when it has neither. Not a stage's or a
     quarter's number ("stage 1", "Q1": the quiz's own stage settles it), nor digits inside a
     name ("3Blue1Brown"), nor the second word of a name ("Forests" of "Random Forests"), nor
-    "Roadmap A/B"."""
+    "Roadmap A/B", nor an end of a range ("weeks 9-16" changed to "weeks 12-16" is a quibble,
+    to "4-3 papers" nonsense), nor a version ("GPT-3")."""
     for found in NUMBER.finditer(sentence):
         before, after = sentence[:found.start()], sentence[found.end():]
-        if not re.search(r"(\bstages?\s*|[A-Za-z])$", before, re.I) and not re.match(r"[A-Za-z]", after):
+        if not re.search(r"(\bstages?\s*|[A-Za-z]-?|\d\s*[-–]\s*)$", before, re.I) \
+                and not re.match(r"[A-Za-z]|\s*[-–]\s*\d", after):
             return found.group(0)
     for found in _NAME.finditer(sentence):
         before = sentence[:found.start()].split()
@@ -180,10 +185,14 @@ def checkable_detail(sentence: str) -> str | None:
     return None
 
 
-def false_detail(sentence: str) -> str:
+def false_detail(sentence: str, chunk: Chunk | None = None) -> str:
     """The detail a false statement changes, chosen here (the model, left to choose, named
     words its sentence does not hold, so nothing changed: 2 of 2 in a stage-1 build of session
-    12): a number or a name (checkable_detail), else its longest content word."""
+    12): the chunk's own paper or concept when the sentence names it (another of the stage's
+    is put in its place, swaps.py), else a number or a name (checkable_detail), else its
+    longest content word."""
+    if chunk is not None and (name := subject_in(sentence, chunk)):
+        return name
     if found := checkable_detail(sentence):
         return found
     words = sorted((w for w in re.finditer(r"[A-Za-z][\w-]+", sentence) if w.group(0).lower() not in STOPWORDS
@@ -202,25 +211,31 @@ def _listed(found: re.Match, sentence: str) -> bool:
                 or re.match(r"\s*(,|and\b|or\b)", after))
 
 
-def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int, truth: bool) -> tuple[list[dict], int, str, str]:
+def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int, truth: bool,
+             siblings: Siblings) -> tuple[list[dict], int, str, str, str | None]:
     """The prompt for one candidate, its seed (`attempt` varies option order), the sentence it
-    tests and, for a false statement, the detail to change."""
+    tests and, for a false statement, the detail to change and what replaces it by rule
+    (swaps.py; None leaves it to the model)."""
     seed = _seed(chunk.id, kind, str(attempt))
     false = kind == "tf" and not truth
     focus = (false_focus(chunk, attempt) if false else None) or focus_sentence(chunk, attempt)
-    detail = false_detail(focus) if false else ""
+    detail = false_detail(focus, chunk) if false else ""
+    replacement = replacement_for(detail, focus, chunk, siblings, seed) if false else None
     messages = tutor.prompts.messages("quiz", kind=kind, truth=truth, title=chunk.title.split(" — ")[0],
                                       text=chunk.text, focus=focus, detail=detail)
-    return messages, seed, focus, detail
+    return messages, seed, focus, detail, replacement
 
 
-def _as_asked(reply, focus: str, detail: str):
+def _as_asked(reply, focus: str, detail: str, replacement: str | None = None):
     """A false statement's reply on the sentence it was asked to change, as the source says
     it (the model's copy is not used: in a stage-1 build it copied "stage 1" as "stage 2",
     and the changed copy became the correction), and the model's "changed" words only when
-    that sentence holds them, else the detail it was asked to change."""
+    that sentence holds them, else the detail it was asked to change; with a `replacement`
+    chosen by rule, that detail and that replacement."""
     if not detail or not isinstance(reply, dict):
         return reply
+    if replacement:
+        return {**reply, "fact": focus, "changed": detail, "replacement": replacement}
     changed = reply.get("changed")
     if not (isinstance(changed, str) and changed.strip() and changed.strip() in focus):
         changed = detail
@@ -237,6 +252,7 @@ def generate_many(tutor: Tutor, jobs: list[Job]) -> list[Candidate | Exception]:
     is not JSON gets its exception in its place; since one bad reply fails a batch call, that
     batch is then asked again one job at a time."""
     out: list[Candidate | Exception | None] = [None] * len(jobs)
+    siblings = sibling_names(tutor.index.chunks)
     groups: dict[tuple[str, bool, float], list[int]] = defaultdict(list)
     for i, (chunk, kind, attempt, *asked) in enumerate(jobs):
         truth = kind != "tf" or (asked[0] if asked and asked[0] is not None else truth_of(chunk, kind, attempt))
@@ -244,15 +260,16 @@ def generate_many(tutor: Tutor, jobs: list[Job]) -> list[Candidate | Exception]:
             truth = True
         groups[(kind, truth, TEMPERATURE if attempt else 0.0)].append(i)
     for (kind, truth, temperature), members in groups.items():
-        requests = [_request(tutor, *jobs[i][:3], truth) for i in members]
+        requests = [_request(tutor, *jobs[i][:3], truth, siblings) for i in members]
         schema = generation_schema(kind, truth)
         try:
             replies = tutor.llm.json_many([r[0] for r in requests], schema, max_tokens=MAX_ITEM_TOKENS,
                                           temperature=temperature)
         except (TutorError, ValueError):
             replies = [_one_json(tutor, r[0], schema, temperature) for r in requests]
-        for i, (_, seed, focus, detail), reply in zip(members, requests, replies):
-            out[i] = reply if isinstance(reply, Exception) else to_candidate(kind, _as_asked(reply, focus, detail), seed)
+        for i, (_, seed, focus, detail, replacement), reply in zip(members, requests, replies):
+            out[i] = reply if isinstance(reply, Exception) else \
+                to_candidate(kind, _as_asked(reply, focus, detail, replacement), seed)
     return out
 
 
