@@ -612,9 +612,12 @@ def test_a_false_statement_changes_a_sentence_with_a_number_or_a_name():
             return [{"role": "user", "content": f"truth={kw['truth']} focus={kw['focus']} detail={kw['detail']}"}]
 
     tutor = type("T", (), {"llm": Recorder(), "prompts": Prompts(), "index": type("I", (), {"chunks": []})})()
-    generate_many(tutor, [(chunk, "tf", 0, False), (plain, "tf", 0, False)])
-    assert sorted(asked) == ["truth=False focus=Adam's default learning rate is 0.001 in most libraries today. detail=0.001",
-                             "truth=True focus=Gradient descent steps against the gradient of the loss each time. detail="]
+    numbered, _ = generate_many(tutor, [(chunk, "tf", 0, False), (plain, "tf", 0, False)])
+    # the number is swapped by rule (tutor/quiz/swaps.py), with no model call
+    assert asked == ["truth=True focus=Gradient descent steps against the gradient of the loss each time. detail="]
+    assert numbered.answer is False and numbered.correction == "Adam's default learning rate is 0.001 in most libraries today."
+    assert "0.001" not in numbered.question and numbered.question.startswith("Adam's default learning rate is 0.0")
+
 
 
 @pytest.mark.parametrize("replacement, expected", [

@@ -100,7 +100,7 @@ class BuildReport:
 
 def _store(session: Session, c: Candidate, verdict: Verdict, chunk, backend: str,
            concept: str | None = None) -> QuizItem:
-    row = QuizItem(stage=chunk.stage, concept_id=primary_concept(chunk, f"{c.question} {c.explanation}", concept),
+    row = QuizItem(stage=chunk.stage, concept_id=primary_concept(chunk, f"{c.key_statement()} {c.explanation}", concept),
                    concepts=json.dumps(list(chunk.concepts)), kind=c.kind, question=str(c.question),
                    options=json.dumps(c.options), answer=json.dumps(c.answer), explanation=str(c.explanation),
                    fact=str(c.fact), chunk_id=chunk.id, source_title=chunk.title, source=chunk.source,

@@ -226,16 +226,13 @@ def _request(tutor: Tutor, chunk: Chunk, kind: str, attempt: int, truth: bool,
     return messages, seed, focus, detail, replacement
 
 
-def _as_asked(reply, focus: str, detail: str, replacement: str | None = None):
+def _as_asked(reply, focus: str, detail: str):
     """A false statement's reply on the sentence it was asked to change, as the source says
     it (the model's copy is not used: in a stage-1 build it copied "stage 1" as "stage 2",
     and the changed copy became the correction), and the model's "changed" words only when
-    that sentence holds them, else the detail it was asked to change; with a `replacement`
-    chosen by rule, that detail and that replacement."""
+    that sentence holds them, else the detail it was asked to change."""
     if not detail or not isinstance(reply, dict):
         return reply
-    if replacement:
-        return {**reply, "fact": focus, "changed": detail, "replacement": replacement}
     changed = reply.get("changed")
     if not (isinstance(changed, str) and changed.strip() and changed.strip() in focus):
         changed = detail
@@ -261,16 +258,31 @@ def generate_many(tutor: Tutor, jobs: list[Job]) -> list[Candidate | Exception]:
         groups[(kind, truth, TEMPERATURE if attempt else 0.0)].append(i)
     for (kind, truth, temperature), members in groups.items():
         requests = [_request(tutor, *jobs[i][:3], truth, siblings) for i in members]
+        for i, (_, _, focus, detail, replacement) in zip(members, requests):
+            if replacement:  # a false statement swapped by rule: nothing for the model to write
+                out[i] = ruled_false(focus, detail, replacement)
+        left = [(i, r) for i, r in zip(members, requests) if out[i] is None]
+        if not left:
+            continue
+        members, requests = [i for i, _ in left], [r for _, r in left]
         schema = generation_schema(kind, truth)
         try:
             replies = tutor.llm.json_many([r[0] for r in requests], schema, max_tokens=MAX_ITEM_TOKENS,
                                           temperature=temperature)
         except (TutorError, ValueError):
             replies = [_one_json(tutor, r[0], schema, temperature) for r in requests]
-        for i, (_, seed, focus, detail, replacement), reply in zip(members, requests, replies):
-            out[i] = reply if isinstance(reply, Exception) else \
-                to_candidate(kind, _as_asked(reply, focus, detail, replacement), seed)
+        for i, (_, seed, focus, detail, _), reply in zip(members, requests, replies):
+            out[i] = reply if isinstance(reply, Exception) else to_candidate(kind, _as_asked(reply, focus, detail), seed)
     return out
+
+
+def ruled_false(focus: str, detail: str, replacement: str) -> Candidate:
+    """A false statement made by rule: the source sentence with `detail` swapped for
+    `replacement` (swaps.py), explained by the sentence itself. The model's explanations of
+    such swaps were wrong in 4 of 5 candidates of the first build with them ("it replaces
+    'maths and' with 'maths and'", "you need four things instead of three"); the source
+    sentence is right by construction."""
+    return Candidate("tf", swapped(focus, detail, replacement), False, [], f"The roadmap says: {focus}", focus, focus)
 
 
 def _one_json(tutor: Tutor, messages: list[dict], schema: dict, temperature: float) -> dict | Exception:

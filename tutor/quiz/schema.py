@@ -84,6 +84,12 @@ class Candidate:
             return self.question if self.answer is True else self.correction
         return str(self.answer)
 
+    def key_statement(self) -> str:
+        """What the item says is true: a true/false item's true statement, else the question
+        with its key."""
+        key = self.key_text()
+        return key if self.kind == "tf" else f"{self.question} {key}"
+
 
 def schema_problems(c: Candidate) -> list[str]:
     """Structural problems (wrong types, empty text, wrong option count); empty when sound.

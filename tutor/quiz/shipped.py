@@ -87,11 +87,6 @@ def source_sentence(validator, statement: str, chunk: Chunk) -> str:
     return str(parts[int((vectors @ validator.embedder.encode_one(statement)).argmax())])
 
 
-def key_statement(c: Candidate) -> str:
-    key = c.key_text()
-    return key if c.kind == "tf" else f"{c.question} {key}"
-
-
 def item_record(c: Candidate, concept: str | None, chunk: Chunk, sentence: str, scores: dict) -> dict:
     """One accepted item as the file keeps it."""
     record = {"id": item_id(chunk.stage, c.kind, c.question, c.options, c.answer), "kind": c.kind,
@@ -151,7 +146,7 @@ def export_stage(tutor, stage: int, folder: Path, per_stage: int, max_candidates
             _seed_bank(engine, old, tutor.index.chunks)
         report = build_stage(tutor, engine, stage, per_stage, max_candidates=max_candidates, **build)
         engine.dispose()
-    records = [item_record(c, concept, chunk, source_sentence(validator, key_statement(c), chunk), verdict.scores)
+    records = [item_record(c, concept, chunk, source_sentence(validator, c.key_statement(), chunk), verdict.scores)
                for c, concept, chunk, verdict in report.kept if robust(verdict.scores)]
     build = {"candidates": report.candidates, "accepted": report.accepted,
              "near_a_threshold": report.accepted - len(records), "repaired": report.repaired,
@@ -186,6 +181,8 @@ def _seed_bank(engine: Engine, old: dict, chunks: list[Chunk]) -> None:
 def write_stage(path: Path, stage: int, generator: dict, build, records: list[dict],
                 dropped: list[dict] | None = None) -> Path:
     header = (f"# Shipped quiz bank, stage {stage}: {len(records)} items written by the model named below\n"
+              f"# (a false true/false statement whose explanation is 'The roadmap says: ...' is a\n"
+              f"# source sentence with one detail swapped by rule, tutor/quiz/swaps.py)\n"
               f"# and passed by every validator. Regenerate with\n"
               f"#   tutor quiz build --stage {stage} --export corpus/quizzes\n"
               f"# and read eval/quiz_review.py's output before committing; never edit keys by hand.\n")
