@@ -47,6 +47,22 @@ def test_a_list_is_never_shown_with_a_hole(fake_tutor):
     assert len(shown) >= 2 and shown == list(range(shown[0], shown[-1] + 1, 2)), plan.text
 
 
+def test_a_list_asked_for_as_a_whole_is_shown_by_its_items_names(fake_tutor):
+    """"What resources are recommended for stage 1?" was shown 5 of the 7 resources in full
+    and lacked Hands-On Machine Learning, the book the roadmap recommends most. A week plan
+    asked for as a whole keeps its lines whole: they are the content."""
+    tutor = fake_tutor()
+    resources = next(c for c in tutor.index.chunks if c.id.startswith("stage-1#") and c.title.endswith("resources"))
+    names = re.findall(r"^- (.+?) \(", resources.text, re.M)
+    prepared = tutor.prepare("What resources are recommended for stage 1?")
+    listed = next(s for s in prepared.sources if s.id == resources.id)
+    assert re.findall(r"^- (.+?) \(", listed.text, re.M) == names and len(names) == 7
+    assert "):" not in listed.text  # names and types only
+    timeline = tutor.prepare("what's the timeline for stage 4?")
+    plan = next(s for s in timeline.sources if "week-by-week" in s.heading)
+    assert plan.text.startswith("- Weeks 25-27") and "MLOps basics" in plan.text
+
+
 @pytest.mark.parametrize("budget", [40, 120, 200, 400])
 def test_the_budget_holds_headings_included(fake_tutor, budget):
     tutor = fake_tutor(context_tokens=budget)

@@ -16,7 +16,9 @@ chosen items of the same list comes with them (weeks 17-18 and 21-22 of a week p
 as a whole (routed, no week named) starts at its first item: "what's the timeline for stage 4?"
 was shown weeks 28-36 and answered without 25-27. An unordered list, such as a
 stage's resources, may skip items: filling its holes pushed out the very item a question
-asked for ("Which papers should I read in stage 3?" lost BERT). The heading line
+asked for ("Which papers should I read in stage 3?" lost BERT). Asked for as a whole
+(routed, no week named), a list of named items ("- Kaggle Learn (platform): ...") is shown
+by its items' names and types, so all of them fit. The heading line
 carries the chunk's section title, which often states the stage and weeks by itself.
 Week and month spans are shown with their length ("weeks 9-16, 8 weeks": `with_durations`).
 """
@@ -148,8 +150,13 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
         relevance += ROUTED_WEIGHT * np.array([chunks[i].id in routed for i, _, _ in units], dtype=np.float32) * (fit >= 0)
     if q_terms:
         relevance += LEXICAL_WEIGHT * np.array([len(t) / len(q_terms) for t in unit_terms], dtype=np.float32)
+    # A list the question asks for as a whole (routed, no week named) is shown by its items'
+    # names: "What resources are recommended for stage 1?" was shown 5 of the 7 resources in
+    # full and lacked the book the roadmap recommends most.
+    shown_as = {k: head for k, (i, _, s) in enumerate(units)
+                if not weeks and not asked and chunks[i].id in routed and (head := _item_head(s))}
     # the budget counts the material's own words; stated lengths ride on top (a few tokens)
-    costs = [approx_tokens(s) for _, _, s in units]
+    costs = [approx_tokens(shown_as.get(k, s)) for k, (_, _, s) in enumerate(units)]
     head_costs = [approx_tokens(heading(c)) + 2 for c in chunks]
     lists = _list_runs(units)
     # A routed week plan says in which weeks a topic comes; a concept page's placement line
@@ -189,9 +196,19 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
             chosen.setdefault(i, []).append(units[u][1])
             picked.append(u)
             covered |= unit_terms[u]
-    return [Source(c, with_durations(heading(c)),
-                   with_durations(_join([per_chunk[i][0][j] for j in sorted(chosen[i])])))
+    text = {(i, j): shown_as.get(k, s) for k, (i, j, s) in enumerate(units)}
+    return [Source(c, with_durations(heading(c)), with_durations(_join([text[i, j] for j in sorted(chosen[i])])))
             for i, c in enumerate(chunks) if i in chosen]
+
+
+_ITEM_HEAD = re.compile(r"^([-*] [^:\n]{2,80}? \([a-z -]{2,20}\)):\s")  # "- Kaggle Learn (platform): ..."
+
+
+def _item_head(text: str) -> str | None:
+    """A resource-style list item's name and type ("- Hands-On Machine Learning (book)"),
+    None for any other line."""
+    found = _ITEM_HEAD.match(text)
+    return found.group(1) if found else None
 
 
 def _week_fit(text: str, weeks: set[int]) -> int:
