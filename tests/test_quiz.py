@@ -583,6 +583,7 @@ def test_the_detail_a_false_statement_changes_is_chosen_from_its_sentence(senten
     ("Roadmap A's stage 2 resources walk through the AlexNet paper.", "AlexNet"),  # not the stage's number
     ("Roadmap B's Q1 linear algebra uses 3Blue1Brown videos for 4 weeks.", "4"),  # nor Q1's, nor a name's
     ("Aim for 3-4 projects; GPT-3 has 175 billion parameters.", "175"),  # nor a range's end, nor a version
+    ("Practise in stage 1 and 2, then build 3 projects.", "3"),  # nor a stage listed after another
     ("Random Forests' key idea is to grow many trees on bootstrap samples.", "bootstrap"),  # not "Forests"
 ])
 def test_a_stage_quarter_or_half_a_name_is_not_the_detail_changed(sentence, detail):

@@ -168,13 +168,13 @@ _NAME = re.compile(r"(?<=\S )[A-Z][\w.+#-]*[A-Za-z0-9](?: [A-Z][\w.+#-]*[A-Za-z0
 def checkable_detail(sentence: str) -> str | None:
     """A detail of `sentence` a learner can check: a number, else a name inside the sentence
     that is not one item of a list there; None when it has neither. Not a stage's or a
-    quarter's number ("stage 1", "Q1": the quiz's own stage settles it), nor digits inside a
+    quarter's number ("stage 1", "stages 1 and 2", "Q1": the quiz's own stage settles it), nor digits inside a
     name ("3Blue1Brown"), nor the second word of a name ("Forests" of "Random Forests"), nor
     "Roadmap A/B", nor an end of a range ("weeks 9-16" changed to "weeks 12-16" is a quibble,
     to "4-3 papers" nonsense), nor a version ("GPT-3")."""
     for found in NUMBER.finditer(sentence):
         before, after = sentence[:found.start()], sentence[found.end():]
-        if not re.search(r"(\bstages?\s*|[A-Za-z]-?|\d\s*[-–]\s*)$", before, re.I) \
+        if not re.search(r"(\bstages?\s*(\d+\s*(,|and|or)\s*)*|[A-Za-z]-?|\d\s*[-–]\s*)$", before, re.I) \
                 and not re.match(r"[A-Za-z]|\s*[-–]\s*\d", after):
             return found.group(0)
     for found in _NAME.finditer(sentence):
