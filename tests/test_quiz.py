@@ -584,7 +584,7 @@ def test_the_detail_a_false_statement_changes_is_chosen_from_its_sentence(senten
     ("Roadmap B's Q1 linear algebra uses 3Blue1Brown videos for 4 weeks.", "4"),  # nor Q1's, nor a name's
     ("Aim for 3-4 projects; GPT-3 has 175 billion parameters.", "175"),  # nor a range's end, nor a version
     ("Practise in stage 1 and 2, then build 3 projects.", "3"),  # nor a stage listed after another
-    ("Before week 1, set up Python 3.11 or newer and a 1 GB+ disk; it takes 2 days.", "2"),  # nor a bound
+    ("Before week 1, set up Python 3.11 or newer, a 1 GB+ disk and 8 GB or more of RAM; it takes 2 days.", "2"),  # nor a bound
     ("Random Forests' key idea is to grow many trees on bootstrap samples.", "bootstrap"),  # not "Forests"
 ])
 def test_a_stage_quarter_or_half_a_name_is_not_the_detail_changed(sentence, detail):

@@ -166,7 +166,7 @@ def truth_of(chunk: Chunk, kind: str, attempt: int) -> bool:
 # still holds for what is done before week 1); review dropped 4 such swaps in session 14.
 _BOUND_BEFORE = re.compile(r"\b(before|after|from|by|until|since|over|under|at least|at most|more than|"
                            r"less than|fewer than|up to|within)( (the )?(week|month|year|day)s?)? $", re.I)
-_BOUND_AFTER = re.compile(r"(\s*[A-Za-z]*\+|\+| or (more|newer|later|fewer|less|above|below)\b)")
+_BOUND_AFTER = re.compile(r"( [A-Za-z]+)?(\s*\+| or (more|newer|later|fewer|less|above|below)\b)")
 _BELONGS = re.compile(r"\bbelongs to stage \d")  # a paper summary's placement line
 _NAME = re.compile(r"(?<=\S )[A-Z][\w.+#-]*[A-Za-z0-9](?: [A-Z][\w.+#-]*[A-Za-z0-9])*")
 
@@ -178,7 +178,7 @@ def checkable_detail(sentence: str) -> str | None:
     name ("3Blue1Brown"), nor the second word of a name ("Forests" of "Random Forests"), nor
     "Roadmap A/B", nor an end of a range ("weeks 9-16" changed to "weeks 12-16" is a quibble,
     to "4-3 papers" nonsense), nor a version ("GPT-3"), nor a bound ("before week 1", "1 GB+",
-    "3.11 or newer")."""
+    "1 GB or more", "3.11 or newer")."""
     for found in NUMBER.finditer(sentence):
         before, after = sentence[:found.start()], sentence[found.end():]
         if _BOUND_BEFORE.search(before) or _BOUND_AFTER.match(after):
