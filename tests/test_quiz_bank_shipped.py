@@ -52,33 +52,20 @@ def count(engine, *where) -> int:
         return session.exec(select(func.count()).select_from(QuizItem).where(*where)).one()
 
 
-@pytest.mark.xfail(strict=True, reason="stages 1-4 hold 26, 23, 30 and 23 reviewed items: stages 2 and 4 are "
-                                       "short (session 13: sixteen --extend builds of 16 candidates, 122-551 s each, "
-                                       "wrote 39 items and review kept 16); `tutor quiz build --stage N --export "
-                                       "corpus/quizzes --extend` adds more")
 def test_every_shipped_stage_holds_enough_items(shipped):
     assert all(len(f.items) >= MIN_PER_STAGE for f in shipped), [(f.path.name, len(f.items)) for f in shipped]
 
 
-@pytest.mark.xfail(strict=True, reason="stage 4 holds 4 multiple-choice items: session 13's six stage-4 builds "
-                                       "(96 candidates, five with mcq in --kinds) wrote 1, dropped on review (its "
-                                       "repaired wrong options were not problems, so the key was found by elimination; "
-                                       "distractor_supported was again the main rejection); `tutor quiz build --stage 4 "
-                                       "--export corpus/quizzes --extend --kinds mcq` adds more")
 def test_shipped_items_spread_over_kinds(shipped):
     for f in shipped:
         kinds = Counter(i["kind"] for i in f.items)
         assert kinds["mcq"] >= 5 and kinds["tf"] >= 3 and kinds["short"] >= 3, (f.path.name, kinds)
 
 
-@pytest.mark.xfail(strict=True, reason="true/false items are mostly true (false: 0 of 15, 2 of 9, 2 of 19, 3 of 15 "
-                                       "in stages 1-4): a learner answering 'true' to every one scores well. Session "
-                                       "13's builds on every stage wrote 12 false statements that passed the validators; "
-                                       "review kept 3 (a year or a paper's name changed) and dropped 9 (synonyms, a family "
-                                       "for its member, broken grammar). The generator now changes only a number or a "
-                                       "name, and rejects a replacement of another type, but the packaged model's "
-                                       "replacement was usable for 1 of 4 jobs in a probe (the others were phrases of the "
-                                       "sentence), and chunks with no number or name get true statements")
+# A learner answering "true" to every true/false item must not score well. Until session 14
+# the bank was mostly true (false: 0 of 15, 2 of 9, 2 of 19, 3 of 15): the model's replacement
+# for a false statement's detail was usable for 1 of 4 jobs. Most false items are now a source
+# sentence with its own paper, concept or number swapped by rule (tutor/quiz/swaps.py).
 def test_true_false_items_are_not_all_true(shipped):
     for f in shipped:
         answers = [i["answer"] for i in f.items if i["kind"] == "tf"]
@@ -182,8 +169,11 @@ def test_a_quiz_shorter_than_asked_says_how_many_it_has(shipped, chunks, corpus_
               env={"TUTOR_DATABASE_URL": str(engine.url), "TUTOR_CORPUS_DIR": str(tmp_path / "no-quizzes")})
     assert cli.returncode == 0, cli.stderr
     served = json.loads(cli.stdout)
-    assert (served["requested"], served["available"]) == (5, 2)
-    assert served["message"].startswith("Only 2 of the 5 questions you asked for are ready for stage 2")
+    # the top-up the short quiz started may have added a false statement swapped by rule,
+    # which needs no model (tutor/quiz/swaps.py): the message counts what the bank holds now
+    held = count(engine, QuizItem.stage == 2, QuizItem.status == "accepted")
+    assert 2 <= held < 5 and (served["requested"], served["available"]) == (5, held)
+    assert served["message"].startswith(f"Only {held} of the 5 questions you asked for are ready for stage 2")
 
 
 def test_db_upgrade_and_ingest_load_the_bank_and_a_corpus_without_quiz_files_loads_nothing(
