@@ -22,6 +22,7 @@ import numpy as np
 
 from ingest.chunking import chunk_document
 from ingest.loaders import corpus_files, discover, load_file
+from ingest.roadmap_docs import stage_papers
 from tutor.config import Settings
 from tutor.embed import DIMS, EMBEDDER_NAME, Embedder, embedder_name
 from tutor.errors import IndexCorrupt, IndexMissing, IngestError
@@ -146,6 +147,8 @@ def build_index(
         files[source] = digest
         for doc in docs:
             chunks += chunk_document(doc)
+    for doc in stage_papers(chunks):  # made from the chunks of several files: never cached
+        chunks += chunk_document(doc)
     report.removed = sorted(set(old_files) - set(files))
     report.files, report.chunks = len(files), len(chunks)
     _check_unique(chunks)

@@ -6,8 +6,10 @@ sections name their subject, because a chunk is read without its neighbours.
 
 from __future__ import annotations
 
+import re
+
 from tutor.roadmap import Roadmap, Stage
-from tutor.types import Document
+from tutor.types import Chunk, Document
 
 SOURCE = "roadmap.yaml"
 
@@ -119,3 +121,32 @@ def plan_docs(rm: Roadmap) -> list[Document]:
 
 def roadmap_documents(rm: Roadmap) -> list[Document]:
     return [overview_doc(rm)] + [stage_doc(rm, s) for s in rm.stages] + concept_docs(rm) + plan_docs(rm)
+
+
+_GOAL = re.compile(r"^(Stage \d+ \([^)]*\)): goal$")  # the stage document's first section
+
+
+def stage_papers(chunks: list[Chunk]) -> list[Document]:
+    """A "papers" section for each stage that has paper summaries, naming them in one line:
+    "Which papers should I read in stage 3?" was routed to the stage's resources, which list one
+    paper beside The Illustrated Transformer, and answered "the papers by BERT (2018) and the
+    Illustrated Transformer (docs)". Made from the index's chunks (the stage documents come
+    from roadmap.yaml, the papers from their own files), so it follows both on every ingest."""
+    heads: dict[int, tuple[str, str]] = {}  # stage -> (document title, "Stage 3 (..., weeks 17-24)")
+    for c in chunks:
+        doc_title, _, section = c.title.partition(" — ")
+        if c.kind == "roadmap" and c.doc_id == f"stage-{c.stage}" and (found := _GOAL.match(section)):
+            heads[c.stage] = (doc_title, found.group(1))
+    papers: dict[int, dict[str, tuple[str, tuple[str, ...]]]] = {}
+    for c in chunks:
+        if c.kind == "paper" and c.stage in heads:
+            papers.setdefault(c.stage, {}).setdefault(c.doc_id, (c.title.partition(" — ")[0].split(": ")[0], c.concepts))
+    docs = []
+    for stage, found in sorted(papers.items()):
+        names = sorted((name for name, _ in found.values()), key=str.lower)
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+        concepts = tuple(dict.fromkeys(cid for _, ids in found.values() for cid in ids))
+        doc_title, name = heads[stage]
+        text = f"## {name}: papers\nThe roadmap summarises {len(names)} papers for stage {stage}: {listed}."
+        docs.append(Document(f"stage-{stage}-papers", doc_title, text, "roadmap", "papers", stage, concepts))
+    return docs

@@ -582,3 +582,30 @@ def test_cli_missing_path_is_one_line_without_traceback(tmp_path, tiny_corpus):
     assert len(lines) == 1, done.stderr
     assert "no such file or directory" in lines[0] and str(missing) in lines[0]
     assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+# --- a stage's papers ------------------------------------------------------------------------
+
+def test_each_stage_gets_a_section_naming_its_paper_summaries(corpus_index):
+    """"Which papers should I read in stage 3?" had no section to route to: the stage's
+    resources list one paper beside The Illustrated Transformer, and the model called both
+    papers. The section is made from the chunks of the stage documents and the paper files."""
+    from ingest.roadmap_docs import stage_papers
+
+    chunks = load_index(corpus_index.index_dir).chunks
+    lists = {c.stage: c for c in chunks if c.doc_id.startswith("stage-") and c.doc_id.endswith("-papers")}
+    assert sorted(lists) == [1, 2, 3, 4]
+    for stage, listed in lists.items():
+        names = {c.title.split(" — ")[0].split(": ")[0] for c in chunks if c.kind == "paper" and c.stage == stage}
+        assert all(name in listed.text for name in names) and len(names) >= 2, (stage, names, listed.text)
+        assert listed.title.endswith(f"weeks {'1-8 9-16 17-24 25-36'.split()[stage - 1]}): papers")
+    assert "Attention Is All You Need (the Transformer)" in lists[3].text and "BERT" in lists[3].text
+    # made again from the same chunks, it is the same: an unchanged tree writes no new version
+    again = [d for d in stage_papers([c for c in chunks if not c.doc_id.endswith("-papers")])]
+    assert [chunk_document(d)[0].text for d in again] == [lists[s].text for s in sorted(lists)]
+
+
+def test_a_corpus_without_paper_summaries_gets_no_papers_section(build, tiny_settings):
+    build()
+    chunks = load_index(tiny_settings.index_dir).chunks
+    assert chunks and not [c for c in chunks if c.doc_id.endswith("-papers")]

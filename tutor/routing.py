@@ -1,8 +1,8 @@
 """Which section of a structured entry a question asks for: routed sections.
 
 Much of the material is structured: every stage document has the same sections (goal,
-week-by-week plan, resources, milestone, concepts covered, what comes after, before:
-ingest/roadmap_docs.py), every paper summary too (problem, key idea, result, why it matters,
+week-by-week plan, resources, milestone, concepts covered, what comes after, before, and the
+papers summarised for it: ingest/roadmap_docs.py), every paper summary too (problem, key idea, result, why it matters,
 where it fits), and so do the tracks (month-by-month plan, what to emphasise), the Roadmap B
 quarters (projects) and the specialisations (topics). Learners ask for one section of one
 entry ("Which concepts are covered in stage 2?", "what results did the ResNet paper get?",
@@ -30,6 +30,9 @@ STAGE_CUES = {
     # start?" was shown the milestone first and answered with it
     "goal": "goal aim focus about overview name called title start starts begin begins long duration",
     "week-by-week plan": "week plan schedule timeline doing happens",
+    # before resources: "Which papers should I read in stage 3?" uses both cues, and the
+    # resources list one paper (ingest/roadmap_docs.stage_papers makes this section)
+    "papers": "paper papers",
     "resources": "resources books courses read reading materials tutorials",
     "milestone": "milestone close closes deliverable",  # not "finish": "finished stage 4, what next?"
     "concepts covered": "concepts topics covered cover",
@@ -47,7 +50,8 @@ TRACK_CUES = {
     "month-by-month plan": "month months plan schedule when",
     "what to emphasise": "emphasise emphasize emphasis",
 }
-QUARTER_CUES = {"projects": "project projects build"}
+# "overview": the quarter's opening section, its summary ("What does Q2 cover?")
+QUARTER_CUES = {"projects": "project projects build", "overview": "cover covers covered overview summary"}
 SPECIALISATION_CUES = {"topics": "topics topic covered cover learn study"}
 CUES = {"paper": PAPER_CUES, "track": TRACK_CUES, "quarter": QUARTER_CUES, "specialisation": SPECIALISATION_CUES}
 ROUTED_MAX = 2  # sections routed to one question at most
@@ -164,6 +168,8 @@ class Router:
                     self.sections.setdefault((c.stage, found.group(1).lower()), i)
             elif (kind := entry_kind(c.doc_id, c.kind)) and section:
                 name = section.rsplit("): ", 1)[-1].rsplit(": ", 1)[-1] if kind != "paper" else section
+                if section.startswith(doc_title) and not section[len(doc_title):].startswith(":"):
+                    name = "overview"  # the entry's own title heads its opening section
                 self.sections.setdefault((c.doc_id, name.lower()), i)
                 if c.doc_id not in self.kinds:
                     self.kinds[c.doc_id] = kind
