@@ -49,8 +49,8 @@ def test_a_list_is_never_shown_with_a_hole(fake_tutor):
 
 def test_a_list_asked_for_as_a_whole_is_shown_by_its_items_names(fake_tutor):
     """"What resources are recommended for stage 1?" was shown 5 of the 7 resources in full
-    and lacked Hands-On Machine Learning, the book the roadmap recommends most. A week plan
-    asked for as a whole keeps its lines whole: they are the content."""
+    and lacked Hands-On Machine Learning, the book the roadmap recommends most. Only a question
+    that names the list ("resources") gets the names; a week plan keeps its lines whole."""
     tutor = fake_tutor()
     resources = next(c for c in tutor.index.chunks if c.id.startswith("stage-1#") and c.title.endswith("resources"))
     names = re.findall(r"^- (.+?) \(", resources.text, re.M)
@@ -58,6 +58,9 @@ def test_a_list_asked_for_as_a_whole_is_shown_by_its_items_names(fake_tutor):
     listed = next(s for s in prepared.sources if s.id == resources.id)
     assert re.findall(r"^- (.+?) \(", listed.text, re.M) == names and len(names) == 7
     assert "):" not in listed.text  # names and types only
+    # a question that picks items by what they are for is shown the descriptions
+    book = tutor.prepare("Which book should I read for classical ML?")
+    assert any("Hands-On Machine Learning (book): The classic practical textbook" in s.text for s in book.sources)
     timeline = tutor.prepare("what's the timeline for stage 4?")
     plan = next(s for s in timeline.sources if "week-by-week" in s.heading)
     assert plan.text.startswith("- Weeks 25-27") and "MLOps basics" in plan.text
@@ -196,6 +199,7 @@ def test_a_question_on_a_paper_s_section_gets_that_section_first(fake_tutor, que
     ("What's the research track plan month by month?", "track-research#1", "months 1-3"),
     ("when on the industry track am I supposed to prep for interviews?", "track-industry#1", "interview"),
     ("Which projects does Q1 ask for?", "quarter-q1#6", "1 gb"),
+    ("What does Q2 cover?", "quarter-q2#0", "generative models"),  # the quarter's opening summary
     ("What topics are in the NLP and LLM specialisation?", "specialisation-nlp-llms#1", "prompt engineering"),
 ])
 def test_a_question_on_a_track_quarter_or_specialisation_section_is_shown_it(fake_tutor, question, section, shown):
@@ -299,3 +303,12 @@ def test_a_quantity_question_gets_the_sentence_with_the_numbers(fake_tutor):
     prompt used to leave out for sentences about where GPT-2 fits in the roadmap."""
     shown = "\n".join(s.text for s in fake_tutor().prepare("how big was GPT-2 and what data was it trained on").sources)
     assert "40 GB" in shown and "1.5 billion" in shown, shown
+
+
+def test_a_stage_s_papers_are_routed_to_its_papers_section(fake_tutor):
+    """Read in a served answer: "Which papers should I read in stage 3?" got "the papers by BERT
+    (2018) and the Illustrated Transformer (docs)", from the stage's resources list."""
+    prepared = fake_tutor().prepare("Which papers should I read in stage 3?")
+    assert prepared.hits[0].chunk.id == "stage-3-papers#0" and prepared.hits[0].routed
+    shown = prepared.sources[0].text
+    assert all(name in shown for name in ("Attention Is All You Need", "BERT", "GPT-2", "word2vec"))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import PLACEMENT, approx_tokens, terms, week_spans, weeks_asked, with_durations
+from tutor.text import PLACEMENT, approx_tokens, stem, terms, week_spans, weeks_asked, with_durations
 from tutor.types import Chunk, Hit
 
 LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
@@ -153,8 +153,14 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     # A list the question asks for as a whole (routed, no week named) is shown by its items'
     # names: "What resources are recommended for stage 1?" was shown 5 of the 7 resources in
     # full and lacked the book the roadmap recommends most.
+    # Only when the question names the list itself ("resources"): one that picks items by what
+    # they are for ("Which book should I read for classical ML?") needs the descriptions. Shown
+    # the names, the packaged model gave Hands-On's description to the next name (Applied
+    # machine learning); shown the lines whole, it named Hands-On Machine Learning.
+    q_stems = {stem(t) for t in q_terms}
     shown_as = {k: head for k, (i, _, s) in enumerate(units)
-                if not weeks and not asked and chunks[i].id in routed and (head := _item_head(s))}
+                if not weeks and not asked and chunks[i].id in routed and (head := _item_head(s))
+                and stem(chunks[i].title.rsplit(": ", 1)[-1]) in q_stems}
     # the budget counts the material's own words; stated lengths ride on top (a few tokens)
     costs = [approx_tokens(shown_as.get(k, s)) for k, (_, _, s) in enumerate(units)]
     head_costs = [approx_tokens(heading(c)) + 2 for c in chunks]
