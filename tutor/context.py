@@ -16,9 +16,10 @@ chosen items of the same list comes with them (weeks 17-18 and 21-22 of a week p
 as a whole (routed, no week named) starts at its first item: "what's the timeline for stage 4?"
 was shown weeks 28-36 and answered without 25-27. An unordered list, such as a
 stage's resources, may skip items: filling its holes pushed out the very item a question
-asked for ("Which papers should I read in stage 3?" lost BERT). Asked for as a whole
-(routed, no week named), a list of named items ("- Kaggle Learn (platform): ...") is shown
-by its items' names and types, so all of them fit. The heading line
+asked for ("Which papers should I read in stage 3?" lost BERT). Asked for by its own name
+("What resources are recommended for stage 1?": routed, no week named), a list of named
+items ("- Kaggle Learn (platform): ...") is shown by its items' names and types, so all of
+them fit. The heading line
 carries the chunk's section title, which often states the stage and weeks by itself.
 Week and month spans are shown with their length ("weeks 9-16, 8 weeks": `with_durations`).
 """
@@ -150,13 +151,12 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
         relevance += ROUTED_WEIGHT * np.array([chunks[i].id in routed for i, _, _ in units], dtype=np.float32) * (fit >= 0)
     if q_terms:
         relevance += LEXICAL_WEIGHT * np.array([len(t) / len(q_terms) for t in unit_terms], dtype=np.float32)
-    # A list the question asks for as a whole (routed, no week named) is shown by its items'
-    # names: "What resources are recommended for stage 1?" was shown 5 of the 7 resources in
-    # full and lacked the book the roadmap recommends most.
-    # Only when the question names the list itself ("resources"): one that picks items by what
-    # they are for ("Which book should I read for classical ML?") needs the descriptions. Shown
-    # the names, the packaged model gave Hands-On's description to the next name (Applied
-    # machine learning); shown the lines whole, it named Hands-On Machine Learning.
+    # A list the question asks for by its own name (routed, no week named) is shown by its
+    # items' names: "What resources are recommended for stage 1?" was shown 5 of the 7
+    # resources in full and lacked the book the roadmap recommends most. A question that picks
+    # items by what they are for ("Which book should I read for classical ML?") needs the
+    # descriptions: shown the names, the packaged model gave Hands-On's description to the next
+    # name (Applied machine learning); shown the lines whole, it named Hands-On.
     q_stems = {stem(t) for t in q_terms}
     shown_as = {k: head for k, (i, _, s) in enumerate(units)
                 if not weeks and not asked and chunks[i].id in routed and (head := _item_head(s))

@@ -7,7 +7,8 @@ already knows which names share a type: a stage's paper summaries, a stage's con
 pages. So a sentence naming its own chunk's paper or concept gets another paper or concept
 of the same stage ("Adam addressed the difficulty of choosing a step size" said of Batch
 Normalization), and a number gets a nearby number its source does not hold (a year moved
-by one to three, a count by about a third). The model still writes the explanation.
+by one to three, a count by about a third). Such an item needs no model call: its
+explanation is its source sentence (generate.ruled_false).
 """
 
 from __future__ import annotations
