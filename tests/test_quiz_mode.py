@@ -87,12 +87,12 @@ def test_the_templates_that_replace_a_leak_pass_the_checks(scripted, items):
     source sentence (true/false: a guiding question), one distractor ruled out."""
     tutor = scripted("Activation functions are used to introduce non-linearity.")
     check = leak_check(tutor)
-    from tutor.quiz.hints import _concept_name, _source_sentence, leaks
+    from tutor.quiz.hints import _source_sentence, concept_name, leaks
 
     for name, item in items.items():
         for level in (1, 2, 3):
             fact = _source_sentence(tutor, item) if level >= 2 and item.kind != "tf" else ""
-            best = templates(item, level, _concept_name(item, None), fact)[0]
+            best = templates(item, level, concept_name(item, None), fact)[0]
             assert leaks(best, item) is None, (name, level, best)
             assert check.check(best, item, "", (), weakest_distractor(item) if level >= 3 else None) is None, \
                 (name, level, best)

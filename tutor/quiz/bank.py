@@ -100,7 +100,9 @@ class BuildReport:
 
 def _store(session: Session, c: Candidate, verdict: Verdict, chunk, backend: str,
            concept: str | None = None) -> QuizItem:
-    row = QuizItem(stage=chunk.stage, concept_id=primary_concept(chunk, f"{c.key_statement()} {c.explanation}", concept),
+    # a false statement names another concept on purpose (swaps.py): its correction names the item's
+    said = c.correction if c.kind == "tf" and c.answer is False else c.question  # (a rejected row may lack a key)
+    row = QuizItem(stage=chunk.stage, concept_id=primary_concept(chunk, f"{said} {c.explanation}", concept),
                    concepts=json.dumps(list(chunk.concepts)), kind=c.kind, question=str(c.question),
                    options=json.dumps(c.options), answer=json.dumps(c.answer), explanation=str(c.explanation),
                    fact=str(c.fact), chunk_id=chunk.id, source_title=chunk.title, source=chunk.source,

@@ -125,8 +125,9 @@ def leaks(hint: str, item: QuizItem) -> str | None:
 
 # -- hint material --------------------------------------------------------------------------
 
-def _concept_name(item: QuizItem, roadmap: Roadmap | None) -> str:
-    """Masked too: when the key is the concept's own name, naming it would give it away."""
+def concept_name(item: QuizItem, roadmap: Roadmap | None) -> str:
+    """The item's concept by name, masked: when the key is the concept's own name, naming it
+    would give it away."""
     concept = roadmap.concept_by_id.get(item.concept_id) if roadmap and item.concept_id else None
     return mask(concept.name if concept else item.source_title.split(" — ")[0], key_words(item))
 
@@ -163,10 +164,15 @@ def _ruled_out(item: QuizItem) -> str | None:
     return f"You can rule out {LETTERS[weakest]}) \"{option}\": the source does not back it."
 
 
+def topic_hint(concept: str) -> str:
+    """The least a hint says: the item's topic, which its question names already."""
+    return f"Hint: this question is about {concept}. Think about what the roadmap says about it."
+
+
 def templates(item: QuizItem, level: int, concept: str, fact: str) -> list[str]:
     """Safe hints, most helpful first (each still passes through the leak checks)."""
     title = mask(item.source_title.split(" — ")[0], key_words(item))
-    first = f"Hint: this question is about {concept}. Think about what the roadmap says about it."
+    first = topic_hint(concept)
     if item.kind == "tf":  # quoting the source sentence would settle the verdict
         recall = (f"Hint: find what the source ({title}) says about {concept}, then compare it with "
                   f"the statement one claim at a time: does each part match what you read?")
@@ -202,7 +208,7 @@ def hint(tutor: Tutor, item: QuizItem, level: int, message: str, roadmap: Roadma
     """One quiz-mode reply for an open item; `earlier`: the conversation's earlier replies
     (options they ruled out count towards "all but one ruled out")."""
     check = leak_check(tutor)
-    concept = _concept_name(item, roadmap)
+    concept = concept_name(item, roadmap)
     fact = _source_sentence(tutor, item) if level >= 2 and item.kind != "tf" else ""
     allowed = weakest_distractor(item) if level >= 3 else None
 
