@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from tutor.answer import Tutor
 from tutor.errors import TutorError
 from tutor.quiz.schema import Candidate, generation_schema
-from tutor.quiz.swaps import Siblings, replacement_for, sibling_names, subject_in
+from tutor.quiz.swaps import Siblings, replacement_for, sibling_names, subject_group, subject_in
 from tutor.text import LINKS, NUMBER, PLACEMENT, STOPWORDS, sentences, terms
 from tutor.types import Chunk
 
@@ -32,9 +32,7 @@ TEMPERATURE = 0.2  # a little variety, so a second pass over a chunk can ask som
 
 
 def _group(chunk: Chunk) -> int:
-    if chunk.doc_id.startswith("concept-"):
-        return 0
-    return {"paper": 1, "faq": 2}.get(chunk.kind, 3)
+    return {"concept": 0, "paper": 1}.get(subject_group(chunk), 2 if chunk.kind == "faq" else 3)
 
 
 def source_chunks(chunks: Iterable[Chunk], stage: int, concept: str | None = None) -> list[Chunk]:

@@ -24,7 +24,8 @@ from tutor.types import Chunk
 Siblings = dict[tuple[int, str], list[str]]  # (stage, "paper" | "concept") -> names, one per document
 
 
-def _group(chunk: Chunk) -> str | None:
+def subject_group(chunk: Chunk) -> str | None:
+    """"concept" for a concept page, "paper" for a paper summary, None for anything else."""
     if chunk.doc_id.startswith("concept-"):
         return "concept"
     return "paper" if chunk.kind == "paper" else None
@@ -34,7 +35,7 @@ def subject_names(chunk: Chunk) -> tuple[str, ...]:
     """The names a chunk is about: a concept page's concept; a paper summary's short title
     and its aliases ("Vision Transformer (ViT)" -> both, "GoogLeNet / Inception" -> both,
     "Attention Is All You Need (the Transformer)" -> "Transformer" too)."""
-    group = _group(chunk)
+    group = subject_group(chunk)
     if group is None:
         return ()
     head = chunk.title.split(" — ")[0]
@@ -49,7 +50,7 @@ def sibling_names(chunks: Iterable[Chunk]) -> Siblings:
     out: Siblings = defaultdict(list)
     seen = set()
     for c in chunks:
-        if (group := _group(c)) and c.stage is not None and c.doc_id not in seen and (names := subject_names(c)):
+        if (group := subject_group(c)) and c.stage is not None and c.doc_id not in seen and (names := subject_names(c)):
             seen.add(c.doc_id)
             out[(c.stage, group)].append(names[0])
     return dict(out)
@@ -79,7 +80,7 @@ def replacement_for(detail: str, sentence: str, chunk: Chunk, siblings: Siblings
     if NUMBER.fullmatch(detail):
         percent = bool(re.search(rf"(?<![\w.]){re.escape(detail)}\s*%", sentence))
         return other_number(detail, chunk.text, seed, percent) if _once(detail, sentence) else None
-    group = _group(chunk)
+    group = subject_group(chunk)
     if group is None or subject_in(sentence, chunk) != detail:
         return None
     own = {w.lower() for n in subject_names(chunk) for w in n.split()}
