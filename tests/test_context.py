@@ -28,6 +28,21 @@ def test_headings_say_what_a_source_is():
     assert len(heading(_chunk("A" * 40 + " " + "b" * 80))) <= 91
 
 
+def test_a_long_heading_keeps_the_section_that_tells_chunks_apart():
+    """Cut at the end, "How do I get from tutorials to production-ready skills?" lost which of
+    its sections a source was, and a track's plan lost "month-by-month plan"."""
+    track = heading(_chunk("Freelance track (selling ML services) — Freelance track (selling ML services): "
+                           "month-by-month plan"))
+    assert track == "Freelance track (selling ML services): month-by-month plan"
+    faq = heading(_chunk("How do I get from tutorials to production-ready skills? and what next? — "
+                         "Where the roadmaps put this", "faq", 4))
+    assert faq.endswith('…", Where the roadmaps put this (stage 4)') and len(faq) <= 90
+    long_section = heading(_chunk("Career path: machine learning engineer — Which roadmap stages and skills "
+                                  "matter most for a machine learning engineer"))
+    assert long_section.startswith("Career path: machine learning engineer: Which roadmap stages")
+    assert long_section.endswith("…") and len(long_section) <= 90
+
+
 def test_a_two_part_question_gets_both_parts_into_the_prompt(fake_tutor):
     """The learner's report: 'How long is stage 1 and what's its milestone?' was answered
     'its milestone is the beginning of the first stage': the milestone never reached the prompt."""

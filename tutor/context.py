@@ -109,19 +109,31 @@ class Prepared:
 def heading(chunk: Chunk) -> str:
     """A short line saying what a chunk is: its section title when it has one ("Stage 1
     (Foundations and Classical Machine Learning, weeks 1-8): milestone"), an FAQ as the
-    question it answers, in quotes, so the model does not repeat it as a statement."""
-    doc_title, _, section = chunk.title.partition(" — ")
-    if chunk.kind == "faq":
-        line = f'FAQ "{doc_title}"' + (f", {section}" if section else "")
-    elif chunk.kind == "paper":  # "BERT: Pre-training of ..." -> "BERT"
-        line = f"Paper {doc_title.split(': ')[0]}" + (f", {section.lower()}" if section else "")
-    elif section and any(ch.isdigit() for ch in section):
-        line = section  # roadmap sections name their stage and weeks
-    else:
-        line = f"{doc_title}: {section}" if section else doc_title
-    if chunk.stage is not None and "stage" not in line.lower():
-        line += f" (stage {chunk.stage})"
-    return line if len(line) <= HEADING_CHARS else line[:HEADING_CHARS].rsplit(" ", 1)[0] + "…"
+    question it answers, in quotes, so the model does not repeat it as a statement.
+    Over HEADING_CHARS, the document's title is shortened before the section's: cut at the
+    end, a fifth of the headings lost the part that tells their sections apart ("How do I get
+    from tutorials to production-ready skills?", Where the roadmaps put…), and a track's plan
+    ("Freelance track (...): Freelance track (...): month-by-month plan") lost "month-by-month"."""
+    title, _, section = chunk.title.partition(" — ")
+    if section.startswith(title) or (chunk.kind not in ("faq", "paper") and any(ch.isdigit() for ch in section)):
+        title, section = section, ""  # roadmap sections name their stage and weeks; a track's repeats its title
+    if chunk.kind == "paper":  # "BERT: Pre-training of ..." -> "BERT"
+        title, section = title.split(": ")[0], section.lower()
+    frame = 'FAQ "{}"' if chunk.kind == "faq" else "Paper {}" if chunk.kind == "paper" else "{}"
+    sep = (", " if chunk.kind in ("faq", "paper") else ": ") if section else ""
+    named = chunk.stage is None or "stage" in f"{title} {section}".lower()
+    stage = "" if named else f" (stage {chunk.stage})"
+    room = HEADING_CHARS - len(frame.format("")) - len(sep) - len(stage)
+    title = _clip(title, max(room - len(section), MIN_TITLE_CHARS))
+    return frame.format(title) + sep + _clip(section, room - len(title)) + stage
+
+
+MIN_TITLE_CHARS = 40  # a document title shortened for its section's sake keeps this much
+
+
+def _clip(text: str, limit: int) -> str:
+    """`text` cut at a word to at most `limit` characters, "…" marking the cut."""
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: SentenceVectors,
