@@ -43,6 +43,19 @@ def test_a_long_heading_keeps_the_section_that_tells_chunks_apart():
     assert long_section.endswith("…") and len(long_section) <= 90
 
 
+def test_a_paper_is_shown_where_it_sits_only_when_the_question_asks(fake_tutor):
+    """"How big was GPT-2?" was shown "GPT-2 belongs to stage 3 of Roadmap A ..." from the top
+    chunk and not the size sentence of the next one, and was answered without a size."""
+    tutor = fake_tutor()
+
+    def shown(question):
+        return "\n".join(f"{s.heading}\n{s.text}" for s in tutor.prepare(question).sources)
+
+    size = shown("How big was GPT-2?")
+    assert "1.5 billion" in size and "belongs to stage" not in size
+    assert "belongs to stage 3" in shown("Which stage is the GPT-2 paper part of?")
+
+
 def test_a_two_part_question_gets_both_parts_into_the_prompt(fake_tutor):
     """The learner's report: 'How long is stage 1 and what's its milestone?' was answered
     'its milestone is the beginning of the first stage': the milestone never reached the prompt."""
@@ -215,6 +228,7 @@ def test_a_question_on_a_paper_s_section_gets_that_section_first(fake_tutor, que
     ("when on the industry track am I supposed to prep for interviews?", "track-industry#1", "interview"),
     ("Which projects does Q1 ask for?", "quarter-q1#6", "1 gb"),
     ("What does Q2 cover?", "quarter-q2#0", "generative models"),  # the quarter's opening summary
+    ("What's in Q1 of Roadmap B?", "quarter-q1#0", "maths block"),  # named alone, no cue: the whole entry
     ("What topics are in the NLP and LLM specialisation?", "specialisation-nlp-llms#1", "prompt engineering"),
 ])
 def test_a_question_on_a_track_quarter_or_specialisation_section_is_shown_it(fake_tutor, question, section, shown):
@@ -223,6 +237,13 @@ def test_a_question_on_a_track_quarter_or_specialisation_section_is_shown_it(fak
     assert hits[0].chunk.id == section and hits[0].routed and not any(h.routed for h in hits[1:])
     prepared = tutor.prepare(question)
     assert prepared.sources[0].id == section and shown in prepared.sources[0].text.lower(), prepared.sources[0]
+
+
+def test_a_question_naming_two_quarters_is_not_routed_to_either_overview(fake_tutor):
+    """"I finished Q1 foundations, how do I start Q2?" asks how they connect, which an FAQ says;
+    routed to both overviews, its prompt lost the FAQ and every key fact."""
+    hits = fake_tutor().retriever.search("I finished Q1 foundations, how do I start Q2?", 4)
+    assert not any(h.routed for h in hits) and hits[0].chunk.doc_id == "faq-after-q1-foundations"
 
 
 def test_a_specialisation_s_name_is_not_a_cue():

@@ -10,7 +10,8 @@ entry ("Which concepts are covered in stage 2?", "what results did the ResNet pa
 section of an entry from another: it ranked "Before stage 2" first for the concept list,
 and the ResNet concept entry for the paper's results. So a question that names an entry and
 uses a cue word of one of its sections gets that section first among its hits
-(retrieve.Retriever.search), at most ROUTED_MAX of them.
+(retrieve.Retriever.search), at most ROUTED_MAX of them; a question that names one quarter,
+track or specialisation and no section of it gets the entry's opening section ("overview").
 
 An entry is named as learners name it: a stage by number, ordinal or a week inside it
 (retrieve.stages_named), a paper by what its title calls it ("ResNet", "ViT", "GoogLeNet"),
@@ -200,8 +201,12 @@ class Router:
                  if (s, name) in self.sections]
         if not stages and _ASKS_WHEN.search(question):
             found += [self.sections[key] for key in self._plans_of_concepts(question) if key in self.sections]
-        for doc in self.entries_named(question):
+        named = self.entries_named(question)
+        for doc in named:
             rest = self.names[doc].sub(" ", question)  # "reinforcement learning" is not the cue "learn"
-            found += [self.sections[(doc, name)] for name in sections_asked(rest, CUES[self.kinds[doc]])
-                      if (doc, name) in self.sections]
+            # one entry named with no section's cue is asked about as a whole: "What's in Q1 of
+            # Roadmap B?" ranked Q1's overview 7th, under FAQs that mention Q1 in passing. Two
+            # named ask how they connect ("I finished Q1, how do I start Q2?"): an FAQ says.
+            names = sections_asked(rest, CUES[self.kinds[doc]]) or (["overview"] if len(named) == 1 else [])
+            found += [self.sections[(doc, name)] for name in names if (doc, name) in self.sections]
         return list(dict.fromkeys(found))[:ROUTED_MAX]

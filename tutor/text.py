@@ -6,8 +6,10 @@ import re
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number as stated: "16", "0.001"
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")  # a citation marker the model writes, with its leading space
-# Lines ingest/roadmap_docs.py writes on every concept page: where it sits, and its links
-PLACEMENT = re.compile(r"\bis part of stage \d")  # "X is part of stage 2 (...)"
+# Where a concept page (ingest/roadmap_docs.py) or a paper summary says its subject sits:
+# "X is part of stage 2 (...)", "GPT-2 belongs to stage 3 of Roadmap A (...)"
+PLACEMENT = re.compile(r"\b(?:is part of|belongs to) stage \d")
+# the links ingest/roadmap_docs.py writes on every concept page
 LINKS = re.compile(r"^(Prerequisites of|Concepts that build on) ")  # "Prerequisites of X: Y."
 _WORD = re.compile(r"[a-z0-9]+(?:[.+#-][a-z0-9]+)*")
 # A sentence ends at . ! or ? before a capital, a digit, a bullet or a quote; a blank line

@@ -135,7 +135,7 @@ def _usable(chunk: Chunk) -> list[str]:
 def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
     """The sentence an item tests, chosen here rather than by the model (a small model left
     to choose copies long stretches or picks a heading); later passes take the next one.
-    A concept page's "X is part of stage 2 (...)" line comes last: placement is what the
+    A concept page's "X is part of stage 2 (...)" line (a paper's "belongs to stage 3") comes last: placement is what the
     roadmap view already shows, the content is what a quiz should test."""
     usable = _usable(chunk)
     return usable[attempt % len(usable)] if usable else chunk.text[:300]
@@ -149,7 +149,7 @@ def false_focus(chunk: Chunk, attempt: int = 0) -> str | None:
     (sessions 12-13: 'contest' for 'competition', 'weights' for 'parameters', 'univariate' for
     'time-series', 'Prompt commands designs'), while the 5 kept changed a number or a name."""
     # a name swapped in a placement or link line says nothing about what the concept is
-    usable = [s for s in _usable(chunk) if not PLACEMENT.search(s) and not LINKS.match(s) and not _BELONGS.search(s)
+    usable = [s for s in _usable(chunk) if not PLACEMENT.search(s) and not LINKS.match(s)
               and (checkable_detail(s) or subject_in(s, chunk))]
     return usable[attempt % len(usable)] if usable else None
 
@@ -165,7 +165,6 @@ def truth_of(chunk: Chunk, kind: str, attempt: int) -> bool:
 _BOUND_BEFORE = re.compile(r"\b(before|after|from|by|until|since|over|under|at least|at most|more than|"
                            r"less than|fewer than|up to|within)( (the )?(week|month|year|day)s?)? $", re.I)
 _BOUND_AFTER = re.compile(r"( [A-Za-z]+)?(\s*\+| or (more|newer|later|fewer|less|above|below)\b)")
-_BELONGS = re.compile(r"\bbelongs to stage \d")  # a paper summary's placement line
 _NAME = re.compile(r"(?<=\S )[A-Z][\w.+#-]*[A-Za-z0-9](?: [A-Z][\w.+#-]*[A-Za-z0-9])*")
 
 
