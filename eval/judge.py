@@ -24,10 +24,24 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tutor.context import heading
 from tutor.prompts import Prompts
+from tutor.text import with_durations
+from tutor.types import Chunk
 
 TOP_LOGPROBS = 10
 SOURCE_CHARS = 700  # per source: the judge prompt is prefilled at ~75 tokens/s on 2 cores
+
+
+def evidence(source: str | Chunk) -> str:
+    """What the judge reads of a source: a text's first SOURCE_CHARS; a chunk of the index
+    under the heading line the answer prompt showed it with (tutor/context.py), spans with
+    their length ("weeks 9-16, 8 weeks"), as the support scorer reads it. Judged on the bare text, a served sentence that names what only
+    the heading says ("The freelance track begins with showpiece projects in months 1 and
+    2", under "Freelance track (...): month-by-month plan") was unsupported."""
+    if isinstance(source, str):
+        return source[:SOURCE_CHARS]
+    return with_durations(f"{heading(source)}\n{source.text[:SOURCE_CHARS]}")
 
 
 def _word(token: str) -> str:
@@ -73,10 +87,10 @@ class Judge:
         self.prompts = prompts
         self.graded = getattr(llm, "_server", None) is not None
 
-    def messages(self, sentence: str, sources: Sequence[str]) -> list[dict]:
-        return self.prompts.messages("judge", sentence=sentence, sources=[s[:SOURCE_CHARS] for s in sources])
+    def messages(self, sentence: str, sources: Sequence[str | Chunk]) -> list[dict]:
+        return self.prompts.messages("judge", sentence=sentence, sources=[evidence(s) for s in sources])
 
-    def judge(self, sentence: str, sources: Sequence[str]) -> Verdict:
+    def judge(self, sentence: str, sources: Sequence[str | Chunk]) -> Verdict:
         messages = self.messages(sentence, sources)
         if self.graded:
             response = self.llm._server.handle_chat_completions({

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if report.get("mode") != "full":
         p.error(f"{file} is not a full run's report: run `tutor eval` first")
     settings = load_settings(index_dir=args.index)
-    chunks = {c.id: c.text for c in load_index(settings.index_dir).chunks}
+    chunks = {c.id: c for c in load_index(settings.index_dir).chunks}  # judged under their headings
     llm = get_llm(settings)
     try:
         judge = Judge(llm, Prompts(settings.prompts_dir))

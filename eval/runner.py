@@ -260,7 +260,7 @@ def baseline_record(item: dict, answer, roadmap=None) -> dict:
     return record
 
 
-def add_judge(record: dict, judge, source_text: Callable[[str | None], str], all_sources: list[str]) -> None:
+def add_judge(record: dict, judge, source_text: Callable[[str | None], str | Chunk], all_sources: list) -> None:
     """Judge each scored sentence against the source the scorer matched it to (its best
     cited chunk), or all sources when there is none."""
     ps = []
@@ -540,8 +540,7 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
         record["sources"] = [{"n": c["n"], "chunk_id": c["chunk_id"], "title": c["title"],
                               "text": chunks[c["chunk_id"]].text} for c in record["citations"]]
         if judge:
-            add_judge(record, judge, lambda cid: chunks[cid].text if cid in chunks else "",
-                      [chunks[c].text for c in [h.chunk.id for h in hits[:settings.top_k]]])
+            add_judge(record, judge, lambda cid: chunks.get(cid, ""), [h.chunk for h in hits[:settings.top_k]])
         tutor_records.append(record)
         line = f"[{n}/{len(items)}] {item['id']}: tutor {time.perf_counter() - started:.1f}s"
         if reused and item["id"] in reused[0]:

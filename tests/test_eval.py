@@ -223,6 +223,21 @@ def test_judge_prompt_renders_with_a_fixed_system_prefix(repo_root):
     assert "[1] Stage 2 runs weeks 9-16." in one[1]["content"] and "Claim: Stage 2 is weeks 9-16." in one[1]["content"]
 
 
+def test_the_judge_reads_a_chunk_under_the_heading_the_answer_prompt_showed():
+    """Judged on the bare text, "The freelance track begins with showpiece projects in months
+    1 and 2." had no "freelance" to find: that is in the chunk's heading, which the model saw."""
+    from eval.judge import SOURCE_CHARS, evidence
+    from tutor.types import Chunk
+
+    plan = Chunk("track-freelance#1", "track-freelance", "- Months 1-2: Build showpiece projects.\n" + "x " * 500,
+                 "Freelance track (selling ML services) — Freelance track (selling ML services): month-by-month plan",
+                 "roadmap", "corpus/roadmap.yaml")
+    shown = evidence(plan)
+    assert shown.startswith("Freelance track (selling ML services): month-by-month plan\n- Months 1-2 (2 months)")
+    assert shown.endswith("x " * 40) and len(shown.split("\n", 1)[1]) == SOURCE_CHARS + len(" (2 months)")
+    assert evidence("a label's context " * 100) == ("a label's context " * 100)[:SOURCE_CHARS]
+
+
 # -- the hand-labelled support set ----------------------------------------------------------
 
 def test_support_labels_are_balanced_and_come_from_the_corpus(corpus_index):
