@@ -104,6 +104,9 @@ def test_a_sentence_backed_only_by_the_computed_steps_cites_the_step_it_names(fa
     answer = events[-1][1]
     assert not answer.withdrawn, answer.answer
     assert [c.chunk_id.split("#")[0] for c in answer.citations] == [f"concept-{first}"], answer.answer
+    # what backs the sentence goes out with the answer, for the eval's judge to read
+    backer = {s.chunk_id for s in answer.sentences if s.supported}
+    assert backer and backer <= {f.id for f in answer.facts} and all("recommendation#" in f for f in backer)
 
 
 def test_a_sentence_naming_several_computed_steps_cites_each(fake_tutor):

@@ -242,7 +242,8 @@ class Tutor:
         citations = tuple(Citation(n, s.id, s.title, s.chunk.source, s.chunk.stage)
                           for n, s in enumerate(prepared.sources, 1) if n in cited)
         return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
-                      timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources))
+                      timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources),
+                      facts=tuple(prepared.facts))
 
     def _named_steps(self, prepared: Prepared, scored: Sequence, by_doc: dict[str, int]) -> set[int]:
         """The sources of every computed step a fact-backed sentence names ("Study Word

@@ -79,6 +79,7 @@ class Answer:
     withdrawn: str = ""  # the model's draft, when less than half of it was supported (answer.py)
     held_back: tuple[str, ...] = ()  # draft sentences left out of the served answer (answer.py)
     sources: tuple[str, ...] = ()  # ids of the chunks the prompt showed, numbered from 1
+    facts: tuple[Chunk, ...] = ()  # computed material the check read beside them ("what next" steps)
 
     @classmethod
     def refusal(cls, text: str, backend: str, question: str, timings: dict | None = None) -> Answer:
