@@ -36,9 +36,9 @@ SOURCE_CHARS = 700  # per source: the judge prompt is prefilled at ~75 tokens/s 
 def evidence(source: str | Chunk) -> str:
     """What the judge reads of a source: a text's first SOURCE_CHARS; a chunk of the index
     under the heading line the answer prompt showed it with (tutor/context.py), spans with
-    their length ("weeks 9-16, 8 weeks"), as the support scorer reads it. Judged on the bare text, a served sentence that names what only
-    the heading says ("The freelance track begins with showpiece projects in months 1 and
-    2", under "Freelance track (...): month-by-month plan") was unsupported."""
+    their length ("weeks 9-16, 8 weeks"), as the support scorer reads it. Judged on the bare
+    text, a served sentence that names what only the heading says ("you should build 3-5
+    end-to-end projects in Q2", under "Q2: ...: projects") was unsupported."""
     if isinstance(source, str):
         return source[:SOURCE_CHARS]
     return with_durations(f"{heading(source)}\n{source.text[:SOURCE_CHARS]}")

@@ -135,8 +135,9 @@ def _usable(chunk: Chunk) -> list[str]:
 def focus_sentence(chunk: Chunk, attempt: int = 0) -> str:
     """The sentence an item tests, chosen here rather than by the model (a small model left
     to choose copies long stretches or picks a heading); later passes take the next one.
-    A concept page's "X is part of stage 2 (...)" line (a paper's "belongs to stage 3") comes last: placement is what the
-    roadmap view already shows, the content is what a quiz should test."""
+    A concept page's "X is part of stage 2 (...)" line (a paper's "belongs to stage 3")
+    comes last: placement is what the roadmap view already shows, the content is what a quiz
+    should test."""
     usable = _usable(chunk)
     return usable[attempt % len(usable)] if usable else chunk.text[:300]
 
