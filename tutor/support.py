@@ -25,7 +25,7 @@ from tutor.calibration import calibrated
 from tutor.context import heading
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import NUMBER, markers, sentences, stem, strip_markers, terms, with_durations
+from tutor.text import NUMBER, markers, plan_item_numbers, sentences, stem, strip_markers, terms, with_durations
 from tutor.types import Chunk, SentenceSupport
 
 SIM_WEIGHT = 0.5
@@ -127,7 +127,10 @@ class SupportScorer:
         if _LENGTH.search(sentence):  # "lasts 8 weeks": the verb adds nothing the number check misses
             content = [t for t in content if t not in _DURATION_VERBS]
         coverage = sum(stem(t) in source_stems for t in content) / len(content) if content else 1.0
-        stated = set(NUMBER.findall(" ".join(number_texts) if number_texts is not None else joined))
+        where = " ".join(number_texts) if number_texts is not None else joined
+        # "In weeks 29 and 30, ..." is what the plan item "- Weeks 28-30: ..." says: a true
+        # answer was withdrawn for its 29 (0.46)
+        stated = set(NUMBER.findall(where)) | plan_item_numbers(where)
         numbers_ok = all(n in stated for n in NUMBER.findall(sentence))
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage
         return score if numbers_ok else score / 2
