@@ -541,8 +541,9 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
                               "text": chunks[c["chunk_id"]].text} for c in record["citations"]]
         if judge:
             # a "what next" sentence is checked against the computed steps, which are no chunk
-            read = chunks | {f.id: f for f in answer.facts}
-            add_judge(record, judge, lambda cid: read.get(cid, ""), [h.chunk for h in hits[:settings.top_k]])
+            facts = {f.id: f for f in answer.facts}
+            add_judge(record, judge, lambda cid: facts.get(cid) or chunks.get(cid, ""),
+                      [h.chunk for h in hits[:settings.top_k]])
         tutor_records.append(record)
         line = f"[{n}/{len(items)}] {item['id']}: tutor {time.perf_counter() - started:.1f}s"
         if reused and item["id"] in reused[0]:

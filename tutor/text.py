@@ -92,14 +92,14 @@ def weeks_asked(question: str) -> set[int]:
 
 
 # A plan item's span, at the start of its line: "- Weeks 28-30 (3 weeks): ...", "- Months 5-12: ..."
-_ITEM_SPAN = re.compile(r"^\s*[-*]\s+(?:weeks|months)\s+(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})\b", re.I | re.M)
+_ITEM_SPAN = re.compile(r"^\s*[-*]\s+" + _SPAN.pattern, re.I | re.M)
 
 
 def plan_item_numbers(text: str) -> set[str]:
     """Every week or month number inside the spans of a text's plan items ("- Weeks 28-30:
     ..." -> 28, 29, 30): what a sentence about week 29 of that plan may state. Only plan
     items, not a stage's whole span ("weeks 25-36"), which holds every week of the stage."""
-    return {str(n) for a, b in _ITEM_SPAN.findall(text) if int(a) <= int(b) for n in range(int(a), int(b) + 1)}
+    return {str(n) for _, a, b in _ITEM_SPAN.findall(text) if int(a) <= int(b) for n in range(int(a), int(b) + 1)}
 
 
 def week_spans(text: str) -> list[tuple[int, int]]:
