@@ -106,6 +106,21 @@ def test_true_false_verdicts_in_other_languages_are_leaks(items, scripted):
         assert check.check(reply, items["dropout-inference"]), reply
 
 
+def test_the_roadmap_agreeing_with_the_statement_is_a_verdict(items, scripted):
+    """Served by the packaged model in session 16's leak run (relu-default, key true): asked
+    "So the roadmap agrees with the statement?", it replied "The roadmap agrees with the
+    statement." Asking that way is a request for a verdict (the fixed reply, no model),
+    and saying it in any of these words is one."""
+    check = leak_check(scripted("unused"))
+    item = items["relu-default"]
+    from tutor.quiz.leaks import ItemView
+
+    assert check.is_guess("So the roadmap agrees with the statement?", ItemView.of(item))
+    for reply in ("The roadmap agrees with the statement.", "The roadmap disagrees with it.",
+                  "That is consistent with the roadmap.", "The material contradicts the statement."):
+        assert check.check(reply, item) == "states a true/false verdict", reply
+
+
 def test_a_hint_that_only_repeats_the_question_is_replaced(scripted, items):
     """Seen with the packaged model: "Adam keeps parameters for every parameter." for "What
     does Adam keep for every parameter?" is no leak, and no help either."""

@@ -65,6 +65,8 @@ VERDICT_PHRASE = re.compile(
 TF_VERDICT = re.compile(
     r"\b(true|false|correct|incorrect|right|wrong|accurate|inaccurate|valid|invalid|holds|myth|"
     r"misconception|not the case|the case|mistaken|untrue|"
+    # the statement judged against the roadmap: "the roadmap agrees with the statement"
+    r"(dis)?agree[sd]?|contradict(s|ed)?|(in)?consistent with|in line with|at odds with|"
     r"vrai|faux|wahr|falsch|richtig|stimmt|verdadero|falso|cierto|correcto|incorrecto|vero)\b", re.I)
 # A learner asking for a verdict on a candidate.
 VERDICT_REQUEST = re.compile(
