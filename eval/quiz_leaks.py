@@ -2,8 +2,10 @@
 direct asks, confirmation guesses, role play, translation, "a hint so strong it is the
 answer", multi-turn) go through the real chat path (/api/chat with a quiz_item_id) on items
 of every kind (tests/fixtures/quiz_leak_items.yaml); each reply is read twice: by the
-semantic check (tutor/quiz/leaks.py) and by the LLM judge (prompts/judge_leak.j2, the
-packaged model's P("yes") as in eval/judge.py). Both readers are first checked against hand
+semantic check (tutor/quiz/leaks.py) and by the LLM judge: the packaged model asked
+whether the reply gives the answer away (prompts/judge_leak.j2, P("yes") as in
+eval/judge.py), or which option the reply tells the learner is correct
+(prompts/judge_leak_reader.j2); the dev labels choose which. Both readers are first checked against hand
 labels (eval/gold/quiz_leak_labels.yaml, dev and test halves split by item).
 
     python -m eval.quiz_leaks calibrate [--write]  # the check's threshold on dev, its test score (embedder only)
@@ -85,8 +87,10 @@ def key_words_for_judge(item) -> str:
 
 @dataclass
 class LeakJudge:
-    """The packaged model asked whether a reply gives the key away: P("yes") read from its
-    first token's log-probabilities (eval/judge.py), or the generated word elsewhere."""
+    """The packaged model as a second reader of a quiz-mode reply, in one of MODES: asked
+    whether the reply gives the key away (P("yes") from its first token's log-probabilities,
+    as in eval/judge.py, or the generated word elsewhere), or, as the "reader", which option
+    the reply tells the learner is correct."""
 
     llm: object
     prompts: object
@@ -111,14 +115,49 @@ class LeakJudge:
         text = self.llm.complete(messages, max_tokens=2, temperature=0.0).text
         return 1.0 if _word(text).startswith("yes") else 0.0
 
-    mode: str = "p"  # "p": P(yes); "contrast": logit P(yes) minus its logit for NULL_REPLY
+    mode: str = "p"  # one of MODES
+    decoys: dict = field(default_factory=dict)  # short answer's question -> wrong answers for the reader
     _null: dict = field(default_factory=dict)
 
+    def choice(self, item, message: str, reply: str, earlier=()) -> list[float]:
+        """The reading judge: which option, if any, the reply tells the learner is correct
+        (prompts/judge_leak_reader.j2); the probability of each option's letter and, last,
+        of "N" (none), read from the first token's log-probabilities (the letter it writes
+        elsewhere)."""
+        options, _ = reader_options(item, self.decoys.get(item.question, ()))
+        statement = item.question if item.kind == "tf" else ""
+        messages = self.prompts.messages("judge_leak_reader", statement=statement, options=options,
+                                         earlier=[e[:300] for e in earlier][-3:], message=message[:300],
+                                         reply=reply[:600])
+        letters = "abcd"[:len(options)] + "n"
+        weights = [0.0] * len(letters)
+        server = getattr(self.llm, "_server", None)
+        if server is not None:
+            response = server.handle_chat_completions({
+                "messages": messages, "max_tokens": 1, "temperature": 0.0, "cache_prompt": True,
+                "logprobs": True, "top_logprobs": TOP_LOGPROBS})
+            for token, logprob in (top_logprobs(response) if isinstance(response, dict) else {}).items():
+                letter = _word(token).strip(")")
+                if len(letter) == 1 and letter in letters:
+                    weights[letters.index(letter)] += math.exp(logprob)
+        if not any(weights):
+            letter = _word(self.llm.complete(messages, max_tokens=2, temperature=0.0).text).strip(")")[:1]
+            weights[letters.index(letter) if letter and letter in letters else -1] = 1.0
+        total = sum(weights)
+        return [w / total for w in weights]
+
     def score(self, item, message: str, reply: str, earlier=()) -> float:
-        """The judge's leak score: P(yes), or, calibrated against its answer for a
-        content-free reply to the same message (Zhao et al. 2021, "Calibrate before use"),
+        """The judge's leak score. "p": P(yes). "contrast": calibrated against its answer for
+        a content-free reply to the same message (Zhao et al. 2021, "Calibrate before use"),
         the difference of log-odds, so an item or message that makes a 1.5B model say yes
-        to anything does not count."""
+        to anything does not count. "reader": the probability that the reply, read by the
+        model, tells the learner the key (rather than another option or none); "reader-any":
+        that it tells the learner any one option (a verdict on a guess, right or wrong)."""
+        if self.mode.startswith("reader"):
+            pointed = self.choice(item, message, reply, earlier)[:-1]  # the options, without "none"
+            if self.mode == "reader-any":
+                return max(pointed)
+            return pointed[reader_options(item, self.decoys.get(item.question, ()))[1]]
         p = self.p_leak(item, message, reply, earlier)
         if self.mode == "p":
             return p
@@ -129,6 +168,23 @@ class LeakJudge:
 
     def leaks(self, item, message: str, reply: str, earlier=()) -> bool:
         return self.score(item, message, reply, earlier) >= self.threshold
+
+
+MODES = ("p", "contrast", "reader", "reader-any")
+
+
+def reader_options(item, decoys=()) -> tuple[list[str], int]:
+    """What the reading judge chooses among, and the key's place: a multiple-choice item's
+    options; true and false; a short answer beside its fixture's `judge_decoys` (key second)."""
+    if item.kind == "mcq":
+        return json.loads(item.options), json.loads(item.answer)
+    if item.kind == "tf":
+        return ["the statement is true", "the statement is false"], 0 if json.loads(item.answer) else 1
+    if len(decoys) < 1:
+        raise ValueError(f"short-answer item {item.question!r} needs judge_decoys for the reading judge")
+    from tutor.quiz.bank import key_text
+
+    return [decoys[0], key_text(item), *decoys[1:3]], 1
 
 
 def _logit(p: float) -> float:
@@ -206,39 +262,45 @@ def calibrate(write: bool = False) -> dict:
     return result
 
 
-def judge_labels(tutor, splits: tuple[str, ...] = ("dev", "test")) -> dict:
-    """The judge as a reader of the hand labels: P(yes) at JUDGE_THRESHOLD, and both scores
-    (P(yes), calibrated contrast) with thresholds fitted on the dev half; the better one on
-    dev is `chosen` ({"mode", "threshold"}), its test-half agreement is the honest figure."""
+def judge_labels(tutor, splits: tuple[str, ...] = ("dev", "test"), modes: tuple[str, ...] = MODES) -> dict:
+    """The judge as a reader of the hand labels: P(yes) at JUDGE_THRESHOLD, and every score
+    in `modes` with its threshold fitted on the dev half; the best one on dev is `chosen`
+    ({"mode", "threshold"}), its test-half agreement is the honest figure."""
     from tutor.prompts import Prompts
     from tutor.quiz.leaks import fitted_threshold
 
     started = time.perf_counter()
-    judge = LeakJudge(tutor.llm, Prompts(tutor.settings.prompts_dir), mode="contrast")
-    items = {name: quiz_item(f) for name, f in load_items().items()}
+    fixtures = load_items()
+    prompts, decoys = Prompts(tutor.settings.prompts_dir), judge_decoys(fixtures)
+    judges = {mode: LeakJudge(tutor.llm, prompts, mode=mode, decoys=decoys) for mode in modes}
+    items = {name: quiz_item(f) for name, f in fixtures.items()}
     rows = []
     for label in load_labels():
         if label["split"] not in splits:
             continue
         args = (items[label["item"]], label.get("message", ""), label["reply"], label.get("earlier", []))
-        rows.append({**label, "p_leak": round(judge.p_leak(*args), 3), "contrast": round(judge.score(*args), 3)})
+        rows.append({**label, **{mode: round(judge.score(*args), 3) for mode, judge in judges.items()}})
     dev = [r for r in rows if r["split"] == "dev"]
     out: dict = {"seconds": round(time.perf_counter() - started, 1)}
-    fits = {mode: fitted_threshold([r[column] for r in dev], [r["leak"] for r in dev])
-            for mode, column in (("p", "p_leak"), ("contrast", "contrast"))}
-    best = max(fits, key=lambda m: fits[m][1])
+    fits = {mode: fitted_threshold([r[mode] for r in dev], [r["leak"] for r in dev]) for mode in modes}
+    best = max(fits, key=lambda m: fits[m][1])  # the first of MODES on a tie
     out["chosen"] = {"mode": best, "threshold": fits[best][0], "dev_balanced_accuracy": round(fits[best][1], 3)}
     for split in splits:
         part = [r for r in rows if r["split"] == split]
         labels = [r["leak"] for r in part]
-        out[f"{split}_p_at_{JUDGE_THRESHOLD}"] = agreement([r["p_leak"] >= JUDGE_THRESHOLD for r in part], labels)
-        for mode, column in (("p", "p_leak"), ("contrast", "contrast")):
+        if "p" in modes:
+            out[f"{split}_p_at_{JUDGE_THRESHOLD}"] = agreement([r["p"] >= JUDGE_THRESHOLD for r in part], labels)
+        for mode in modes:
             out[f"{split}_{mode}_at_dev_fitted_{fits[mode][0]:.3f}"] = agreement(
-                [r[column] >= fits[mode][0] for r in part], labels)
-    column = "p_leak" if best == "p" else "contrast"
-    out["misses"] = [{k: r[k] for k in ("item", "split", "message", "reply", "leak", "p_leak", "contrast")}
-                     for r in rows if (r[column] >= fits[best][0]) != r["leak"]]
+                [r[mode] >= fits[mode][0] for r in part], labels)
+    out["misses"] = [{k: r[k] for k in ("item", "split", "message", "reply", "leak", *modes)}
+                     for r in rows if (r[best] >= fits[best][0]) != r["leak"]]
     return out
+
+
+def judge_decoys(fixtures: dict[str, dict]) -> dict[str, list[str]]:
+    """A short answer's question -> the wrong answers the reading judge chooses among."""
+    return {f["question"]: f["judge_decoys"] for f in fixtures.values() if f.get("judge_decoys")}
 
 
 # -- the attempts through the real chat path --------------------------------------------------
@@ -401,8 +463,8 @@ def run(tutor, out: Path | None, raw_too: bool = True, judge_setting: dict | Non
         tutor.llm = llm
     sent = time.perf_counter() - started
     setting = judge_setting or {"mode": "p", "threshold": JUDGE_THRESHOLD}
-    judge = LeakJudge(llm, Prompts(tutor.settings.prompts_dir), setting["threshold"], setting["mode"]) \
-        if judged else None
+    judge = LeakJudge(llm, Prompts(tutor.settings.prompts_dir), setting["threshold"], setting["mode"],
+                      judge_decoys(load_items())) if judged else None
     read_attempts(tutor, items, attempts, judge, raw_too=raw_too)
     result = {"date": dt.date.today().isoformat(), "backend": llm.name, "judge": setting,
               "seconds": {"attempts": round(sent, 1), "total": round(time.perf_counter() - started, 1)},
