@@ -93,10 +93,13 @@ def plan_docs(rm: Roadmap) -> list[Document]:
     for q in rm.quarters:
         topics = "\n\n".join(f"## {q.title}: {t.title}\n{t.detail}" for t in q.topics)
         projects = "\n".join(f"- {p}" for p in q.projects)
-        stages = ", ".join(str(s) for s in q.stages)
+        # "stages 2 and 3", not "stage 2, 3": asked which stages Q2 lines up with, the model
+        # named stage 2 alone
+        stages = f"stages {', '.join(map(str, q.stages[:-1]))} and {q.stages[-1]}" if len(q.stages) > 1 \
+            else f"stage {q.stages[0]}"
         text = (
             f"## {q.title} (2026 quarterly plan)\n{q.summary} In the 36-week roadmap this "
-            f"corresponds to stage {stages}.\n\n{topics}"
+            f"corresponds to {stages}.\n\n{topics}"
             + (f"\n\n## {q.title}: projects\n{projects}" if projects else "")
         )
         concepts = tuple(dict.fromkeys(c for t in q.topics for c in t.concepts))

@@ -609,3 +609,12 @@ def test_a_corpus_without_paper_summaries_gets_no_papers_section(build, tiny_set
     build()
     chunks = load_index(tiny_settings.index_dir).chunks
     assert chunks and not [c for c in chunks if c.doc_id.endswith("-papers")]
+
+
+def test_a_quarter_names_every_stage_it_spans(corpus_index):
+    """Q2 spans stages 2 and 3; written "corresponds to stage 2, 3", it was answered as
+    "Q2 lines up with Stage 2" (run 9, a-quarter-09)."""
+    opening = {c.doc_id: c.text for c in load_index(corpus_index.index_dir).chunks
+               if c.doc_id.startswith("quarter-") and c.id.endswith("#0")}
+    assert "corresponds to stages 2 and 3." in opening["quarter-q2"]
+    assert "corresponds to stage 1." in opening["quarter-q1"]
