@@ -218,6 +218,8 @@ def test_a_stage_is_named_by_its_title(fake_tutor, text, stage):
     ("what results did the ResNet paper get?", "paper-resnet#2"),  # 152 layers, 3.57%
     ("and what was VGG's key idea after that?", "paper-vgg#1"),  # 3x3 filters
     ("What problem was LSTM invented to solve?", "paper-lstm#0"),
+    # session 16: shown "why it matters" alone, answered with its AdamW ("decouples weight decay")
+    ("What does the Adam paper propose?", "paper-adam#1"),
 ])
 def test_a_question_on_a_paper_s_section_gets_that_section_first(fake_tutor, question, section):
     assert fake_tutor().retriever.search(question, 4)[0].chunk.id == section

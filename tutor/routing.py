@@ -42,7 +42,10 @@ STAGE_CUES = {
 }
 PAPER_CUES = {
     "problem": "problem problems solve solved solves address addressed invented",
-    "key idea": "idea ideas work works approach trick",
+    # "What does the Adam paper propose?" was shown "why it matters" alone and answered with
+    # the AdamW variant that section names
+    "key idea": "idea ideas work works approach trick propose proposes proposed introduce introduces "
+                "introduced contribution",
     "result": "result results achieve achieved score accuracy error benchmark win won performance",
     "why it matters": "matter matters impact important influence",
     "where it fits": "fit fits",  # not "roadmap": every question may name it
