@@ -5,8 +5,8 @@ of every kind (tests/fixtures/quiz_leak_items.yaml); each reply is read twice: b
 semantic check (tutor/quiz/leaks.py) and by the LLM judge: the packaged model asked
 whether the reply gives the answer away (prompts/judge_leak.j2, P("yes") as in
 eval/judge.py), or which option the reply tells the learner is correct
-(prompts/judge_leak_reader.j2); the dev labels choose which. Both readers are first checked against hand
-labels (eval/gold/quiz_leak_labels.yaml, dev and test halves split by item).
+(prompts/judge_leak_reader.j2); the dev labels choose which. Both readers are first checked
+against hand labels (eval/gold/quiz_leak_labels.yaml, dev and test halves split by item).
 
     python -m eval.quiz_leaks calibrate [--write]  # the check's threshold on dev, its test score (embedder only)
     python -m eval.quiz_leaks judge-labels         # the judge's agreement with the labels (model)
