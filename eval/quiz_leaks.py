@@ -102,16 +102,22 @@ class LeakJudge:
                                      key=key_words_for_judge(item), earlier=[e[:300] for e in earlier][-3:],
                                      message=message[:300], reply=reply[:600])
 
+    def _first_token(self, messages: list[dict]) -> dict[str, float]:
+        """token -> log-probability of the first generated token, where the backend gives
+        them (in-process llama.cpp); {} elsewhere (the caller reads the generated text)."""
+        server = getattr(self.llm, "_server", None)
+        if server is None:
+            return {}
+        response = server.handle_chat_completions({
+            "messages": messages, "max_tokens": 1, "temperature": 0.0, "cache_prompt": True,
+            "logprobs": True, "top_logprobs": TOP_LOGPROBS})
+        return top_logprobs(response) if isinstance(response, dict) else {}
+
     def p_leak(self, item, message: str, reply: str, earlier=()) -> float:
         messages = self.messages(item, message, reply, earlier)
-        server = getattr(self.llm, "_server", None)
-        if server is not None:
-            response = server.handle_chat_completions({
-                "messages": messages, "max_tokens": 1, "temperature": 0.0, "cache_prompt": True,
-                "logprobs": True, "top_logprobs": TOP_LOGPROBS})
-            p = p_yes(top_logprobs(response)) if isinstance(response, dict) else None
-            if p is not None:
-                return p
+        p = p_yes(self._first_token(messages))
+        if p is not None:
+            return p
         text = self.llm.complete(messages, max_tokens=2, temperature=0.0).text
         return 1.0 if _word(text).startswith("yes") else 0.0
 
@@ -131,15 +137,10 @@ class LeakJudge:
                                          reply=reply[:600])
         letters = "abcd"[:len(options)] + "n"
         weights = [0.0] * len(letters)
-        server = getattr(self.llm, "_server", None)
-        if server is not None:
-            response = server.handle_chat_completions({
-                "messages": messages, "max_tokens": 1, "temperature": 0.0, "cache_prompt": True,
-                "logprobs": True, "top_logprobs": TOP_LOGPROBS})
-            for token, logprob in (top_logprobs(response) if isinstance(response, dict) else {}).items():
-                letter = _word(token).strip(")")
-                if len(letter) == 1 and letter in letters:
-                    weights[letters.index(letter)] += math.exp(logprob)
+        for token, logprob in self._first_token(messages).items():
+            letter = _word(token).strip(")")
+            if len(letter) == 1 and letter in letters:
+                weights[letters.index(letter)] += math.exp(logprob)
         if not any(weights):
             letter = _word(self.llm.complete(messages, max_tokens=2, temperature=0.0).text).strip(")")[:1]
             weights[letters.index(letter) if letter and letter in letters else -1] = 1.0
