@@ -295,3 +295,26 @@ def test_prompt_context_stays_within_its_token_budget(fake_tutor):
         assert sum(own(s.text) + own(s.heading) + 2 for s in prepared.sources) <= budget
         shown = sum(approx_tokens(s.text) + approx_tokens(s.heading) + 2 for s in prepared.sources)
         assert shown <= budget + 4 * len(prepared.sources)
+
+def test_a_list_whose_items_are_supported_is_not_withdrawn_for_the_commentary_on_them(fake_tutor):
+    """Read in CI (stops 25 and 26, session 17's run): "how does the freelance track go, month
+    by month?" was answered right item by item, then withdrawn: the model's commentary after
+    each item outnumbered the items. An item counts once; its commentary is still cut."""
+    q = "how does the freelance track go, month by month?"
+    items = ["1. Months 1-2: build showpiece projects [1].",
+             "2. Months 3-4: set up service offerings on Fiverr and Upwork [1].",
+             "3. Months 5-12: deliver client work and raise your prices [1]."]
+    commentary = [" This phase is where the freelancer earns the trust of a loyal community of clients."
+                  " Their reviews bring a steady income.",
+                  " Clients from all over the world browse them every day."
+                  " A good profile photo makes a difference there.",
+                  " After a year most freelancers double their income."]
+    draft = "\n".join(i + c for i, c in zip(items, commentary))
+    answer = fake_tutor(lambda m: draft).ask(q)
+    assert not answer.withdrawn, answer.answer
+    assert [line.split(" [")[0] for line in answer.answer.splitlines()] == [i.split(" [")[0] for i in items]
+    assert len(answer.held_back) == 5 and "loyal community" in answer.held_back[0]
+    # items the sources do not back are still withdrawn, commentary or none
+    invented = "\n".join(f"{n}. Months {m}: win a medal from the Pope [1]. It is gold." for n, m in
+                         [(1, "1-2"), (2, "3-4"), (3, "5-12")])
+    assert fake_tutor(lambda m: invented).ask(q).withdrawn

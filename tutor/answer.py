@@ -37,7 +37,7 @@ from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
 from tutor.form import tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
-from tutor.text import MARKER, markers, sentences, strip_markers, terms
+from tutor.text import LIST_LINE, MARKER, markers, sentences, strip_markers, terms
 from tutor.types import Answer, Citation, Hit
 
 # A draft less than half of whose claims the sources support is withdrawn, not trimmed.
@@ -61,6 +61,17 @@ def validate_question(message: str, max_chars: int) -> str:
 
 def _share_supported(scored: Sequence) -> float:
     return sum(s.supported for s in scored) / len(scored) if scored else 0.0
+
+
+def _claims(text: str, scored: Sequence) -> list:
+    """The scored sentences that each make a claim of the draft: a list item counts once, by
+    its first sentence, not again for each sentence of commentary the model adds on its line.
+    ("1. Build showpiece projects (months 1-2). This phase involves creating ..." is one
+    claim.) Read in CI: a right month-by-month answer whose three items were supported was
+    withdrawn, its six added sentences outnumbering them."""
+    commentary = {c for line in text.splitlines() if LIST_LINE.match(line)
+                  for c in [strip_markers(s) for s in sentences(line) if is_claim(strip_markers(s))][1:]}
+    return [s for s in scored if strip_markers(s.sentence) not in commentary]
 
 
 def held_back_note(held_back: Sequence[str]) -> str:
@@ -198,7 +209,7 @@ class Tutor:
         # scored against the whole chunks, not only the sentences the prompt showed
         scored = self.scorer.score_sentences(text, [s.chunk for s in prepared.sources], prepared.facts)
         timings["support"] = time.perf_counter() - t
-        draft_support = _share_supported(scored)
+        draft_support = _share_supported(_claims(text, scored))
         hold_back = self.settings.hold_back_unsupported
         if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):
             # Most of the draft (or all of it) is not backed by the sources: most often an

@@ -19,7 +19,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.+#-][a-z0-9]+)*")
 # LSTM vs." with "GRU ..." cut away as a sentence of its own).
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)\s+(?=[\"'(\[A-Z0-9*-])|\n[ \t]*\n\s*"
                            r"|\n(?=[ \t]*(?:[-*\u2022]|\d{1,2}[.)]|#{1,6}|\*\*)[ \t\S])")
-_LIST_LINE = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)])\s")
+LIST_LINE = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)])\s")  # a list item's line: "- ...", "3. ..."
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could do does did for from had has have how i if
     in into is it its just me my no not of on or our so than that the their them then there
@@ -74,7 +74,7 @@ def terms(text: str) -> list[str]:
 
 
 def sentences(text: str) -> list[str]:
-    parts = (re.sub(r"\s*\n\s*", " ", p.strip()) if not _LIST_LINE.match(p) else p.strip()
+    parts = (re.sub(r"\s*\n\s*", " ", p.strip()) if not LIST_LINE.match(p) else p.strip()
              for p in _SENTENCE_END.split(text))
     return [p for p in parts if p and any(ch.isalnum() for ch in p)]
 
