@@ -97,9 +97,12 @@ def plan_docs(rm: Roadmap) -> list[Document]:
         # named stage 2 alone
         stages = f"stages {', '.join(map(str, q.stages[:-1]))} and {q.stages[-1]}" if len(q.stages) > 1 \
             else f"stage {q.stages[0]}"
+        # the quarter's own months: asked "what's in Q1?", the model gave the maths block's
+        # 4-6 weeks as the quarter's length, the only length the text stated
+        n = rm.quarters.index(q) + 1
         text = (
-            f"## {q.title} (2026 quarterly plan)\n{q.summary} In the 36-week roadmap this "
-            f"corresponds to {stages}.\n\n{topics}"
+            f"## {q.title} (2026 quarterly plan)\n{q.summary} In the 36-week roadmap this corresponds "
+            f"to {stages}. Q{n} is months {3 * n - 2}-{3 * n} of the year (three months).\n\n{topics}"
             + (f"\n\n## {q.title}: projects\n{projects}" if projects else "")
         )
         concepts = tuple(dict.fromkeys(c for t in q.topics for c in t.concepts))
