@@ -34,16 +34,19 @@ NONE = {"parse": []}
 
 @pytest.fixture
 def service(fake_tutor, tmp_path):
-    """start(script=None, delay=0.0) -> (base url, engine); the service runs until the test ends."""
+    """start(script=None, delay=0.0) -> (base url, engine); the service runs until the test ends.
+    start.llms holds each service's scripted LLM, in order (a test can speed one up)."""
     servers = []
 
     def start(script=None, delay=0.0, **overrides):
         tutor = fake_tutor(script, delay=delay, service_key=KEY, **overrides)
+        start.llms.append(tutor.llm)
         engine = make_engine(f"sqlite:///{tmp_path / f'tutor-{len(servers)}.db'}")
         server = LiveServer(create_app(tutor.settings, tutor=tutor, engine=engine)).__enter__()
         servers.append(server)
         return server.url, engine
 
+    start.llms = []
     yield start
     for server in servers:
         server.__exit__(None, None, None)
@@ -94,6 +97,7 @@ def test_ask_defers_first_streams_then_shows_the_checked_answer_with_sources_in_
 
     async def scenario(h):
         await h.ask(first, "What is the key idea of ResNet?")
+        service.llms[0].delay = 0.0  # only the first answer's edits are counted: the rest go fast
         thread = Channel(log, discord.ChannelType.public_thread, id=first.original.id)
         follow["i"] = Interaction(log, user, thread)
         await h.ask(follow["i"], "And which stage is it in?")
