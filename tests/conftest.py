@@ -16,6 +16,9 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from tutor.config import Settings, load_settings  # noqa: E402
+from tutor.guard import CANARY_FILE  # noqa: E402
+
+TEST_CANARY = "rt-5ca1ab1ec0ffee5eed00"  # fixed, chosen before any run with it
 
 pytest_plugins = ["tests.fixtures_tutor"]  # tutors with scripted or real LLMs, live server
 
@@ -36,6 +39,11 @@ def corpus_index(tmp_path_factory, embedder) -> Settings:
     settings = load_settings(index_dir=tmp_path_factory.mktemp("corpus-index"))
     report = build_index(settings, embedder=embedder)
     assert report.version is not None and report.chunks > 0, report
+    # One canary for every run, as a deployment has one for all its life: it leads every
+    # system prompt, and with a new random one per run the packaged model's answers, and the
+    # end-to-end tests' outcomes, changed from run to run (gold a-track-03: withdrawn in one
+    # CI run of three). Tests of the canary itself make their own (tests/test_injection.py).
+    (settings.index_dir / CANARY_FILE).write_text(TEST_CANARY)
     return settings
 
 
