@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from tutor.roadmap import Roadmap, Stage
+from tutor.text import listed
 from tutor.types import Chunk, Document
 
 SOURCE = "roadmap.yaml"
@@ -95,8 +96,7 @@ def plan_docs(rm: Roadmap) -> list[Document]:
         projects = "\n".join(f"- {p}" for p in q.projects)
         # "stages 2 and 3", not "stage 2, 3": asked which stages Q2 lines up with, the model
         # named stage 2 alone
-        stages = f"stages {', '.join(map(str, q.stages[:-1]))} and {q.stages[-1]}" if len(q.stages) > 1 \
-            else f"stage {q.stages[0]}"
+        stages = f"stage{'s' if len(q.stages) > 1 else ''} {listed([str(n) for n in q.stages])}"
         # the quarter's own months: asked "what's in Q1?", the model gave the maths block's
         # 4-6 weeks as the quarter's length, the only length the text stated
         n = rm.quarters.index(q) + 1

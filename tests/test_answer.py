@@ -318,3 +318,14 @@ def test_a_list_whose_items_are_supported_is_not_withdrawn_for_the_commentary_on
     invented = "\n".join(f"{n}. Months {m}: win a medal from the Pope [1]. It is gold." for n, m in
                          [(1, "1-2"), (2, "3-4"), (3, "5-12")])
     assert fake_tutor(lambda m: invented).ask(q).withdrawn
+
+
+def test_an_answer_that_names_the_whole_asked_for_list_gets_nothing_added(fake_tutor):
+    names = ("The Illustrated Transformer, the Hugging Face course and model hub, university NLP "
+             "with deep learning courses, textbooks on sequence models and BERT [1].")
+    answer = fake_tutor(lambda m: f"Stage 3's resources are {names}").ask("Which resources for stage 3?")
+    assert answer.added == () and "\n" not in answer.answer
+    # a question that picks from the list by purpose is shown the lines whole: nothing is added
+    picked = fake_tutor(lambda m: "Read The Illustrated Transformer [1].").ask(
+        "Which resource explains the Transformer visually in stage 3?")
+    assert picked.added == ()

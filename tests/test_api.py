@@ -218,3 +218,25 @@ def test_openai_endpoint_bad_input(make_app):
             "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]})
         assert last_not_user.status_code == 422 and "role 'user'" in last_not_user.json()["detail"]
     assert tutor.llm.calls == []
+
+
+def test_list_items_the_answer_left_out_are_added_from_the_source_on_every_interface(make_app):
+    """Session 17's reading: "Which resources for stage 3?" was answered with three of the six
+    resources the prompt showed. The rest are added, cited, to the served answer; streamed
+    /v1 gets them as a last delta, so its text is the served answer."""
+    question = "Which resources for stage 3?"
+    app, _, _ = make_app(lambda m: "The Hugging Face course and model hub are stage 3 resources [1].")
+    with TestClient(app) as client:
+        done = events(client.post("/api/chat", json={"message": question}).text)[-1][1]
+        chat = {"messages": [{"role": "user", "content": question}]}
+        stream = client.post("/v1/chat/completions", json={"stream": True, **chat}).text
+        whole = client.post("/v1/chat/completions", json=chat).json()
+    first, added = done["answer"].split("\n\n")
+    assert first == "The Hugging Face course and model hub are stage 3 resources [1]."
+    assert added == ("The roadmap also lists The Illustrated Transformer (docs), University NLP with deep "
+                     "learning courses (course), Textbook chapters on sequence models (book) and BERT (2018) "
+                     "(paper) [1].")
+    assert [c["chunk_id"] for c in done["citations"]] == ["stage-3#2"] and not done["held_back"]
+    deltas = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: {")]
+    assert "".join(d["choices"][0]["delta"].get("content", "") for d in deltas) == done["answer"]
+    assert whole["choices"][0]["message"]["content"] == done["answer"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from tutor import coach
 from tutor.config import Settings
-from tutor.context import Prepared, Source
+from tutor.context import Prepared, Source, asked_list, left_out
 from tutor.context import select as select_sources
 from tutor.embed import Embedder
 from tutor.events import Event, closing_events
@@ -37,7 +37,7 @@ from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
 from tutor.form import tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
-from tutor.text import LIST_LINE, MARKER, markers, sentences, strip_markers, terms
+from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, strip_markers, terms
 from tutor.types import Answer, Citation, Hit
 
 # A draft less than half of whose claims the sources support is withdrawn, not trimmed.
@@ -245,6 +245,7 @@ class Tutor:
         by_doc = _first_source_of_each_doc(prepared)
         by_id |= {f.id: by_doc[f.doc_id] for f in prepared.facts if f.doc_id in by_doc}
         text = _recited(text, scored, by_id)
+        text, scored, added = self._lists_completed(prepared, text, scored)
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         # A supported sentence the model forgot to mark still gets its source cited.
         cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
@@ -254,7 +255,24 @@ class Tutor:
                           for n, s in enumerate(prepared.sources, 1) if n in cited)
         return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
                       timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources),
-                      facts=tuple(prepared.facts))
+                      facts=tuple(prepared.facts), added=added)
+
+    def _lists_completed(self, prepared: Prepared, text: str, scored: list) -> tuple[str, list, tuple[str, ...]]:
+        """Compose, not only cut: the items of an asked-for list the answer leaves out are
+        added from the source, cited ("The roadmap also lists ... [1]."). Asked "Which
+        resources for stage 3?", the packaged model named three of the six it was shown."""
+        added = []
+        for n, source in enumerate(prepared.sources, 1):
+            items = asked_list(source, prepared.question)
+            if not (left := left_out(items, text)):
+                continue
+            also = " also" if len(left) < len(items) else ""
+            sentence = f"The roadmap{also} lists {listed(left)} [{n}]."
+            checked = self.scorer.score_sentences(sentence, [s.chunk for s in prepared.sources], prepared.facts)
+            if checked and all(c.supported for c in checked):
+                text, scored = f"{text}\n\n{sentence}", [*scored, *checked]
+                added.append(sentence)
+        return text, scored, tuple(added)
 
     def _named_steps(self, prepared: Prepared, scored: Sequence, by_doc: dict[str, int]) -> set[int]:
         """The sources of every computed step a fact-backed sentence names ("Study Word

@@ -229,6 +229,35 @@ def _item_head(text: str) -> str | None:
     return found.group(1) if found else None
 
 
+_SHOWN_ITEM = re.compile(r"^[-*] (.+?) \(([a-z -]{2,20})\)$")  # "- Hands-On Machine Learning (book)"
+
+
+def asked_list(source: Source, question: str) -> list[str]:
+    """The items of a list the prompt showed by name, as shown ("Textbook chapters on sequence
+    models (book)"), when the question asks for the list by its own name ("Which resources
+    for stage 3?"); [] for any other source, or a question that picks one ("Which resource
+    explains the Transformer visually?")."""
+    lines = source.text.splitlines()
+    name = source.heading.rsplit(": ", 1)[-1]
+    if len(lines) < 2 or not all(_SHOWN_ITEM.match(line) for line in lines) \
+            or not re.search(rf"\b{re.escape(name)}\b", question, re.I):
+        return []
+    return [line[2:] for line in lines]
+
+
+def left_out(items: list[str], answer: str) -> list[str]:
+    """The items `answer` does not name. A name counts as named when the answer has all its
+    content words but one (of four or more): "textbooks on sequence models" names "Textbook
+    chapters on sequence models"; "(2018)" and the type in brackets are not needed."""
+    said = {stem(t) for t in terms(answer)}
+    left = []
+    for item in items:
+        stems = {stem(t) for t in terms(re.sub(r"\([^)]*\)", "", item))}
+        if len(stems - said) > (1 if len(stems) >= 4 else 0):
+            left.append(item)
+    return left
+
+
 def _week_fit(text: str, weeks: set[int]) -> int:
     """1 when a span `text` states holds an asked week, -1 when it states spans and none
     does, 0 when it states none."""

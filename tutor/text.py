@@ -47,6 +47,11 @@ def stem(term: str) -> str:
     return term[:5]
 
 
+def listed(items: list[str]) -> str:
+    """Items as a sentence names them: "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def markers(text: str) -> list[int]:
     """The source numbers cited in `text`, in order ("[1] ... [3]" -> [1, 3])."""
     return [int(n) for n in MARKER.findall(text)]

@@ -80,6 +80,7 @@ class Answer:
     held_back: tuple[str, ...] = ()  # draft sentences left out of the served answer (answer.py)
     sources: tuple[str, ...] = ()  # ids of the chunks the prompt showed, numbered from 1
     facts: tuple[Chunk, ...] = ()  # computed material the check read beside them ("what next" steps)
+    added: tuple[str, ...] = ()  # sentences composed from the sources after the draft (answer.py)
 
     @classmethod
     def refusal(cls, text: str, backend: str, question: str, timings: dict | None = None) -> Answer:

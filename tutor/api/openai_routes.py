@@ -94,7 +94,9 @@ async def _chunks(events, completion_id: str, created: int):
         elif kind == "done":
             if payload.withdrawn:  # the streamed draft was held back: say so at the end
                 yield _chunk(completion_id, created, {"content": f"\n\n{payload.answer}"})
-            elif payload.held_back:  # deltas cannot be taken back: name the cut ones
+            for sentence in payload.added:  # composed from the sources after the draft
+                yield _chunk(completion_id, created, {"content": f"\n\n{sentence}"})
+            if payload.held_back and not payload.withdrawn:  # deltas cannot be taken back: name the cut ones
                 yield _chunk(completion_id, created, {"content": "\n\n" + held_back_note(payload.held_back)})
             yield _chunk(completion_id, created, {}, "stop", **_extras(payload))
         elif kind == "error":
