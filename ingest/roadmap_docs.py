@@ -102,7 +102,7 @@ def plan_docs(rm: Roadmap) -> list[Document]:
         n = rm.quarters.index(q) + 1
         text = (
             f"## {q.title} (2026 quarterly plan)\n{q.summary} In the 36-week roadmap this corresponds "
-            f"to {stages}. Q{n} is months {3 * n - 2}-{3 * n} of the year (three months).\n\n{topics}"
+            f"to {stages}. Q{n} is months {3 * n - 2}-{3 * n} of the year.\n\n{topics}"
             + (f"\n\n## {q.title}: projects\n{projects}" if projects else "")
         )
         concepts = tuple(dict.fromkeys(c for t in q.topics for c in t.concepts))

@@ -618,7 +618,7 @@ def test_a_quarter_names_every_stage_it_spans(corpus_index):
                if c.doc_id.startswith("quarter-") and c.id.endswith("#0")}
     assert "corresponds to stages 2 and 3." in opening["quarter-q2"]
     assert "corresponds to stage 1." in opening["quarter-q1"]
-    # a quarter states its own months: the only length Q1's text gave was its maths block's
+    # a quarter states its own months (the prompt adds "(3 months)"): the only length Q1's text gave was its maths block's
     # "4-6 weeks", which the model served as the quarter's length (session 16's reading)
-    assert "Q1 is months 1-3 of the year (three months)." in opening["quarter-q1"]
-    assert "Q4 is months 10-12 of the year (three months)." in opening["quarter-q4"]
+    assert "Q1 is months 1-3 of the year." in opening["quarter-q1"]
+    assert "Q4 is months 10-12 of the year." in opening["quarter-q4"]
