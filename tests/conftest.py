@@ -41,8 +41,8 @@ def corpus_index(tmp_path_factory, embedder) -> Settings:
     assert report.version is not None and report.chunks > 0, report
     # One canary for every run, as a deployment has one for all its life: it leads every
     # system prompt, and with a new random one per run the packaged model's answers, and the
-    # end-to-end tests' outcomes, changed from run to run (gold a-track-03: withdrawn in one
-    # CI run of three). Tests of the canary itself make their own (tests/test_injection.py).
+    # end-to-end tests' outcomes, changed from run to run (gold a-track-03 was withdrawn in
+    # one run and served in the next). The canary's own tests make theirs (test_injection.py).
     (settings.index_dir / CANARY_FILE).write_text(TEST_CANARY)
     return settings
 
