@@ -329,3 +329,6 @@ def test_an_answer_that_names_the_whole_asked_for_list_gets_nothing_added(fake_t
     picked = fake_tutor(lambda m: "Read The Illustrated Transformer [1].").ask(
         "Which resource explains the Transformer visually in stage 3?")
     assert picked.added == ()
+    # nor is the list added beside the model's own refusal
+    declined = fake_tutor(lambda m: "The roadmap material does not cover this.").ask("Which resources for stage 3?")
+    assert declined.refused and declined.added == () and "lists" not in declined.answer

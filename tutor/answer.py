@@ -245,7 +245,8 @@ class Tutor:
         by_doc = _first_source_of_each_doc(prepared)
         by_id |= {f.id: by_doc[f.doc_id] for f in prepared.facts if f.doc_id in by_doc}
         text = _recited(text, scored, by_id)
-        text, scored, added = self._lists_completed(prepared, text, scored)
+        # (not beside the model's own "the material does not cover this")
+        text, scored, added = (text, scored, ()) if refused else self._lists_completed(prepared, text, scored)
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         # A supported sentence the model forgot to mark still gets its source cited.
         cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
