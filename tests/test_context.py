@@ -328,6 +328,17 @@ def test_a_question_that_asks_no_place_is_not_shown_the_placement_line(fake_tuto
     assert "(stage 4)" in sources[0].heading
 
 
+def test_a_question_that_asks_nothing_before_or_after_is_not_shown_the_links_line(fake_tutor):
+    """"What is dropout?" got "... Prerequisites of Dropout: Neural networks, Regularisation.
+    Concepts that build on Dropout: CNN architectures." copied into its answer (session 16's
+    reading, again in session 17's); the page's "It reduces overfitting" was left out."""
+    shown = "\n".join(s.text for s in fake_tutor().prepare("What is dropout?").sources)
+    assert "Prerequisites of" not in shown and "Concepts that build on" not in shown, shown
+    assert "It reduces overfitting" in shown, shown
+    shown = "\n".join(s.text for s in fake_tutor().prepare("What do I need before dropout?").sources)
+    assert "Prerequisites of Dropout: Neural networks, Regularisation." in shown, shown
+
+
 def test_a_week_names_the_stage_it_falls_in():
     weeks = {1: (1, 8), 2: (9, 16)}
     assert stages_named("what happens in week 11?", 4, weeks) == {2}

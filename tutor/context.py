@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import PLACEMENT, approx_tokens, stem, terms, week_spans, weeks_asked, with_durations
+from tutor.text import LINKS, PLACEMENT, approx_tokens, stem, terms, week_spans, weeks_asked, with_durations
 from tutor.types import Chunk, Hit
 
 LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
@@ -61,6 +61,11 @@ _ASKS_QUANTITY = re.compile(r"\b(?:how (?:big|many|much|long|fast|large|old|ofte
 # line ("X is part of stage 4 (...)") shown (see `select`).
 _ASKS_PLACE = re.compile(r"\b(?:stages?|when|weeks?|months?|where|order|before|after|long|part|timeline|"
                          r"schedule|first|next|then|prerequisites?)\b", re.I)
+# A question about what comes before or after a concept: only then is a concept page's links
+# line ("Prerequisites of X: ... Concepts that build on X: ...") shown.
+_ASKS_LINKS = re.compile(r"\b(?:prerequisites?|before|after|next|then|build|builds|need|needs|require[sd]?|"
+                         r"depend|depends|lead|leads|know|first|order|ready|foundations?|follow|follows|"
+                         r"related|connect)\b", re.I)
 
 
 # A question on a week ("what should i be doing in week 3") prefers the sentences or plan items
@@ -185,7 +190,12 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     # names the stage), and leading a concept page it was read as a definition: "what is
     # retrieval augmented generation?" got "... is a stage in machine learning where ...".
     placement_out = plan or not _ASKS_PLACE.search(question)
-    left_out = {k for k, (_, _, s) in enumerate(units) if placement_out and PLACEMENT.search(s)}
+    # Nor does a concept page's links line ("Prerequisites of Dropout: Neural networks, ..."),
+    # which "What is dropout?" got copied into its answer, unless the question asks what comes
+    # before or after.
+    links_out = not _ASKS_LINKS.search(question)
+    left_out = {k for k, (_, _, s) in enumerate(units)
+                if (placement_out and PLACEMENT.search(s)) or (links_out and LINKS.match(s))}
     chosen: dict[int, list[int]] = {}
     picked: list[int] = []
     covered: set[str] = set()
