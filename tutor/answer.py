@@ -67,8 +67,9 @@ def _claims(text: str, scored: Sequence) -> list:
     """The scored sentences that each make a claim of the draft: a list item counts once, by
     its first sentence, not again for each sentence of commentary the model adds on its line.
     ("1. Build showpiece projects (months 1-2). This phase involves creating ..." is one
-    claim.) Read in CI: a right month-by-month answer whose three items were supported was
-    withdrawn, its six added sentences outnumbering them."""
+    claim.) The freelance track's month-by-month answer was withdrawn in a test run; the ones
+    served are lists with a sentence or two of commentary per item, mostly cut, and a little
+    more of it took such a draft under one half."""
     commentary = {c for line in text.splitlines() if LIST_LINE.match(line)
                   for c in [strip_markers(s) for s in sentences(line) if is_claim(strip_markers(s))][1:]}
     return [s for s in scored if strip_markers(s.sentence) not in commentary]

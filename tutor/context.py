@@ -229,7 +229,8 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
             for i, c in enumerate(chunks) if i in chosen]
 
 
-_ITEM_HEAD = re.compile(r"^([-*] [^:\n]{2,80}? \([a-z -]{2,20}\)):\s")  # "- Kaggle Learn (platform): ..."
+# "- Kaggle Learn (platform): ...", or the name and type alone as a list shown by name shows it
+_ITEM_HEAD = re.compile(r"^([-*] [^:\n]{2,80}? \([a-z -]{2,20}\))(?::\s|$)")
 
 
 def _item_head(text: str) -> str | None:
@@ -239,9 +240,6 @@ def _item_head(text: str) -> str | None:
     return found.group(1) if found else None
 
 
-_SHOWN_ITEM = re.compile(r"^[-*] (.+?) \(([a-z -]{2,20})\)$")  # "- Hands-On Machine Learning (book)"
-
-
 def asked_list(source: Source, question: str) -> list[str]:
     """The items of a list the prompt showed by name, as shown ("Textbook chapters on sequence
     models (book)"), when the question asks for the list by its own name ("Which resources
@@ -249,7 +247,7 @@ def asked_list(source: Source, question: str) -> list[str]:
     explains the Transformer visually?")."""
     lines = source.text.splitlines()
     name = source.heading.rsplit(": ", 1)[-1]
-    if len(lines) < 2 or not all(_SHOWN_ITEM.match(line) for line in lines) \
+    if len(lines) < 2 or not all(_item_head(line) == line for line in lines) \
             or not re.search(rf"\b{re.escape(name)}\b", question, re.I):
         return []
     return [line[2:] for line in lines]
