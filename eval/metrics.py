@@ -96,17 +96,30 @@ def normalise(text: str) -> str:
 _INFLECTION = r"(?:s|es|e|ed|d|ing|ion|ions|al)?"
 
 
+# "stages 2 and 3" (normalised to "stages 2-3") states "stage 2" and "stage 3"; "weeks 5, 6
+# or 7" each week; a range its two ends ("weeks 9-16" does not say "week 10" in so many words)
+_ENUMERATED = re.compile(r"\b(stage|week|month|quarter)s ((?:\d+(?:-| (?:and |or )?))+\d+)\b")
+
+
+def _enumerations_spelled_out(text: str) -> str:
+    return _ENUMERATED.sub(lambda m: " ".join(f"{m.group(1)} {n}" for n in re.findall(r"\d+", m.group(2))), text)
+
+
 def contains_fact(answer: str, fact: str) -> bool:
     """Normalised match on word boundaries ("9-16" is not found in "19-160"); a fact ending
     in a letter may carry an inflection ("RDD" in "RDDs", "retriev" in "retrieval"), and a
     word fact may be part of a hyphenated compound ("Kaggle" in "Kaggle-style results", "KL"
-    in "KL-divergence"); a number may not ("16" is not in "9-16")."""
+    in "KL-divergence"); a number may not ("16" is not in "9-16"). "stages 2 and 3" states
+    "stage 3" (run 10 scored a right answer to "which stages does Q2 line up with?" 0)."""
     fact_n = normalise(fact)
     if not fact_n:
         return False
     before = r"(?<![^\s-])" if fact_n[0].isalpha() else r"(?<!\S)"
     after = _INFLECTION + r"(?![^\s-])" if fact_n[-1].isalpha() else r"(?!\S)"
-    return re.search(before + re.escape(fact_n) + after, normalise(answer)) is not None
+    said = normalise(answer)
+    if re.fullmatch(r"(?:stage|week|month|quarter) \d+", fact_n):  # "stage 3"
+        said = f"{said} | {_enumerations_spelled_out(said)}"
+    return re.search(before + re.escape(fact_n) + after, said) is not None
 
 
 def key_fact_recall(answer: str, facts: Sequence[str]) -> float | None:

@@ -68,6 +68,13 @@ def test_key_facts_match_on_word_boundaries_and_number_words():
     assert M.contains_fact("The roadmap has 4 stages.", "four stages")
     assert M.contains_fact("Use SCIKIT-LEARN!", "scikit-learn")
     assert not M.contains_fact("Use scikit.", "scikit-learn")
+    # an enumeration states each of its members; a range does not name the weeks inside it
+    assert M.contains_fact("Q2 lines up with stages 2 and 3 of the roadmap.", "stage 3")
+    assert M.contains_fact("Q2 lines up with stages 2 and 3 of the roadmap.", "stage 2")
+    assert M.contains_fact("Do it in weeks 5, 6 or 7.", "week 6")
+    assert not M.contains_fact("Stage 2 runs weeks 9-16.", "week 10")
+    assert M.contains_fact("Stage 2 runs weeks 9-16.", "week 16")
+    assert not M.contains_fact("Q2 lines up with stage 2.", "stage 3")
     assert M.key_fact_recall("PyTorch, weeks 9 to 16", ["pytorch", "9-16", "TensorFlow"]) == pytest.approx(2 / 3)
     assert M.key_fact_recall("anything", []) is None
 
