@@ -305,6 +305,23 @@ def test_when_a_concept_comes_is_answered_from_its_stage_s_week_plan(fake_tutor)
     assert not any(h.routed for h in tutor.retriever.search("what is gradient descent", 4))
 
 
+def test_what_comes_before_a_concept_is_answered_from_its_page(fake_tutor):
+    """"What do I need to know before learning CNNs?" was shown the FAQ on what to know
+    before the roadmap (vectors and matrices) and answered with it; the CNN page, whose links
+    line names the prerequisites, ranked fifth (session 17's reading)."""
+    tutor = fake_tutor()
+    question = "What do I need to know before learning CNNs?"
+    hits = tutor.retriever.search(question, 4)
+    assert hits[0].chunk.doc_id == "concept-cnn" and hits[0].routed
+    shown = "\n".join(s.text for s in tutor.prepare(question).sources)
+    assert "Prerequisites of Convolutional neural networks: Neural networks, Activation functions" in shown, shown
+    router = tutor.retriever.router
+    assert router.routed("what builds on backpropagation?", set()) == [router.concept_pages["concept-backpropagation"]]
+    # a concept named without asking what comes before or after, or with a stage, is not routed
+    assert router.routed("what is backpropagation?", set()) == []
+    assert router.routed("Do I need linear algebra before stage 1?", {1}) == []
+
+
 def test_a_routed_week_plan_is_not_shown_beside_a_whole_stage_placement(fake_tutor):
     """Shown "Transformer architecture is part of stage 3 (..., weeks 17-24)" beside the plan's
     "Weeks 19-20: Attention and the Transformer architecture", the packaged model answered

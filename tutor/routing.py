@@ -69,6 +69,12 @@ _SPECIALISATION = re.compile(r"\bspeciali[sz]ation", re.I)
 # not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
 # tokenizer when fine-tuning" asks no time.
 _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) weeks?\b", re.I)
+# "What do I need to know before learning CNNs?", "what builds on backpropagation?": a question on
+# what comes before or after a concept is answered by the concept's own page (its links line,
+# tutor/context.py); ranked by words alone, the FAQ on what to know before the roadmap led it
+# and the CNN page came fifth, past what the prompt shows.
+_ASKS_NEIGHBOURS = re.compile(r"\b(?:prerequisites?|before|after|builds? on|leads? to|depends? on|"
+                              r"required for|needed for)\b", re.I)
 
 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
@@ -155,6 +161,7 @@ class Router:
         self.names: dict[str, re.Pattern] = {}
         self.concept_names: dict[str, re.Pattern] = {}  # concept page doc id -> how a question names it
         self.concept_stage: dict[str, int] = {}
+        self.concept_pages: dict[str, int] = {}  # concept page doc id -> its first chunk
         self.stage_names: dict[int, re.Pattern] = {}  # stage -> how a question names it by title
         for i, c in enumerate(chunks):
             doc_title, _, section = c.title.partition(" — ")
@@ -162,6 +169,7 @@ class Router:
                 names = paper_names(doc_title) + [c.doc_id.removeprefix("concept-").replace("-", " ")]
                 self.concept_names.setdefault(c.doc_id, _pattern(names))
                 self.concept_stage.setdefault(c.doc_id, c.stage)
+                self.concept_pages.setdefault(c.doc_id, i)
             elif c.stage is not None and c.doc_id.startswith("stage-"):
                 if found := _STAGE_TITLE.match(section):
                     self.weeks[c.stage] = (int(found.group(3)), int(found.group(4)))
@@ -204,6 +212,8 @@ class Router:
                  if (s, name) in self.sections]
         if not stages and _ASKS_WHEN.search(question):
             found += [self.sections[key] for key in self._plans_of_concepts(question) if key in self.sections]
+        if not stages and _ASKS_NEIGHBOURS.search(question):
+            found += [self.concept_pages[d] for d in named_in(question, self.concept_names)]
         named = self.entries_named(question)
         for doc in named:
             rest = self.names[doc].sub(" ", question)  # "reinforcement learning" is not the cue "learn"
