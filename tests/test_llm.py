@@ -138,3 +138,35 @@ def test_openai_backend_parses_a_stream():
     llm = OpenAICompatLLM("http://x/v1", "m", transport=httpx.MockTransport(
         lambda r: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})))
     assert list(llm.stream(MESSAGES)) == ["Hel", "lo"]
+
+
+# What `make native` changes, read as llama.cpp reports it: PyPI's wheel and a build on an
+# AVX-512 machine (both system info lines as xllamacpp printed them on such a machine).
+PORTABLE_INFO = ("CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | "
+                 "LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | ")
+ZEN4_FLAGS = "flags\t\t: fpu sse sse2 avx avx2 fma avx512f avx512dq avx512bw avx512_vnni avx512_bf16\n"
+
+
+def test_build_features_and_cpu_flags_are_read_as_llama_cpp_names_them():
+    from tutor.llm.llamacpp import build_features, cpu_flags
+
+    assert {"AVX2", "LLAMAFILE", "REPACK"} <= build_features(PORTABLE_INFO)
+    assert "AVX512" not in build_features(PORTABLE_INFO)
+    assert "AVX512" not in build_features("CPU : AVX2 = 1 | AVX512 = 0 |")
+    assert cpu_flags(ZEN4_FLAGS) == {"AVX512", "AVX512_VNNI"}
+    assert cpu_flags("flags\t\t: fpu sse avx avx2 fma\n") == set()
+
+
+def test_native_hint_names_what_the_build_leaves_unused(monkeypatch):
+    import xllamacpp
+
+    from tutor.llm import llamacpp
+
+    real_read = llamacpp.Path.read_text
+    monkeypatch.setattr(llamacpp.Path, "read_text",
+                        lambda self, *a, **k: ZEN4_FLAGS if str(self) == "/proc/cpuinfo" else real_read(self, *a, **k))
+    monkeypatch.setattr(xllamacpp, "get_system_info", lambda: PORTABLE_INFO)
+    hint = llamacpp.native_build_hint()
+    assert hint and "AVX512, AVX512_VNNI" in hint and "make native" in hint
+    monkeypatch.setattr(xllamacpp, "get_system_info", lambda: PORTABLE_INFO + "AVX512 = 1 | AVX512_VNNI = 1 | ")
+    assert llamacpp.native_build_hint() is None

@@ -351,6 +351,11 @@ def serve(
     settings = _settings(index, backend, model, host=host, port=port)
     app_ = create_app(settings)
     out.print(f"Roadmap Tutor on http://{settings.host}:{settings.port} (docs at /docs)")
+    if settings.llm_backend == "llamacpp":
+        from tutor.llm.llamacpp import native_build_hint
+
+        if hint := native_build_hint():
+            out.print(escape(hint), style="dim")
     # proxy_headers off: X-Forwarded-For is believed only from TUTOR_TRUSTED_PROXIES (tutor/api/security.py)
     # On SIGTERM/SIGINT open streams end with an "error" event (tutor/api/streaming.py) and
     # uvicorn waits for them; whatever still runs after 20 s is cancelled.

@@ -219,6 +219,7 @@ def _report(rows, cold, info, load_s, warm_s, backend) -> dict:
     llama_rate = statistics.median(llama_rates) if llama_rates else float("nan")
     tokens = statistics.mean([r["prompt_tokens_est"] for r in rows]) if rows else float("nan")
     tokens_before = statistics.mean([r["prompt_tokens_est_before"] for r in rows]) if rows else float("nan")
+    build = llama_build()
     console.print(table(
         f"Per round ({backend}; ours streams the whole answer, naive stops at its first token; "
         "each variant asks a different question)",
@@ -240,6 +241,7 @@ def _report(rows, cold, info, load_s, warm_s, backend) -> dict:
     console.print(table("Decoding and process", ["", "value"], [
         ["decode speed, ours (streamed pieces/s after the first)", fmt(rate, 1)],
         ["decode speed, ours, llama.cpp's own count (median tok/s)", fmt(llama_rate, 1)],
+        ["llama.cpp build's wider instruction sets (`make native`)", build],
         ["torch imported in this process", str("torch" in sys.modules)],
         ["model + index + embedder load in this process, s", fmt(load_s)],
         ["warm_up() (system prefix prefill), s", fmt(warm_s)],
@@ -255,9 +257,20 @@ def _report(rows, cold, info, load_s, warm_s, backend) -> dict:
     return {"backend": backend, "index": info, "questions": rows, "answered": len(answered),
             "ttft_s": {"ours": ours, "before": before, "naive": naive, "ratio_p50": r50, "ratio_p95": r95},
             "prompt_tokens_est": {"ours": tokens, "before": tokens_before},
-            "decode_pieces_per_s": rate, "decode_llama_tok_s_median": llama_rate, "torch_loaded": "torch" in sys.modules,
+            "decode_pieces_per_s": rate, "decode_llama_tok_s_median": llama_rate,
+            "llama_build": build, "torch_loaded": "torch" in sys.modules,
             "load_s": load_s, "warm_up_s": warm_s, "cli_cold": cold,
             "targets": {"ttft_p50_le_2s": ttft_ok, "peak_rss_lt_3gb": rss_ok}}
+
+
+def llama_build() -> str:
+    """Which of AVX2, AVX-512 and VNNI the installed llama.cpp was compiled for: PyPI's
+    wheel is AVX2 only, `make native` adds what this CPU has; prompts read faster with them."""
+    from tutor.llm.llamacpp import installed_features
+
+    if (built := installed_features()) is None:
+        return "n/a"
+    return ", ".join(sorted(f for f in built if f.startswith(("AVX2", "AVX512", "AVX_VNNI")))) or "none"
 
 
 def _status(row: dict, answered: list[dict]) -> str:
