@@ -79,10 +79,15 @@ def concept_docs(rm: Roadmap) -> list[Document]:
         # A concept nothing builds on says nothing about it: "Kaggle competitions leads to
         # nothing further in the roadmap" was echoed into answers on whether Kaggle is worth it.
         leads = ", ".join(dependents.get(c.id, []))
+        # "to learn after", not "that build on": shown "Concepts that build on Transfer learning:
+        # Image classification, ...", the packaged model answered "What comes after transfer
+        # learning?" with "deep learning", and "What should I learn after CNNs?" with a sentence
+        # of the page; worded so, it named the listed concepts (5 of 8 such questions against 1
+        # of 6, session 18).
         text = (
             f"## {c.name}\n{c.name} is part of stage {stage.id} ({stage.title}, "
             f"{_weeks(stage.weeks)}). {c.summary}\n"
-            f"Prerequisites of {c.name}: {pre}." + (f" Concepts that build on {c.name}: {leads}." if leads else "")
+            f"Prerequisites of {c.name}: {pre}." + (f" Concepts to learn after {c.name}: {leads}." if leads else "")
         )
         docs.append(Document(f"concept-{c.id}", c.name, text, "roadmap", SOURCE, c.stage, (c.id,)))
     return docs

@@ -315,6 +315,10 @@ def test_what_comes_before_a_concept_is_answered_from_its_page(fake_tutor):
     assert hits[0].chunk.doc_id == "concept-cnn" and hits[0].routed
     shown = "\n".join(s.text for s in tutor.prepare(question).sources)
     assert "Prerequisites of Convolutional neural networks: Neural networks, Activation functions" in shown, shown
+    # and what comes after, in the words learners use (shown "Concepts that build on ...",
+    # the packaged model answered "What comes after transfer learning?" with "deep learning")
+    shown = "\n".join(s.text for s in tutor.prepare("What should I learn after CNNs?").sources)
+    assert "Concepts to learn after Convolutional neural networks: Receptive fields" in shown, shown
     router = tutor.retriever.router
     assert router.routed("what builds on backpropagation?", set()) == [router.concept_pages["concept-backpropagation"]]
     # a concept named without asking what comes before or after, or with a stage, is not routed
@@ -350,7 +354,7 @@ def test_a_question_that_asks_nothing_before_or_after_is_not_shown_the_links_lin
     Concepts that build on Dropout: CNN architectures." copied into its answer (session 16's
     reading, again in session 17's); the page's "It reduces overfitting" was left out."""
     shown = "\n".join(s.text for s in fake_tutor().prepare("What is dropout?").sources)
-    assert "Prerequisites of" not in shown and "Concepts that build on" not in shown, shown
+    assert "Prerequisites of" not in shown and "Concepts to learn after" not in shown, shown
     assert "It reduces overfitting" in shown, shown
     shown = "\n".join(s.text for s in fake_tutor().prepare("What do I need before dropout?").sources)
     assert "Prerequisites of Dropout: Neural networks, Regularisation." in shown, shown
