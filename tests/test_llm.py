@@ -140,8 +140,8 @@ def test_openai_backend_parses_a_stream():
     assert list(llm.stream(MESSAGES)) == ["Hel", "lo"]
 
 
-# What `make native` changes, read as llama.cpp reports it: PyPI's wheel and a build on an
-# AVX-512 machine (both system info lines as xllamacpp printed them on such a machine).
+# What `make native` changes, read as llama.cpp reports it: the system info line of PyPI's
+# wheel as xllamacpp printed it, and an AVX-512 machine's CPU flags (abridged).
 PORTABLE_INFO = ("CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | "
                  "LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | ")
 ZEN4_FLAGS = "flags\t\t: fpu sse sse2 avx avx2 fma avx512f avx512dq avx512bw avx512_vnni avx512_bf16\n"

@@ -17,6 +17,10 @@ An entry is named as learners name it: a stage by number, ordinal or a week insi
 (retrieve.stages_named), a paper by what its title calls it ("ResNet", "ViT", "GoogLeNet"),
 a quarter as "Q1", a track as "research track", a specialisation by its name beside the word
 "specialisation". Cue words are compared by stem (text.stem).
+
+A concept is named by its page's title or id ("CNNs", "transfer learning"); a question on
+what comes before or after one, with no stage named, gets the concept's page first, whose
+links line says both.
 """
 
 from __future__ import annotations
