@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from tutor.roadmap import Roadmap, Stage
-from tutor.text import listed
+from tutor.text import LINKS_AFTER, LINKS_BEFORE, listed
 from tutor.types import Chunk, Document
 
 SOURCE = "roadmap.yaml"
@@ -87,7 +87,7 @@ def concept_docs(rm: Roadmap) -> list[Document]:
         text = (
             f"## {c.name}\n{c.name} is part of stage {stage.id} ({stage.title}, "
             f"{_weeks(stage.weeks)}). {c.summary}\n"
-            f"Prerequisites of {c.name}: {pre}." + (f" Concepts to learn after {c.name}: {leads}." if leads else "")
+            f"{LINKS_BEFORE} {c.name}: {pre}." + (f" {LINKS_AFTER} {c.name}: {leads}." if leads else "")
         )
         docs.append(Document(f"concept-{c.id}", c.name, text, "roadmap", SOURCE, c.stage, (c.id,)))
     return docs

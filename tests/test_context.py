@@ -321,6 +321,8 @@ def test_what_comes_before_a_concept_is_answered_from_its_page(fake_tutor):
     assert "Concepts to learn after Convolutional neural networks: Receptive fields" in shown, shown
     router = tutor.retriever.router
     assert router.routed("what builds on backpropagation?", set()) == [router.concept_pages["concept-backpropagation"]]
+    shown = "\n".join(s.text for s in tutor.prepare("What is needed for CNNs?").sources)
+    assert "Prerequisites of Convolutional neural networks" in shown, shown  # routed there, and shown
     # a concept named without asking what comes before or after, or with a stage, is not routed
     assert router.routed("what is backpropagation?", set()) == []
     assert router.routed("Do I need linear algebra before stage 1?", {1}) == []

@@ -62,8 +62,9 @@ _ASKS_QUANTITY = re.compile(r"\b(?:how (?:big|many|much|long|fast|large|old|ofte
 _ASKS_PLACE = re.compile(r"\b(?:stages?|when|weeks?|months?|where|order|before|after|long|part|timeline|"
                          r"schedule|first|next|then|prerequisites?)\b", re.I)
 # A question about what comes before or after a concept: only then is a concept page's links
-# line ("Prerequisites of X: ... Concepts to learn after X: ...") shown.
-_ASKS_LINKS = re.compile(r"\b(?:prerequisites?|before|after|next|then|build|builds|need|needs|require[sd]?|"
+# line ("Prerequisites of X: ... Concepts to learn after X: ...") shown. Every question
+# routing.py sends to a concept page for its links matches this too.
+_ASKS_LINKS = re.compile(r"\b(?:prerequisites?|before|after|next|then|build|builds|need|needs|needed|require[sd]?|"
                          r"depend|depends|lead|leads|know|first|order|ready|foundations?|follow|follows|"
                          r"related|connect)\b", re.I)
 

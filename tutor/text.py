@@ -9,8 +9,9 @@ MARKER = re.compile(r"\s*\[(\d{1,3})\]")  # a citation marker the model writes, 
 # Where a concept page (ingest/roadmap_docs.py) or a paper summary says its subject sits:
 # "X is part of stage 2 (...)", "GPT-2 belongs to stage 3 of Roadmap A (...)"
 PLACEMENT = re.compile(r"\b(?:is part of|belongs to) stage \d")
-# the links ingest/roadmap_docs.py writes on every concept page
-LINKS = re.compile(r"^(Prerequisites of|Concepts to learn after) ")  # "Prerequisites of X: Y."
+# the links ingest/roadmap_docs.py writes on every concept page ("Prerequisites of X: Y.")
+LINKS_BEFORE, LINKS_AFTER = "Prerequisites of", "Concepts to learn after"
+LINKS = re.compile(rf"^({LINKS_BEFORE}|{LINKS_AFTER}) ")
 _WORD = re.compile(r"[a-z0-9]+(?:[.+#-][a-z0-9]+)*")
 # A sentence ends at . ! or ? before a capital, a digit, a bullet or a quote; a blank line
 # or a new list item or heading ends one too. A single line break inside a paragraph does

@@ -25,7 +25,7 @@ _DONE = object()
 # xllamacpp wheel is built for any x86-64 with AVX2; compiled on the machine (`make native`)
 # it also uses AVX-512 and VNNI where the CPU has them: on 2 cores of an AVX-512 machine the
 # time to first token fell by about a sixth (README, "Speed on your CPU").
-_WIDER = ("AVX512", "AVX512_VNNI", "AVX_VNNI")
+_WIDER = {"AVX512": "avx512f", "AVX512_VNNI": "avx512_vnni", "AVX_VNNI": "avx_vnni"}  # llama.cpp's name: /proc/cpuinfo's
 
 
 def build_features(system_info: str) -> set[str]:
@@ -35,11 +35,11 @@ def build_features(system_info: str) -> set[str]:
 
 
 def cpu_flags(cpuinfo: str) -> set[str]:
-    """This CPU's flags from /proc/cpuinfo, named as llama.cpp names them."""
+    """Which of the wider instruction sets this CPU has, from /proc/cpuinfo, named as
+    llama.cpp names them."""
     line = next((ln for ln in cpuinfo.splitlines() if ln.startswith("flags")), "")
     flags = set(line.partition(":")[2].split())
-    return {name for name, flag in (("AVX512", "avx512f"), ("AVX512_VNNI", "avx512_vnni"),
-                                    ("AVX_VNNI", "avx_vnni")) if flag in flags}
+    return {name for name, flag in _WIDER.items() if flag in flags}
 
 
 def installed_features() -> set[str] | None:
@@ -60,7 +60,7 @@ def native_build_hint() -> str | None:
         return None
     if (built := installed_features()) is None:
         return None
-    missing = sorted(f for f in _WIDER if f in cpu and f not in built)
+    missing = sorted(cpu - built)
     if not missing:
         return None
     return (f"llama.cpp here is the portable build; this CPU also has {', '.join(missing)}: "
