@@ -423,7 +423,9 @@ def test_stored_messages_and_feedback_are_redacted_only_when_asked(fake_tutor, t
         assert rows["assistant"].question == stored[0]["content"]
         assert comment == "reach me at [email]"
         everything = json.dumps([dict(r) for r in snapshot(engine)["message"]], default=str)
-        assert "ada@example.org" not in everything and "4111" not in everything
+        # whole pieces, not "4111" alone: a random uuid hex holds it one run in ~50 (CI did)
+        for piece in ("ada@example.org", "7946 0958", "4111 1111 1111 1111"):
+            assert piece not in everything
     else:
         assert stored[0]["content"] == secret and comment == "reach me at ada@example.org"
 
