@@ -64,7 +64,7 @@ def onnx_embedder() -> Embedder:
 
 @pytest.fixture(scope="module")
 def torch_embedder() -> Embedder:
-    embedder = Embedder(threads=2, backend="torch")
+    embedder = Embedder(threads=1, backend="torch")  # not 2: see tests/test_llm.py's hf backend
     assert (embedder.backend, embedder.note) == ("torch", "")
     return embedder
 

@@ -42,7 +42,10 @@ def _make(name, request):
     if name == "hf":
         from tutor.llm.hf import TransformersLLM
 
-        return TransformersLLM(smollm2_path(), threads=2)
+        # One torch thread: once torch has run on two, llama.cpp in this same process (the
+        # session's packaged model) decodes ~45% slower for the rest of the run (measured:
+        # 100 tokens 3.9 -> 6.0 s after one 2-thread matmul, unchanged after 1 thread).
+        return TransformersLLM(smollm2_path(), threads=1)
     if name == "openai":
         return OpenAICompatLLM(request.getfixturevalue("llama_server") + "/v1", "smollm2")
     raise AssertionError(name)
