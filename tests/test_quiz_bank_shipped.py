@@ -137,7 +137,33 @@ def test_a_fresh_database_serves_three_shipped_items_without_the_model(shipped, 
     body = response.json()
     assert (body["requested"], body["available"], body["message"]) == (3, 3, None)
     assert len(body["items"]) == 3 and {i["id"] for i in body["items"]} <= stage_2
+    assert {i["kind"] for i in body["items"]} == {"mcq", "short", "tf"}  # the issue's "three items at once"
     assert llm.calls == [] and not app.state.quiz_refiller.running()
+
+
+def test_a_quiz_takes_kinds_in_turn_and_unattempted_items_first(shipped, chunks, corpus_index, tmp_path):
+    """Stage 1's bank is mostly true/false (27 of 38): drawn uniformly, a 3-item quiz was
+    all true/false about a third of the time."""
+    import random
+
+    from tutor.models import Learner, Quiz, QuizAttempt
+    from tutor.quiz.bank import serve_quiz
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'mix.db'}")
+    load_shipped(engine, corpus_index.corpus_dir, chunks)
+    for seed in range(12):
+        _, items = serve_quiz(engine, 1, 3, rng=random.Random(seed))
+        assert sorted(i.kind for i in items) == ["mcq", "short", "tf"], seed
+    with Session(engine) as session:
+        done = session.exec(select(QuizItem).where(QuizItem.stage == 1, QuizItem.kind != "tf")).all()
+        quiz = Quiz(learner_id="ada", stage=1, item_ids=json.dumps([i.id for i in done]))
+        session.add_all([Learner(id="ada"), quiz])
+        session.flush()
+        session.add_all([QuizAttempt(quiz_id=quiz.id, item_id=i.id, learner_id="ada", given='"x"', correct=False)
+                         for i in done])
+        session.commit()
+    _, items = serve_quiz(engine, 1, 3, "ada", rng=random.Random(0))
+    assert [i.kind for i in items] == ["tf"] * 3  # every mcq and short item attempted: new ones first
 
 
 def test_a_quiz_shorter_than_asked_says_how_many_it_has(shipped, chunks, corpus_index, embedder, tmp_path):

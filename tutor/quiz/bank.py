@@ -282,10 +282,24 @@ def shortfall(stage: int, requested: int, served: int, writing: bool = False, co
     return text + (f"; a stage {stage} quiz draws on the whole stage." if concept is not None else ".")
 
 
+def _kinds_in_turn(items: list[QuizItem], rng: random.Random) -> list[QuizItem]:
+    """The items with their kinds taking turns (in an order drawn per quiz), each kind's
+    items in the order given: a short quiz mixes mcq, short-answer and true/false where the
+    bank has them, rather than mirroring a bank that is mostly true/false."""
+    queues: dict[str, list[QuizItem]] = {}
+    for item in items:
+        queues.setdefault(item.kind, []).append(item)
+    kinds = sorted(queues)
+    rng.shuffle(kinds)
+    turns = [queues[k] for k in kinds]
+    return [q[n] for n in range(max(map(len, turns), default=0)) for q in turns if n < len(q)]
+
+
 def serve_quiz(engine: Engine, stage: int, count: int, learner_id: str | None = None,
                rng: random.Random | None = None, concept=None) -> tuple[Quiz, list[QuizItem]]:
     """Draw `count` accepted items (fewer if the bank holds fewer: the caller says so, see
-    shortfall) and record the quiz. `concept`: the roadmap Concept of a concept quiz (its
+    shortfall) and record the quiz: items the learner has not attempted first, at random,
+    their kinds taking turns (_kinds_in_turn). `concept`: the roadmap Concept of a concept quiz (its
     items, recorded as a quiz of `stage`, the concept's stage)."""
     rng = rng or random.Random()
     with Session(engine) as session:
@@ -302,8 +316,9 @@ def serve_quiz(engine: Engine, stage: int, count: int, learner_id: str | None = 
         if learner_id:
             seen = set(session.exec(select(QuizAttempt.item_id).where(QuizAttempt.learner_id == learner_id)).all())
         rng.shuffle(items)
-        items.sort(key=lambda i: i.id in seen)  # stable: unseen first, shuffled within each group
-        chosen = items[:count]
+        chosen = _kinds_in_turn([i for i in items if i.id not in seen], rng)
+        chosen += _kinds_in_turn([i for i in items if i.id in seen], rng)
+        chosen = chosen[:count]
         quiz = Quiz(learner_id=learner_id, stage=stage, item_ids=json.dumps([i.id for i in chosen]))
         session.add(quiz)
         session.commit()
