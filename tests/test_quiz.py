@@ -336,6 +336,17 @@ def test_options_that_differ_only_in_what_the_question_states_give_the_key_away(
     assert "key_in_question" not in validator.check(numeric, BACKPROP).reasons
 
 
+def test_a_key_that_restates_the_question_is_rejected(validator):
+    """Written for stage 1 by the packaged model in session 19 and passed by every other check."""
+    options = ["where a slow pipeline actually spends its time", "ML pipelines and orchestration",
+               "LoRA and parameter-efficient fine-tuning", "Debugging neural network training"]
+    echo = Candidate("mcq", "Where does profiling tell you that a slow pipeline spends its time?", 0, options)
+    verdict = validator.check(echo, BACKPROP)
+    assert "key_in_question" in verdict.reasons and "mostly the question's own words" in " ".join(verdict.details)
+    short = Candidate("short", "What type of processor is used for GPU training?", "Graphics processor")
+    assert "key_in_question" not in validator.check(short, BACKPROP).reasons  # half its words: a real answer
+
+
 def test_a_true_false_statement_cut_off_by_the_token_limit_is_rejected(validator):
     cut = Candidate("tf", "Adam keeps two running averages for every parameter and applies a bias correction only", True)
     assert "unfinished" in validator.check(cut, ADAM).reasons  # written for stage 4, without its end

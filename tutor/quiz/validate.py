@@ -13,7 +13,9 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
     key_in_question       the question states its own answer (mcq option or short answer text),
                           or the only words that set the key apart from the other options are in
                           the question ("What milestone closes stage 4?" over four copies of one
-                          sentence that differ in "stage 2/3/4/5")
+                          sentence that differ in "stage 2/3/4/5"), or the key is mostly the
+                          question's own words ("Where does profiling tell you a slow pipeline
+                          spends its time?" keyed "where a slow pipeline actually spends its time")
     duplicate             the question is a near-duplicate (cosine >= SIMILAR) of a bank item
                           of the same stage, or its key is another item's key there (one quiz
                           could then give the other away)
@@ -245,6 +247,8 @@ class Validator:
             verdict.fail("key_in_question", "the question contains its answer")
         elif c.kind == "mcq" and (told := told_apart_by_question(c.question, c.options, c.answer)):
             verdict.fail("key_in_question", f"only {', '.join(sorted(told))} sets the key apart, and the question says it")
+        elif c.kind != "tf" and echoes_question(c.question, c.key_text()):
+            verdict.fail("key_in_question", f"the key {c.key_text()!r} is mostly the question's own words")
         if c.kind == "mcq" and (problem := option_form_problem(c.options, c.answer)):
             verdict.fail("distractor_form", problem)
         if problem := context_problem(c.question, c.kind):
@@ -371,6 +375,14 @@ def unfinished(text: str) -> bool:
 
 def _words(text) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", str(text).lower()))
+
+
+def echoes_question(question: str, key: str) -> bool:
+    """Three quarters or more of the key's terms (two at least) are the question's: the
+    key restates what was asked. No shipped item comes near (at most half: "What type of
+    processor is used for GPU training?" keyed "Graphics processor")."""
+    own = set(terms(key))
+    return len(own) >= 2 and len(own & set(terms(question))) >= 0.75 * len(own)
 
 
 def told_apart_by_question(question: str, options: list, answer: int) -> set[str] | None:
