@@ -322,6 +322,18 @@ def test_a_stage_the_roadmap_does_not_have_is_rejected(kind, question, answer, o
     assert stage_problem(question, kind, answer, options, stages=7) is None or kind == "tf"
 
 
+def test_a_question_about_another_stage_is_not_served_in_this_stages_quiz():
+    """Written for stage 1 by the packaged model in session 19 (from stage 1's "What comes
+    after stage 1" section) and passed by every other check."""
+    question = "What is the focus of stage 2 of Roadmap A?"
+    assert stage_problem(question, "short", "computer vision", [], own_stage=1, stages=4) == \
+        "asks about stage 2 in a stage 1 quiz"
+    assert stage_problem(question, "short", "computer vision", [], own_stage=2, stages=4) is None
+    options = ["Stage 1", "Stage 2", "Stage 3", "Stage 4"]  # stages named in the options only: a shipped stage-2 item
+    assert stage_problem("Which stage of the machine learning roadmap focuses on classical ML with scikit-learn?",
+                         "mcq", 0, options, own_stage=2, stages=4) is None
+
+
 def test_the_stage_count_comes_from_the_index(corpus_index):
     assert stages_in(load_index(corpus_index.index_dir).chunks) == 4
 

@@ -46,7 +46,9 @@ with a rejected item (rejected items are kept for the bench and for debugging, n
                           Specialisation"), or names a stage the roadmap does not have
                           ("stage 5" of four); or it gives itself away in the stage quiz it is
                           served in: a key that is its source's own stage, or a true/false
-                          statement that something belongs to a stage
+                          statement that something belongs to a stage; or its question names
+                          another stage than the quiz's ("What is the focus of stage 2 of
+                          Roadmap A?" written from stage 1's "what comes after" section)
     not_false             a false true/false statement does not plainly contradict its source:
                           it says what its correction says, rewords the detail ("optimisation"
                           for "optimization"), changes more than one detail, swaps one item of
@@ -518,10 +520,12 @@ def renumbered(options: list, answer: int) -> list[str]:
 def stage_problem(question: str, kind: str, answer, options: list, own_stage: int | None = None,
                   stages: int | None = None) -> str | None:
     """Why a question asking which stage something belongs to cannot be answered as asked,
-    or gives itself away in a quiz on `own_stage` (the stage of its source), or names a
-    stage beyond the roadmap's `stages`."""
+    or gives itself away in a quiz on `own_stage` (the stage of its source), or asks about
+    another stage than that one, or names a stage beyond the roadmap's `stages`."""
     if stages and (beyond := _beyond(question, kind, options, answer, stages)):
         return f"names {beyond!r}, a stage the roadmap (stages 1-{stages}) does not have"
+    if own_stage is not None and (other := {int(n) for n in _STAGE_NAMED.findall(question)} - {own_stage}):
+        return f"asks about stage {min(other)} in a stage {own_stage} quiz"
     if kind == "tf" and _STAGE_CLAIM.search(question):
         return "a true/false statement about which stage something is in: the quiz's own stage settles it"
     if not _ASKS_STAGE.search(question) or _ASKS_NAME.search(question):
