@@ -142,7 +142,7 @@ def test_a_fresh_database_serves_three_shipped_items_without_the_model(shipped, 
 
 
 def test_a_quiz_takes_kinds_in_turn_and_unattempted_items_first(shipped, chunks, corpus_index, tmp_path):
-    """Stage 1's bank is mostly true/false (27 of 38): drawn uniformly, a 3-item quiz was
+    """Stage 1's bank is mostly true/false (27 of 40): drawn uniformly, a 3-item quiz was
     all true/false about a third of the time."""
     import random
 

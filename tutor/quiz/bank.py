@@ -299,8 +299,8 @@ def serve_quiz(engine: Engine, stage: int, count: int, learner_id: str | None = 
                rng: random.Random | None = None, concept=None) -> tuple[Quiz, list[QuizItem]]:
     """Draw `count` accepted items (fewer if the bank holds fewer: the caller says so, see
     shortfall) and record the quiz: items the learner has not attempted first, at random,
-    their kinds taking turns (_kinds_in_turn). `concept`: the roadmap Concept of a concept quiz (its
-    items, recorded as a quiz of `stage`, the concept's stage)."""
+    their kinds taking turns (_kinds_in_turn). `concept`: the roadmap Concept of a concept
+    quiz (its items, recorded as a quiz of `stage`, the concept's stage)."""
     rng = rng or random.Random()
     with Session(engine) as session:
         items = accepted_items(session, stage, concept.id if concept is not None else None)
