@@ -385,8 +385,10 @@ def test_quiz_items_the_llm_writes_reach_no_client_with_a_leak(fake_tutor, tmp_p
 
     tutor = fake_tutor(leaky)
     engine = make_engine(f"sqlite:///{tmp_path / 'tutor.db'}")
-    report = build_stage(tutor, engine, 2, per_stage=3, kinds=("mcq",))
-    assert report.accepted == 3 and report.reasons["leak"] == 3 == report.rejected, report.reasons
+    # A sound reply can fail another check (a stage-2 sentence that names stage 3 fails
+    # stage_question), so the build may need more than six candidates to accept three.
+    report = build_stage(tutor, engine, 2, per_stage=3, kinds=("mcq",), max_candidates=12)
+    assert report.accepted == 3 and report.reasons["leak"] == len(replies[::2]) >= 3, report.reasons
     quiz, items = serve_quiz(engine, 2, 3)
     graded = grade_quiz(engine, quiz.id, [Given(i.id, choice=0) for i in items])
     shown = json.dumps([public_item(i) for i in items]) + json.dumps(graded)  # what the routes return
