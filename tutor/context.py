@@ -33,7 +33,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import LINKS, PLACEMENT, approx_tokens, stem, terms, week_spans, weeks_asked, with_durations
+from tutor.text import (
+    ASKS_NEIGHBOURS, LINKS, PLACEMENT, approx_tokens, stem, terms, week_spans, weeks_asked, with_durations,
+)
 from tutor.types import Chunk, Hit
 
 LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
@@ -62,8 +64,8 @@ _ASKS_QUANTITY = re.compile(r"\b(?:how (?:big|many|much|long|fast|large|old|ofte
 _ASKS_PLACE = re.compile(r"\b(?:stages?|when|weeks?|months?|where|order|before|after|long|part|timeline|"
                          r"schedule|first|next|then|prerequisites?)\b", re.I)
 # A question about what comes before or after a concept: only then is a concept page's links
-# line ("Prerequisites of X: ... Concepts to learn after X: ...") shown. Every question
-# routing.py sends to a concept page for its links matches this too.
+# line ("Prerequisites of X: ... Concepts to learn after X: ...") shown; so is it for every
+# question routing.py sends to a concept page for its links (ASKS_NEIGHBOURS).
 _ASKS_LINKS = re.compile(r"\b(?:prerequisites?|before|after|next|then|build|builds|need|needs|needed|require[sd]?|"
                          r"depend|depends|lead|leads|know|first|order|ready|foundations?|follow|follows|"
                          r"related|connect)\b", re.I)
@@ -194,7 +196,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     # Nor does a concept page's links line ("Prerequisites of Dropout: Neural networks, ..."),
     # which "What is dropout?" got copied into its answer, unless the question asks what comes
     # before or after.
-    links_out = not _ASKS_LINKS.search(question)
+    links_out = not (_ASKS_LINKS.search(question) or ASKS_NEIGHBOURS.search(question))
     left_out = {k for k, (_, _, s) in enumerate(units)
                 if (placement_out and PLACEMENT.search(s)) or (links_out and LINKS.match(s))}
     chosen: dict[int, list[int]] = {}

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import stem, words
+from tutor.text import ASKS_NEIGHBOURS, stem, words
 
 STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
@@ -73,12 +73,6 @@ _SPECIALISATION = re.compile(r"\bspeciali[sz]ation", re.I)
 # not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
 # tokenizer when fine-tuning" asks no time.
 _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) weeks?\b", re.I)
-# "What do I need to know before learning CNNs?", "what builds on backpropagation?": a question on
-# what comes before or after a concept is answered by the concept's own page (its links line,
-# tutor/context.py); ranked by words alone, the FAQ on what to know before the roadmap led it
-# and the CNN page came fifth, past what the prompt shows.
-_ASKS_NEIGHBOURS = re.compile(r"\b(?:prerequisites?|before|after|builds? on|leads? to|depends? on|"
-                              r"required for|needed for)\b", re.I)
 
 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
@@ -216,7 +210,11 @@ class Router:
                  if (s, name) in self.sections]
         if not stages and _ASKS_WHEN.search(question):
             found += [self.sections[key] for key in self._plans_of_concepts(question) if key in self.sections]
-        if not stages and _ASKS_NEIGHBOURS.search(question):
+        # "What do I need to know before learning CNNs?", "what builds on backpropagation?":
+        # what comes before or after a concept is answered by the concept's own page (its links
+        # line, which context.py shows for the same pattern); ranked by words alone, the FAQ on
+        # what to know before the roadmap led it and the CNN page came fifth, past the prompt.
+        if not stages and ASKS_NEIGHBOURS.search(question):
             found += [self.concept_pages[d] for d in named_in(question, self.concept_names)]
         named = self.entries_named(question)
         for doc in named:

@@ -12,6 +12,10 @@ PLACEMENT = re.compile(r"\b(?:is part of|belongs to) stage \d")
 # the links ingest/roadmap_docs.py writes on every concept page ("Prerequisites of X: Y.")
 LINKS_BEFORE, LINKS_AFTER = "Prerequisites of", "Concepts to learn after"
 LINKS = re.compile(rf"^({LINKS_BEFORE}|{LINKS_AFTER}) ")
+# A question on what comes before or after a concept: routing.py sends it to the concept's
+# page and context.py shows that page's links line for it.
+ASKS_NEIGHBOURS = re.compile(r"\b(?:prerequisites?|before|after|builds? on|leads? to|depends? on|"
+                             r"required for|needed for)\b", re.I)
 _WORD = re.compile(r"[a-z0-9]+(?:[.+#-][a-z0-9]+)*")
 # A sentence ends at . ! or ? before a capital, a digit, a bullet or a quote; a blank line
 # or a new list item or heading ends one too. A single line break inside a paragraph does
