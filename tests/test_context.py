@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tutor.context import heading
+from tutor.context import heading, prompt_question
 from tutor.retrieve import stages_named
 from tutor.routing import PAPER_CUES, named_in, sections_asked
 from tutor.text import approx_tokens, sentences, study_time, with_durations
@@ -326,6 +326,32 @@ def test_what_comes_before_a_concept_is_answered_from_its_page(fake_tutor):
     # a concept named without asking what comes before or after, or with a stage, is not routed
     assert router.routed("what is backpropagation?", set()) == []
     assert router.routed("Do I need linear algebra before stage 1?", {1}) == []
+
+
+def test_what_comes_before_or_after_is_asked_as_what_to_learn():
+    """The packaged model read "What comes before the attention mechanism?" as "the attention
+    mechanism comes before what?" ("The attention mechanism comes before the sequence-to-sequence
+    models.", served in session 19); asked what to learn before it, it names the prerequisites."""
+    assert prompt_question("What comes before the attention mechanism?") \
+        == "What should I learn before the attention mechanism?"
+    assert prompt_question("whats after dropout") == "What should I learn after dropout"
+    assert prompt_question("What is right after CNNs? I'm lost") == "What should I learn after CNNs? I'm lost"
+    assert prompt_question("What precedes RNNs?") == "What should I learn before RNNs?"
+    assert prompt_question("What follows transfer learning?") == "What should I learn after transfer learning?"
+    for unchanged in ("What is dropout?", "What is beforehand needed?", "what comes before", "Do I need maths before stage 1?"):
+        assert prompt_question(unchanged) == unchanged
+
+
+def test_the_model_is_asked_the_restated_question_and_the_learner_sees_their_own(fake_tutor):
+    tutor = fake_tutor()
+    answer = tutor.ask("What comes before the attention mechanism?")
+    prompt = tutor.llm.calls[-1][-1]["content"]
+    assert prompt.rstrip().endswith("Question: What should I learn before the attention mechanism?"), prompt
+    assert "Prerequisites of Attention mechanism: Sequence-to-sequence models." in prompt, prompt
+    assert answer.question == "What comes before the attention mechanism?"
+    [batched] = tutor.ask_many([("What follows dropout?", [])])
+    assert tutor.llm.calls[-1][-1]["content"].rstrip().endswith("Question: What should I learn after dropout?")
+    assert batched.question == "What follows dropout?"
 
 
 def test_a_routed_week_plan_is_not_shown_beside_a_whole_stage_placement(fake_tutor):

@@ -106,3 +106,21 @@ def test_what_next_is_explained_by_the_real_model_with_citations(real_tutor, rep
     assert not answer.refused and answer.citations
     named = [s.name for s in rec.steps]
     assert any(n.split(" (")[0].lower() in answer.answer.lower() for n in named), (named, answer.answer)
+
+
+@pytest.mark.parametrize("question, prerequisites", [
+    ("What comes before the attention mechanism?", r"sequence-to-sequence"),
+    ("What comes before backpropagation?", r"neural networks.*calculus|calculus.*neural networks"),
+])
+def test_what_comes_before_a_concept_names_its_prerequisites_the_right_way_round(real_tutor, question,
+                                                                                   prerequisites):
+    """Served in session 19: "The attention mechanism comes before the sequence-to-sequence
+    models." (the packaged model read the question as "X comes before what?"); and
+    "Backpropagation comes before it in the machine-learning learning roadmap." The prompt now
+    asks what to learn before the concept (context.prompt_question)."""
+    answer = real_tutor.ask(question)
+    assert not answer.refused and not answer.withdrawn, answer
+    assert re.search(prerequisites, answer.answer, re.I | re.S), answer.answer
+    concept = re.search(r"before (?:the )?(.+?)\?", question).group(1)
+    assert not re.search(rf"{concept} comes before", answer.answer, re.I), answer.answer
+    assert answer.citations, answer

@@ -21,7 +21,7 @@ import numpy as np
 
 from tutor import coach
 from tutor.config import Settings
-from tutor.context import Prepared, Source, asked_list, left_out
+from tutor.context import Prepared, Source, asked_list, left_out, prompt_question
 from tutor.context import select as select_sources
 from tutor.embed import Embedder
 from tutor.events import Event, closing_events
@@ -312,8 +312,14 @@ class Tutor:
             timings["total"] = time.perf_counter() - started
             yield from closing_events(answer)
             return
-        messages = self.prompts.messages("answer", question=prepared.question, sources=prepared.sources)
-        yield from self.reply(prepared, messages, started=started, timings=timings, cancel=cancel)
+        yield from self.reply(prepared, self.answer_messages(prepared), started=started, timings=timings,
+                              cancel=cancel)
+
+    def answer_messages(self, prepared: Prepared) -> list[dict]:
+        """The answer prompt: the sources and the question as the model reads it best
+        (`prompt_question`)."""
+        return self.prompts.messages("answer", question=prompt_question(prepared.question),
+                                     sources=prepared.sources)
 
     def reply(self, prepared: Prepared, messages: list[dict], *, started: float, timings: dict | None = None,
               cancel: Cancel | None = None) -> Iterator[Event]:
@@ -350,7 +356,7 @@ class Tutor:
                 batch.append((i, prepared))
         started = time.perf_counter()
         replies = self.llm.complete_many(
-            [self.prompts.messages("answer", question=p.question, sources=p.sources) for _, p in batch],
+            [self.answer_messages(p) for _, p in batch],
             max_tokens=self.settings.max_answer_tokens, temperature=self.settings.temperature)
         generate = time.perf_counter() - started
         for (i, prepared), reply in zip(batch, replies):

@@ -150,8 +150,7 @@ def prompt_tokens(tutor, question: str) -> int:
     from tutor.text import approx_tokens
 
     prepared = tutor.prepare(question)
-    ours = tutor.prompts.messages("answer", question=prepared.question, sources=prepared.sources)
-    return approx_tokens(ours[1]["content"])
+    return approx_tokens(tutor.answer_messages(prepared)[1]["content"])
 
 
 def _questions(n: int) -> list[str]:
