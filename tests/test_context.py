@@ -220,9 +220,21 @@ def test_a_stage_is_named_by_its_title(fake_tutor, text, stage):
     ("What problem was LSTM invented to solve?", "paper-lstm#0"),
     # session 16: shown "why it matters" alone, answered with its AdamW ("decouples weight decay")
     ("What does the Adam paper propose?", "paper-adam#1"),
+    # session 20: a paper asked what it is, no section named: its five sections tied on words,
+    # the key idea came fifth, and "What is YOLO?" was answered from memory and withdrawn
+    ("What is YOLO?", "paper-yolo#1"), ("explain AlexNet", "paper-alexnet#1"),
+    ("how fast is YOLO", "paper-yolo#2"),  # 45 and 155 frames per second: a result
 ])
 def test_a_question_on_a_paper_s_section_gets_that_section_first(fake_tutor, question, section):
     assert fake_tutor().retriever.search(question, 4)[0].chunk.id == section
+
+
+@pytest.mark.parametrize("question", [  # each lost its key facts to the key idea when every
+    "for the bert milestone what baseline should i compare against",  # paper named alone was
+    "LoRA paper - by how much does it reduce trainable params?",  # routed there
+])
+def test_a_paper_named_in_passing_is_not_routed_to_its_key_idea(fake_tutor, question):
+    assert not any(h.routed for h in fake_tutor().retriever.search(question, 4))
 
 
 @pytest.mark.parametrize("question, section, shown", [  # session 11, after stages and papers

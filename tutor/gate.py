@@ -33,7 +33,7 @@ from functools import cached_property
 
 from tutor.calibration import calibrated
 from tutor.index import LoadedIndex
-from tutor.text import terms, week_spans, weeks_asked, words
+from tutor.text import DEFINITION, terms, week_spans, weeks_asked, words
 from tutor.types import Hit
 
 REFUSAL_THRESHOLD = calibrated("refusal_threshold")
@@ -42,8 +42,6 @@ REFUSAL_THRESHOLD = calibrated("refusal_threshold")
 # answerable ones (at least 0.478: "what's the name of the third stage"; "deliverable",
 # YOLO's "detect"): eval/gold/gate_dev.yaml and the gold set's dev split, session 11.
 SUBJECT_COSINE = 0.43
-_DEFINITION = re.compile(r"^\s*(?:what(?:'s| is| are)|whats|explain|describe|how (?:does|do|did))\s+"
-                         r"(?:an?\s+|the\s+)?(.+?)(?:\s+(?:work|works|and|in|to|for|with)\b.*)?\??$", re.I)
 RARE_TERM_CHUNKS = 10
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 
@@ -105,7 +103,7 @@ class Gate:
     def unknown_subject(self, question: str, hits: list[Hit]) -> list[str]:
         """The words of a definitional question's subject that no chunk uses, when its best
         match is below SUBJECT_COSINE; [] otherwise."""
-        found = _DEFINITION.match(question)
+        found = DEFINITION.match(question)
         if not found or not hits or max(h.dense for h in hits) >= SUBJECT_COSINE:
             return []
         return self._unknown(terms(found.group(1)))

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import ASKS_NEIGHBOURS, stem, words
+from tutor.text import ASKS_NEIGHBOURS, DEFINITION, stem, words
 
 STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
@@ -50,7 +50,7 @@ PAPER_CUES = {
     # the AdamW variant that section names
     "key idea": "idea ideas work works approach trick propose proposes proposed introduce introduces "
                 "introduced contribution",
-    "result": "result results achieve achieved score accuracy error benchmark win won performance",
+    "result": "result results achieve achieved score accuracy error benchmark win won performance fast speed",
     "why it matters": "matter matters impact important influence",
     "where it fits": "fit fits",  # not "roadmap": every question may name it
 }
@@ -62,6 +62,13 @@ TRACK_CUES = {
 QUARTER_CUES = {"projects": "project projects build", "overview": "cover covers covered overview summary"}
 SPECIALISATION_CUES = {"topics": "topics topic covered cover learn study"}
 CUES = {"paper": PAPER_CUES, "track": TRACK_CUES, "quarter": QUARTER_CUES, "specialisation": SPECIALISATION_CUES}
+# The section that stands for an entry asked about as a whole. A paper has no opening section:
+# "What is YOLO?" tied its five sections on words and was shown result, placement and impact,
+# not the key idea, and the packaged model answered from memory (withdrawn, session 20). Only
+# asked what it is (text.DEFINITION): "for the bert milestone what baseline should i compare
+# against" or "LoRA paper - by how much does it reduce trainable params?" lost their facts to it.
+# Nor when a concept page has the name: "What is dropout?" is the concept's own summary.
+WHOLE = {"paper": "key idea"}
 ROUTED_MAX = 2  # sections routed to one question at most
 
 _ASKS_WHY = re.compile(r"\bwhy\b", re.I)
@@ -222,6 +229,9 @@ class Router:
             # one entry named with no section's cue is asked about as a whole: "What's in Q1 of
             # Roadmap B?" ranked Q1's overview 7th, under FAQs that mention Q1 in passing. Two
             # named ask how they connect ("I finished Q1, how do I start Q2?"): an FAQ says.
-            names = sections_asked(rest, CUES[self.kinds[doc]]) or (["overview"] if len(named) == 1 else [])
+            kind = self.kinds[doc]
+            whole = [WHOLE.get(kind, "overview")] if len(named) == 1 and (kind not in WHOLE or (
+                DEFINITION.match(question) and not named_in(question, self.concept_names))) else []
+            names = sections_asked(rest, CUES[self.kinds[doc]]) or whole
             found += [self.sections[(doc, name)] for name in names if (doc, name) in self.sections]
         return list(dict.fromkeys(found))[:ROUTED_MAX]

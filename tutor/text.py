@@ -16,6 +16,11 @@ LINKS = re.compile(rf"^({LINKS_BEFORE}|{LINKS_AFTER}) ")
 # page and context.py shows that page's links line for it.
 ASKS_NEIGHBOURS = re.compile(r"\b(?:prerequisites?|before|after|builds? on|leads? to|depends? on|"
                              r"required for|needed for)\b", re.I)
+# A question asking what something is ("what is X", "explain X", "how does X work"), its
+# subject in group 1: gate.py refuses one whose subject the material lacks, routing.py shows
+# a paper's key idea for one about a paper.
+DEFINITION = re.compile(r"^\s*(?:what(?:'s| is| are)|whats|explain|describe|how (?:does|do|did))\s+"
+                        r"(?:an?\s+|the\s+)?(.+?)(?:\s+(?:work|works|and|in|to|for|with)\b.*)?\??$", re.I)
 _WORD = re.compile(r"[a-z0-9]+(?:[.+#-][a-z0-9]+)*")
 # A sentence ends at . ! or ? before a capital, a digit, a bullet or a quote; a blank line
 # or a new list item or heading ends one too. A single line break inside a paragraph does
