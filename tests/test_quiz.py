@@ -479,6 +479,10 @@ BERT = Chunk("concept-bert#0", "concept-bert", "BERT (2018) is an encoder-only T
              "masked words, which gives bidirectional context, and then fine-tuned for tasks such as classification "
              "and question answering.", "BERT", "roadmap", "corpus/roadmap.yaml", 3, ("bert",))
 
+MILESTONE_METRICS = Chunk("faq-stage-1-milestone#1", "faq-stage-1-milestone", "A good submission shows a proper "
+                          "validation setup and metrics suited to the problem (for example F1 or ROC AUC for "
+                          "imbalanced classes, not only accuracy).", "Stage 1 milestone", "faq",
+                          "corpus/faq/faq-stage-1-milestone.md", 1, ())
 
 # Each dropped on review (sessions 11-12) as a partial key: the source gives two or more right answers.
 @pytest.mark.parametrize("candidate, source, fragment", [
@@ -492,6 +496,11 @@ BERT = Chunk("concept-bert#0", "concept-bert", "BERT (2018) is an encoder-only T
      Chunk("c#0", "c", "Activation functions such as ReLU, sigmoid, tanh and GELU add the nonlinearity that lets a "
            "neural network model more than straight lines.", "Activation functions", "roadmap", "corpus/roadmap.yaml",
            2, ()), "one of 4 listed"),
+    # session 19's stage-1 build, dropped on review: the source says "F1 or ROC AUC"
+    (Candidate("short", "Which metric suits imbalanced classes in a stage 1 milestone submission?", "ROC AUC"),
+     MILESTONE_METRICS, "one of two"),
+    (Candidate("mcq", "What is the main metric for imbalanced classes in the stage 1 milestone?", 0,
+               ["F1", "accuracy", "mean squared error", "perplexity"]), MILESTONE_METRICS, "one of two"),
 ])
 def test_a_key_that_is_one_of_several_right_answers_in_its_source_is_partial(validator, candidate, source, fragment):
     verdict = validator.check(candidate, source)
@@ -514,6 +523,9 @@ def test_a_key_that_is_one_of_several_right_answers_in_its_source_is_partial(val
      Chunk("c#0", "c", "Diffusion models generate data by learning to reverse a gradual noising process, starting "
            "from pure noise and denoising step by step.", "Diffusion models", "roadmap", "corpus/roadmap.yaml", 2, ())),
     (Candidate("short", "Name one of the two tools Roadmap B names for experiment tracking.", "MLflow"), TRACKING),
+    # the question names the other side of the "or"
+    (Candidate("short", "Besides F1, which metric suits imbalanced classes in the stage 1 milestone?", "ROC AUC"),
+     MILESTONE_METRICS),
 ])
 def test_a_key_its_question_singles_out_is_not_partial(validator, candidate, source):
     assert "partial_key" not in validator.check(candidate, source).reasons

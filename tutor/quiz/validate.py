@@ -585,6 +585,7 @@ def list_with(key: str, text: str) -> list[str] | None:
     return None
 
 
+OR_WORDS = 2  # words of the other side of a plain "or" read as its alternative (_beside_or)
 _EITHER = re.compile(r"\beither\s+(?P<a>.+?)\s+or\s+(?P<b>[^,;]+)|\bboth\s+(?P<c>.+?)\s+and\s+(?P<d>[^,;]+)", re.I)
 
 
@@ -606,6 +607,29 @@ def alternative_with(key: str, text: str, question: str = "") -> tuple[str, str]
                 own = set(terms(mine)) - set(terms(other)) - set(terms(key))
                 if not own & set(terms(question)):
                     return mine.strip(), other.strip()
+        if pair := _beside_or(want, normalise(sentence), question):
+            return pair
+    return None
+
+
+def _beside_or(want: str, sentence: str, question: str) -> tuple[str, str] | None:
+    """(key, the other) when the key stands right beside a plain "or" of `sentence` (both
+    normalised): "metrics suited to the problem (for example F1 or ROC AUC ...)" gives ROC AUC
+    as one of two (written for stage 1 in session 19, dropped on review). The other side is the
+    OR_WORDS words next to "or"; a question that names one of them picks the key's side."""
+    words, key = sentence.split(), want.split()
+    for i in range(len(words) - len(key) + 1):
+        if words[i:i + len(key)] != key:
+            continue
+        end = i + len(key)
+        if words[end:end + 1] == ["or"]:
+            other = words[end + 1:end + 1 + OR_WORDS]
+        elif i and words[i - 1] == "or":
+            other = words[max(0, i - 1 - OR_WORDS):i - 1]
+        else:
+            continue
+        if other and not (set(terms(" ".join(other))) - set(key)) & set(terms(question)):
+            return want, " ".join(other)
     return None
 
 
