@@ -31,7 +31,7 @@ from tutor.quiz.schema import Candidate, generation_schema
 from tutor.quiz.shipped import export_stage
 from tutor.quiz.validate import (KEY_THRESHOLD, Validator, cut_in_source, false_statement_problem, gives_away,
                                  list_with, normalise, option_form_problem, renumbered, shown, stage_problem,
-                                 stages_in, unfinished)
+                                 stages_in, title_key_problem, unfinished)
 from tutor.text import sentences, terms
 from tutor.types import Chunk
 
@@ -1256,3 +1256,23 @@ def test_the_eval_builds_a_throwaway_bank_and_asks_it_for_the_key(fake_tutor):
     assert got["items"] == 3 and got["candidates"] >= 3 and got["item_validity"] == 3 / got["candidates"]
     assert 0 < got["key_support"] <= 1 and got["hints"] == 9
     assert got["key_leak_rate"] == 0.0 and got["hints_replaced_by_a_template"] > 0
+
+
+STAGE_1_MILESTONE = Chunk(
+    "stage-1#3", "stage-1", "The milestone that closes stage 1: Stage 1 closes when the learner has built and "
+    "evaluated several classical models, including a Random Forest and an SVM, on real data sets and reached "
+    "competitive, Kaggle-style results.", "Stage 1: Foundations and Classical Machine Learning — Stage 1 "
+    "(Foundations and Classical Machine Learning, weeks 1-8): milestone", "roadmap", "corpus/roadmap.yaml", 1, ())
+
+
+def test_a_key_taken_from_its_source_s_title_is_unsupported(validator):
+    """Written twice by session 19's stage-1 builds, dropped on review: support is scored on the
+    chunk with its title, so the stage's name passed as its milestone."""
+    wrong = Candidate("short", "What is the milestone for stage 1 of Roadmap A?", "Foundations and classical ML")
+    verdict = validator.check(wrong, STAGE_1_MILESTONE)
+    assert "key_unsupported" in verdict.reasons and "title" in " ".join(verdict.details), verdict.details
+    right = Candidate("short", "What is the milestone for stage 1 of Roadmap A?",
+                      "several classical models built and evaluated on real data sets")
+    assert title_key_problem(right.question, right.key_text(), STAGE_1_MILESTONE) is None
+    named = Candidate("short", "What is stage 1 of Roadmap A called?", "Foundations and Classical Machine Learning")
+    assert title_key_problem(named.question, named.key_text(), STAGE_1_MILESTONE) is None  # asks for the name

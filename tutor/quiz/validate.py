@@ -271,6 +271,8 @@ class Validator:
             verdict.fail("stage_question", problem)
         if problem := partial_key_problem(c, source.text):
             verdict.fail("partial_key", problem)
+        if c.kind != "tf" and (problem := title_key_problem(c.question, c.key_text(), source)):
+            verdict.fail("key_unsupported", problem)
         self._novel(c, bank_questions, verdict)
         if c.kind != "tf" and normalise(c.key_text()) in bank_keys:
             verdict.fail("duplicate", f"another item of the stage has the key {c.key_text()!r}: "
@@ -648,6 +650,22 @@ def partial_key_problem(c: Candidate, source_text: str) -> str | None:
         return f"the key is one of {len(items)} listed in its source: {', '.join(items)}"
     if pair := alternative_with(key, source_text, c.question):
         return f"the key is one of two its source gives ({pair[0]!r} or {pair[1]!r})"
+    return None
+
+
+def title_key_problem(question: str, key: str, source: Chunk) -> str | None:
+    """Why the key is its source's title rather than what the source's text says, or None.
+    Support is scored on the chunk with its title, so "What is the milestone for stage 1?"
+    keyed "Foundations and classical ML" (the stage's name, from the milestone chunk's
+    title) passed every check; written twice by session 19's stage-1 builds. At least half
+    of the key's words missing from the text, some of them in the title, and no question
+    asking for a name or title."""
+    if _ASKS_NAME.search(question):
+        return None
+    wanted = {stem(t) for t in terms(key) if not t.isdigit()}
+    missing = wanted - {stem(t) for t in terms(source.text)}
+    if wanted and 2 * len(missing) >= len(wanted) and missing & {stem(t) for t in terms(source.title)}:
+        return f"the key {key!r} comes from its source's title ({source.title!r}), not from its text"
     return None
 
 
