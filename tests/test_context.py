@@ -333,6 +333,10 @@ def test_what_comes_before_a_concept_is_answered_from_its_page(fake_tutor):
     assert "Concepts to learn after Convolutional neural networks: Receptive fields" in shown, shown
     router = tutor.retriever.router
     assert router.routed("what builds on backpropagation?", set()) == [router.concept_pages["concept-backpropagation"]]
+    # "precedes" asks the same (session 20: "What precedes recurrent neural networks?" was shown
+    # no links line and answered "you should learn about plain RNNs")
+    shown = "\n".join(s.text for s in tutor.prepare("What precedes recurrent neural networks?").sources)
+    assert "Prerequisites of Recurrent neural networks: Neural networks, Backpropagation." in shown, shown
     shown = "\n".join(s.text for s in tutor.prepare("What is needed for CNNs?").sources)
     assert "Prerequisites of Convolutional neural networks" in shown, shown  # routed there, and shown
     # a concept named without asking what comes before or after, or with a stage, is not routed

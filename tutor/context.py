@@ -67,7 +67,7 @@ _ASKS_PLACE = re.compile(r"\b(?:stages?|when|weeks?|months?|where|order|before|a
 # line ("Prerequisites of X: ... Concepts to learn after X: ...") shown; so is it for every
 # question routing.py sends to a concept page for its links (ASKS_NEIGHBOURS).
 _ASKS_LINKS = re.compile(r"\b(?:prerequisites?|before|after|next|then|build|builds|need|needs|needed|require[sd]?|"
-                         r"depend|depends|lead|leads|know|first|order|ready|foundations?|follow|follows|"
+                         r"depend|depends|lead|leads|know|first|order|ready|foundations?|follow|follows|precedes?|"
                          r"related|connect)\b", re.I)
 
 

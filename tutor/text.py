@@ -15,7 +15,7 @@ LINKS = re.compile(rf"^({LINKS_BEFORE}|{LINKS_AFTER}) ")
 # A question on what comes before or after a concept: routing.py sends it to the concept's
 # page and context.py shows that page's links line for it.
 ASKS_NEIGHBOURS = re.compile(r"\b(?:prerequisites?|before|after|builds? on|leads? to|depends? on|"
-                             r"required for|needed for)\b", re.I)
+                             r"required for|needed for|precedes?|follows)\b", re.I)
 # A question asking what something is ("what is X", "explain X", "how does X work"), its
 # subject in group 1: gate.py refuses one whose subject the material lacks, routing.py shows
 # a paper's key idea for one about a paper.
