@@ -210,6 +210,14 @@ class Router:
             return []
         return [self.concept_names[d] for d in named_in(question, self.concept_names)]
 
+    def _as_a_whole(self, kind: str, question: str) -> list[str]:
+        """The section that stands for the one entry a question names with no section's cue
+        (WHOLE; "overview"): a paper's key idea only when the question asks what it is and no
+        concept page has its name."""
+        if kind in WHOLE and not (DEFINITION.match(question) and not named_in(question, self.concept_names)):
+            return []
+        return [WHOLE.get(kind, "overview")]
+
     def routed(self, question: str, stages: set[int]) -> list[int]:
         """The chunks of the sections `question` asks for: of the stages it names (`stages`)
         and of the other entries it names."""
@@ -230,8 +238,6 @@ class Router:
             # Roadmap B?" ranked Q1's overview 7th, under FAQs that mention Q1 in passing. Two
             # named ask how they connect ("I finished Q1, how do I start Q2?"): an FAQ says.
             kind = self.kinds[doc]
-            whole = [WHOLE.get(kind, "overview")] if len(named) == 1 and (kind not in WHOLE or (
-                DEFINITION.match(question) and not named_in(question, self.concept_names))) else []
-            names = sections_asked(rest, CUES[self.kinds[doc]]) or whole
+            names = sections_asked(rest, CUES[kind]) or (self._as_a_whole(kind, question) if len(named) == 1 else [])
             found += [self.sections[(doc, name)] for name in names if (doc, name) in self.sections]
         return list(dict.fromkeys(found))[:ROUTED_MAX]
