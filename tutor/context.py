@@ -67,7 +67,7 @@ _ASKS_PLACE = re.compile(r"\b(?:stages?|when|weeks?|months?|where|order|before|a
 # line ("Prerequisites of X: ... Concepts to learn after X: ...") shown; so is it for every
 # question routing.py sends to a concept page for its links (ASKS_NEIGHBOURS).
 _ASKS_LINKS = re.compile(r"\b(?:prerequisites?|before|after|next|then|build|builds|need|needs|needed|require[sd]?|"
-                         r"depend|depends|lead|leads|know|first|order|ready|foundations?|follow|follows|precedes?|"
+                         r"depend|depends|lead|leads|know|first|order|ready|foundations?|follow|follows|"
                          r"related|connect)\b", re.I)
 
 
@@ -90,19 +90,18 @@ ROUTED_WEIGHT = 0.3
 # dropout."), while "What should I learn before ...?" over the same sources named the page's
 # prerequisites for 7 of 8 (session 20; "after": 8 of 8 against 5 of 8). The prompt asks it
 # in that form; retrieval, routing and what the learner sees keep their own words.
-_WHAT_COMES = re.compile(r"^\s*what(?:'?s|\s+is|\s+comes|\s+goes)\s+(?:right\s+|just\s+)?(before|after)\s+", re.I)
-_PRECEDES = re.compile(r"^\s*what\s+(precedes|follows)\s+", re.I)
+_WHAT_COMES = re.compile(r"^\s*what(?:(?:'?s|\s+is|\s+comes|\s+goes)\s+(?:right\s+|just\s+)?(before|after)"
+                         r"|\s+(precedes|follows))\s+", re.I)
+_DIRECTION = {"precedes": "before", "follows": "after"}
 
 
 def prompt_question(question: str) -> str:
     """The question as the answer prompt states it: one asking what comes before or after
     something is asked as what to learn before or after it; any other as it is."""
-    if m := _WHAT_COMES.match(question):
-        return f"What should I learn {m.group(1).lower()} {question[m.end():]}"
-    if m := _PRECEDES.match(question):
-        word = "before" if m.group(1).lower() == "precedes" else "after"
-        return f"What should I learn {word} {question[m.end():]}"
-    return question
+    if not (m := _WHAT_COMES.match(question)):
+        return question
+    word = (m.group(1) or _DIRECTION[m.group(2).lower()]).lower()
+    return f"What should I learn {word} {question[m.end():]}"
 
 
 @dataclass(frozen=True)

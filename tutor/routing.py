@@ -214,9 +214,10 @@ class Router:
         """The section that stands for the one entry a question names with no section's cue
         (WHOLE; "overview"): a paper's key idea only when the question asks what it is and no
         concept page has its name."""
-        if kind in WHOLE and not (DEFINITION.match(question) and not named_in(question, self.concept_names)):
-            return []
-        return [WHOLE.get(kind, "overview")]
+        if kind not in WHOLE:
+            return ["overview"]
+        asks_what_it_is = DEFINITION.match(question) and not named_in(question, self.concept_names)
+        return [WHOLE[kind]] if asks_what_it_is else []
 
     def routed(self, question: str, stages: set[int]) -> list[int]:
         """The chunks of the sections `question` asks for: of the stages it names (`stages`)
