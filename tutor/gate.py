@@ -132,8 +132,11 @@ class Gate:
         return Counter(t for c in self.index.chunks for t in set(terms(c.embed_text)))
 
     def anchored(self, question: str, hits: list[Hit]) -> bool:
-        """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS)."""
-        rare = {t for t in _names(question) if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
+        """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS): a
+        name, or the subject of a definitional question written in lower case ("what is
+        polars?" was refused where "What is Polars?" was answered)."""
+        named = _names(question) | (set(terms(found.group(1))) if (found := DEFINITION.match(question)) else set())
+        rare = {t for t in named if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
         weeks = weeks_asked(question)
         for hit in hits:
             if rare & set(terms(hit.chunk.embed_text)):  # its title and text
