@@ -17,6 +17,7 @@ from ingest import scan
 from ingest.roadmap_docs import roadmap_documents
 from tutor.errors import IngestError
 from tutor.roadmap import load_roadmap
+from tutor.text import PUBLISHED
 from tutor.types import KINDS, Document
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".yaml", ".yml"}
@@ -65,8 +66,20 @@ def load_markdown(path: Path, source: str, user: bool, flags: list | None = None
     kind = meta.get("kind")
     if kind not in KINDS or not meta.get("id") or not meta.get("title"):
         raise IngestError(f"front matter needs id, title and a kind in {KINDS}")
+    if kind == "paper" and meta.get("authors") and meta.get("year"):
+        body = f"{body.rstrip()} {_authors_and_year(str(meta['authors']), meta['year'])}\n"
     return [Document(str(meta["id"]), str(meta["title"]), body, kind, source,
                      _stage(meta.get("stage")), tuple(meta.get("concepts") or ()))]
+
+
+def _authors_and_year(authors: str, year) -> str:
+    """A paper summary's front matter as the last sentence of its last section ("where it
+    fits"): "who wrote the attention is all you need paper" was withdrawn, since no chunk held
+    the authors. tutor/routing.py routes "who wrote", "authors", "what year" to that section;
+    tutor/context.py shows the sentence only to such questions."""
+    names = [a.strip() for a in authors.split(",") if a.strip()]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{PUBLISHED} {year} by {listed}."
 
 
 _TAG = re.compile(r"<([a-zA-Z][\w-]*)\b[^>]*>")

@@ -586,6 +586,18 @@ def test_cli_missing_path_is_one_line_without_traceback(tmp_path, tiny_corpus):
 
 # --- a stage's papers ------------------------------------------------------------------------
 
+def test_a_paper_summary_states_its_authors_and_year(corpus_index):
+    """The front matter's authors and year, which no chunk held ("who wrote the attention is
+    all you need paper" was withdrawn), end the summary's last section."""
+    chunks = load_index(corpus_index.index_dir).chunks
+    papers = {c.doc_id for c in chunks if c.kind == "paper"}
+    last = {d: max((c for c in chunks if c.doc_id == d), key=lambda c: int(c.id.split("#")[1])) for d in papers}
+    assert len(papers) == 30 and all(" was published in " in c.text for c in last.values())
+    assert last["paper-attention-is-all-you-need"].text.endswith(
+        "The paper was published in 2017 by Vaswani, Shazeer, Parmar, Uszkoreit, Jones, Gomez, Kaiser and Polosukhin.")
+    assert last["paper-random-forests"].text.endswith("The paper was published in 2001 by Breiman.")
+
+
 def test_each_stage_gets_a_section_naming_its_paper_summaries(corpus_index):
     """"Which papers should I read in stage 3?" had no section to route to: the stage's
     resources list one paper beside The Illustrated Transformer, and the model called both

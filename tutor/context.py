@@ -34,7 +34,7 @@ import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import (
-    ASKS_NEIGHBOURS, LINKS, PLACEMENT, approx_tokens, stem, terms, week_spans, weeks_asked, with_durations,
+    ASKS_NEIGHBOURS, LINKS, PLACEMENT, PUBLISHED, approx_tokens, stem, terms, week_spans, weeks_asked, with_durations,
 )
 from tutor.types import Chunk, Hit
 
@@ -66,6 +66,7 @@ _ASKS_PLACE = re.compile(r"\b(?:stages?|when|weeks?|months?|where|order|before|a
 # A question about what comes before or after a concept: only then is a concept page's links
 # line ("Prerequisites of X: ... Concepts to learn after X: ...") shown; so is it for every
 # question routing.py sends to a concept page for its links (ASKS_NEIGHBOURS).
+_ASKS_PUBLISHED = re.compile(r"\b(?:who|wrote|written|authors?|published|publish|year|when|old)\b", re.I)
 _ASKS_LINKS = re.compile(r"\b(?:prerequisites?|before|after|next|then|build|builds|need|needs|needed|require[sd]?|"
                          r"depend|depends|lead|leads|know|first|order|ready|foundations?|follow|follows|"
                          r"related|connect)\b", re.I)
@@ -217,8 +218,12 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     # which "What is dropout?" got copied into its answer, unless the question asks what comes
     # before or after.
     links_out = not (_ASKS_LINKS.search(question) or ASKS_NEIGHBOURS.search(question))
+    # Nor a paper's authors and year unless asked: shown to "How big was GPT-2?", they took
+    # the room of its size sentence.
+    published_out = not _ASKS_PUBLISHED.search(question)
     left_out = {k for k, (_, _, s) in enumerate(units)
-                if (placement_out and PLACEMENT.search(s)) or (links_out and LINKS.match(s))}
+                if (placement_out and PLACEMENT.search(s)) or (links_out and LINKS.match(s))
+                or (published_out and s.startswith(PUBLISHED))}
     chosen: dict[int, list[int]] = {}
     picked: list[int] = []
     covered: set[str] = set()

@@ -3,7 +3,7 @@
 Much of the material is structured: every stage document has the same sections (goal,
 week-by-week plan, resources, milestone, concepts covered, what comes after, before, and the
 papers summarised for it: ingest/roadmap_docs.py), every paper summary too (problem, key idea, result, why it matters,
-where it fits), and so do the tracks (month-by-month plan, what to emphasise), the Roadmap B
+where it fits, ending with the authors and year), and so do the tracks (month-by-month plan, what to emphasise), the Roadmap B
 quarters (projects) and the specialisations (topics). Learners ask for one section of one
 entry ("Which concepts are covered in stage 2?", "what results did the ResNet paper get?",
 "What's the research track plan month by month?"), and dense retrieval barely tells one
@@ -52,7 +52,9 @@ PAPER_CUES = {
                 "introduced contribution",
     "result": "result results achieve achieved score accuracy error benchmark win won performance fast speed",
     "why it matters": "matter matters impact important influence",
-    "where it fits": "fit fits",  # not "roadmap": every question may name it
+    # not "roadmap": every question may name it; its last sentence is the front matter's
+    # authors and year (ingest/loaders.py)
+    "where it fits": "fit fits wrote written author authors published year",
 }
 TRACK_CUES = {
     "month-by-month plan": "month months plan schedule when",

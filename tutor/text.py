@@ -9,6 +9,8 @@ MARKER = re.compile(r"\s*\[(\d{1,3})\]")  # a citation marker the model writes, 
 # Where a concept page (ingest/roadmap_docs.py) or a paper summary says its subject sits:
 # "X is part of stage 2 (...)", "GPT-2 belongs to stage 3 of Roadmap A (...)"
 PLACEMENT = re.compile(r"\b(?:is part of|belongs to) stage \d")
+# the sentence ingest/loaders.py ends a paper summary with, from its front matter
+PUBLISHED = "The paper was published in"
 # the links ingest/roadmap_docs.py writes on every concept page ("Prerequisites of X: Y.")
 LINKS_BEFORE, LINKS_AFTER = "Prerequisites of", "Concepts to learn after"
 LINKS = re.compile(rf"^({LINKS_BEFORE}|{LINKS_AFTER}) ")
