@@ -66,10 +66,12 @@ _ASKS_PLACE = re.compile(r"\b(?:stages?|when|weeks?|months?|where|order|before|a
 # A question about what comes before or after a concept: only then is a concept page's links
 # line ("Prerequisites of X: ... Concepts to learn after X: ...") shown; so is it for every
 # question routing.py sends to a concept page for its links (ASKS_NEIGHBOURS).
-_ASKS_PUBLISHED = re.compile(r"\b(?:who|wrote|written|authors?|published|publish|year|when|old)\b", re.I)
 _ASKS_LINKS = re.compile(r"\b(?:prerequisites?|before|after|next|then|build|builds|need|needs|needed|require[sd]?|"
                          r"depend|depends|lead|leads|know|first|order|ready|foundations?|follow|follows|"
                          r"related|connect)\b", re.I)
+# A question on who wrote a paper or when: only then is its summary's last sentence ("The
+# paper was published in 2019 by ...", text.PUBLISHED) shown.
+_ASKS_PUBLISHED = re.compile(r"\b(?:who|wrote|written|authors?|published|publish|year|when|old)\b", re.I)
 
 
 # A question on a week ("what should i be doing in week 3") prefers the sentences or plan items
