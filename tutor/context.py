@@ -34,7 +34,8 @@ import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import (
-    ASKS_NEIGHBOURS, LINKS, PLACEMENT, PUBLISHED, approx_tokens, stem, terms, week_spans, weeks_asked, with_durations,
+    ASKS_NEIGHBOURS, LINKS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, approx_tokens, stem, terms, week_spans,
+    weeks_asked, with_durations,
 )
 from tutor.types import Chunk, Hit
 
@@ -71,7 +72,7 @@ _ASKS_LINKS = re.compile(r"\b(?:prerequisites?|before|after|next|then|build|buil
                          r"related|connect)\b", re.I)
 # A question on who wrote a paper or when: only then is its summary's last sentence ("The
 # paper was published in 2019 by ...", text.PUBLISHED) shown.
-_ASKS_PUBLISHED = re.compile(r"\b(?:who|wrote|written|authors?|published|publish|year|when|old)\b", re.I)
+_ASKS_PUBLISHED = re.compile(rf"\b(?:who|when|old|{'|'.join(PUBLISHED_CUES.split())})\b", re.I)
 
 
 # A question on a week ("what should i be doing in week 3") prefers the sentences or plan items

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import ASKS_NEIGHBOURS, DEFINITION, stem, words
+from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, stem, words
 
 STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
@@ -54,7 +54,7 @@ PAPER_CUES = {
     "why it matters": "matter matters impact important influence",
     # not "roadmap": every question may name it; its last sentence is the front matter's
     # authors and year (ingest/loaders.py)
-    "where it fits": "fit fits wrote written author authors published year",
+    "where it fits": f"fit fits {PUBLISHED_CUES}",
 }
 TRACK_CUES = {
     "month-by-month plan": "month months plan schedule when",

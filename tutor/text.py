@@ -9,8 +9,11 @@ MARKER = re.compile(r"\s*\[(\d{1,3})\]")  # a citation marker the model writes, 
 # Where a concept page (ingest/roadmap_docs.py) or a paper summary says its subject sits:
 # "X is part of stage 2 (...)", "GPT-2 belongs to stage 3 of Roadmap A (...)"
 PLACEMENT = re.compile(r"\b(?:is part of|belongs to) stage \d")
-# the sentence ingest/loaders.py ends a paper summary with, from its front matter
+# the sentence ingest/loaders.py ends a paper summary with, from its front matter, and the
+# words that ask for it: routing.py's cue for that section; context.py shows the sentence to
+# them and to "who", "when" and "how old"
 PUBLISHED = "The paper was published in"
+PUBLISHED_CUES = "wrote written author authors published publish year"
 # the links ingest/roadmap_docs.py writes on every concept page ("Prerequisites of X: Y.")
 LINKS_BEFORE, LINKS_AFTER = "Prerequisites of", "Concepts to learn after"
 LINKS = re.compile(rf"^({LINKS_BEFORE}|{LINKS_AFTER}) ")
