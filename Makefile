@@ -64,14 +64,8 @@ run: setup $(INDEX)/CURRENT
 	$(BIN)/tutor db upgrade
 	$(BIN)/tutor serve --index $(INDEX)
 
-# Two passes: the tests that do not load the packaged LLM in TEST_WORKERS pytest-xdist workers
-# (mostly one core each: 633 s, against about 990 s in one process on 2 cores), then the
-# model tests alone, with both cores for llama.cpp's two threads as before (618 s). Both
-# passes run; the target fails if either did.
-TEST_WORKERS ?= 2
 test: setup browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not model" -n $(TEST_WORKERS) --durations=20; \
-	  first=$$?; $(BIN)/python -m pytest -q -p no:cacheprovider -m model --durations=20 && exit $$first
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20
 
 bench: setup $(INDEX)/CURRENT
 	TUTOR_INDEX_DIR=$(INDEX) $(BIN)/python -m eval.bench
