@@ -183,6 +183,7 @@ def _silent_host() -> tuple[socket.socket, socket.socket]:
     return listener, socket.create_connection(listener.getsockname())
 
 
+@pytest.mark.serial
 def test_an_llm_host_that_does_not_answer_gives_the_fallback_within_2_seconds(corpus_index, embedder, tmp_path):
     from tutor.config import load_settings
     from tutor.llm import get_llm
@@ -228,6 +229,7 @@ class QuickOpenAI(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.serial
 def test_an_llm_server_down_at_service_start_still_gives_retrieval_only_answers(corpus_index, tmp_path):
     """The start-up's schema check and warm-up used to fail, leaving every question a 503 for the
     life of the process, even after the server came up. Now the breaker starts open: retrieval-only
@@ -465,6 +467,7 @@ class SlowOpenAI(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.serial
 def test_sigterm_ends_every_open_stream_with_done_or_error_and_the_server_exits(corpus_index, tmp_path):
     backend = ThreadingHTTPServer(("127.0.0.1", 0), SlowOpenAI)
     threading.Thread(target=backend.serve_forever, daemon=True).start()

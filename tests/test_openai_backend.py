@@ -71,6 +71,7 @@ def test_streams_from_a_real_server_and_its_schema_check_passes(llama_server):
     llm.close()
 
 
+@pytest.mark.serial
 def test_an_unreachable_server_is_named_at_start_up_and_the_breaker_starts_open(caplog):
     """A server down at start-up does not stop the tutor (it answers from retrieval): the
     warning names the server and what to start, calls fail fast, the schema check waits."""
@@ -166,6 +167,7 @@ def test_a_stream_that_breaks_after_its_first_token_is_not_retried():
     assert got == ["Hel"] and len(calls) == 1  # never "HelHel..."
 
 
+@pytest.mark.serial
 def test_connect_and_read_timeouts_are_explicit():
     llm = OpenAICompatLLM("http://x/v1", "m", connect_timeout=2.0, read_timeout=30.0)
     assert (llm._client.timeout.connect, llm._client.timeout.read) == (2.0, 30.0)
@@ -190,6 +192,7 @@ def _silent_host() -> tuple[socket.socket, socket.socket]:
     return listener, socket.create_connection(listener.getsockname())
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("call", ["stream", "json"])
 def test_one_connect_budget_bounds_all_the_attempts_at_a_host_that_does_not_answer(call):
     """3 attempts x a 5 s connect timeout used to cost 15+ s; the budget (0.6 s) bounds them all."""
@@ -225,6 +228,7 @@ def test_the_budget_leaves_quick_retries_alone():
     assert len(calls) == 3 and calls[0] == 1.0 and all(c <= 1.0 for c in calls)
 
 
+@pytest.mark.serial
 def test_a_server_killed_mid_answer_gives_an_error_event_and_keeps_the_partial_answer(
         corpus_index, embedder, tmp_path):
     from tutor.answer import Tutor
