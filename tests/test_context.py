@@ -229,6 +229,9 @@ def test_a_stage_is_named_by_its_title(fake_tutor, text, stage):
     # session 21: withdrawn, since no chunk held the authors (now the last sentence there)
     ("who wrote the attention is all you need paper", "paper-attention-is-all-you-need#4"),
     ("what year did alexnet come out", "paper-alexnet#4"),
+    # session 22: "invented" is the problem's cue, and the model, shown no names, was withdrawn
+    ("who invented the lstm", "paper-lstm#4"), ("who came up with dropout", "paper-dropout#4"),
+    ("when did alexnet come out?", "paper-alexnet#4"),
 ])
 def test_a_question_on_a_paper_s_section_gets_that_section_first(fake_tutor, question, section):
     assert fake_tutor().retriever.search(question, 4)[0].chunk.id == section

@@ -74,6 +74,11 @@ WHOLE = {"paper": "key idea"}
 ROUTED_MAX = 2  # sections routed to one question at most
 
 _ASKS_WHY = re.compile(r"\bwhy\b", re.I)
+# "who invented the lstm", "who came up with dropout", "when did alexnet come out": who made a
+# paper and when is its last section's closing sentence. "invented" alone is the problem's cue
+# and sent "who invented the lstm" there: the model, shown no names, was withdrawn (session 21).
+# Not any "when": "When do I learn transformers?" asks for the roadmap's weeks.
+_ASKS_WHO_OR_WHEN = re.compile(r"\bwho\b|\bwhen (?:was|were|did)\b", re.I)
 _STAGE_TITLE = re.compile(r"^Stage (\d+) \(([^)]*?),?\s*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
 _STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
 _SPECIALISATION = re.compile(r"\bspeciali[sz]ation", re.I)
@@ -86,9 +91,12 @@ _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) 
 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
     """The sections whose cue words the question uses, in `cues` order. A "why" question on a
-    stage is not routed: the reason is not in the section that states the fact."""
+    stage is not routed: the reason is not in the section that states the fact. A "who" or
+    "when" question on a paper asks for its authors and year."""
     if cues is STAGE_CUES and _ASKS_WHY.search(question):
         return []
+    if cues is PAPER_CUES and _ASKS_WHO_OR_WHEN.search(question):
+        return ["where it fits"]
     asked = {stem(w) for w in words(question)}
     return [name for name, cue in cues.items() if asked & _stems(cue)]
 
