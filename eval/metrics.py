@@ -17,14 +17,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from tutor.text import markers
+from tutor.text import NUMBER_WORD, NUMBER_WORDS, markers
 
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _RANGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:-|to|through|until|and)\s*(\d+(?:\.\d+)?)\b")
-_NUMBER_WORDS = {w: str(n) for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
 
 
 def doc_id(chunk_id: str) -> str:
@@ -84,7 +80,7 @@ def normalise(text: str) -> str:
     "9-16", "9 - 16", "9 to 16" or "9–16" all become "9-16"; punctuation (except the range
     dash and decimal point) becomes space; whitespace collapsed."""
     text = _DASHES.sub("-", str(text).lower())
-    text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], text)
+    text = NUMBER_WORD.sub(lambda m: NUMBER_WORDS[m.group(1)], text)
     text = _RANGE.sub(lambda m: f"{m.group(1)}-{m.group(2)}", text)
     text = re.sub(r"\.(?!\d)|(?<!\d)\.|[^\w.\-+#]", " ", text)
     text = re.sub(r"(?<![\w])-|-(?![\w])", " ", text)

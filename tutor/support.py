@@ -25,7 +25,7 @@ from tutor.calibration import calibrated
 from tutor.context import heading
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import NUMBER, markers, plan_item_numbers, sentences, stem, strip_markers, terms, with_durations
+from tutor.text import markers, numbers_in, plan_item_numbers, sentences, stem, strip_markers, terms, with_durations
 from tutor.types import Chunk, SentenceSupport
 
 SIM_WEIGHT = 0.5
@@ -130,7 +130,8 @@ class SupportScorer:
         where = " ".join(number_texts) if number_texts is not None else joined
         # "In weeks 29 and 30, ..." is what the plan item "- Weeks 28-30: ..." says: a true
         # answer was withdrawn for its 29 (0.46)
-        stated = set(NUMBER.findall(where)) | plan_item_numbers(where)
-        numbers_ok = all(n in stated for n in NUMBER.findall(sentence))
+        # "trained on a single GPU" where the source says "two GPUs": number words count too
+        stated = set(numbers_in(where)) | plan_item_numbers(where)
+        numbers_ok = all(n in stated for n in numbers_in(sentence, claim=True))
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage
         return score if numbers_ok else score / 2
