@@ -425,6 +425,10 @@ def test_a_quantity_question_gets_the_sentence_with_the_numbers(fake_tutor):
     prompt used to leave out for sentences about where GPT-2 fits in the roadmap."""
     shown = "\n".join(s.text for s in fake_tutor().prepare("how big was GPT-2 and what data was it trained on").sources)
     assert "40 GB" in shown and "1.5 billion" in shown, shown
+    # session 22: a count in words is a number too; shown "60 million parameters" and not "a
+    # split across two GPUs", the model answered "AlexNet was trained on GPUs"
+    shown = "\n".join(s.text for s in fake_tutor().prepare("How many GPUs was AlexNet trained on?").sources)
+    assert "two GPUs" in shown, shown
 
 
 def test_a_stage_s_papers_are_routed_to_its_papers_section(fake_tutor):

@@ -10,9 +10,9 @@ NUMBER_WORDS = {w: str(n) for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split())} | {"single": "1"}
 NUMBER_WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.I)
-# A claim's number words that are numbers: not "zero" or "one" ("one of the first papers",
-# "the one about nonlinearity"), which read as numbers only in a source.
-_CLAIMED_WORDS = frozenset(NUMBER_WORDS) - {"zero", "one"}
+# The number words that are counts wherever they stand: not "zero" or "one" ("one of the
+# first papers", "the one about nonlinearity"), which a claim rarely means as a number.
+COUNT_WORD = re.compile(r"\b(" + "|".join(w for w in NUMBER_WORDS if w not in ("zero", "one")) + r")\b", re.I)
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")  # a citation marker the model writes, with its leading space
 # Where a concept page (ingest/roadmap_docs.py) or a paper summary says its subject sits:
 # "X is part of stage 2 (...)", "GPT-2 belongs to stage 3 of Roadmap A (...)"
@@ -165,8 +165,5 @@ def with_durations(text: str) -> str:
 def numbers_in(text: str, *, claim: bool = False) -> list[str]:
     """The numbers `text` states, as digits: "16", "0.001", and number words ("two GPUs": "2").
     `claim`: the text is a claim to check, whose "one" and "zero" are rarely numbers."""
-    found = NUMBER.findall(text)
-    for word in NUMBER_WORD.findall(text):
-        if not claim or word.lower() in _CLAIMED_WORDS:
-            found.append(NUMBER_WORDS[word.lower()])
-    return found
+    words = (COUNT_WORD if claim else NUMBER_WORD).findall(text)
+    return NUMBER.findall(text) + [NUMBER_WORDS[w.lower()] for w in words]
