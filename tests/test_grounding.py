@@ -135,3 +135,20 @@ def test_the_scorer_reads_numbers_written_as_words(scorer):
     assert not served("AlexNet has four convolutional layers [1].")
     assert served("AlexNet was split across two GPUs [1].") and served("AlexNet was split across 2 GPUs [1].")
     assert served("AlexNet is one of the first deep convolutional networks trained on raw pixels [1].")
+
+
+def test_a_sentence_without_a_marker_is_credited_to_the_source_that_holds_it(scorer):
+    """"who came up with dropout" was served "Dropout was introduced by Srivastava, ... in
+    2014." with no marker, and the scorer credited the source most like it, the concept page,
+    which names no author; the learner's citation now leads to the paper's summary."""
+    concept = Chunk("concept-dropout#0", "concept-dropout", "Dropout is a regularisation technique that "
+                    "randomly switches off a fraction of a neural network's units during each training step. "
+                    "It reduces overfitting, especially in large fully connected layers.", "Dropout", "concept", "t")
+    paper = Chunk("paper-dropout#4", "paper-dropout", "It builds on the stage 1 ideas of regularization and "
+                  "the bias-variance trade-off. The paper was published in 2014 by Srivastava, Hinton, "
+                  "Krizhevsky, Sutskever and Salakhutdinov.", "Paper Dropout: where it fits", "paper", "t")
+    said = "Dropout was introduced by Srivastava, Hinton, Krizhevsky, Sutskever and Salakhutdinov in 2014."
+    [scored] = scorer.score_sentences(said, [concept, paper])
+    assert scored.supported and scored.chunk_id == "paper-dropout#4", scored
+    [scored] = scorer.score_sentences("Dropout randomly switches off units during training.", [concept, paper])
+    assert scored.chunk_id == "concept-dropout#0", scored

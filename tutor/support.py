@@ -110,12 +110,18 @@ class SupportScorer:
 
     def _best(self, sentence: str, vec: np.ndarray, pool: list[int], n_cited: int, per_source: list,
               texts: list[str]) -> tuple[int, float]:
-        """(the source in `pool` most like `sentence`, its score against the whole pool);
-        facts past `n_cited` are always in the pool."""
+        """(the source in `pool` that backs `sentence` best on its own, its score against the
+        whole pool); facts past `n_cited` are always in the pool. The source is the one whose
+        own score is highest, not the one most alike: "Dropout was introduced by Srivastava,
+        ... in 2014", written without a marker, was most like the concept page and cited it,
+        though only the paper's summary names the authors (session 22)."""
         pool = pool + list(range(n_cited, len(per_source)))
         best_sims = [float((per_source[j] @ vec).max()) for j in pool]
         score = self._score(sentence, max(best_sims), [texts[j] for j in pool])
-        return pool[int(np.argmax(best_sims))], score
+        if len(pool) == 1:
+            return pool[0], score
+        own = [self._score(sentence, sim, [texts[j]]) for j, sim in zip(pool, best_sims)]
+        return pool[int(np.argmax(own))], score
 
     @staticmethod
     def _score(sentence: str, similarity: float, source_texts: list[str],
