@@ -15,6 +15,8 @@ BROKEN = {
     "empty bullet": "Stage 1 lasts 8 weeks [1].\n- [2]\n- Kaggle Learn [2]",
     "two headings": "**Milestone**\n\n**Resources**\nKaggle Learn is a platform [1].",
     "fence echoed": "Freelancing is one of Roadmap B's three tracks [1]. <data></data>",
+    # run 12 (session 22): the research track's month plan was served with this last line
+    "sources line": "- Months 1-3: Mathematics [1].\n- Months 4-8: Implement recent papers [1].\nSources: [1]",
 }
 
 
@@ -31,6 +33,7 @@ def test_repairs_keep_the_words_and_renumber():
     assert tidy(BROKEN["question pasted in"]) == "Practice debugging daily [3]."
     assert tidy(BROKEN["fence echoed"]) == "Freelancing is one of Roadmap B's three tracks [1]."
     assert tidy(BROKEN["unfinished"]) == "Stage 1 lasts 8 weeks [1]."
+    assert tidy(BROKEN["sources line"]) == BROKEN["sources line"].rsplit("\n", 1)[0]
 
 
 @pytest.mark.parametrize("text", [

@@ -43,11 +43,12 @@ def _list_blocks(lines: list[str]) -> list[list[int]]:
 
 def _introduces_nothing(lines: list[str], i: int) -> bool:
     """A heading or colon line with nothing under it: the last line, or followed (after
-    blank lines) by another heading."""
-    if not _HEADING.match(lines[i]) or _BULLET.match(lines[i]):
+    blank lines) by another heading. Markers do not count: run 12 served a research-track
+    plan ending "Sources: [1]"."""
+    if not _HEADING.match(strip_markers(lines[i])) or _BULLET.match(lines[i]):
         return False
     rest = [ln for ln in lines[i + 1:] if ln.strip()]
-    return not rest or bool(_HEADING.match(rest[0]) and not _BULLET.match(rest[0]))
+    return not rest or bool(_HEADING.match(strip_markers(rest[0])) and not _BULLET.match(rest[0]))
 
 
 def problems(text: str) -> list[str]:
