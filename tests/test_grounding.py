@@ -152,3 +152,27 @@ def test_a_sentence_without_a_marker_is_credited_to_the_source_that_holds_it(sco
     assert scored.supported and scored.chunk_id == "paper-dropout#4", scored
     [scored] = scorer.score_sentences("Dropout randomly switches off units during training.", [concept, paper])
     assert scored.chunk_id == "concept-dropout#0", scored
+
+
+def test_the_scorer_rejects_a_name_its_source_does_not_hold(scorer):
+    """The support scorer passed sentences with the source's words and one name it never
+    holds: "Stage 2 of Roadmap A teaches neural networks in JAX", "Stage 1 centres on
+    PyTorch", "The Random Forests paper was written by Breiman" (hand labels, all false). A
+    name now counts like a number; on the labels: dev 0.753 -> 0.786, test 0.795 -> 0.818."""
+    from tutor.support import missing_names
+
+    stage2 = Chunk("stage-2#0", "stage-2", "Stage 2 of Roadmap A teaches neural networks in PyTorch and "
+                   "TensorFlow, and RNNs and LSTM versus GRU in natural language processing.",
+                   "Stage 2 (Deep Learning Fundamentals, weeks 9-16)", "roadmap", "t")
+    assert missing_names("Stage 2 of Roadmap A teaches neural networks in JAX.", stage2.embed_text) == ["jax"]
+    # plurals, acronyms of the source's words, and a label's opening word are no names to find
+    assert missing_names("It covers LSTMs and NLP in PyTorch.", stage2.embed_text) == []
+    assert missing_names("- **Weeks 9-16**: Learn PyTorch.", stage2.embed_text) == []
+    [jax] = scorer.score_sentences("Stage 2 of Roadmap A teaches neural networks in JAX [1].", [stage2])
+    [torch] = scorer.score_sentences("Stage 2 of Roadmap A teaches neural networks in PyTorch [1].", [stage2])
+    assert torch.supported and not jax.supported, (torch, jax)
+    # what the prompt's heading line calls a source is shown too: 'FAQ "How many hours ..."'
+    faq = Chunk("faq-hours#0", "faq-hours", "Both roadmaps assume 15-20 hours a week.",
+                "How many hours a week should I study?", "faq", "t")
+    [said] = scorer.score_sentences("According to the FAQ, you should study 15-20 hours per week [1].", [faq])
+    assert said.supported, said

@@ -40,7 +40,7 @@ import numpy as np
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
 from tutor.support import is_claim
-from tutor.text import NUMBER, STOPWORDS as _STOP, markers, sentences, stem, strip_markers, terms, words
+from tutor.text import NUMBER, STOPWORDS as _STOP, markers, names, sentences, stem, strip_markers, terms, words
 from tutor.types import Chunk, SentenceSupport
 
 MODEL_FILE = Path(__file__).parent / "data" / "grounding-v1.json"
@@ -64,8 +64,6 @@ _DIRECTIONS = (("before", "after"), ("more", "fewer"), ("more", "less"), ("incre
                ("increases", "reduces"), ("higher", "lower"), ("larger", "smaller"),
                ("faster", "slower"), ("first", "last"), ("earlier", "later"), ("deeper", "shallower"),
                ("add", "remove"), ("adds", "removes"), ("added", "removed"), ("symmetric", "asymmetric"))
-_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*\b")
-_FIRST_WORD = re.compile(r"[A-Za-z0-9]")
 
 
 def anchors(text: str) -> set[tuple[str, str]]:
@@ -103,13 +101,6 @@ def _anchor_missing(claimed: set[tuple[str, str]], source: set[tuple[str, str]])
         a, _, b = value.partition("-")
         return bool(b) and (kind, a) in source and (kind, b) in source
     return sum(not ok(k, v) for k, v in claimed) / len(claimed)
-
-
-def names(text: str) -> set[str]:
-    """Capitalised names and acronyms past the sentence's first word ("PyTorch", "BERT", "B")."""
-    first = _FIRST_WORD.search(text)
-    start = first.start() if first else 0
-    return {m.group().lower() for m in _CAPITALISED.finditer(text) if m.start() > start} - {"a", "i"}
 
 
 def _content(text: str) -> list[str]:

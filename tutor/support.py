@@ -4,10 +4,12 @@ No NLI or cross-encoder model is available offline, so support combines two sign
 - meaning: the best cosine similarity between the sentence and any sentence of its cited
   chunks (whole chunks, not only the part shown to the model), with the retrieval embedder;
 - facts: the share of the sentence's content terms that occur in those chunks, and whether
-  every number it states occurs there (a wrong week or year is the commonest slip).
+  every number it states (digits or words) and every name (a capitalised word or acronym
+  past its first word: "JAX", "Docker") occurs there: a wrong week or year is the commonest
+  slip, a tool or author the source never names the next.
 
 score = (SIM_WEIGHT * similarity + (1 - SIM_WEIGHT) * term_coverage), halved when a number
-is missing; a sentence is supported when score >= SUPPORT_THRESHOLD. Sentences that claim
+or a name is missing; a sentence is supported when score >= SUPPORT_THRESHOLD. Sentences that claim
 nothing are not scored: no content word of three letters or more (a list number "2."), or
 the model saying the sources lack the answer (a refusal, counted as one). The threshold
 is a first calibration on hand-checked answers and is revisited by the eval suite's
@@ -25,7 +27,7 @@ from tutor.calibration import calibrated
 from tutor.context import heading
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import markers, numbers_in, plan_item_numbers, sentences, stem, strip_markers, terms, with_durations
+from tutor.text import markers, names, numbers_in, plan_item_numbers, sentences, stem, strip_markers, terms, with_durations
 from tutor.types import Chunk, SentenceSupport
 
 SIM_WEIGHT = 0.5
@@ -38,6 +40,22 @@ MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|sa
 # lasts 8 weeks", where the source says "weeks 1-8, 8 weeks") is not a term to look for.
 _LENGTH = re.compile(r"\b\d+ (?:weeks?|months?)\b", re.I)
 _DURATION_VERBS = frozenset("last lasts lasting take takes taking run runs spans span spanning".split())
+
+
+def missing_names(sentence: str, source: str) -> list[str]:
+    """The names of `sentence` (text.names, label openings aside) that `source` does not hold,
+    compared by stem ("LSTMs" holds for "LSTM"); an acronym holds when words of the source
+    begin with its letters ("NLP": natural language processing)."""
+    source = source.lower()
+    stems = {stem(t) for t in terms(source)}
+    tokens = re.findall(r"[a-z0-9]+", source)
+    initials = {"".join(w[0] for w in tokens[i:i + n]) for n in (2, 3, 4) for i in range(len(tokens) - n + 1)}
+    missing = []
+    for name in names(sentence, labels=True):
+        bare = name[:-1] if name.endswith("s") and len(name) > 2 else name
+        if not ({name, bare} & initials or stem(name) in stems or re.search(rf"\b{re.escape(bare)}", source)):
+            missing.append(name)
+    return missing
 
 
 def without_sentences(text: str, drop: set[str]) -> str:
@@ -80,7 +98,9 @@ class SupportScorer:
         # request (a few short lines) since the cached vectors are of the chunk as indexed.
         per_source = [self._read_as_shown(c) for c in sources]
         answer_vecs = self.embedder.encode([strip_markers(s) for s in items])
-        texts = [with_durations(c.embed_text) for c in sources]  # as the prompt showed them
+        # as the prompt showed them, heading line included: "According to the FAQ, ..." names
+        # what the heading called the source
+        texts = [with_durations(f"{heading(c)}\n{c.embed_text}") for c in sources]
         results = []
         for sentence, vec in zip(items, answer_vecs):
             cited = [n - 1 for n in markers(sentence) if 1 <= n <= n_cited]
@@ -138,6 +158,6 @@ class SupportScorer:
         # answer was withdrawn for its 29 (0.46)
         # "trained on a single GPU" where the source says "two GPUs": number words count too
         stated = set(numbers_in(where)) | plan_item_numbers(where)
-        numbers_ok = all(n in stated for n in numbers_in(sentence, claim=True))
+        numbers_ok = all(n in stated for n in numbers_in(sentence, claim=True)) and not missing_names(sentence, where)
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage
         return score if numbers_ok else score / 2

@@ -167,3 +167,18 @@ def numbers_in(text: str, *, claim: bool = False) -> list[str]:
     `claim`: the text is a claim to check, whose "one" and "zero" are rarely numbers."""
     words = (COUNT_WORD if claim else NUMBER_WORD).findall(text)
     return NUMBER.findall(text) + [NUMBER_WORDS[w.lower()] for w in words]
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*\b")
+_FIRST_WORD = re.compile(r"[A-Za-z0-9]")
+# a label's text starts a sentence of its own: "**Months 1-3**: Focus on ...", "- Learn ..."
+_LABEL_START = re.compile(r"(?:[:*]|^\s*[-*\u2022])\s*$")
+
+
+def names(text: str, *, labels: bool = False) -> set[str]:
+    """Capitalised names and acronyms past the sentence's first word ("PyTorch", "BERT", "B").
+    `labels`: nor a word that opens a label's text ("**Months 1-3**: Focus on Mathematics")."""
+    first = _FIRST_WORD.search(text)
+    start = first.start() if first else 0
+    return {m.group().lower() for m in _CAPITALISED.finditer(text)
+            if m.start() > start and not (labels and _LABEL_START.search(text[:m.start()]))} - {"a", "i"}
