@@ -35,6 +35,7 @@ from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
+from tutor.spans import stage_without_weeks, weeks_sentence
 from tutor.form import tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
 from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, strip_markers, terms
@@ -247,7 +248,7 @@ class Tutor:
         by_id |= {f.id: by_doc[f.doc_id] for f in prepared.facts if f.doc_id in by_doc}
         text = _recited(text, scored, by_id)
         # (not beside the model's own "the material does not cover this")
-        text, scored, added = (text, scored, ()) if refused else self._lists_completed(prepared, text, scored)
+        text, scored, added = (text, scored, ()) if refused else self._completed(prepared, text, scored)
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         # A supported sentence the model forgot to mark still gets its source cited.
         cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
@@ -259,17 +260,25 @@ class Tutor:
                       timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources),
                       facts=tuple(prepared.facts), added=added)
 
-    def _lists_completed(self, prepared: Prepared, text: str, scored: list) -> tuple[str, list, tuple[str, ...]]:
+    def _completed(self, prepared: Prepared, text: str, scored: list) -> tuple[str, list, tuple[str, ...]]:
         """Compose, not only cut: the items of an asked-for list the answer leaves out are
-        added from the source, cited ("The roadmap also lists ... [1]."). Asked "Which
-        resources for stage 3?", the packaged model named three of the six it was shown."""
-        added = []
+        added from the source, cited ("The roadmap also lists ... [1]."); asked "Which
+        resources for stage 3?", the packaged model named three of the six it was shown. So
+        are the weeks of a stage whose length alone the answer gives (tutor/spans.py). Each
+        added sentence passes the support check first."""
+        composed = []
         for n, source in enumerate(prepared.sources, 1):
             items = asked_list(source, prepared.question)
-            if not (left := left_out(items, text)):
-                continue
-            also = " also" if len(left) < len(items) else ""
-            sentence = f"The roadmap{also} lists {listed(left)} [{n}]."
+            if left := left_out(items, text):
+                also = " also" if len(left) < len(items) else ""
+                composed.append(f"The roadmap{also} lists {listed(left)} [{n}].")
+        # a stage's length without its weeks: "Stage 2 runs weeks 9-16", cited to the source
+        # of that stage (tutor/spans.py)
+        if self.roadmap is not None and (stage := stage_without_weeks(text, self.roadmap)):
+            n = next((n for n, s in enumerate(prepared.sources, 1) if s.chunk.stage == stage.id), None)
+            composed.append(f"{weeks_sentence(stage)}{f' [{n}]' if n else ''}.")
+        added = []
+        for sentence in composed:
             checked = self.scorer.score_sentences(sentence, [s.chunk for s in prepared.sources], prepared.facts)
             if checked and all(c.supported for c in checked):
                 text, scored = f"{text}\n\n{sentence}", [*scored, *checked]
