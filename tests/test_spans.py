@@ -20,6 +20,7 @@ ROADMAP = load_roadmap(Path(__file__).resolve().parent.parent / "corpus" / "road
     ("Stage 2 of Deep Learning Fundamentals runs 8 weeks.", 2),
     ("Stage 1 focuses on classical ML. It runs for eight weeks [1].", 1),
     ("Stage 4 lasts 12 weeks and ends with a portfolio project.", 4),
+    ("The deep learning stage lasts 8 weeks.", 2),  # named by its title (session 22's reading)
     ("Stage 2 runs 8 weeks (weeks 9-16).", None),  # says both already
     ("Stage 2 runs weeks 9 to 16, 8 weeks.", None),
     ("Stage 1 and stage 2 each run 8 weeks.", None),  # which weeks? two stages named

@@ -15,15 +15,18 @@ from __future__ import annotations
 import re
 
 from tutor.roadmap import Roadmap, Stage
+from tutor.routing import stage_title_pattern
 from tutor.text import NUMBER_WORDS, week_spans
 
 _STAGE = re.compile(r"\bstage\s+(\d)\b", re.I)
 
 
 def stage_without_weeks(text: str, roadmap: Roadmap) -> Stage | None:
-    """The one stage `text` names and gives the length of ("8 weeks", "eight weeks") without
-    stating its weeks; None otherwise."""
+    """The one stage `text` names (by number or title) and gives the length of ("8 weeks",
+    "eight weeks") without stating its weeks; None otherwise."""
     named = {int(n) for n in _STAGE.findall(text)} & set(roadmap.stage_by_id)
+    # or by its title: "The deep learning stage lasts 8 weeks."
+    named |= {s.id for s in roadmap.stages if stage_title_pattern(s.title).search(text)}
     if len(named) != 1:
         return None
     stage = roadmap.stage_by_id[named.pop()]
