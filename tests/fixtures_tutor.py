@@ -54,6 +54,22 @@ def sse_events(body: str) -> list[tuple[str, dict]]:
     return events
 
 
+def served_on_every_interface(app, question: str) -> dict:
+    """The `done` payload of /api/chat for `question`, after checking that streamed and whole
+    /v1 show the same final text (composed sentences come as a last delta)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as client:
+        done = sse_events(client.post("/api/chat", json={"message": question}).text)[-1][1]
+        chat = {"messages": [{"role": "user", "content": question}]}
+        stream = client.post("/v1/chat/completions", json={"stream": True, **chat}).text
+        whole = client.post("/v1/chat/completions", json=chat).json()
+    deltas = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: {")]
+    assert "".join(d["choices"][0]["delta"].get("content", "") for d in deltas) == done["answer"]
+    assert whole["choices"][0]["message"]["content"] == done["answer"]
+    return done
+
+
 @pytest.fixture(scope="session")
 def real_llm():
     """The packaged default model (Qwen2.5-Coder-1.5B, llama.cpp), loaded once per session."""

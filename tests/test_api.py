@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from tests.fixtures_tutor import LiveServer
+from tests.fixtures_tutor import LiveServer, served_on_every_interface
 from tests.fixtures_tutor import sse_events as events
 from tutor.answer import held_back_note
 from tutor.models import Feedback, Message
@@ -226,17 +226,10 @@ def test_list_items_the_answer_left_out_are_added_from_the_source_on_every_inter
     /v1 gets them as a last delta, so its text is the served answer."""
     question = "Which resources for stage 3?"
     app, _, _ = make_app(lambda m: "The Hugging Face course and model hub are stage 3 resources [1].")
-    with TestClient(app) as client:
-        done = events(client.post("/api/chat", json={"message": question}).text)[-1][1]
-        chat = {"messages": [{"role": "user", "content": question}]}
-        stream = client.post("/v1/chat/completions", json={"stream": True, **chat}).text
-        whole = client.post("/v1/chat/completions", json=chat).json()
+    done = served_on_every_interface(app, question)
     first, added = done["answer"].split("\n\n")
     assert first == "The Hugging Face course and model hub are stage 3 resources [1]."
     assert added == ("The roadmap also lists The Illustrated Transformer (docs), University NLP with deep "
                      "learning courses (course), Textbook chapters on sequence models (book) and BERT (2018) "
                      "(paper) [1].")
     assert [c["chunk_id"] for c in done["citations"]] == ["stage-3#2"] and not done["held_back"]
-    deltas = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: {")]
-    assert "".join(d["choices"][0]["delta"].get("content", "") for d in deltas) == done["answer"]
-    assert whole["choices"][0]["message"]["content"] == done["answer"]
