@@ -68,6 +68,7 @@ class Options:
     gold: Path = GOLD_FILE
     labels: Path = LABELS_FILE
     baseline_from: Path | None = None  # an earlier full report whose baseline answers are reused
+    items_from: Path | None = None  # an earlier report whose items are run again (same_items)
     batch: int = 1  # tutor answers per `Tutor.ask_many` call (LLM.complete_many); 1 streams each
 
 
@@ -110,6 +111,33 @@ def stratified(items: list[dict], limit: int | None) -> list[dict]:
     return sorted(chosen, key=lambda item: order[id(item)])
 
 
+def _earlier_report(path: Path) -> tuple[Path, dict]:
+    """(the file, its JSON) of an earlier report: a report directory or its report.json, or
+    a summary kept in eval/results/."""
+    from tutor.errors import ConfigError
+
+    file = path / "report.json" if path.is_dir() else path
+    try:
+        return file, json.loads(file.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the earlier report {file}: {exc}") from None
+
+
+def same_items(path: Path, items: list[dict]) -> list[dict]:
+    """The gold items an earlier report answered, in gold order: runs 6 to 12 compare "the
+    same 60 items", and `--limit 60`'s stratified pick moves as the gold set grows."""
+    from tutor.errors import ConfigError
+
+    file, earlier = _earlier_report(path)
+    records = earlier.get("answers") or earlier.get("records", {}).get("tutor", [])
+    ids = {r["id"] for r in records}
+    if not ids:
+        raise ConfigError(f"{file} holds no answered items: give a full report's directory or summary")
+    if missing := sorted(ids - {i["id"] for i in items}):
+        raise ConfigError(f"{file} answered items the gold set no longer has ({missing[:5]}): drop --items-from")
+    return [i for i in items if i["id"] in ids]
+
+
 def earlier_baseline(path: Path, items: list[dict], backend: str) -> tuple[list[dict], int | None]:
     """The baseline records of an earlier full report, for the same gold items answered by
     the same backend and scored at the same support threshold: the baseline is greedy and
@@ -118,11 +146,7 @@ def earlier_baseline(path: Path, items: list[dict], backend: str) -> tuple[list[
     from tutor.errors import ConfigError
     from tutor.support import SUPPORT_THRESHOLD
 
-    file = path / "report.json" if path.is_dir() else path
-    try:
-        earlier = json.loads(file.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the earlier report {file}: {exc}") from None
+    file, earlier = _earlier_report(path)
     records = {r["id"]: r for r in earlier.get("records", {}).get("baseline", [])}
     if not records:
         raise ConfigError(f"{file} has no baseline answers: reuse a full run made without --no-baseline")
@@ -585,7 +609,8 @@ def run(settings, options: Options, progress=None) -> tuple[dict, int]:
     from eval.report import write_html
 
     started = time.perf_counter()
-    items = stratified(load_gold(options.gold), options.limit)
+    gold = load_gold(options.gold)
+    items = same_items(options.items_from, gold) if options.items_from else stratified(gold, options.limit)
     result = (run_fast if options.fast else run_full)(settings, items, options, progress)
     tutor_records, baseline_records = result.pop("tutor"), result.pop("baseline")
     report = {
@@ -593,6 +618,7 @@ def run(settings, options: Options, progress=None) -> tuple[dict, int]:
         "mode": "fast" if options.fast else "full",
         "options": {"limit": options.limit, "baseline": options.baseline and not options.fast,
                     "baseline_from": str(options.baseline_from) if options.baseline_from else None,
+                    "items_from": str(options.items_from) if options.items_from else None,
                     "judge": options.judge, "batch": options.batch, "seed": options.seed, "resamples": RESAMPLES},
         "items": {"total": len(items), **{k: sum(kind_of(i) == k for i in items)
                                           for k in ("answerable", "unanswerable", "multi_turn")}},

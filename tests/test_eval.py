@@ -19,7 +19,7 @@ import yaml
 from eval import metrics as M
 from eval.baseline import docs_of_span, roadmap_spans
 from eval.judge import p_yes, top_logprobs
-from eval.runner import check_thresholds, earlier_baseline, kind_of, load_labels, scorer_check, stratified
+from eval.runner import check_thresholds, earlier_baseline, kind_of, load_labels, same_items, scorer_check, stratified
 from tutor.errors import ConfigError
 from tutor.support import SUPPORT_THRESHOLD
 
@@ -160,6 +160,32 @@ def test_stratified_limit_keeps_every_kind():
     assert len(chosen) == 15
     assert kinds.count("answerable") == 10 and kinds.count("unanswerable") == 4 and kinds.count("multi_turn") == 1
     assert stratified(items, None) == items
+
+
+def test_a_run_takes_the_items_an_earlier_report_answered(tmp_path):
+    """Runs 6 to 12 compare "the same 60 items"; the gold set grew and `--limit 60` picked
+    other ones, so run 12 had to be restricted by hand (session 22)."""
+    gold = [{"id": i, "question": "q"} for i in ("a1", "a2", "u1", "m1")]
+    (tmp_path / "report.json").write_text(json.dumps({"records": {"tutor": [{"id": "m1"}, {"id": "a1"}]}}))
+    assert [i["id"] for i in same_items(tmp_path, gold)] == ["a1", "m1"]  # gold order
+    summary = tmp_path / "run.json"  # an eval/results summary keeps the tutor's records as "answers"
+    summary.write_text(json.dumps({"answers": [{"id": "u1"}]}))
+    assert [i["id"] for i in same_items(summary, gold)] == ["u1"]
+    summary.write_text(json.dumps({"answers": [{"id": "gone"}]}))
+    with pytest.raises(ConfigError, match=r"no longer has \(\['gone'\]\)"):
+        same_items(summary, gold)
+    summary.write_text(json.dumps({"answers": []}))
+    with pytest.raises(ConfigError, match="no answered items"):
+        same_items(summary, gold)
+
+
+def test_items_from_and_limit_are_one_choice(tmp_path):
+    from typer.testing import CliRunner
+
+    from tutor.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "--fast", "--limit", "5", "--items-from", str(tmp_path)])
+    assert result.exit_code == 2 and "not both" in result.output
 
 
 def test_an_earlier_baseline_is_reused_only_for_the_same_items_backend_and_scorer(tmp_path):

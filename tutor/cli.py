@@ -534,6 +534,10 @@ def eval_(
     baseline_from: Annotated[Optional[Path], typer.Option(
         "--baseline-from",
         help="reuse the baseline answers of an earlier full report (same items, backend, support threshold)")] = None,
+    items_from: Annotated[Optional[Path], typer.Option(
+        "--items-from",
+        help="run the items an earlier report answered (a report directory or an eval/results summary), "
+             "to compare runs as the gold set grows; instead of --limit")] = None,
     judge: Annotated[bool, typer.Option("--judge", help="also ask the LLM judge about every answer sentence")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="CI subset: no LLM; fails below eval/thresholds.yaml")] = False,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
@@ -552,8 +556,10 @@ def eval_(
     from eval.report import summary_table
     from eval.runner import THRESHOLDS_FILE, Options, run
 
+    if items_from and limit:
+        raise typer.BadParameter("give --items-from or --limit, not both", param_hint="--items-from")
     settings = _settings(index, "fake" if fast else backend, model)
-    options = Options(limit=limit, baseline=not no_baseline, judge=judge and not fast, fast=fast, seed=seed,
+    options = Options(limit=limit, items_from=items_from, baseline=not no_baseline, judge=judge and not fast, fast=fast, seed=seed,
                       out=out_dir, thresholds=thresholds or THRESHOLDS_FILE, baseline_from=baseline_from,
                       batch=batch)
     report, code = run(settings, options, progress=lambda line: err.print(line, highlight=False, markup=False))
