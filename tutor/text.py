@@ -10,9 +10,13 @@ NUMBER_WORDS = {w: str(n) for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split())} | {"single": "1"}
 NUMBER_WORD = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.I)
-# The number words that are counts wherever they stand: not "zero" or "one" ("one of the
-# first papers", "the one about nonlinearity"), which a claim rarely means as a number.
-COUNT_WORD = re.compile(r"\b(" + "|".join(w for w in NUMBER_WORDS if w not in ("zero", "one")) + r")\b", re.I)
+# The number words that are counts wherever they stand, two to twenty: not "zero" or "one"
+# ("one of the first papers", "the one about nonlinearity"), nor "single" ("small enough to
+# study on a single GPU" is no quantity to prefer for "How big was GPT-2?").
+COUNT_WORD = re.compile(r"\b(" + "|".join(w for w, n in NUMBER_WORDS.items() if n not in ("0", "1")) + r")\b", re.I)
+# ... and in a claim to check, "single" as well: "trained on a single GPU" states a number
+_CLAIMED_WORD = re.compile(r"\b(" + "|".join(w for w, n in NUMBER_WORDS.items() if w not in ("zero", "one"))
+                           + r")\b", re.I)
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")  # a citation marker the model writes, with its leading space
 # Where a concept page (ingest/roadmap_docs.py) or a paper summary says its subject sits:
 # "X is part of stage 2 (...)", "GPT-2 belongs to stage 3 of Roadmap A (...)"
@@ -165,7 +169,7 @@ def with_durations(text: str) -> str:
 def numbers_in(text: str, *, claim: bool = False) -> list[str]:
     """The numbers `text` states, as digits: "16", "0.001", and number words ("two GPUs": "2").
     `claim`: the text is a claim to check, whose "one" and "zero" are rarely numbers."""
-    words = (COUNT_WORD if claim else NUMBER_WORD).findall(text)
+    words = (_CLAIMED_WORD if claim else NUMBER_WORD).findall(text)
     return NUMBER.findall(text) + [NUMBER_WORDS[w.lower()] for w in words]
 
 
