@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -47,15 +48,26 @@ def missing_names(sentence: str, source: str) -> list[str]:
     compared by stem ("LSTMs" holds for "LSTM"); an acronym holds when words of the source
     begin with its letters ("NLP": natural language processing)."""
     source = source.lower()
-    stems = {stem(t) for t in terms(source)}
-    tokens = re.findall(r"[a-z0-9]+", source)
-    initials = {"".join(w[0] for w in tokens[i:i + n]) for n in (2, 3, 4) for i in range(len(tokens) - n + 1)}
+    stems, initials = _stems_of(source), _initials_of(source)
     missing = []
     for name in names(sentence, labels=True):
         bare = name[:-1] if name.endswith("s") and len(name) > 2 else name
         if not ({name, bare} & initials or stem(name) in stems or re.search(rf"\b{re.escape(bare)}", source)):
             missing.append(name)
     return missing
+
+
+# A source's stems and acronym initials, once per text: every sentence of an answer is scored
+# against the same few sources, and since session 22 against each of them alone as well.
+@lru_cache(maxsize=512)
+def _stems_of(text: str) -> frozenset[str]:
+    return frozenset(stem(t) for t in terms(text))
+
+
+@lru_cache(maxsize=512)
+def _initials_of(text: str) -> frozenset[str]:
+    tokens = re.findall(r"[a-z0-9]+", text)
+    return frozenset("".join(w[0] for w in tokens[i:i + n]) for n in (2, 3, 4) for i in range(len(tokens) - n + 1))
 
 
 def without_sentences(text: str, drop: set[str]) -> str:
@@ -148,7 +160,7 @@ class SupportScorer:
                number_texts: list[str] | None = None) -> float:
         """`number_texts`: where the sentence's numbers must occur (default: the sources)."""
         joined = " ".join(source_texts).lower()
-        source_stems = {stem(t) for t in terms(joined)}
+        source_stems = _stems_of(joined)
         content = [t for t in terms(sentence) if len(t) > 2 and not t.isdigit()]
         if _LENGTH.search(sentence):  # "lasts 8 weeks": the verb adds nothing the number check misses
             content = [t for t in content if t not in _DURATION_VERBS]
