@@ -141,6 +141,25 @@ def test_follow_up_is_condensed_with_history_and_first_question_is_not(fake_tuto
     assert any(h.chunk.stage == 2 for h in tutor.prepare(follow.question).hits)
 
 
+def test_a_rewrite_that_drops_the_follow_up_is_not_asked(fake_tutor):
+    """The packaged model rewrote "how do I bake sourdough bread?", asked after the freelance
+    track, as "What is the freelance track?" and that was answered (session 23). A rewrite
+    that keeps none of the follow-up's words gives way to the follow-up as written."""
+    def script(messages):
+        if "standalone question" in messages[0]["content"]:
+            return "What is the freelance track?"
+        return "The freelance track is a 12-month plan [1]."
+
+    tutor = fake_tutor(script)
+    history = [Turn("user", "what is the freelance track"),
+               Turn("assistant", "Roadmap B's freelance track is a 12-month plan for earning from ML work [1].")]
+    answer = tutor.ask("how do I bake sourdough bread?", history)
+    assert answer.question == "how do I bake sourdough bread?"
+    assert answer.refused and "bread" in answer.answer
+    # a follow-up without words of its own ("why that one?") still takes the rewrite
+    assert tutor.condense("why that one?", history) == "What is the freelance track?"
+
+
 def test_stage_and_kind_filters(fake_tutor):
     tutor = fake_tutor()
     hits = tutor.retriever.search("what should I build as a milestone?", 6, stage=3)

@@ -38,7 +38,7 @@ from tutor.sentence_vectors import SentenceVectors
 from tutor.spans import stage_without_weeks, weeks_sentence
 from tutor.form import tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
-from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, strip_markers, terms
+from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, terms
 from tutor.types import Answer, Citation, Hit
 
 # A draft less than half of whose claims the sources support is withdrawn, not trimmed.
@@ -151,6 +151,13 @@ class Tutor:
         if len(line) < 8 or len(line) > 400:
             last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
             return f"{last_user} {message}".strip()
+        # Nor may it replace the learner's question with the conversation's: "how do I bake
+        # sourdough bread?" after "what is the freelance track" came back as "What is the
+        # freelance track?" and was answered. A rewrite that keeps none of the follow-up's
+        # words (of four letters or more) is not of it; the follow-up goes as written.
+        asked = {stem(t) for t in terms(message) if len(t) > 3}
+        if asked and not asked & {stem(t) for t in terms(line)}:
+            return message
         return line
 
     def prepare(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
