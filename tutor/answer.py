@@ -20,6 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from tutor import coach
+from tutor.alternatives import alternatives, is_verdict, names_both, naming_both
 from tutor.config import Settings
 from tutor.context import Prepared, Source, asked_list, left_out, prompt_question
 from tutor.context import select as select_sources
@@ -254,8 +255,10 @@ class Tutor:
         by_doc = _first_source_of_each_doc(prepared)
         by_id |= {f.id: by_doc[f.doc_id] for f in prepared.facts if f.doc_id in by_doc}
         text = _recited(text, scored, by_id)
-        # (not beside the model's own "the material does not cover this")
-        text, scored, added = (text, scored, ()) if refused else self._completed(prepared, text, scored)
+        added = replaced = ()
+        if not refused:  # (not beside the model's own "the material does not cover this")
+            text, scored, added, replaced = self._completed(prepared, text, scored)
+        held_back += replaced
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         # A supported sentence the model forgot to mark still gets its source cited.
         cited |= {by_id[s.chunk_id] for s in scored if s.supported and not markers(s.sentence)
@@ -267,13 +270,22 @@ class Tutor:
                       timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources),
                       facts=tuple(prepared.facts), added=added)
 
-    def _completed(self, prepared: Prepared, text: str, scored: list) -> tuple[str, list, tuple[str, ...]]:
+    def _completed(self, prepared: Prepared, text: str, scored: list
+                   ) -> tuple[str, list, tuple[str, ...], tuple[str, ...]]:
         """Compose, not only cut: the items of an asked-for list the answer leaves out are
         added from the source, cited ("The roadmap also lists ... [1]."); asked "Which
         resources for stage 3?", the packaged model named three of the six it was shown. So
-        are the weeks of a stage whose length alone the answer gives (tutor/spans.py). Each
-        added sentence passes the support check first."""
-        composed = []
+        are the weeks of a stage whose length alone the answer gives (tutor/spans.py), and
+        the source's sentence naming both alternatives a question offers, in place of a
+        "Yes" or "No" to it (tutor/alternatives.py). Each added sentence passes the support
+        check first. Returns (text, scored, added sentences, sentences they replaced)."""
+        composed, both = [], None
+        # only in place of a verdict: "Is stage 1 eight or twelve weeks long?" answered "stage
+        # 1 is eight weeks long" needs no sentence on stage 4's twelve
+        if (pair := alternatives(prepared.question)) and any(is_verdict(s) for s in sentences(text)) \
+                and not names_both(text, pair) and (found := naming_both(prepared.sources, pair)):
+            both = f"{found[1].rstrip('.')} [{found[0]}]."
+            composed.append(both)
         for n, source in enumerate(prepared.sources, 1):
             items = asked_list(source, prepared.question)
             if left := left_out(items, text):
@@ -290,7 +302,12 @@ class Tutor:
             if checked and all(c.supported for c in checked):
                 text, scored = f"{text}\n\n{sentence}", [*scored, *checked]
                 added.append(sentence)
-        return text, scored, tuple(added)
+        replaced = ()
+        if both in added:  # the "Yes" or "No" it answers for goes
+            replaced = tuple(strip_markers(s) for s in sentences(text) if is_verdict(s))
+            text = without_sentences(text, set(replaced))
+            scored = [s for s in scored if s.sentence not in replaced]
+        return text, scored, tuple(added), replaced
 
     def _named_steps(self, prepared: Prepared, scored: Sequence, by_doc: dict[str, int]) -> set[int]:
         """The sources of every computed step a fact-backed sentence names ("Study Word

@@ -1,0 +1,60 @@
+"""A "Yes" or "No" to a question that offers alternatives (tutor/alternatives.py): "Does stage
+2 use pytorch or tensorflow?" was served "Yes, stage 2 uses TensorFlow [1]." though stage 2
+teaches both."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.fixtures_tutor import sse_events
+from tutor.alternatives import alternatives, is_verdict, names_both
+
+
+@pytest.mark.parametrize("question, pair", [
+    ("Does stage 2 use pytorch or tensorflow?", ("pytorch", "tensorflow")),
+    ("Is stage 1 eight or twelve weeks long?", ("eight", "twelve")),
+    ("Should I learn PyTorch or TensorFlow first?", ("pytorch", "tensorflow")),
+    ("Is MLflow hosted or self-hosted?", ("hosted", "self-hosted")),
+    ("Which should I learn, PyTorch or TensorFlow?", None),  # not worded yes/no: the model picks
+    ("Is there a quiz or not?", None),  # "not" names nothing
+    ("Does dropout stay on or off at inference?", None),  # "on" is in "rely on" too
+    ("What is the difference between L1 or L2?", None),
+])
+def test_the_alternatives_a_yes_no_question_offers(question, pair):
+    assert alternatives(question) == pair
+
+
+def test_verdicts_and_naming_both():
+    assert is_verdict("Yes, stage 2 uses TensorFlow [1].") and is_verdict("No. It is 8 weeks.")
+    assert not is_verdict("Yesterday's models ...") and not is_verdict("Stage 2 uses both.")
+    assert names_both("Stage 1 takes eight weeks and stage 4 takes 12.", ("eight", "twelve"))  # digits count
+    assert not names_both("TensorFlow-Keras is stage 2's framework.", ("tensorflow", "keras"))
+
+
+def test_the_verdict_gives_way_to_the_source_sentence_naming_both(make_app):
+    question = "Does stage 2 use pytorch or tensorflow?"
+    app, _, _ = make_app(lambda m: "Yes, stage 2 uses TensorFlow [1].")
+    with TestClient(app) as client:
+        done = sse_events(client.post("/api/chat", json={"message": question}).text)[-1][1]
+        stream = client.post("/v1/chat/completions", json={
+            "stream": True, "messages": [{"role": "user", "content": question}]}).text
+    assert not done["answer"].startswith("Yes"), done["answer"]
+    assert "TensorFlow together with PyTorch" in done["answer"], done["answer"]
+    assert done["held_back"] == ["Yes, stage 2 uses TensorFlow."]
+    assert done["citations"] and done["citations"][0]["chunk_id"].startswith("concept-tensorflow")
+    # streamed /v1 cannot take back its deltas: the added sentence and the note come last
+    text = "".join(json.loads(line[6:])["choices"][0]["delta"].get("content", "")
+                   for line in stream.splitlines() if line.startswith("data: {"))
+    assert text.index("TensorFlow together with PyTorch") < text.index("Left out of the checked answer")
+
+
+def test_a_right_pick_is_left_as_it_is(make_app):
+    """Answered without a verdict, nothing is added: "Is stage 1 eight or twelve weeks
+    long?" answered "eight weeks" got the sentence on every stage's length beside it."""
+    app, _, _ = make_app(lambda m: "Stage 1 is eight weeks long [1].")
+    with TestClient(app) as client:
+        done = sse_events(client.post("/api/chat", json={"message": "Is stage 1 eight or twelve weeks long?"}).text)[-1][1]
+    assert "twelve" not in done["answer"] and not done["held_back"], done
