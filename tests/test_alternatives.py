@@ -58,3 +58,15 @@ def test_a_right_pick_is_left_as_it_is(make_app):
     with TestClient(app) as client:
         done = sse_events(client.post("/api/chat", json={"message": "Is stage 1 eight or twelve weeks long?"}).text)[-1][1]
     assert "twelve" not in done["answer"] and not done["held_back"], done
+
+
+def test_the_sentence_added_names_what_else_the_question_names(make_app):
+    """"Is stage 3 about NLP or computer vision?" got Roadmap B's sentence on Q3 and Q4 (it
+    names NLP and computer vision, not stage 3) in place of a right "Yes, stage 3 focuses
+    on NLP" (session 23's reading)."""
+    app, _, _ = make_app(lambda m: "Yes, stage 3 focuses on NLP [1].")
+    with TestClient(app) as client:
+        done = sse_events(client.post("/api/chat", json={"message": "Is stage 3 about NLP or computer vision?"}).text)[-1][1]
+    assert "Q4" not in done["answer"], done["answer"]
+    for sentence in done["answer"].split("\n\n")[1:]:
+        assert "3" in sentence, done["answer"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from tutor.context import Source
-from tutor.text import NUMBER_WORDS, STOPWORDS, sentences, strip_markers
+from tutor.text import NUMBER_WORDS, STOPWORDS, names, numbers_in, sentences, strip_markers
 
 # "Is stage 1 eight or twelve weeks long?", "Does stage 2 use pytorch or tensorflow?"
 _YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|does|do|did|was|were|can|should|will|has|have)\b", re.I)
@@ -41,12 +41,16 @@ def names_both(text: str, pair: tuple[str, str]) -> bool:
     return all(_named(text, word) for word in pair)
 
 
-def naming_both(sources: list[Source], pair: tuple[str, str]) -> tuple[int, str] | None:
+def naming_both(sources: list[Source], question: str, pair: tuple[str, str]) -> tuple[int, str] | None:
     """(source number, sentence): the first sentence the prompt showed that names both
-    alternatives; None when no shown sentence does."""
+    alternatives and what else the question names by number or name ("stage 2", "Roadmap
+    B"): "Is stage 3 about NLP or computer vision?" must not get Roadmap B's sentence on Q3
+    and Q4, which names NLP and computer vision too. None when no shown sentence does."""
+    rest = _OFFERED.sub(" ", question)
+    needed = [*numbers_in(rest), *names(rest)]
     for n, source in enumerate(sources, 1):
         for sentence in sentences(source.text):
-            if names_both(sentence, pair):
+            if names_both(sentence, pair) and all(_named(sentence, word) for word in needed):
                 return n, sentence
     return None
 

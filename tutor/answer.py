@@ -283,7 +283,7 @@ class Tutor:
         # only in place of a verdict: "Is stage 1 eight or twelve weeks long?" answered "stage
         # 1 is eight weeks long" needs no sentence on stage 4's twelve
         if (pair := alternatives(prepared.question)) and any(is_verdict(s) for s in sentences(text)) \
-                and not names_both(text, pair) and (found := naming_both(prepared.sources, pair)):
+                and not names_both(text, pair) and (found := naming_both(prepared.sources, prepared.question, pair)):
             both = f"{found[1].rstrip('.')} [{found[0]}]."
             composed.append(both)
         for n, source in enumerate(prepared.sources, 1):
