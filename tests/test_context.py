@@ -268,6 +268,19 @@ def test_a_question_naming_two_quarters_is_not_routed_to_either_overview(fake_tu
     assert not any(h.routed for h in hits) and hits[0].chunk.doc_id == "faq-after-q1-foundations"
 
 
+def test_which_of_two_stages_holds_a_concept_is_routed_to_the_concept_s_page(fake_tutor):
+    """"Is the transformer covered in stage 2 or stage 3?" was shown stage 2's concept list
+    and stage 3's milestone, and the packaged model said stage 2 (session 23). "the
+    transformer" names concept-transformers (its id's words, singular)."""
+    tutor = fake_tutor()
+    sources = tutor.prepare("Is the transformer covered in stage 2 or stage 3?").sources
+    assert sources[0].chunk.doc_id == "concept-transformers" and "part of stage 3" in sources[0].text
+    # one stage named: its own sections stay first
+    hits = tutor.retriever.search("For the stage 2 milestone, why train the CNN both from scratch and with "
+                                  "transfer learning?", 4)
+    assert not any(h.chunk.doc_id.startswith("concept-") for h in hits if h.routed)
+
+
 def test_a_specialisation_s_name_is_not_a_cue():
     """'reinforcement learning' holds 'learn', a cue of the topics section; only the words
     outside the entry's name ask for a section."""

@@ -181,7 +181,9 @@ class Router:
         for i, c in enumerate(chunks):
             doc_title, _, section = c.title.partition(" — ")
             if c.doc_id.startswith("concept-") and c.stage is not None:
-                names = paper_names(doc_title) + [c.doc_id.removeprefix("concept-").replace("-", " ")]
+                # and its id's words, singular too: "the transformer" names concept-transformers
+                named = c.doc_id.removeprefix("concept-").replace("-", " ")
+                names = paper_names(doc_title) + [named] + ([named[:-1]] if named.endswith("s") and len(named) > 4 else [])
                 self.concept_names.setdefault(c.doc_id, _pattern(names))
                 self.concept_stage.setdefault(c.doc_id, c.stage)
                 self.concept_pages.setdefault(c.doc_id, i)
@@ -242,6 +244,13 @@ class Router:
         # what to know before the roadmap led it and the CNN page came fifth, past the prompt.
         if not stages and ASKS_NEIGHBOURS.search(question):
             found += [self.concept_pages[d] for d in named_in(question, self.concept_names)]
+        # Which of the stages it names holds a concept ("Is the transformer covered in stage 2
+        # or stage 3?") is answered by the concept's page ("... is part of stage 3"); shown the
+        # stages' own sections, the packaged model said stage 2 (session 23). With one stage
+        # named the stage's sections stay first: "For the stage 2 milestone, why train the CNN
+        # both from scratch and with transfer learning?" lost its milestone FAQ to two pages.
+        if len(stages) > 1 and (concepts := named_in(question, self.concept_names)):
+            found = [self.concept_pages[d] for d in concepts] + found
         named = self.entries_named(question)
         for doc in named:
             rest = self.names[doc].sub(" ", question)  # "reinforcement learning" is not the cue "learn"
