@@ -69,6 +69,7 @@ class Options:
     labels: Path = LABELS_FILE
     baseline_from: Path | None = None  # an earlier full report whose baseline answers are reused
     items_from: Path | None = None  # an earlier report whose items are run again (same_items)
+    other_than: Path | None = None  # an earlier report whose items this run leaves out (other_items)
     batch: int = 1  # tutor answers per `Tutor.ask_many` call (LLM.complete_many); 1 streams each
 
 
@@ -123,19 +124,31 @@ def _earlier_report(path: Path) -> tuple[Path, dict]:
         raise ConfigError(f"cannot read the earlier report {file}: {exc}") from None
 
 
+def _answered_ids(path: Path) -> tuple[Path, set[str]]:
+    from tutor.errors import ConfigError
+
+    file, earlier = _earlier_report(path)
+    records = earlier.get("answers") or earlier.get("records", {}).get("tutor", [])
+    if not (ids := {r["id"] for r in records}):
+        raise ConfigError(f"{file} holds no answered items: give a full report's directory or summary")
+    return file, ids
+
+
 def same_items(path: Path, items: list[dict]) -> list[dict]:
     """The gold items an earlier report answered, in gold order: runs 6 to 12 compare "the
     same 60 items", and `--limit 60`'s stratified pick moves as the gold set grows."""
     from tutor.errors import ConfigError
 
-    file, earlier = _earlier_report(path)
-    records = earlier.get("answers") or earlier.get("records", {}).get("tutor", [])
-    ids = {r["id"] for r in records}
-    if not ids:
-        raise ConfigError(f"{file} holds no answered items: give a full report's directory or summary")
+    file, ids = _answered_ids(path)
     if missing := sorted(ids - {i["id"] for i in items}):
         raise ConfigError(f"{file} answered items the gold set no longer has ({missing[:5]}): drop --items-from")
     return [i for i in items if i["id"] in ids]
+
+
+def other_items(path: Path, items: list[dict]) -> list[dict]:
+    """The gold items an earlier report did not answer: a run on questions the answer path
+    was not read and mended on (runs 6 to 13 read and mended on the same 60)."""
+    return [i for i in items if i["id"] not in _answered_ids(path)[1]]
 
 
 def earlier_baseline(path: Path, items: list[dict], backend: str) -> tuple[list[dict], int | None]:
@@ -610,6 +623,8 @@ def run(settings, options: Options, progress=None) -> tuple[dict, int]:
 
     started = time.perf_counter()
     gold = load_gold(options.gold)
+    if options.other_than:
+        gold = other_items(options.other_than, gold)
     items = same_items(options.items_from, gold) if options.items_from else stratified(gold, options.limit)
     result = (run_fast if options.fast else run_full)(settings, items, options, progress)
     tutor_records, baseline_records = result.pop("tutor"), result.pop("baseline")
@@ -619,6 +634,7 @@ def run(settings, options: Options, progress=None) -> tuple[dict, int]:
         "options": {"limit": options.limit, "baseline": options.baseline and not options.fast,
                     "baseline_from": str(options.baseline_from) if options.baseline_from else None,
                     "items_from": str(options.items_from) if options.items_from else None,
+                    "other_than": str(options.other_than) if options.other_than else None,
                     "judge": options.judge, "batch": options.batch, "seed": options.seed, "resamples": RESAMPLES},
         "items": {"total": len(items), **{k: sum(kind_of(i) == k for i in items)
                                           for k in ("answerable", "unanswerable", "multi_turn")}},

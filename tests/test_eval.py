@@ -179,12 +179,25 @@ def test_a_run_takes_the_items_an_earlier_report_answered(tmp_path):
         same_items(summary, gold)
 
 
+def test_a_run_can_leave_out_the_items_an_earlier_report_answered(tmp_path):
+    from eval.runner import other_items
+
+    gold = [{"id": i, "question": "q"} for i in ("a1", "a2", "u1", "m1")]
+    (tmp_path / "report.json").write_text(json.dumps({"records": {"tutor": [{"id": "m1"}, {"id": "a1"}]}}))
+    assert [i["id"] for i in other_items(tmp_path, gold)] == ["a2", "u1"]
+    (tmp_path / "report.json").write_text(json.dumps({"records": {"tutor": []}}))
+    with pytest.raises(ConfigError, match="no answered items"):
+        other_items(tmp_path, gold)
+
+
 def test_items_from_and_limit_are_one_choice(tmp_path):
     from typer.testing import CliRunner
 
     from tutor.cli import app
 
     result = CliRunner().invoke(app, ["eval", "--fast", "--limit", "5", "--items-from", str(tmp_path)])
+    assert result.exit_code == 2 and "not both" in result.output
+    result = CliRunner().invoke(app, ["eval", "--fast", "--other-than", str(tmp_path), "--items-from", str(tmp_path)])
     assert result.exit_code == 2 and "not both" in result.output
 
 
