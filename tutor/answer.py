@@ -282,8 +282,9 @@ class Tutor:
         composed, both = [], None
         # only in place of a verdict: "Is stage 1 eight or twelve weeks long?" answered "stage
         # 1 is eight weeks long" needs no sentence on stage 4's twelve
-        if (pair := alternatives(prepared.question)) and any(is_verdict(s) for s in sentences(text)) \
-                and not names_both(text, pair) and (found := naming_both(prepared.sources, prepared.question, pair)):
+        verdicts = tuple(strip_markers(s) for s in sentences(text) if is_verdict(s))
+        if (pair := alternatives(prepared.question)) and verdicts and not names_both(text, pair) \
+                and (found := naming_both(prepared.sources, prepared.question, pair)):
             both = f"{found[1].rstrip('.')} [{found[0]}]."
             composed.append(both)
         for n, source in enumerate(prepared.sources, 1):
@@ -302,9 +303,9 @@ class Tutor:
             if checked and all(c.supported for c in checked):
                 text, scored = f"{text}\n\n{sentence}", [*scored, *checked]
                 added.append(sentence)
-        replaced = ()
-        if both in added:  # the "Yes" or "No" it answers for goes
-            replaced = tuple(strip_markers(s) for s in sentences(text) if is_verdict(s))
+        # the draft's "Yes" or "No" goes (not the sentence added: an FAQ's may open "Yes: ...")
+        replaced = verdicts if both in added else ()
+        if replaced:
             text = without_sentences(text, set(replaced))
             scored = [s for s in scored if s.sentence not in replaced]
         return text, scored, tuple(added), replaced

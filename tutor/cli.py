@@ -565,9 +565,9 @@ def eval_(
     if items_from and other_than:
         raise typer.BadParameter("give --items-from or --other-than, not both", param_hint="--other-than")
     settings = _settings(index, "fake" if fast else backend, model)
-    options = Options(limit=limit, items_from=items_from, other_than=other_than, baseline=not no_baseline, judge=judge and not fast, fast=fast, seed=seed,
-                      out=out_dir, thresholds=thresholds or THRESHOLDS_FILE, baseline_from=baseline_from,
-                      batch=batch)
+    options = Options(limit=limit, items_from=items_from, other_than=other_than, baseline=not no_baseline,
+                      judge=judge and not fast, fast=fast, seed=seed, out=out_dir,
+                      thresholds=thresholds or THRESHOLDS_FILE, baseline_from=baseline_from, batch=batch)
     report, code = run(settings, options, progress=lambda line: err.print(line, highlight=False, markup=False))
     out.print(summary_table(report))
     scorer = report["scorer"]

@@ -183,7 +183,8 @@ class Router:
             if c.doc_id.startswith("concept-") and c.stage is not None:
                 # and its id's words, singular too: "the transformer" names concept-transformers
                 named = c.doc_id.removeprefix("concept-").replace("-", " ")
-                names = paper_names(doc_title) + [named] + ([named[:-1]] if named.endswith("s") and len(named) > 4 else [])
+                singular = [named[:-1]] if named.endswith("s") and len(named) > 4 else []
+                names = paper_names(doc_title) + [named] + singular
                 self.concept_names.setdefault(c.doc_id, _pattern(names))
                 self.concept_stage.setdefault(c.doc_id, c.stage)
                 self.concept_pages.setdefault(c.doc_id, i)
