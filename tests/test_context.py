@@ -281,6 +281,17 @@ def test_which_of_two_stages_holds_a_concept_is_routed_to_the_concept_s_page(fak
     assert not any(h.chunk.doc_id.startswith("concept-") for h in hits if h.routed)
 
 
+def test_an_faq_s_sections_are_shown_in_its_own_order(fake_tutor):
+    """"do I need a degree to get a job in ML?" was shown "Where a degree can help" before the
+    FAQ's short answer ("Neither roadmap makes a degree a requirement") and the packaged model
+    answered "Yes, you need a degree" (run 14, session 23)."""
+    sources = fake_tutor().prepare("do I need a degree to get a job in ML?").sources
+    ids = [s.chunk.id for s in sources]
+    assert ids[0] == "faq-do-i-need-a-degree#0" and "requirement" in sources[0].text, ids
+    faq = [i for i in ids if i.startswith("faq-do-i-need-a-degree#")]
+    assert faq == sorted(faq, key=lambda i: int(i.split("#")[1])) and len(faq) > 1
+
+
 def test_a_specialisation_s_name_is_not_a_cue():
     """'reinforcement learning' holds 'learn', a cue of the topics section; only the words
     outside the entry's name ask for a section."""

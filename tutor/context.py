@@ -259,8 +259,29 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
             picked.append(u)
             covered |= unit_terms[u]
     text = {(i, j): shown_as.get(k, s) for k, (i, j, s) in enumerate(units)}
-    return [Source(c, with_durations(heading(c)), with_durations(_join([text[i, j] for j in sorted(chosen[i])])))
-            for i, c in enumerate(chunks) if i in chosen]
+    return [Source(chunks[i], with_durations(heading(chunks[i])),
+                   with_durations(_join([text[i, j] for j in sorted(chosen[i])])))
+            for i in _faq_in_its_order(chunks, sorted(chosen))]
+
+
+def _faq_in_its_order(chunks: list[Chunk], shown: list[int]) -> list[int]:
+    """`shown` (indices into `chunks`, in retrieval order) with each FAQ's sections in the
+    FAQ's own order, from where its best-ranked section stood: an FAQ opens with its short
+    answer. "do I need a degree to get a job in ML?" was shown "Where a degree can help"
+    before "Short answer: Neither roadmap makes a degree a requirement" and answered "Yes, a
+    degree can help" (session 23, run 14's a-faq-03)."""
+    def position(chunk: Chunk) -> int:  # "faq-x#2" -> 2
+        tail = chunk.id.rpartition("#")[2]
+        return int(tail) if tail.isdigit() else 0
+
+    out: list[int] = []
+    for i in shown:
+        if i in out:
+            continue
+        doc = chunks[i].doc_id
+        same = [k for k in shown if chunks[k].doc_id == doc] if chunks[i].kind == "faq" else [i]
+        out += sorted(same, key=lambda k: position(chunks[k]))
+    return out
 
 
 # "- Kaggle Learn (platform): ...", or the name and type alone as a list shown by name shows it
