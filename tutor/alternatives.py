@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from tutor.context import Source
-from tutor.text import NUMBER_WORDS, STOPWORDS, names, numbers_in, sentences, strip_markers
+from tutor.text import STOPWORDS, names, number_forms, numbers_in, sentences, strip_markers
 
 # "Is stage 1 eight or twelve weeks long?", "Does stage 2 use pytorch or tensorflow?"
 _YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|does|do|did|was|were|can|should|will|has|have)\b", re.I)
@@ -56,5 +56,4 @@ def naming_both(sources: list[Source], question: str, pair: tuple[str, str]) -> 
 
 
 def _named(text: str, word: str) -> bool:
-    forms = [word, *(w for w, n in NUMBER_WORDS.items() if n == word), NUMBER_WORDS.get(word, "")]
-    return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text, re.I) for f in forms if f)
+    return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text, re.I) for f in number_forms(word))

@@ -270,17 +270,13 @@ def _faq_in_its_order(chunks: list[Chunk], shown: list[int]) -> list[int]:
     answer. "do I need a degree to get a job in ML?" was shown "Where a degree can help"
     before "Short answer: Neither roadmap makes a degree a requirement" and answered "Yes, a
     degree can help" (session 23, run 14's a-faq-03)."""
-    def position(chunk: Chunk) -> int:  # "faq-x#2" -> 2
-        tail = chunk.id.rpartition("#")[2]
-        return int(tail) if tail.isdigit() else 0
-
     out: list[int] = []
     for i in shown:
         if i in out:
             continue
         doc = chunks[i].doc_id
         same = [k for k in shown if chunks[k].doc_id == doc] if chunks[i].kind == "faq" else [i]
-        out += sorted(same, key=lambda k: position(chunks[k]))
+        out += sorted(same, key=lambda k: chunks[k].position)
     return out
 
 

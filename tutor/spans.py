@@ -16,7 +16,7 @@ import re
 
 from tutor.roadmap import Roadmap, Stage
 from tutor.routing import stage_title_pattern
-from tutor.text import NUMBER_WORDS, week_spans
+from tutor.text import number_forms, week_spans
 
 _STAGE = re.compile(r"\bstage\s+(\d)\b", re.I)
 
@@ -34,7 +34,7 @@ def stage_without_weeks(text: str, roadmap: Roadmap) -> Stage | None:
     if (first, last) in week_spans(text):
         return None
     length = last - first + 1
-    said = [str(length), *(w for w, n in NUMBER_WORDS.items() if n == str(length))]
+    said = number_forms(str(length))
     return stage if re.search(rf"\b(?:{'|'.join(said)})[ -]weeks?\b", text, re.I) else None
 
 

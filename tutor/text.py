@@ -17,6 +17,15 @@ COUNT_WORD = re.compile(r"\b(" + "|".join(w for w, n in NUMBER_WORDS.items() if 
 # ... and in a claim to check, "single" as well: "trained on a single GPU" states a number
 _CLAIMED_WORD = re.compile(r"\b(" + "|".join(w for w, n in NUMBER_WORDS.items() if w not in ("zero", "one"))
                            + r")\b", re.I)
+
+
+def number_forms(word: str) -> list[str]:
+    """A number and its other spelling ("8": "8", "eight"; "two": "two", "2"); any other word
+    alone."""
+    words = [w for w, n in NUMBER_WORDS.items() if n == word]
+    return [word, *words, *([NUMBER_WORDS[word]] if word in NUMBER_WORDS else [])]
+
+
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")  # a citation marker the model writes, with its leading space
 # Where a concept page (ingest/roadmap_docs.py) or a paper summary says its subject sits:
 # "X is part of stage 2 (...)", "GPT-2 belongs to stage 3 of Roadmap A (...)"

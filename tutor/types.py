@@ -35,6 +35,12 @@ class Chunk:
     concepts: tuple[str, ...] = ()
 
     @property
+    def position(self) -> int:
+        """Its place among its document's chunks ("faq-x#2" -> 2)."""
+        tail = self.id.rpartition("#")[2]
+        return int(tail) if tail.isdigit() else 0
+
+    @property
     def embed_text(self) -> str:
         """What is embedded and BM25-indexed: the title gives a section its subject."""
         return f"{self.title}\n{self.text}"
