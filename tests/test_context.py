@@ -150,6 +150,19 @@ def test_abbreviations_do_not_end_a_sentence():
         "Weeks 17-18 cover LSTM vs. GRU.", "Then e.g. Adam, i.e. Optimisers.", "Done."]
 
 
+def test_a_quotation_on_one_line_stays_one_sentence():
+    """Run 14's m-02 quoted an FAQ's title; cut at its "." the question inside was dropped
+    and 'FAQ "I finished ... (stage 3).  ", which states ...' was served."""
+    text = 'See the FAQ "I finished stage 3. What comes next?", which names stage 4 [2]. Then rest.'
+    assert sentences(text) == ['See the FAQ "I finished stage 3. What comes next?", which names stage 4 [2].',
+                               "Then rest."]
+    curly = "The FAQ \u201cI finished stage 3. What next?\u201d helps. Done."
+    assert sentences(curly) == ["The FAQ \u201cI finished stage 3. What next?\u201d helps.", "Done."]
+    # a quote that does not close on its line does not hold the rest of the text together
+    assert sentences('He wrote "no. Then\n\nA new paragraph. "Quoted" ends it.') == [
+        'He wrote "no.', "Then", "A new paragraph.", '"Quoted" ends it.']
+
+
 def test_approx_tokens_counts_digits_and_long_words():
     assert approx_tokens("weeks 1-8") == 4  # weeks, 1, -, 8
     assert approx_tokens("backpropagation") == 3

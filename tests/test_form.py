@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tutor.form import problems, tidy
+from tutor.text import strip_markers
 
 BROKEN = {
     "numbering gap": "The steps:\n3. Train a model [1].\n5. Evaluate it [1].\n6. Ship it [2].",
@@ -65,3 +66,23 @@ def test_a_cut_answer_is_served_tidy(fake_tutor):
     assert not answer.refused and not problems(answer.answer), answer.answer
     assert "1. Stage 2 covers deep learning fundamentals [1].\n2. Stage 2" in answer.answer
     assert "What does stage 2 cover?" in answer.held_back
+
+
+@pytest.mark.parametrize("text", [
+    'Read the FAQ "I finished Transformers and NLP (stage 3).  ", which names stage 4 [1].',  # run 14, m-02
+    'The FAQ says "finish the stage 3 milestone [1].',
+])
+def test_a_cut_quotation_is_named(text):
+    assert any(p.startswith("quotation cut") for p in problems(text)), problems(text)
+
+
+def test_a_quoted_faq_title_is_served_whole(fake_tutor):
+    """Run 14's m-02: the model quoted an FAQ's title with a space before the closing mark;
+    the question inside was dropped as a question, and what stood around it was served as
+    two fragments ('FAQ "I finished ... (stage 3).  ", which states ...')."""
+    draft = ('The FAQ "I finished Transformers and NLP (stage 3). What comes next? ", which says that after '
+             'advanced architectures and NLP comes stage 4 of Roadmap A [1].')
+    answer = fake_tutor(lambda m: draft).ask("Which stage follows Transformers and NLP?")
+    assert not answer.refused and not problems(answer.answer), answer.answer
+    assert '(stage 3). What comes next?", which says' in answer.answer, answer.answer
+    assert [s.sentence for s in answer.sentences] == [strip_markers(answer.answer)]

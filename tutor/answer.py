@@ -37,7 +37,7 @@ from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
 from tutor.spans import stage_without_weeks, weeks_sentence
-from tutor.form import tidy, without_markup
+from tutor.form import closed_quotes, tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
 from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, terms
 from tutor.types import Answer, Citation, Hit
@@ -208,10 +208,11 @@ class Tutor:
         if prepared.refused:
             return Answer.refusal(raw, self.llm.name, prepared.question, timings)
         n_sources = len(prepared.sources)
-        # the prompt's fence tags echoed by the model go before scoring, so what is scored is
-        # what is served (tidy would otherwise change the sentence after its check)
+        # the prompt's fence tags echoed by the model and gaps inside quotation marks go before
+        # scoring, so what is scored is what is served (tidy would otherwise change the
+        # sentence after its check)
         text = MARKER.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "",
-                          without_markup(raw)).strip()
+                          closed_quotes(without_markup(raw))).strip()
         # "It trains well. [1]" -> "It trains well [1].": a marker belongs to the sentence it
         # follows, and the sentence splitter would give it to the next one.
         text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2).rstrip()}{m.group(1)}", text)

@@ -6,8 +6,9 @@ numbered list served as "3. … 5. …", a "Resources:" line introducing nothing
 from an FAQ pasted in as if it were an answer, or a sentence the token cap cut off.
 `problems()` names each of these (the eval's well-formedness metric counts answers with
 any); `tidy()` repairs what can be repaired without inventing text: renumber lists, drop
-lines that introduce nothing, drop questions and a trailing unfinished sentence, and drop
-the prompt's <data> fence tags when the model echoes them.
+lines that introduce nothing, drop questions and a trailing unfinished sentence, close
+gaps inside quotation marks, and drop the prompt's <data> fence tags when the model echoes
+them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])(?:\s+|$)")
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+.*|\*\*[^*]+\*\*:?|[^.!?]{1,80}:)\s*$")
 _ENDS_WELL = re.compile(r"""[.!?:)"'\]*`]\s*$|\[\d{1,3}\]\s*$""")
 _QUESTION = re.compile(r"\?\s*(?:\[\d{1,3}\]\s*)*$")
+_QUOTED = re.compile(r'"([^"\n]*)"')
 # The prompt's fence around retrieved text (prompts/*.j2), echoed by the model: "... at
 # first. <data></data>" was seen in a served draft.
 _MARKUP = re.compile(r"[ \t]*</?data>")
@@ -67,6 +69,8 @@ def problems(text: str) -> list[str]:
     for sentence in sentences(text):
         if _QUESTION.search(sentence):
             found.append(f"question in an answer: {strip_markers(sentence)!r}")
+        if _quotation_cut(sentence):
+            found.append(f"quotation cut: {strip_markers(sentence)!r}")
     last = next((ln for ln in reversed(lines) if ln.strip()), "")
     if last and not _BULLET.match(last) and not _ENDS_WELL.search(last):
         found.append(f"unfinished sentence: {last.strip()[-60:]!r}")
@@ -75,7 +79,7 @@ def problems(text: str) -> list[str]:
 
 def tidy(text: str) -> str:
     """`text` with the repairable problems repaired; the words it keeps are unchanged."""
-    text = without_markup(text)
+    text = closed_quotes(without_markup(text))
     for sentence in sentences(text):
         if _QUESTION.search(sentence) and sentence != text.strip():
             text = text.replace(sentence, "", 1)
@@ -97,6 +101,21 @@ def tidy(text: str) -> str:
         for n, i in enumerate(block, 1):
             lines[i] = _NUMBERED.sub(lambda m: f"{m.group(1)}{n}{m.group(3)}{m.group(4)}", lines[i], count=1)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _quotation_cut(sentence: str) -> bool:
+    """A quotation left open, or one with a gap at an end where a cut took words out: run
+    14 served 'the FAQ "I finished Transformers and NLP (stage 3).  ", which states ...'
+    after its "What next?" was dropped as a question."""
+    return sentence.count('"') % 2 == 1 or any(q.group(1) != q.group(1).strip() for q in _QUOTED.finditer(sentence))
+
+
+def closed_quotes(text: str) -> str:
+    """`text` without spaces just inside its pairs of quotation marks: the model quoted an
+    FAQ's title as '"... What comes next? "', a gap that reads as a cut (answer.py closes
+    them before scoring, so what is scored is what is served)."""
+    return "\n".join(_QUOTED.sub(lambda m: f'"{m.group(1).strip()}"', line) if line.count('"') % 2 == 0 else line
+                     for line in text.split("\n"))
 
 
 def without_markup(text: str) -> str:

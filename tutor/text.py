@@ -114,9 +114,31 @@ def terms(text: str) -> list[str]:
     return [f for w in words(text) if w not in STOPWORDS for f in _forms(w)]
 
 
+def _quote_open(piece: str, rest: str) -> bool:
+    """Whether a sentence end falls inside a quotation that closes later on its line: a
+    straight quote left open (an odd count) or more \u201c than \u201d."""
+    line = rest.split("\n", 1)[0]
+    return (piece.count('"') % 2 == 1 and '"' in line) or (
+        piece.count("\u201c") > piece.count("\u201d") and "\u201d" in line)
+
+
+def _pieces(text: str) -> list[str]:
+    """`text` cut at its sentence ends, except inside a quotation on one line: the model
+    quoting an FAQ ('the FAQ "I finished stage 3. What next?", which says ...') was cut into
+    three pieces, the question among them dropped as a question and the rest served as
+    fragments ('", which says ...'). Each piece is a substring of `text`."""
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if "\n" not in m.group(0) and _quote_open(text[start:m.start()], text[m.end():]):
+            continue
+        out.append(text[start:m.start()])
+        start = m.end()
+    return out + [text[start:]]
+
+
 def sentences(text: str) -> list[str]:
     parts = (re.sub(r"\s*\n\s*", " ", p.strip()) if not LIST_LINE.match(p) else p.strip()
-             for p in _SENTENCE_END.split(text))
+             for p in _pieces(text))
     return [p for p in parts if p and any(ch.isalnum() for ch in p)]
 
 
