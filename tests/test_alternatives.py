@@ -22,6 +22,9 @@ from tutor.alternatives import alternatives, is_verdict, names_both
     ("Is there a quiz or not?", None),  # "not" names nothing
     ("Does dropout stay on or off at inference?", None),  # "on" is in "rely on" too
     ("What is the difference between L1 or L2?", None),
+    ("Is dropout in stage 1 or stage 2?", ("stage 1", "stage 2")),  # phrases that share a word
+    ("Does the research track or the industry track fit an ML engineer?", ("research track", "industry track")),
+    ("Is stage 3 about NLP or computer vision?", ("nlp", "computer")),
 ])
 def test_the_alternatives_a_yes_no_question_offers(question, pair):
     assert alternatives(question) == pair
@@ -70,3 +73,42 @@ def test_the_sentence_added_names_what_else_the_question_names(make_app):
     assert "Q4" not in done["answer"], done["answer"]
     for sentence in done["answer"].split("\n\n")[1:]:
         assert "3" in sentence, done["answer"]
+
+
+def _served(make_app, question, draft):
+    app, _, _ = make_app(lambda m: draft)
+    with TestClient(app) as client:
+        return sse_events(client.post("/api/chat", json={"message": question}).text)[-1][1]
+
+
+def test_a_pick_the_sources_contradict_gives_way_to_theirs(make_app):
+    """The packaged model answered "Is dropout in stage 1 or stage 2?" with "Dropout is in
+    stage 1 [1]." beside "Dropout is part of stage 2 (...)", and the support check passed it
+    (session 24's reading; so were backpropagation and the research track)."""
+    done = _served(make_app, "Is dropout in stage 1 or stage 2?", "Dropout is in stage 1 [1].")
+    assert done["answer"].startswith("Dropout is part of stage 2"), done["answer"]
+    assert done["held_back"] == ["Dropout is in stage 1."]
+    assert [c["chunk_id"] for c in done["citations"]] == ["concept-dropout#0"]
+
+
+def test_a_restated_either_or_gives_way_to_the_sources_pick(make_app):
+    done = _served(make_app, "Does the research track or the industry track fit an ML engineer?",
+                   "The research track or the industry track fits an ML engineer.")
+    assert "industry track" in done["answer"] and "research track" not in done["answer"], done["answer"]
+    assert "fits ML engineer" in done["answer"] and done["citations"], done
+
+
+def test_a_pick_the_sources_agree_with_is_kept_with_its_other_sentences(make_app):
+    draft = "Dropout is in stage 2 [1]. It builds on the stage 1 ideas of regularization [2]."
+    done = _served(make_app, "Is dropout in stage 1 or stage 2?", draft)
+    assert done["answer"] == draft and not done["held_back"], done
+
+
+
+def test_a_source_that_prefers_one_alternative_picks_it(make_app):
+    """"Is Kubernetes essential or nice-to-have?" was served "Kubernetes is essential ..."
+    beside "its tool list puts Kubernetes under nice-to-have rather than essential"."""
+    done = _served(make_app, "Is Kubernetes essential or nice-to-have?",
+                   "Kubernetes is essential for orchestrating containers across a cluster [1].")
+    assert "nice-to-have rather than essential" in done["answer"], done["answer"]
+    assert done["held_back"] == ["Kubernetes is essential for orchestrating containers across a cluster."]

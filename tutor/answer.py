@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from tutor import coach
-from tutor.alternatives import alternatives, is_verdict, names_both, naming_both
+from tutor.alternatives import alternatives, correction, is_verdict, names_both, naming_both
 from tutor.config import Settings
 from tutor.context import Prepared, Source, asked_list, left_out, prompt_question
 from tutor.context import select as select_sources
@@ -278,16 +278,22 @@ class Tutor:
         resources for stage 3?", the packaged model named three of the six it was shown. So
         are the weeks of a stage whose length alone the answer gives (tutor/spans.py), and
         the source's sentence naming both alternatives a question offers, in place of a
-        "Yes" or "No" to it (tutor/alternatives.py). Each added sentence passes the support
+        "Yes" or "No" to it, and the source's pick in place of the other one
+        (tutor/alternatives.py). Each added sentence passes the support
         check first. Returns (text, scored, added sentences, sentences they replaced)."""
-        composed, both = [], None
+        composed, instead, gives_way = [], None, ()
+        pair = alternatives(prepared.question)
         # only in place of a verdict: "Is stage 1 eight or twelve weeks long?" answered "stage
         # 1 is eight weeks long" needs no sentence on stage 4's twelve
         verdicts = tuple(strip_markers(s) for s in sentences(text) if is_verdict(s))
-        if (pair := alternatives(prepared.question)) and verdicts and not names_both(text, pair) \
+        if pair and (fix := correction(text, prepared.sources, prepared.question, pair)):
+            gives_way, found = fix
+        elif pair and verdicts and not names_both(text, pair) \
                 and (found := naming_both(prepared.sources, prepared.question, pair)):
-            both = f"{found[1].rstrip('.')} [{found[0]}]."
-            composed.append(both)
+            gives_way = verdicts
+        if gives_way:
+            instead = f"{found[1].rstrip('.')} [{found[0]}]."
+            composed.append(instead)
         for n, source in enumerate(prepared.sources, 1):
             items = asked_list(source, prepared.question)
             if left := left_out(items, text):
@@ -304,8 +310,9 @@ class Tutor:
             if checked and all(c.supported for c in checked):
                 text, scored = f"{text}\n\n{sentence}", [*scored, *checked]
                 added.append(sentence)
-        # the draft's "Yes" or "No" goes (not the sentence added: an FAQ's may open "Yes: ...")
-        replaced = verdicts if both in added else ()
+        # the draft's wrong pick, or its "Yes" or "No", goes (not the sentence added: an FAQ's
+        # may open "Yes: ...")
+        replaced = gives_way if instead in added else ()
         if replaced:
             text = without_sentences(text, set(replaced))
             scored = [s for s in scored if s.sentence not in replaced]
