@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 
 from tutor.context import Source
-from tutor.text import STOPWORDS, names, number_forms, numbers_in, sentences, stem, strip_markers, terms
+from tutor.text import (STOPWORDS, names, number_forms, numbers_in, sentences, singular, stem, strip_markers,
+                        terms)
 
 # "Is stage 1 eight or twelve weeks long?", "Does stage 2 use pytorch or tensorflow?"
 _YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|does|do|did|was|were|can|should|will|has|have)\b", re.I)
@@ -42,6 +43,7 @@ def alternatives(question: str) -> tuple[str, str] | None:
         right = right[1:]
     if not left or not right:
         return None
+    # two-word phrases when exactly one word is shared in place: "stage 1 or stage 2"
     if len(left) >= 2 and len(right) >= 2 and (left[-2] == right[0]) != (left[-1] == right[1]):
         pair = (" ".join(left[-2:]), " ".join(right[:2]))
         differ = [w for w in (*left[-2:], *right[:2]) if w not in (set(left[-2:]) & set(right[:2]))]
@@ -88,8 +90,8 @@ def correction(text: str, sources: list[Source], question: str, pair: tuple[str,
     """(the draft's sentences that give way, (source number, the sentence in their place)):
     when every shown sentence that names exactly one alternative and every other content
     word of the question (by stem) names the same one, the draft's sentences that pick the
-    other one (and hold those words too) or restate "A or B" give way to the first of them. None when the sources pick
-    both, or none, or the draft agrees with them."""
+    other one (and hold those words too) or restate "A or B" give way to the first of them.
+    None when the sources pick both, or none, or the draft agrees with them."""
     asked = _stems(_outside(question, pair))
     found = [(n, sentence, choice) for n, source in enumerate(sources, 1) for sentence in sentences(source.text)
              if (choice := picked(sentence, pair)) and asked <= _stems(sentence)]
@@ -103,7 +105,7 @@ def correction(text: str, sources: list[Source], question: str, pair: tuple[str,
 
 def _stems(text: str) -> set[str]:
     """Content words by stem, a plural as its singular ("fits ML engineer" holds "fit")."""
-    return {stem(t[:-1] if t.endswith("s") and len(t) > 3 else t) for t in terms(text)}
+    return {stem(singular(t)) for t in terms(text)}
 
 
 def _restated(sentence: str, pair: tuple[str, str]) -> bool:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, stem, words
+from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, singular, stem, words
 
 STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
@@ -183,8 +183,7 @@ class Router:
             if c.doc_id.startswith("concept-") and c.stage is not None:
                 # and its id's words, singular too: "the transformer" names concept-transformers
                 named = c.doc_id.removeprefix("concept-").replace("-", " ")
-                singular = [named[:-1]] if named.endswith("s") and len(named) > 4 else []
-                names = paper_names(doc_title) + [named] + singular
+                names = paper_names(doc_title) + list(dict.fromkeys([named, singular(named)]))
                 self.concept_names.setdefault(c.doc_id, _pattern(names))
                 self.concept_stage.setdefault(c.doc_id, c.stage)
                 self.concept_pages.setdefault(c.doc_id, i)

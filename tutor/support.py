@@ -28,7 +28,8 @@ from tutor.calibration import calibrated
 from tutor.context import heading
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
-from tutor.text import markers, names, numbers_in, plan_item_numbers, sentences, stem, strip_markers, terms, with_durations
+from tutor.text import (markers, names, numbers_in, plan_item_numbers, sentences, singular, stem, strip_markers,
+                        terms, with_durations)
 from tutor.types import Chunk, SentenceSupport
 
 SIM_WEIGHT = 0.5
@@ -51,7 +52,7 @@ def missing_names(sentence: str, source: str) -> list[str]:
     stems, initials = _stems_of(source), _initials_of(source)
     missing = []
     for name in names(sentence, labels=True):
-        bare = name[:-1] if name.endswith("s") and len(name) > 2 else name
+        bare = singular(name)
         if not ({name, bare} & initials or stem(name) in stems or re.search(rf"\b{re.escape(bare)}", source)):
             missing.append(name)
     return missing

@@ -83,6 +83,11 @@ def stem(term: str) -> str:
     return term[:5]
 
 
+def singular(word: str) -> str:
+    """A plural as its singular, crudely: "LSTMs" -> "LSTM", "fits" -> "fit" (not "gas")."""
+    return word[:-1] if word.endswith("s") and len(word) > 3 else word
+
+
 def listed(items: list[str]) -> str:
     """Items as a sentence names them: "a", "a and b", "a, b and c"."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
