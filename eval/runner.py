@@ -26,7 +26,7 @@ import json
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +69,7 @@ class Options:
     labels: Path = LABELS_FILE
     baseline_from: Path | None = None  # an earlier full report whose baseline answers are reused
     items_from: Path | None = None  # an earlier report whose items are run again (same_items)
-    other_than: Path | None = None  # an earlier report whose items this run leaves out (other_items)
+    other_than: tuple[Path, ...] = ()  # earlier reports whose items this run leaves out (other_items)
     batch: int = 1  # tutor answers per `Tutor.ask_many` call (LLM.complete_many); 1 streams each
 
 
@@ -145,10 +145,12 @@ def same_items(path: Path, items: list[dict]) -> list[dict]:
     return [i for i in items if i["id"] in ids]
 
 
-def other_items(path: Path, items: list[dict]) -> list[dict]:
-    """The gold items an earlier report did not answer: a run on questions the answer path
-    was not read and mended on (runs 6 to 13 read and mended on the same 60)."""
-    return [i for i in items if i["id"] not in _answered_ids(path)[1]]
+def other_items(paths: Sequence[Path], items: list[dict]) -> list[dict]:
+    """The gold items no earlier report of `paths` answered: a run on questions the answer
+    path was not read and mended on (runs 6 to 13 read and mended on the same 60, run 14
+    on 60 others)."""
+    seen = {i for path in paths for i in _answered_ids(path)[1]}
+    return [i for i in items if i["id"] not in seen]
 
 
 def earlier_baseline(path: Path, items: list[dict], backend: str) -> tuple[list[dict], int | None]:
@@ -634,7 +636,7 @@ def run(settings, options: Options, progress=None) -> tuple[dict, int]:
         "options": {"limit": options.limit, "baseline": options.baseline and not options.fast,
                     "baseline_from": str(options.baseline_from) if options.baseline_from else None,
                     "items_from": str(options.items_from) if options.items_from else None,
-                    "other_than": str(options.other_than) if options.other_than else None,
+                    "other_than": [str(p) for p in options.other_than] or None,
                     "judge": options.judge, "batch": options.batch, "seed": options.seed, "resamples": RESAMPLES},
         "items": {"total": len(items), **{k: sum(kind_of(i) == k for i in items)
                                           for k in ("answerable", "unanswerable", "multi_turn")}},

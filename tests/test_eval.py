@@ -184,10 +184,13 @@ def test_a_run_can_leave_out_the_items_an_earlier_report_answered(tmp_path):
 
     gold = [{"id": i, "question": "q"} for i in ("a1", "a2", "u1", "m1")]
     (tmp_path / "report.json").write_text(json.dumps({"records": {"tutor": [{"id": "m1"}, {"id": "a1"}]}}))
-    assert [i["id"] for i in other_items(tmp_path, gold)] == ["a2", "u1"]
+    assert [i["id"] for i in other_items([tmp_path], gold)] == ["a2", "u1"]
+    summary = tmp_path / "summary.json"  # a second report (an eval/results summary)
+    summary.write_text(json.dumps({"answers": [{"id": "u1"}]}))
+    assert [i["id"] for i in other_items([tmp_path, summary], gold)] == ["a2"]
     (tmp_path / "report.json").write_text(json.dumps({"records": {"tutor": []}}))
     with pytest.raises(ConfigError, match="no answered items"):
-        other_items(tmp_path, gold)
+        other_items([tmp_path], gold)
 
 
 def test_items_from_and_limit_are_one_choice(tmp_path):

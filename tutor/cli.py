@@ -538,10 +538,10 @@ def eval_(
         "--items-from",
         help="run the items an earlier report answered (a report directory or an eval/results summary), "
              "to compare runs as the gold set grows; instead of --limit")] = None,
-    other_than: Annotated[Optional[Path], typer.Option(
+    other_than: Annotated[Optional[list[Path]], typer.Option(
         "--other-than",
         help="leave out the items an earlier report answered (with --limit: a stratified pick of the rest), "
-             "to measure on questions the answer path was not mended on")] = None,
+             "to measure on questions the answer path was not mended on; give it once per report")] = None,
     judge: Annotated[bool, typer.Option("--judge", help="also ask the LLM judge about every answer sentence")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="CI subset: no LLM; fails below eval/thresholds.yaml")] = False,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
@@ -565,7 +565,7 @@ def eval_(
     if items_from and other_than:
         raise typer.BadParameter("give --items-from or --other-than, not both", param_hint="--other-than")
     settings = _settings(index, "fake" if fast else backend, model)
-    options = Options(limit=limit, items_from=items_from, other_than=other_than, baseline=not no_baseline,
+    options = Options(limit=limit, items_from=items_from, other_than=tuple(other_than or ()), baseline=not no_baseline,
                       judge=judge and not fast, fast=fast, seed=seed, out=out_dir,
                       thresholds=thresholds or THRESHOLDS_FILE, baseline_from=baseline_from, batch=batch)
     report, code = run(settings, options, progress=lambda line: err.print(line, highlight=False, markup=False))
