@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tutor.context import heading, prompt_question
+from tutor.context import heading, left_out, prompt_question
 from tutor.retrieve import stages_named
 from tutor.routing import PAPER_CUES, named_in, sections_asked
 from tutor.text import approx_tokens, sentences, study_time, with_durations
@@ -475,3 +475,13 @@ def test_a_stage_s_papers_are_routed_to_its_papers_section(fake_tutor):
     assert prepared.hits[0].chunk.id == "stage-3-papers#0" and prepared.hits[0].routed
     shown = prepared.sources[0].text
     assert all(name in shown for name in ("Attention Is All You Need", "BERT", "GPT-2", "word2vec"))
+
+
+def test_a_list_item_named_with_hyphens_is_not_left_out():
+    """Run 15's a-resource-04 got "The roadmap also lists University NLP with deep learning
+    courses (course) [1]." after its answer had named "university NLP-with-deep-learning courses"."""
+    items = ["University NLP with deep learning courses (course)", "The Illustrated Transformer (article)"]
+    answer = "It lists the Illustrated Transformer and university NLP-with-deep-learning courses."
+    assert left_out(items, answer) == []
+    assert left_out(items, "It lists the Illustrated Transformer.") == items[:1]
+
