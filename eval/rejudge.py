@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from eval.runner import (RESAMPLES, add_judge, aggregate, breakdown, differences, judge_check, load_gold,
-                         load_labels, stratified)
+                         load_labels, stratified, with_facts)
 
 
 def judge_report(report: dict, judge, chunk_text, limit: int | None = None, labels=None) -> dict:
@@ -28,7 +28,7 @@ def judge_report(report: dict, judge, chunk_text, limit: int | None = None, labe
         if record["id"] in chosen:
             retrieved = [chunk_text(c) for c in record.get("shown_sources", [])] or \
                 [chunk_text(c["chunk_id"]) for c in record["citations"]]
-            add_judge(record, judge, chunk_text, retrieved)
+            add_judge(record, judge, with_facts(record, chunk_text), retrieved)
     for record in baseline:
         if record["id"] in chosen:
             texts = {s["chunk_id"]: s.get("text", "") for s in record.get("sources", [])}

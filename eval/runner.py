@@ -273,6 +273,8 @@ def tutor_record(item: dict, answer, ranked_chunk_ids: list[str], retrieved_ids:
     # groundedness is of the served answer; what the support check cut is kept beside it
     record["held_back"] = list(answer.held_back)
     record["shown_sources"] = list(answer.sources)  # the chunk ids the prompt showed
+    if answer.facts:  # a "what next" answer's computed recommendation, one line per fact
+        record["facts"] = {f.id: f.text for f in answer.facts}
     m = record["metrics"]
     if with_answer_metrics:
         m |= answer_metrics(item, answer.answer, answer.refused, [s.supported for s in answer.sentences], roadmap)
@@ -297,6 +299,17 @@ def baseline_record(item: dict, answer, roadmap=None) -> dict:
     record["sentences"] = [{"sentence": s.sentence, "score": s.score, "supported": s.supported,
                             "chunk_id": s.chunk_id} for s in answer.sentences]
     return record
+
+
+def with_facts(record: dict, source_text: Callable[[str | None], str | Chunk]) -> Callable:
+    """`source_text` where a sentence matched to a fact of a "what next" answer is judged
+    against the whole computed recommendation, which is no chunk. Judged against the one
+    step it matched best, "You should study Word embeddings (...); Tokenisation (...);
+    Recurrent neural networks (...)." got P(yes) 0.42, though it restates the three steps."""
+    facts = record.get("facts") or {}
+    recommendation = Chunk("recommendation", "recommendation", "\n".join(facts.values()),
+                           "Computed next step", "user", "next_step")
+    return lambda cid: recommendation if cid in facts else source_text(cid)
 
 
 def add_judge(record: dict, judge, source_text: Callable[[str | None], str | Chunk], all_sources: list) -> None:
@@ -579,9 +592,7 @@ def run_full(settings, items: list[dict], options: Options, progress=None) -> di
         record["sources"] = [{"n": c["n"], "chunk_id": c["chunk_id"], "title": c["title"],
                               "text": chunks[c["chunk_id"]].text} for c in record["citations"]]
         if judge:
-            # a "what next" sentence is checked against the computed steps, which are no chunk
-            facts = {f.id: f for f in answer.facts}
-            add_judge(record, judge, lambda cid: facts.get(cid) or chunks.get(cid, ""),
+            add_judge(record, judge, with_facts(record, lambda cid: chunks.get(cid, "")),
                       [h.chunk for h in hits[:settings.top_k]])
         tutor_records.append(record)
         line = f"[{n}/{len(items)}] {item['id']}: tutor {time.perf_counter() - started:.1f}s"

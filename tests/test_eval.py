@@ -378,3 +378,29 @@ def test_rejudge_judges_a_stratified_subset_of_both_sides_and_recomputes_the_rep
     assert judged["metrics"]["baseline"]["judge_groundedness"] == {"mean": 0.0, "n": 4}
     assert judged["differences"]["judge_groundedness"]["diff"] == 1.0
     assert sum("judge_p_yes" in r["sentences"][0] for r in judged["records"]["tutor"]) == 4
+
+
+def test_a_what_next_sentence_is_judged_against_the_whole_recommendation():
+    """A sentence naming three computed steps was judged against the one it matched best
+    (P(yes) 0.42 for a faithful restatement); it now sees every step, and so does rejudge."""
+    from eval.rejudge import judge_report
+    from eval.runner import load_gold
+
+    item = next(i for i in load_gold() if i["id"].startswith("a-next"))
+    facts = {"recommendation#1": "Study Word embeddings next (stage 3, about 4 days at your pace).",
+             "recommendation#2": "Study Tokenisation next (stage 3, about 4 days at your pace)."}
+    sentence = "You should study Word embeddings and Tokenisation."
+    record = {"id": item["id"], "kind": "answerable", "stage": 3, "part": item["part"], "split": "dev",
+              "refused": False, "citations": [], "facts": facts,
+              "sentences": [{"sentence": sentence, "chunk_id": "recommendation#1"}], "metrics": {}}
+
+    class Judge:
+        def judge(self, sentence, sources):
+            from eval.judge import Verdict
+            text = " ".join(getattr(s, "text", s) for s in sources)
+            return Verdict(float(all(w in text for w in ("Word embeddings", "Tokenisation"))), True)
+
+    report = {"options": {"seed": 0}, "records": {"tutor": [record], "baseline": []}}
+    judged = judge_report(report, Judge(), lambda cid: "")
+    assert judged["records"]["tutor"][0]["sentences"][0]["judge_p_yes"] == 1.0
+
