@@ -310,7 +310,7 @@ def left_out(items: list[str], answer: str) -> list[str]:
     chapters on sequence models"; "(2018)" and the type in brackets are not needed; nor are
     hyphens (run 15 added "University NLP with deep learning courses" to an answer that had
     said "university NLP-with-deep-learning courses")."""
-    said = {stem(t) for t in terms(answer) + terms(re.sub(r"(?<=[A-Za-z])-(?=[A-Za-z])", " ", answer))}
+    said = {stem(part) for t in terms(answer) for part in (t, *t.split("-"))}
     left = []
     for item in items:
         stems = {stem(t) for t in terms(re.sub(r"\([^)]*\)", "", item))}
