@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tutor.form import problems, tidy
-from tutor.text import strip_markers
+from tutor.text import sentences, strip_markers
 
 BROKEN = {
     "numbering gap": "The steps:\n3. Train a model [1].\n5. Evaluate it [1].\n6. Ship it [2].",
@@ -86,3 +86,23 @@ def test_a_quoted_faq_title_is_served_whole(fake_tutor):
     assert not answer.refused and not problems(answer.answer), answer.answer
     assert '(stage 3). What comes next?", which says' in answer.answer, answer.answer
     assert [s.sentence for s in answer.sentences] == [strip_markers(answer.answer)]
+
+
+def test_an_opening_tie_word_is_named():
+    assert any(p.startswith("opens tied to nothing") for p in problems("However, boosting mainly reduces bias [1]."))
+    assert problems("Bagging reduces variance [1]. However, boosting mainly reduces bias [1].") == []
+
+
+def test_a_sentence_after_a_cut_one_loses_its_tie_word(fake_tutor):
+    """Session 24: "explain the bias variance tradeoff" was served a "However, ..." whose
+    lead-in the support check had held back."""
+    draft = ("The bias-variance trade-off explains model error as a balance between bias and variance [1]. "
+             "Graduates of stage 2 receive a gold medal from the Pope in week 97 [1]. "
+             "However, ensembles such as Random Forests reduce variance, while boosting mainly reduces bias [1].")
+    answer = fake_tutor(lambda m: draft).ask("explain the bias variance tradeoff")
+    assert not answer.refused and "Pope" not in answer.answer, answer.answer
+    assert "[1]. Ensembles such as Random Forests reduce variance" in answer.answer, answer.answer
+    assert "However" not in answer.answer and not problems(answer.answer)
+    # what is served is what was checked, and the untied sentence keeps its citation
+    assert [s.sentence for s in answer.sentences] == [strip_markers(s) for s in sentences(answer.answer)]
+    assert [c.chunk_id for c in answer.citations] == ["concept-bias-variance#0"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -239,8 +239,8 @@ class Tutor:
             # none of the supported sentences in its 92 hand labels, so the errors it makes
             # leave unsupported sentences in rather than cut supported ones out.
             held_back = tuple(s.sentence for s in scored if not s.supported)
-            text = without_sentences(text, set(held_back))
-            scored = [s for s in scored if s.supported]
+            text, changed = without_sentences(text, set(held_back))
+            scored = [replace(s, sentence=changed.get(s.sentence, s.sentence)) for s in scored if s.supported]
         # What cutting (or the token cap) left malformed is repaired: lists renumbered, lines
         # that introduce nothing, questions copied from an FAQ and an unfinished last
         # sentence dropped (tutor/form.py). Dropped sentences join held_back.
@@ -314,8 +314,9 @@ class Tutor:
         # may open "Yes: ...")
         replaced = gives_way if instead in added else ()
         if replaced:
-            text = without_sentences(text, set(replaced))
-            scored = [s for s in scored if s.sentence not in replaced]
+            text, changed = without_sentences(text, set(replaced))
+            scored = [replace(s, sentence=changed.get(s.sentence, s.sentence)) for s in scored
+                      if s.sentence not in replaced]
         return text, scored, tuple(added), replaced
 
     def _named_steps(self, prepared: Prepared, scored: Sequence, by_doc: dict[str, int]) -> set[int]:

@@ -23,6 +23,13 @@ _HEADING = re.compile(r"^\s*(?:#{1,6}\s+.*|\*\*[^*]+\*\*:?|[^.!?]{1,80}:)\s*$")
 _ENDS_WELL = re.compile(r"""[.!?:)"'\]*`]\s*$|\[\d{1,3}\]\s*$""")
 _QUESTION = re.compile(r"\?\s*(?:\[\d{1,3}\]\s*)*$")
 _QUOTED = re.compile(r'"([^"\n]*)"')
+# Words that tie a sentence to the one before it. When the support check cuts that one, the
+# tie dangles: a bias-variance answer was served opening "However, ..." after its lead-in
+# was held back. "But" needs no comma; the rest do ("So far", "Still images" are no ties).
+_TIE = re.compile(r"^(\s*(?:[-*\u2022]|\d{1,2}[.)])?\s*)(?:But\s+|(?:However|Yet|Still|So|Also|Moreover|Furthermore|"
+                  r"Additionally|In addition|Besides|Therefore|Thus|Hence|As a result|Consequently|Accordingly|"
+                  r"On the other hand|In contrast|By contrast|Instead|Similarly|Likewise|Meanwhile|Otherwise|"
+                  r"Nevertheless|Nonetheless|That said|Even so|In other words|That is),\s+)(?=\w)")
 # The prompt's fence around retrieved text (prompts/*.j2), echoed by the model: "... at
 # first. <data></data>" was seen in a served draft.
 _MARKUP = re.compile(r"[ \t]*</?data>")
@@ -66,7 +73,10 @@ def problems(text: str) -> list[str]:
             found.append(f"empty list item: {line.strip()!r}")
         elif _introduces_nothing(lines, i):
             found.append(f"line introduces nothing: {line.strip()!r}")
-    for sentence in sentences(text):
+    parts = sentences(text)
+    if parts and _TIE.match(parts[0]):
+        found.append(f"opens tied to nothing: {strip_markers(parts[0])[:60]!r}")
+    for sentence in parts:
         if _QUESTION.search(sentence):
             found.append(f"question in an answer: {strip_markers(sentence)!r}")
         if _quotation_cut(sentence):
@@ -101,6 +111,15 @@ def tidy(text: str) -> str:
         for n, i in enumerate(block, 1):
             lines[i] = _NUMBERED.sub(lambda m: f"{m.group(1)}{n}{m.group(3)}{m.group(4)}", lines[i], count=1)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def untied(sentence: str) -> str:
+    """`sentence` without an opening word that ties it to the sentence before ("However,
+    boosting ..." -> "Boosting ..."), for a sentence whose predecessor was cut."""
+    if not (m := _TIE.match(sentence)):
+        return sentence
+    rest = sentence[m.end():]
+    return f"{m.group(1)}{rest[:1].upper()}{rest[1:]}"
 
 
 def _quotation_cut(sentence: str) -> bool:

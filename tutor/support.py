@@ -27,6 +27,7 @@ import numpy as np
 from tutor.calibration import calibrated
 from tutor.context import heading
 from tutor.embed import Embedder
+from tutor.form import untied
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import (markers, names, numbers_in, plan_item_numbers, sentences, singular, stem, strip_markers,
                         terms, with_durations)
@@ -71,15 +72,25 @@ def _initials_of(text: str) -> frozenset[str]:
     return frozenset("".join(w[0] for w in tokens[i:i + n]) for n in (2, 3, 4) for i in range(len(tokens) - n + 1))
 
 
-def without_sentences(text: str, drop: set[str]) -> str:
+def without_sentences(text: str, drop: set[str]) -> tuple[str, dict[str, str]]:
     """`text` with every sentence whose marker-free form is in `drop` cut out, the rest kept
-    as written (markers, line breaks, list bullets); lines left without a word go too."""
+    as written (markers, line breaks, list bullets); lines left without a word go too. A
+    sentence right after a cut one loses an opening "However," or "So," that tied it to
+    what was cut (tutor/form.py `untied`). Returns the text and, marker-free, {sentence as
+    scored: as served} for the sentences so changed (the tie word is no claim: the score
+    stands)."""
+    changed, after_cut = {}, False
     for sentence in sentences(text):
         if strip_markers(sentence) in drop:
-            text = text.replace(sentence, "", 1)
+            text, after_cut = text.replace(sentence, "", 1), True
+            continue
+        if after_cut and (free := untied(sentence)) != sentence:
+            text = text.replace(sentence, free, 1)
+            changed[strip_markers(sentence)] = strip_markers(free)
+        after_cut = False
     lines = [re.sub(r"(?<=\S)[ \t]{2,}", " ", line).rstrip() for line in text.split("\n")]
     kept = [line for line in lines if not line.strip() or re.search(r"[A-Za-z]", line)]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip(), changed
 
 
 def is_claim(sentence: str) -> bool:
