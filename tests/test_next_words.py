@@ -37,6 +37,16 @@ def test_named_concepts_count_as_done_with_what_they_build_on(roadmap):
     assert "gradient-boosting" not in done and "neural-networks" not in done
 
 
+def test_one_word_of_a_pair_names_the_concept(roadmap):
+    """Session 25's run 16: "know RNNs and LSTMs now, what to learn next?" was told to study
+    LSTM and GRU."""
+    assert coach.concepts_named(roadmap, "know RNNs and LSTMs now") == {"rnn", "lstm-gru"}
+    assert "git-github" in coach.concepts_named(roadmap, "I use git daily")
+    assert "data-versioning" not in coach.concepts_named(roadmap, "what data do I need?")
+    rec = coach.recommendation_from_words(roadmap, [], "know RNNs and LSTMs now, what to learn next?")
+    assert "lstm-gru" not in {s.concept_id for s in rec.steps}, [s.concept_id for s in rec.steps]
+
+
 def test_the_step_goes_on_from_the_last_concept_named_not_back_to_the_start(roadmap):
     """Session 6's reading: "done with random forests and SVMs" was told to learn Git and
     GitHub first, a starting point of the roadmap, while kNN waits right after SVMs."""

@@ -50,10 +50,14 @@ def is_next_question(message: str) -> bool:
 
 def _aliases(name: str, cid: str) -> set[str]:
     """How a learner may write a concept: its name, its id in words, what its name has in
-    brackets ("ResNet"), and the initials of a long name ("SVM" for support vector machines)."""
+    brackets ("ResNet"), the initials of a long name ("SVM" for support vector machines),
+    and each word of a pair of one-word names ("LSTM" for "LSTM and GRU": "know RNNs and
+    LSTMs now" was recommended LSTM and GRU; "Data and model versioning" is no pair)."""
     base = re.sub(r"\s*\(.*?\)", "", name).lower()
     found = {base, cid.replace("-", " "), *(p.strip().lower() for p in re.findall(r"\((.*?)\)", name)
                                            for p in p.split(","))}
+    if m := re.fullmatch(r"(\S+) and (\S+)", base):
+        found.update(m.groups())
     words = base.split()
     if len(words) >= 2:
         found.add("".join(w[0] for w in words if w not in ("and", "of")))
