@@ -13,6 +13,7 @@ from eval.grounding_check import grounding_check, label_scores, load_split_label
 from tutor.grounding import FEATURES, MODEL_FILE, GroundingChecker, GroundingModel, anchors, binding, names
 from tutor.sentence_vectors import SentenceVectors
 from tutor.support import SUPPORT_THRESHOLD, SupportScorer
+from tutor.text import strip_markers
 from tutor.types import Chunk
 
 REPO = Path(__file__).resolve().parent.parent
@@ -176,3 +177,35 @@ def test_the_scorer_rejects_a_name_its_source_does_not_hold(scorer):
                 "How many hours a week should I study?", "faq", "t")
     [said] = scorer.score_sentences("According to the FAQ, you should study 15-20 hours per week [1].", [faq])
     assert said.supported, said
+
+
+def test_a_condition_must_be_stated_by_the_sources_not_asked(scorer):
+    """Run 16 served "If you are comfortable finding clients and managing your own income,
+    research suits people who love maths and writing" (scored 0.97): the FAQ asks the first
+    half as a question about freelance and states the second about research. A condition a
+    statement of the sources holds, with what follows from it, stays supported."""
+    from tutor.support import condition_unstated
+
+    tracks = Chunk("faq-which-track#2", "faq-which-track",
+                   "Do you enjoy shipping reliable systems, or asking open questions with uncertain answers? "
+                   "Are you comfortable finding clients and managing your own income? Research suits people "
+                   "who love maths and writing, and leads towards entry-level AI researcher roles. Freelance "
+                   "suits people with a clear niche and business skills.",
+                   "Should I follow the industry, research or freelance track?", "faq", "t")
+    joined = ("If you are comfortable finding clients and managing your own income, research suits people "
+              "who love maths and writing, and leads towards entry-level AI researcher roles [1].")
+    [bad] = scorer.score_sentences(joined, [tracks])
+    [good] = scorer.score_sentences("Research suits people who love maths and writing [1].", [tracks])
+    assert good.supported and not bad.supported, (good, bad)
+    assert condition_unstated(strip_markers(joined), [tracks.embed_text])
+    # the same words as a statement, and a condition stated with its consequence, hold
+    freelance = Chunk("faq-freelance-track#1", "faq-freelance-track",
+                      "Freelancing suits people comfortable with sales and uncertain income. If you want "
+                      "mentorship and structured growth, the industry track may suit you better at first.",
+                      "Is the freelance track right for me?", "faq", "t")
+    [kept] = scorer.score_sentences("If you want mentorship and structured growth, the industry track may suit "
+                                    "you better at first [1].", [freelance])
+    assert kept.supported, kept
+    assert not condition_unstated("When fine-tuning, reuse the model's own tokenizer.",
+                                  ["Every pre-trained Transformer comes with its own tokenizer, which must be "
+                                   "reused exactly when fine-tuning."])

@@ -8,9 +8,12 @@ No NLI or cross-encoder model is available offline, so support combines two sign
   past its first word: "JAX", "Docker") occurs there: a wrong week or year is the commonest
   slip, a tool or author the source never names the next.
 
+An opening condition ("If you enjoy maths, research suits you") must be held, with what it
+is said to lead to, by one statement of the sources, not by a question they ask.
+
 score = (SIM_WEIGHT * similarity + (1 - SIM_WEIGHT) * term_coverage), halved when a number
-or a name is missing; a sentence is supported when score >= SUPPORT_THRESHOLD. Sentences that claim
-nothing are not scored: no content word of three letters or more (a list number "2."), or
+or a name is missing or the condition is unstated; a sentence is supported when score >=
+SUPPORT_THRESHOLD. Sentences that claim nothing are not scored: no content word of three letters or more (a list number "2."), or
 the model saying the sources lack the answer (a refusal, counted as one). The threshold
 is a first calibration on hand-checked answers and is revisited by the eval suite's
 labelled set.
@@ -43,6 +46,34 @@ MODEL_REFUSAL = re.compile(r"(does not|doesn't|do not) (cover|mention|contain|sa
 # lasts 8 weeks", where the source says "weeks 1-8, 8 weeks") is not a term to look for.
 _LENGTH = re.compile(r"\b\d+ (?:weeks?|months?)\b", re.I)
 _DURATION_VERBS = frozenset("last lasts lasting take takes taking run runs spans span spanning".split())
+
+
+# "If X, Y" claims Y under X, so one statement of the sources must hold both: the model made
+# an FAQ's question ("Are you comfortable finding clients and managing your own income?")
+# the premise of its sentence on another track (run 16's a-faq-40, passed at 0.97; a dev
+# label is the same slip with the FAQ's other question).
+_CONDITION = re.compile(r"^(?:If|When|Whenever|Unless|Once|As long as)\s+([^,]{3,}?),\s+(\S.*)$")
+
+
+def _content(text: str) -> list[str]:
+    return [t for t in terms(text) if len(t) > 2 and not t.isdigit()]
+
+
+def condition_unstated(sentence: str, source_texts: list[str]) -> bool:
+    """Whether `sentence` opens with a condition that no statement of the sources (a source
+    sentence not ending in "?") holds, at least half of its content words beside a word of
+    what the sentence says follows from it."""
+    if not (m := _CONDITION.match(sentence.strip())):
+        return False
+    condition, claim = ({stem(t) for t in _content(part)} for part in m.groups())
+    if not condition:
+        return False
+    for text in source_texts:
+        for statement in sentences(text):
+            held = {stem(t) for t in terms(statement)}
+            if not statement.rstrip().endswith("?") and 2 * len(condition & held) >= len(condition) and claim & held:
+                return False
+    return True
 
 
 def missing_names(sentence: str, source: str) -> list[str]:
@@ -173,7 +204,7 @@ class SupportScorer:
         """`number_texts`: where the sentence's numbers must occur (default: the sources)."""
         joined = " ".join(source_texts).lower()
         source_stems = _stems_of(joined)
-        content = [t for t in terms(sentence) if len(t) > 2 and not t.isdigit()]
+        content = _content(sentence)
         if _LENGTH.search(sentence):  # "lasts 8 weeks": the verb adds nothing the number check misses
             content = [t for t in content if t not in _DURATION_VERBS]
         coverage = sum(stem(t) in source_stems for t in content) / len(content) if content else 1.0
@@ -182,6 +213,7 @@ class SupportScorer:
         # answer was withdrawn for its 29 (0.46)
         # "trained on a single GPU" where the source says "two GPUs": number words count too
         stated = set(numbers_in(where)) | plan_item_numbers(where)
-        numbers_ok = all(n in stated for n in numbers_in(sentence, claim=True)) and not missing_names(sentence, where)
+        facts_ok = (all(n in stated for n in numbers_in(sentence, claim=True)) and not missing_names(sentence, where)
+                    and not condition_unstated(sentence, source_texts))
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage
-        return score if numbers_ok else score / 2
+        return score if facts_ok else score / 2
