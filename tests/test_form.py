@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.form import problems, tidy
+from tutor.form import problems, tidy, untied
 from tutor.text import sentences, strip_markers
 
 BROKEN = {
@@ -91,6 +91,9 @@ def test_a_quoted_faq_title_is_served_whole(fake_tutor):
 def test_an_opening_tie_word_is_named():
     assert any(p.startswith("opens tied to nothing") for p in problems("However, boosting mainly reduces bias [1]."))
     assert problems("Bagging reduces variance [1]. However, boosting mainly reduces bias [1].") == []
+    # run 16's week-3 answer went on "Specifically, you should be learning about ..."
+    assert untied("Specifically, you should be learning about cross-validation.") == \
+        "You should be learning about cross-validation."
 
 
 def test_a_sentence_after_a_cut_one_loses_its_tie_word(fake_tutor):

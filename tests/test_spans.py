@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_tutor import served_on_every_interface
+from fastapi.testclient import TestClient
+
+from tests.fixtures_tutor import served_on_every_interface, sse_events
 from tutor.roadmap import load_roadmap
-from tutor.spans import stage_without_weeks, weeks_sentence
+from tutor.spans import misplaced_ordinal, stage_without_weeks, weeks_sentence
 
 ROADMAP = load_roadmap(Path(__file__).resolve().parent.parent / "corpus" / "roadmap.yaml")
 
@@ -42,3 +44,27 @@ def test_the_weeks_are_added_cited_and_every_interface_shows_them(make_app):
     assert added.startswith("Stage 2 runs weeks 9-16 [") and not done["held_back"], done
     cited = {c["n"]: c["chunk_id"] for c in done["citations"]}
     assert cited[int(added.split("[")[1][0])].startswith("stage-2"), cited
+
+
+@pytest.mark.parametrize("sentence, weeks, misplaced", [
+    ("In week 3, you should be working on the first two weeks of the roadmap.", {3}, True),  # run 16
+    ("This is covered in the first two weeks of Stage 1.", {5, 6}, True),
+    ("Weeks 9-10 are the first two weeks of stage 2.", {9, 10}, False),
+    ("Weeks 1 and 2 are the first 2 weeks of the roadmap.", {1, 2}, False),
+    ("Weeks 31-36 are the last six weeks of the roadmap.", {31, 36}, False),
+    ("Week 20 falls in the last four weeks of stage 3.", {20}, True),
+    ("In the first few weeks you set up Python.", {3}, False),  # no number to check
+    ("This is covered in the first two weeks of Stage 1.", set(), False),  # no week asked
+])
+def test_the_first_or_last_weeks_must_hold_the_weeks_asked(sentence, weeks, misplaced):
+    assert misplaced_ordinal(sentence, weeks, ROADMAP) is misplaced
+
+
+def test_the_asked_week_called_the_first_two_is_held_back(make_app):
+    draft = ("In week 3, you should be working on the first two weeks of the roadmap [1]. "
+             "Weeks 3-4 cover supervised learning with scikit-learn [1].")
+    app, _, _ = make_app(lambda m: draft)
+    with TestClient(app) as client:
+        done = sse_events(client.post("/api/chat", json={"message": "what should i be doing in week 3"}).text)[-1][1]
+    assert done["answer"] == "Weeks 3-4 cover supervised learning with scikit-learn [1].", done
+    assert done["held_back"] == ["In week 3, you should be working on the first two weeks of the roadmap."], done

@@ -36,10 +36,10 @@ from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
-from tutor.spans import stage_without_weeks, weeks_sentence
+from tutor.spans import misplaced_ordinal, stage_without_weeks, weeks_sentence
 from tutor.form import closed_quotes, tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
-from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, terms
+from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, terms, weeks_asked
 from tutor.types import Answer, Citation, Hit
 
 # A draft less than half of whose claims the sources support is withdrawn, not trimmed.
@@ -220,6 +220,11 @@ class Tutor:
         # scored against the whole chunks, not only the sentences the prompt showed
         scored = self.scorer.score_sentences(text, [s.chunk for s in prepared.sources], prepared.facts)
         timings["support"] = time.perf_counter() - t
+        if self.roadmap is not None and (asked := weeks_asked(prepared.question)):
+            # asked about week 3, "the first two weeks of the roadmap" reads as backed: its
+            # words are in the plan item (tutor/spans.py)
+            scored = [replace(s, supported=False) if misplaced_ordinal(s.sentence, asked, self.roadmap) else s
+                      for s in scored]
         draft_support = _share_supported(_claims(text, scored))
         hold_back = self.settings.hold_back_unsupported
         if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):

@@ -29,7 +29,7 @@ _QUOTED = re.compile(r'"([^"\n]*)"')
 _TIE = re.compile(r"^(\s*(?:[-*\u2022]|\d{1,2}[.)])?\s*)(?:But\s+|(?:However|Yet|Still|So|Also|Moreover|Furthermore|"
                   r"Additionally|In addition|Besides|Therefore|Thus|Hence|As a result|Consequently|Accordingly|"
                   r"On the other hand|In contrast|By contrast|Instead|Similarly|Likewise|Meanwhile|Otherwise|"
-                  r"Nevertheless|Nonetheless|That said|Even so|In other words|That is),\s+)(?=\w)")
+                  r"Nevertheless|Nonetheless|That said|Even so|In other words|That is|Specifically|In particular),\s+)(?=\w)")
 # The prompt's fence around retrieved text (prompts/*.j2), echoed by the model: "... at
 # first. <data></data>" was seen in a served draft.
 _MARKUP = re.compile(r"[ \t]*</?data>")

@@ -8,6 +8,12 @@ answer that names one stage and states its length but not its weeks gets a sente
 them, from corpus/roadmap.yaml: composed from the material, not cut. A sentence of its own,
 added after the answer, as the list items an answer left out are (answer.py), so the
 streamed /v1 text gets it as a last delta and every interface shows the same answer.
+
+A sentence that calls the weeks a question asks about "the first two weeks" (or the last) of
+a stage they are not at the start (end) of is held back: "what should i be doing in week 3"
+got "you should be working on the first two weeks of the roadmap" (run 16), and "What should
+I study in weeks 5 and 6?" got "This is covered in the first two weeks of Stage 1". The
+support check passed both: the source states "(2 weeks)" and uses "first".
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ import re
 
 from tutor.roadmap import Roadmap, Stage
 from tutor.routing import stage_title_pattern
-from tutor.text import number_forms, week_spans
+from tutor.text import NUMBER_WORDS, number_forms, week_spans
 
 _STAGE = re.compile(r"\bstage\s+(\d)\b", re.I)
+_ORDINAL_WEEKS = re.compile(r"\b(first|last|final)\s+(\d{1,2}|[a-z]+)\s+weeks\b", re.I)
 
 
 def stage_without_weeks(text: str, roadmap: Roadmap) -> Stage | None:
@@ -40,3 +47,18 @@ def stage_without_weeks(text: str, roadmap: Roadmap) -> Stage | None:
 
 def weeks_sentence(stage: Stage) -> str:
     return f"Stage {stage.id} runs weeks {stage.weeks[0]}-{stage.weeks[1]}"
+
+
+def misplaced_ordinal(sentence: str, weeks: set[int], roadmap: Roadmap) -> bool:
+    """Whether `sentence` says "the first (last) N weeks" where the asked `weeks` are not the
+    first (last) N weeks of any stage, nor so of the roadmap, which its stages start and end."""
+    for m in _ORDINAL_WEEKS.finditer(sentence):
+        word = m.group(2).lower()
+        n = int(NUMBER_WORDS.get(word, word)) if word.isdigit() or word in NUMBER_WORDS else 0  # "first few"
+        if not weeks or not n:
+            continue
+        first = m.group(1).lower() == "first"
+        spans = [range(a, a + n) if first else range(b - n + 1, b + 1) for a, b in (s.weeks for s in roadmap.stages)]
+        if not any(weeks <= set(span) for span in spans):
+            return True
+    return False
