@@ -52,10 +52,12 @@ def weeks_sentence(stage: Stage) -> str:
 def misplaced_ordinal(sentence: str, weeks: set[int], roadmap: Roadmap) -> bool:
     """Whether `sentence` says "the first (last) N weeks" where the asked `weeks` are not the
     first (last) N weeks of any stage, nor so of the roadmap, which its stages start and end."""
+    if not weeks:
+        return False
     for m in _ORDINAL_WEEKS.finditer(sentence):
         word = m.group(2).lower()
         n = int(NUMBER_WORDS.get(word, word)) if word.isdigit() or word in NUMBER_WORDS else 0  # "first few"
-        if not weeks or not n:
+        if not n:
             continue
         first = m.group(1).lower() == "first"
         spans = [range(a, a + n) if first else range(b - n + 1, b + 1) for a, b in (s.weeks for s in roadmap.stages)]

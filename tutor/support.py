@@ -13,10 +13,10 @@ is said to lead to, by one statement of the sources, not by a question they ask.
 
 score = (SIM_WEIGHT * similarity + (1 - SIM_WEIGHT) * term_coverage), halved when a number
 or a name is missing or the condition is unstated; a sentence is supported when score >=
-SUPPORT_THRESHOLD. Sentences that claim nothing are not scored: no content word of three letters or more (a list number "2."), or
-the model saying the sources lack the answer (a refusal, counted as one). The threshold
-is a first calibration on hand-checked answers and is revisited by the eval suite's
-labelled set.
+SUPPORT_THRESHOLD. Sentences that claim nothing are not scored: no content word of three
+letters or more (a list number "2."), or the model saying the sources lack the answer (a
+refusal, counted as one). The threshold is a first calibration on hand-checked answers and
+is revisited by the eval suite's labelled set.
 """
 
 from __future__ import annotations
