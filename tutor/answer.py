@@ -222,9 +222,10 @@ class Tutor:
         timings["support"] = time.perf_counter() - t
         if self.roadmap is not None and (asked := weeks_asked(prepared.question)):
             # asked about week 3, "the first two weeks of the roadmap" reads as backed: its
-            # words are in the plan item (tutor/spans.py)
-            scored = [replace(s, supported=False) if misplaced_ordinal(s.sentence, asked, self.roadmap) else s
-                      for s in scored]
+            # words are in the plan item (tutor/spans.py). Halved, as the scorer halves a
+            # sentence with a number its sources do not state.
+            scored = [replace(s, score=round(s.score / 2, 4), supported=s.score / 2 >= self.scorer.threshold)
+                      if misplaced_ordinal(s.sentence, asked, self.roadmap) else s for s in scored]
         draft_support = _share_supported(_claims(text, scored))
         hold_back = self.settings.hold_back_unsupported
         if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):

@@ -22,7 +22,7 @@ import re
 
 from tutor.roadmap import Roadmap, Stage
 from tutor.routing import stage_title_pattern
-from tutor.text import NUMBER_WORDS, number_forms, week_spans
+from tutor.text import number_forms, numbers_in, week_spans
 
 _STAGE = re.compile(r"\bstage\s+(\d)\b", re.I)
 _ORDINAL_WEEKS = re.compile(r"\b(first|last|final)\s+(\d{1,2}|[a-z]+)\s+weeks\b", re.I)
@@ -55,9 +55,7 @@ def misplaced_ordinal(sentence: str, weeks: set[int], roadmap: Roadmap) -> bool:
     if not weeks:
         return False
     for m in _ORDINAL_WEEKS.finditer(sentence):
-        word = m.group(2).lower()
-        n = int(NUMBER_WORDS.get(word, word)) if word.isdigit() or word in NUMBER_WORDS else 0  # "first few"
-        if not n:
+        if not (n := int(next(iter(numbers_in(m.group(2))), 0))):  # "the first few weeks"
             continue
         first = m.group(1).lower() == "first"
         spans = [range(a, a + n) if first else range(b - n + 1, b + 1) for a, b in (s.weeks for s in roadmap.stages)]

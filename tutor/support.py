@@ -66,14 +66,14 @@ def condition_unstated(sentence: str, source_texts: list[str]) -> bool:
     if not (m := _CONDITION.match(sentence.strip())):
         return False
     condition, claim = ({stem(t) for t in _content(part)} for part in m.groups())
-    if not condition:
-        return False
-    for text in source_texts:
-        for statement in sentences(text):
-            held = {stem(t) for t in terms(statement)}
-            if not statement.rstrip().endswith("?") and 2 * len(condition & held) >= len(condition) and claim & held:
-                return False
-    return True
+    return bool(condition) and not any(2 * len(condition & held) >= len(condition) and claim & held
+                                       for text in source_texts for held in _statements(text))
+
+
+@lru_cache(maxsize=512)
+def _statements(text: str) -> tuple[frozenset[str], ...]:
+    """The stems of each sentence of `text` that is not a question, once per source text."""
+    return tuple(frozenset(stem(t) for t in terms(s)) for s in sentences(text) if not s.rstrip().endswith("?"))
 
 
 def missing_names(sentence: str, source: str) -> list[str]:
@@ -127,7 +127,7 @@ def without_sentences(text: str, drop: set[str]) -> tuple[str, dict[str, str]]:
 def is_claim(sentence: str) -> bool:
     """Whether a sentence states something to check: not a list number ("2."), not a
     filler without content words, not the model saying the sources lack the answer."""
-    return any(len(t) > 2 and not t.isdigit() for t in terms(sentence)) and not MODEL_REFUSAL.search(sentence)
+    return bool(_content(sentence)) and not MODEL_REFUSAL.search(sentence)
 
 
 @dataclass
