@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.fixtures_tutor import served_on_every_interface, sse_events
 from tutor.roadmap import load_roadmap
-from tutor.spans import misplaced_ordinal, stage_without_weeks, weeks_sentence
+from tutor.spans import misplaced_ordinal, stage_without_weeks, weeks_sentence, with_weeks_stated
 
 ROADMAP = load_roadmap(Path(__file__).resolve().parent.parent / "corpus" / "roadmap.yaml")
 
@@ -68,3 +68,49 @@ def test_the_asked_week_called_the_first_two_is_held_back(make_app):
         done = sse_events(client.post("/api/chat", json={"message": "what should i be doing in week 3"}).text)[-1][1]
     assert done["answer"] == "Weeks 3-4 cover supervised learning with scikit-learn [1].", done
     assert done["held_back"] == ["In week 3, you should be working on the first two weeks of the roadmap."], done
+
+
+@pytest.mark.parametrize("question, stated", [
+    ("what are the first two weeks of stage 2 about?", "what are the first two weeks (weeks 9-10) of stage 2 about?"),
+    ("what do I do in the last two weeks?", "what do I do in the last two weeks (weeks 35-36)?"),
+    ("What's in the last week of stage 3?", "What's in the last week (week 24) of stage 3?"),
+    ("the second week of the deep learning stage?", "the second week (week 10) of the deep learning stage?"),
+    ("what about the final 3 weeks of stage 4", "what about the final 3 weeks (weeks 34-36) of stage 4"),
+    ("the first two weeks of the roadmap", "the first two weeks (weeks 1-2) of the roadmap"),
+    ("in the last week I studied CNNs, what next?", None),  # the past week, not the roadmap's
+    ("the first two weeks of my new job?", None),  # no stage of the roadmap
+    ("the first 40 weeks of stage 1?", None),  # stage 1 has 8
+    ("what's in week 3 and the first two weeks of stage 2?", None),  # names a week already
+    ("the first weeks of stage 2?", None),  # no count
+])
+def test_weeks_counted_from_a_stage_are_stated_by_number(question, stated):
+    assert with_weeks_stated(question, ROADMAP) == (stated or question)
+
+
+@pytest.mark.parametrize("question, plan_item, draft", [
+    # answered with stage 1's plan before
+    ("what are the first two weeks of stage 2 about?", "Weeks 9-10",
+     "Weeks 9-10 cover neural network basics: layers, activation functions, loss functions, backpropagation "
+     "and optimisers, written in PyTorch [{n}]."),
+    # refused before
+    ("what do I do in the last two weeks?", "Weeks 34-36",
+     "Weeks 34-36 are for the stage 4 milestone: deploying a model as a scalable web service and finishing "
+     "a documented end-to-end portfolio project [{n}]."),
+])
+def test_a_question_counting_weeks_is_shown_the_weeks_it_means(make_app, question, plan_item, draft):
+    def model(messages):
+        prompt = messages[-1]["content"]
+        prompts.append(prompt)
+        shown = [line for line in prompt.splitlines() if line.startswith("[")]
+        n = next((line[1] for line in shown if plan_item in prompt.split(line, 1)[1].split("\n[", 1)[0]), "1")
+        return draft.format(n=n)
+
+    prompts = []
+    app, _, _ = make_app(model)
+    with TestClient(app) as client:
+        events = sse_events(client.post("/api/chat", json={"message": question}).text)
+    meta, done = events[0][1], events[-1][1]
+    assert not meta["refused"] and "(weeks " in meta["question"], meta
+    assert prompts and plan_item in prompts[-1], prompts
+    assert not done["withdrawn"] and done["answer"].startswith(plan_item) and not done["held_back"], done
+    assert any(c["chunk_id"].startswith("stage-") for c in done["citations"]), done

@@ -36,7 +36,7 @@ from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
-from tutor.spans import misplaced_ordinal, stage_without_weeks, weeks_sentence
+from tutor.spans import misplaced_ordinal, stage_without_weeks, weeks_sentence, with_weeks_stated
 from tutor.form import closed_quotes, tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
 from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, terms, weeks_asked
@@ -167,6 +167,8 @@ class Tutor:
         started = time.perf_counter()
         message = self.validate(message)
         question = self.condense(message, history)
+        if self.roadmap is not None:  # "the first two weeks of stage 2": the weeks by number
+            question = with_weeks_stated(question, self.roadmap)
         timings["condense"] = time.perf_counter() - started
         t = time.perf_counter()
         qv = self.embedder.encode_one(question)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, singular, stem, words
+from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, singular, stem, weeks_asked, words
 
 STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
@@ -92,12 +92,16 @@ _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
     """The sections whose cue words the question uses, in `cues` order. A "why" question on a
     stage is not routed: the reason is not in the section that states the fact. A "who" or
-    "when" question on a paper asks for its authors and year."""
+    "when" question on a paper asks for its authors and year. A question on a stage that names
+    weeks by number asks for its week plan ("what are the first two weeks (weeks 9-10) of stage
+    2 about?" was shown the stage's goal alone: "weeks" is not the cue "week", stem to stem)."""
     if cues is STAGE_CUES and _ASKS_WHY.search(question):
         return []
     if cues is PAPER_CUES and _ASKS_WHO_OR_WHEN.search(question):
         return ["where it fits"]
     asked = {stem(w) for w in words(question)}
+    if cues is STAGE_CUES and weeks_asked(question):
+        asked.add(stem("week"))
     return [name for name, cue in cues.items() if asked & _stems(cue)]
 
 

@@ -14,6 +14,12 @@ a stage they are not at the start (end) of is held back: "what should i be doing
 got "you should be working on the first two weeks of the roadmap" (run 16), and "What should
 I study in weeks 5 and 6?" got "This is covered in the first two weeks of Stage 1". The
 support check passed both: the source states "(2 weeks)" and uses "first".
+
+A question that counts weeks from a stage's start or end ("what are the first two weeks of
+stage 2 about?", "what do I do in the last two weeks?") gets them stated as the roadmap
+numbers them, "the first two weeks (weeks 9-10) of stage 2", before anything reads it: retrieval, the gate and the context
+select by week numbers, and without them the first question was answered with stage 1's plan
+and the second refused.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ from tutor.text import number_forms, numbers_in, week_spans
 
 _STAGE = re.compile(r"\bstage\s+(\d)\b", re.I)
 _ORDINAL_WEEKS = re.compile(r"\b(first|last|final)\s+(\d{1,2}|[a-z]+)\s+weeks\b", re.I)
+# "the first two weeks of stage 2", "the last week", "the second week of the NLP stage"
+_COUNTED_WEEKS = re.compile(r"\bthe\s+(first|second|third|fourth|last|final)\s+(?:(\d{1,2}|two|three|four|five|six)\s+)?"
+                            r"(weeks?)\b(?:\s+(?:of|in)\s+(?:the\s+)?(?P<of>[\w -]{1,60}?)(?=[?.,!;]|\s*$))?", re.I)
+_NTH = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
 
 def stage_without_weeks(text: str, roadmap: Roadmap) -> Stage | None:
@@ -62,3 +72,48 @@ def misplaced_ordinal(sentence: str, weeks: set[int], roadmap: Roadmap) -> bool:
         if not any(weeks <= set(span) for span in spans):
             return True
     return False
+
+
+def with_weeks_stated(question: str, roadmap: Roadmap) -> str:
+    """`question` with the weeks it counts from a stage's (or the roadmap's) start or end
+    stated after the words that count them: "the first two weeks of stage 2" -> "the first two
+    weeks (weeks 9-10) of stage 2". A question that already names a week is left as it is,
+    and so is one whose count does not fit its stage or names no stage the roadmap has."""
+    if week_spans(question):
+        return question
+    out, last = [], 0
+    for m in _COUNTED_WEEKS.finditer(question):
+        span = _counted_span(m, roadmap)
+        if span is None:
+            continue
+        a, b = span
+        out.append(question[last:m.end(3)] + (f" (week {a})" if a == b else f" (weeks {a}-{b})"))
+        last = m.end(3)
+    return "".join(out) + question[last:] if out else question
+
+
+def _counted_span(m: re.Match, roadmap: Roadmap) -> tuple[int, int] | None:
+    word, count_word, where = m.group(1).lower(), m.group(2), m.group("of")
+    if count_word and m.group(3).lower() == "week" or not count_word and m.group(3).lower() == "weeks":
+        return None  # "the first two week", "the first weeks"
+    if where is None and re.match(r"\s+(?:of|in)\b", m.string[m.end():]):
+        return None  # an "of ..." too long to read
+    if where is None and not count_word and word in ("last", "final"):
+        return None  # "in the last week I studied ...": the past week, not the roadmap's
+    if where and not re.fullmatch(r"(?:whole\s+|entire\s+)?(?:roadmap|course|plan|program(?:me)?)", where.strip(), re.I):
+        named = {int(n) for n in _STAGE.findall(where)} & set(roadmap.stage_by_id)
+        named |= {s.id for s in roadmap.stages if stage_title_pattern(s.title).search(where)}
+        if len(named) != 1:
+            return None
+        start, end = roadmap.stage_by_id[named.pop()].weeks
+    else:
+        start, end = roadmap.stages[0].weeks[0], roadmap.stages[-1].weeks[1]
+    count = int(next(iter(numbers_in(count_word)), 0)) if count_word else 1
+    if not 0 < count <= end - start + 1:
+        return None  # "the first 40 weeks of stage 1"
+    if word in ("last", "final"):
+        return end - count + 1, end
+    if count > 1 and word != "first":
+        return None  # "the second two weeks": not a count learners ask for
+    first = start + _NTH[word] - 1
+    return (first, first + count - 1) if first + count - 1 <= end else None
