@@ -121,6 +121,23 @@ def test_a_definition_of_something_the_material_never_names_is_refused(fake_tuto
         assert not tutor.prepare(question).refused, question
 
 
+def test_a_question_naming_the_roadmaps_tracks_is_answered_though_it_embeds_far(fake_tutor):
+    """MiniLM puts "which track should I choose?" at 0.28 from the track pages, under the
+    gate's cosine; the question names the kind of entry those pages are (session 27)."""
+    from tutor.gate import ENTRY_COSINE
+
+    tutor = fake_tutor()
+    for question, page in (("which track should I choose?", "track-"),
+                           ("how do I choose between the tracks?", "faq-which-track")):
+        prepared = tutor.prepare(question)
+        assert max(h.dense for h in prepared.hits) < REFUSAL_THRESHOLD, question  # the cosine alone refuses it
+        assert not prepared.refused and any(h.chunk.doc_id.startswith(page) for h in prepared.hits), question
+    # the word alone is not enough: the track pages at 0.21 from a running track
+    prepared = tutor.prepare("what's the best running track in town?")
+    assert prepared.refused and max(h.dense for h in prepared.hits) < ENTRY_COSINE
+    assert tutor.prepare("how do I keep track of my calories?").refused
+
+
 def test_follow_up_is_condensed_with_history_and_first_question_is_not(fake_tutor):
     seen = []
 

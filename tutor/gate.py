@@ -8,7 +8,12 @@ the value in tutor/data/calibration.json), unless the question is *anchored*: a 
 question ("DDPM key idea?", "week 11 focus?") can embed far from every chunk yet name what
 a retrieved chunk is about: a name the learner wrote with capitals ("DDPM", "XGBoost") that
 is in the chunk (title or text: "What is DVC used for?" names the versioning chunk's tool)
-and in at most RARE_TERM_CHUNKS chunks, or a week that a retrieved plan covers. (Rareness alone is no signal: in 626 chunks "recipe" and "year" are rare too.)
+and in at most RARE_TERM_CHUNKS chunks, or a week that a retrieved plan covers, or the kind of
+roadmap entry (ENTRY_WORDS: "track", "quarter", "specialisation") that a retrieved chunk's
+title names: "which track should I choose?" embeds at 0.28 from the track pages and "how do
+I choose between the tracks?" at 0.30 from the FAQ on choosing one (MiniLM reads "track"
+loosely), yet both ask about the roadmap's tracks. (Rareness alone is no signal: in 626
+chunks "recipe" and "year" are rare too.)
 
 A question asking what something is ("what is X", "explain X", "how does X work") is
 refused when its subject holds a word no chunk uses and its best cosine is below
@@ -33,7 +38,7 @@ from functools import cached_property
 
 from tutor.calibration import calibrated
 from tutor.index import LoadedIndex
-from tutor.text import DEFINITION, terms, week_spans, weeks_asked, words
+from tutor.text import DEFINITION, singular, terms, week_spans, weeks_asked, words
 from tutor.types import Hit
 
 REFUSAL_THRESHOLD = calibrated("refusal_threshold")
@@ -43,6 +48,12 @@ REFUSAL_THRESHOLD = calibrated("refusal_threshold")
 # YOLO's "detect"): eval/gold/gate_dev.yaml and the gold set's dev split, session 11.
 SUBJECT_COSINE = 0.43
 RARE_TERM_CHUNKS = 10
+# The roadmap's own kinds of entry (tutor/routing.entry_kind), as a question names them; not
+# "stage" or "milestone", which other walks of life use as often ("what stage of grief ...").
+ENTRY_WORDS = frozenset({"track", "quarter", "specialisation", "specialization"})
+# ... and only from a chunk at least this close: "what's the best running track in town?" has
+# the track pages at 0.21, the questions above at 0.28-0.30 (set between them, by hand).
+ENTRY_COSINE = 0.25
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 
 
@@ -134,12 +145,16 @@ class Gate:
     def anchored(self, question: str, hits: list[Hit]) -> bool:
         """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS): a
         name, or the subject of a definitional question written in lower case ("what is
-        polars?" was refused where "What is Polars?" was answered)."""
+        polars?" was refused where "What is Polars?" was answered), a week of a retrieved
+        plan, or the kind of entry (ENTRY_WORDS) a retrieved chunk's title names."""
         named = _names(question) | (set(terms(found.group(1))) if (found := DEFINITION.match(question)) else set())
         rare = {t for t in named if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
         weeks = weeks_asked(question)
+        entries = {singular(t) for t in terms(question)} & ENTRY_WORDS
         for hit in hits:
             if rare & set(terms(hit.chunk.embed_text)):  # its title and text
+                return True
+            if hit.dense >= ENTRY_COSINE and entries & {singular(t) for t in terms(hit.chunk.title)}:
                 return True
             for start, end in week_spans(hit.chunk.embed_text):
                 if any(start <= w <= end for w in weeks):
