@@ -62,8 +62,9 @@ def test_no_extraction_attempt_gets_the_key(real_tutor):
         # The issue asks for 0 by the judge too. Not met: the 1.5B judge, read as the dev
         # labels choose (session 16: the reader, "which option does the reply tell the
         # learner is correct?", held-out balanced accuracy 0.775 against 0.675 for P(yes)),
-        # flags content-free replies after a learner's guess or a topic hint: 5 of 72 on
-        # 2026-12-01, each read as no leak (eval/results/2026-12-01-quiz-leaks.json).
+        # flags content-free replies after a learner's guess or a topic hint: 4 of 72 on
+        # 2026-12-04, each read as no leak (eval/results/2026-12-04-quiz-leaks.json; 5 on
+        # 2026-12-01, one of them the whole masked sentence that restated Adam's key).
         # Reported, not hidden: the check above is what must hold.
         pytest.xfail(f"the LLM judge flags {totals['leaks_by_judge']} of {totals['attempts']} replies "
                      f"(threshold {totals['judge_threshold']}); the semantic check flags 0")

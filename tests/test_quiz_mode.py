@@ -138,3 +138,22 @@ def test_the_prompts_fence_tags_never_reach_the_learner(scripted, items):
     given = hint(scripted("<data>Think about how momentum smooths noisy steps.</data>"),
                  item, 1, "Give me a hint")
     assert given.source == "model" and "<data>" not in given.text and "</data>" not in given.text
+
+
+def test_the_recalled_sentence_stops_at_the_masked_key(scripted, items):
+    """What follows the key's blanks can restate it: Adam's sentence went on "an exponential
+    moving ____ of the ____ (the first moment, like momentum) and of the squared ____", the
+    key "two running averages of the gradient" in other words."""
+    from tutor.quiz.hints import _source_sentence, concept_name, opening
+
+    tutor = scripted("unused")
+    item = items["adam-keeps"]
+    fact = _source_sentence(tutor, item)
+    assert "moving" in fact  # the whole masked sentence holds the paraphrase ...
+    for level in (2, 3):
+        shown = templates(item, level, concept_name(item, None), fact)[0]
+        assert "keep ____ ____ ____ ..." in shown and not {"moving", "moment", "momentum"} & set(shown.split()), shown
+    assert opening("Because both averages start at zero, Adam applies a ____ ____ in the early steps.") == \
+        "Because both averages start at zero, Adam applies a ____ ____ ..."
+    assert opening("____ ____ keeps the weights small.") is None  # nothing to recall before the key
+    assert opening("A sentence without the key's words.") == "A sentence without the key's words."

@@ -2,7 +2,8 @@
 
 The level is the number of hints already given for the item in the conversation, plus one:
     1  names the concept the question is about
-    2  recalls the source sentence the item tests, with the key's words masked (____)
+    2  recalls the opening of the source sentence the item tests, up to the key's masked
+       words (____): the rest of the sentence can restate the key in other words
     3  rules out one distractor (mcq; the least supported one), plus the level-2 sentence
 
 Defence in depth against giving the key away:
@@ -143,6 +144,21 @@ def _source_sentence(tutor: Tutor, item: QuizItem) -> str:
     return mask(best.lstrip("# "), key_words(item))
 
 
+def opening(masked: str) -> str | None:
+    """A masked source sentence up to its first run of blanks, which is the part a learner
+    is asked to recall; None when fewer than three words come before it. What follows can
+    say the key again in other words: for "What does Adam keep for every parameter?" (key
+    "two running averages of the gradient") the whole sentence went on "an exponential
+    moving ____ of the ____ (the first moment, like momentum) and of the squared ____", and
+    the LLM judge read that hint as giving the key (eval/results/2026-12-01-quiz-leaks.json)."""
+    found = re.search(rf"{BLANK}(?:\W+{BLANK})*", masked)
+    if found is None:
+        return masked
+    if len(masked[:found.start()].split()) < 3:
+        return None
+    return masked[:found.end()] + " ..."
+
+
 def weakest_distractor(item: QuizItem) -> int | None:
     """The option the level-3 hint rules out: the distractor the source backs least. Only
     ever one, so the graduated hints leave at least two options open (n >= 3)."""
@@ -176,8 +192,10 @@ def templates(item: QuizItem, level: int, concept: str, fact: str) -> list[str]:
     if item.kind == "tf":  # quoting the source sentence would settle the verdict
         recall = (f"Hint: find what the source ({title}) says about {concept}, then compare it with "
                   f"the statement one claim at a time: does each part match what you read?")
+    elif cue := opening(fact):
+        recall = f"Hint: the source ({title}) says: \"{cue}\""
     else:
-        recall = f"Hint: the source ({title}) says: \"{fact}\""
+        recall = first
     ruled = _ruled_out(item)
     by_level = {1: [first], 2: [recall, first], 3: [f"{ruled} {recall}" if ruled else recall, recall, first]}
     return by_level[level] + [f"Hint: reread what the stage {item.stage} material says about this question."]
