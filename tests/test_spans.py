@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.fixtures_tutor import served_on_every_interface, sse_events
 from tutor.roadmap import load_roadmap
-from tutor.spans import misplaced_ordinal, stage_without_weeks, weeks_sentence, with_weeks_stated
+from tutor.spans import counted_weeks, misplaced_ordinal, stage_without_weeks, weeks_facts, weeks_sentence, with_weeks_stated
 
 ROADMAP = load_roadmap(Path(__file__).resolve().parent.parent / "corpus" / "roadmap.yaml")
 
@@ -54,6 +54,8 @@ def test_the_weeks_are_added_cited_and_every_interface_shows_them(make_app):
     ("Weeks 31-36 are the last six weeks of the roadmap.", {31, 36}, False),
     ("Week 20 falls in the last four weeks of stage 3.", {20}, True),
     ("In the first few weeks you set up Python.", {3}, False),  # no number to check
+    ("The first two weeks of stage 2 are weeks 10-11.", {9, 10}, True),  # the plan holds 10 and 11
+    ("The first two weeks (weeks 9-10) of Stage 2 (weeks 9-16) cover neural network basics.", {9, 10}, False),
     ("This is covered in the first two weeks of Stage 1.", set(), False),  # no week asked
 ])
 def test_the_first_or_last_weeks_must_hold_the_weeks_asked(sentence, weeks, misplaced):
@@ -84,7 +86,15 @@ def test_the_asked_week_called_the_first_two_is_held_back(make_app):
     ("the first weeks of stage 2?", None),  # no count
 ])
 def test_weeks_counted_from_a_stage_are_stated_by_number(question, stated):
-    assert with_weeks_stated(question, ROADMAP) == (stated or question)
+    assert with_weeks_stated(question, counted_weeks(question, ROADMAP)) == (stated or question)
+
+
+def test_the_counted_weeks_are_a_fact_of_the_stage_they_fall_in():
+    facts = weeks_facts(counted_weeks("what do I do in the last two weeks?", ROADMAP), ROADMAP)
+    assert [(f.doc_id, f.text) for f in facts] == [
+        ("stage-4", "The last two weeks of the roadmap are weeks 35-36, in stage 4.")]
+    facts = weeks_facts(counted_weeks("the first week of the deep learning stage", ROADMAP), ROADMAP)
+    assert [(f.doc_id, f.text) for f in facts] == [("stage-2", "The first week of stage 2 is week 9, in stage 2.")]
 
 
 @pytest.mark.parametrize("question, plan_item, draft", [
@@ -92,10 +102,10 @@ def test_weeks_counted_from_a_stage_are_stated_by_number(question, stated):
     ("what are the first two weeks of stage 2 about?", "Weeks 9-10",
      "Weeks 9-10 cover neural network basics: layers, activation functions, loss functions, backpropagation "
      "and optimisers, written in PyTorch [{n}]."),
-    # refused before
+    # refused; then its answer echoing the weeks the question was given was held back
     ("what do I do in the last two weeks?", "Weeks 34-36",
-     "Weeks 34-36 are for the stage 4 milestone: deploying a model as a scalable web service and finishing "
-     "a documented end-to-end portfolio project [{n}]."),
+     "In the last two weeks (weeks 35-36), you should focus on deploying your model as a scalable web "
+     "service and finishing a documented end-to-end portfolio project [{n}]."),
 ])
 def test_a_question_counting_weeks_is_shown_the_weeks_it_means(make_app, question, plan_item, draft):
     def model(messages):
@@ -112,5 +122,5 @@ def test_a_question_counting_weeks_is_shown_the_weeks_it_means(make_app, questio
     meta, done = events[0][1], events[-1][1]
     assert not meta["refused"] and "(weeks " in meta["question"], meta
     assert prompts and plan_item in prompts[-1], prompts
-    assert not done["withdrawn"] and done["answer"].startswith(plan_item) and not done["held_back"], done
+    assert not done["withdrawn"] and done["answer"] == draft.format(n=done["answer"][-3]) and not done["held_back"], done
     assert any(c["chunk_id"].startswith("stage-") for c in done["citations"]), done

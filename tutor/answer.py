@@ -36,7 +36,9 @@ from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
-from tutor.spans import misplaced_ordinal, stage_without_weeks, weeks_sentence, with_weeks_stated
+from tutor.spans import (
+    counted_weeks, misplaced_ordinal, stage_without_weeks, weeks_facts, weeks_sentence, with_weeks_stated,
+)
 from tutor.form import closed_quotes, tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
 from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, terms, weeks_asked
@@ -167,8 +169,10 @@ class Tutor:
         started = time.perf_counter()
         message = self.validate(message)
         question = self.condense(message, history)
-        if self.roadmap is not None:  # "the first two weeks of stage 2": the weeks by number
-            question = with_weeks_stated(question, self.roadmap)
+        # "the first two weeks of stage 2": the weeks by number, for everything that reads the
+        # question, and as a computed fact an answer may state
+        counted = counted_weeks(question, self.roadmap) if self.roadmap is not None else []
+        question = with_weeks_stated(question, counted)
         timings["condense"] = time.perf_counter() - started
         t = time.perf_counter()
         qv = self.embedder.encode_one(question)
@@ -176,7 +180,8 @@ class Tutor:
         timings["retrieve"] = time.perf_counter() - t
         refused = self.gate.refuses(question, hits)
         sources = [] if refused else self.select(hits, qv, question)
-        return Prepared(question, hits, sources, refused, timings)
+        facts = weeks_facts(counted, self.roadmap) if counted and not refused else []
+        return Prepared(question, hits, sources, refused, timings, facts)
 
     @cached_property
     def roadmap(self) -> Roadmap | None:

@@ -25,10 +25,12 @@ and the second refused.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from tutor.roadmap import Roadmap, Stage
 from tutor.routing import stage_title_pattern
 from tutor.text import number_forms, numbers_in, week_spans
+from tutor.types import Chunk
 
 _STAGE = re.compile(r"\bstage\s+(\d)\b", re.I)
 _ORDINAL_WEEKS = re.compile(r"\b(first|last|final)\s+(\d{1,2}|[a-z]+)\s+weeks\b", re.I)
@@ -61,7 +63,9 @@ def weeks_sentence(stage: Stage) -> str:
 
 def misplaced_ordinal(sentence: str, weeks: set[int], roadmap: Roadmap) -> bool:
     """Whether `sentence` says "the first (last) N weeks" where the asked `weeks` are not the
-    first (last) N weeks of any stage, nor so of the roadmap, which its stages start and end."""
+    first (last) N weeks of any stage, nor so of the roadmap, which its stages start and end;
+    or names as them N weeks that are not ("The first two weeks of stage 2 are weeks 10-11":
+    the source's plan holds 10 and 11, so the support check's numbers pass it)."""
     if not weeks:
         return False
     for m in _ORDINAL_WEEKS.finditer(sentence):
@@ -71,28 +75,68 @@ def misplaced_ordinal(sentence: str, weeks: set[int], roadmap: Roadmap) -> bool:
         spans = [range(a, a + n) if first else range(b - n + 1, b + 1) for a, b in (s.weeks for s in roadmap.stages)]
         if not any(weeks <= set(span) for span in spans):
             return True
+        named = [range(a, b + 1) for a, b in week_spans(sentence) if b - a + 1 == n]
+        if any(span not in spans for span in named):
+            return True
     return False
 
 
-def with_weeks_stated(question: str, roadmap: Roadmap) -> str:
-    """`question` with the weeks it counts from a stage's (or the roadmap's) start or end
-    stated after the words that count them: "the first two weeks of stage 2" -> "the first two
-    weeks (weeks 9-10) of stage 2". A question that already names a week is left as it is,
-    and so is one whose count does not fit its stage or names no stage the roadmap has."""
+@dataclass(frozen=True)
+class CountedWeeks:
+    """Weeks a question counts from a stage's start or end: "the last two weeks" (`words`,
+    ending at `at` in the question) are weeks 35-36 (`weeks`) of stage 4 (`stage`; None when
+    counted over the whole roadmap)."""
+
+    words: str
+    at: int
+    weeks: tuple[int, int]
+    stage: int | None
+
+    @property
+    def stated(self) -> str:
+        a, b = self.weeks
+        return f"week {a}" if a == b else f"weeks {a}-{b}"
+
+
+def counted_weeks(question: str, roadmap: Roadmap) -> list[CountedWeeks]:
+    """The weeks `question` counts from a stage's (or the roadmap's) start or end; none when
+    it names a week already, or its count does not fit its stage, or it names no stage the
+    roadmap has."""
     if week_spans(question):
-        return question
-    out, last = [], 0
+        return []
+    found = []
     for m in _COUNTED_WEEKS.finditer(question):
-        span = _counted_span(m, roadmap)
-        if span is None:
-            continue
-        a, b = span
-        out.append(question[last:m.end(3)] + (f" (week {a})" if a == b else f" (weeks {a}-{b})"))
-        last = m.end(3)
-    return "".join(out) + question[last:] if out else question
+        if (counted := _counted_span(m, roadmap)) is not None:
+            found.append(CountedWeeks(m.group(0)[:m.end(3) - m.start()], m.end(3), *counted))
+    return found
 
 
-def _counted_span(m: re.Match, roadmap: Roadmap) -> tuple[int, int] | None:
+def with_weeks_stated(question: str, counted: list[CountedWeeks]) -> str:
+    """`question` with each counted span stated after the words that count it: "the first two
+    weeks of stage 2" -> "the first two weeks (weeks 9-10) of stage 2"."""
+    out, last = [], 0
+    for c in counted:
+        out.append(f"{question[last:c.at]} ({c.stated})")
+        last = c.at
+    return "".join(out) + question[last:]
+
+
+def weeks_facts(counted: list[CountedWeeks], roadmap: Roadmap) -> list[Chunk]:
+    """What the counting computed, as facts an answer may state (as "what next" states its
+    computed steps, tutor/coach.py): "the last two weeks (weeks 35-36)" echoed from the
+    question was held back, since the plan item says "Weeks 34-36 (3 weeks)". Each stands for
+    the stage its weeks are in, whose source a sentence it backs cites."""
+    facts = []
+    for n, c in enumerate(counted):
+        stage = c.stage or next(s.id for s in roadmap.stages if s.weeks[0] <= c.weeks[1] <= s.weeks[1])
+        where = f"stage {c.stage}" if c.stage else "the roadmap"
+        verb = "is" if c.weeks[0] == c.weeks[1] else "are"
+        text = f"{c.words[:1].upper()}{c.words[1:]} of {where} {verb} {c.stated}, in stage {stage}."
+        facts.append(Chunk(f"counted-weeks#{n}", f"stage-{stage}", text, "Weeks counted", "user", "roadmap", stage))
+    return facts
+
+
+def _counted_span(m: re.Match, roadmap: Roadmap) -> tuple[tuple[int, int], int | None] | None:
     word, count_word, where = m.group(1).lower(), m.group(2), m.group("of")
     if count_word and m.group(3).lower() == "week" or not count_word and m.group(3).lower() == "weeks":
         return None  # "the first two week", "the first weeks"
@@ -105,15 +149,16 @@ def _counted_span(m: re.Match, roadmap: Roadmap) -> tuple[int, int] | None:
         named |= {s.id for s in roadmap.stages if stage_title_pattern(s.title).search(where)}
         if len(named) != 1:
             return None
-        start, end = roadmap.stage_by_id[named.pop()].weeks
+        stage = named.pop()
+        start, end = roadmap.stage_by_id[stage].weeks
     else:
-        start, end = roadmap.stages[0].weeks[0], roadmap.stages[-1].weeks[1]
+        stage, (start, end) = None, (roadmap.stages[0].weeks[0], roadmap.stages[-1].weeks[1])
     count = int(next(iter(numbers_in(count_word)), 0)) if count_word else 1
     if not 0 < count <= end - start + 1:
         return None  # "the first 40 weeks of stage 1"
     if word in ("last", "final"):
-        return end - count + 1, end
+        return (end - count + 1, end), stage
     if count > 1 and word != "first":
         return None  # "the second two weeks": not a count learners ask for
     first = start + _NTH[word] - 1
-    return (first, first + count - 1) if first + count - 1 <= end else None
+    return ((first, first + count - 1), stage) if first + count - 1 <= end else None
