@@ -17,9 +17,9 @@ support check passed both: the source states "(2 weeks)" and uses "first".
 
 A question that counts weeks from a stage's start or end ("what are the first two weeks of
 stage 2 about?", "what do I do in the last two weeks?") gets them stated as the roadmap
-numbers them, "the first two weeks (weeks 9-10) of stage 2", before anything reads it: retrieval, the gate and the context
-select by week numbers, and without them the first question was answered with stage 1's plan
-and the second refused.
+numbers them, "the first two weeks (weeks 9-10) of stage 2", before anything reads it:
+retrieval, the gate and the context select by week numbers, and without them the first
+question was answered with stage 1's plan and the second refused.
 """
 
 from __future__ import annotations
@@ -43,9 +43,7 @@ _NTH = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 def stage_without_weeks(text: str, roadmap: Roadmap) -> Stage | None:
     """The one stage `text` names (by number or title) and gives the length of ("8 weeks",
     "eight weeks") without stating its weeks; None otherwise."""
-    named = {int(n) for n in _STAGE.findall(text)} & set(roadmap.stage_by_id)
-    # or by its title: "The deep learning stage lasts 8 weeks."
-    named |= {s.id for s in roadmap.stages if stage_title_pattern(s.title).search(text)}
+    named = _stages_named(text, roadmap)
     if len(named) != 1:
         return None
     stage = roadmap.stage_by_id[named.pop()]
@@ -55,6 +53,12 @@ def stage_without_weeks(text: str, roadmap: Roadmap) -> Stage | None:
     length = last - first + 1
     said = number_forms(str(length))
     return stage if re.search(rf"\b(?:{'|'.join(said)})[ -]weeks?\b", text, re.I) else None
+
+
+def _stages_named(text: str, roadmap: Roadmap) -> set[int]:
+    """The stages `text` names by number, or by title ("The deep learning stage lasts 8 weeks.")."""
+    named = {int(n) for n in _STAGE.findall(text)} & set(roadmap.stage_by_id)
+    return named | {s.id for s in roadmap.stages if stage_title_pattern(s.title).search(text)}
 
 
 def weeks_sentence(stage: Stage) -> str:
@@ -107,7 +111,7 @@ def counted_weeks(question: str, roadmap: Roadmap) -> list[CountedWeeks]:
     found = []
     for m in _COUNTED_WEEKS.finditer(question):
         if (counted := _counted_span(m, roadmap)) is not None:
-            found.append(CountedWeeks(m.group(0)[:m.end(3) - m.start()], m.end(3), *counted))
+            found.append(CountedWeeks(question[m.start():m.end(3)], m.end(3), *counted))
     return found
 
 
@@ -137,6 +141,8 @@ def weeks_facts(counted: list[CountedWeeks], roadmap: Roadmap) -> list[Chunk]:
 
 
 def _counted_span(m: re.Match, roadmap: Roadmap) -> tuple[tuple[int, int], int | None] | None:
+    """The weeks a _COUNTED_WEEKS match counts and the stage it counts them in (None: the
+    roadmap), or None when the count is not one to resolve."""
     word, count_word, where = m.group(1).lower(), m.group(2), m.group("of")
     if count_word and m.group(3).lower() == "week" or not count_word and m.group(3).lower() == "weeks":
         return None  # "the first two week", "the first weeks"
@@ -145,8 +151,7 @@ def _counted_span(m: re.Match, roadmap: Roadmap) -> tuple[tuple[int, int], int |
     if where is None and not count_word and word in ("last", "final"):
         return None  # "in the last week I studied ...": the past week, not the roadmap's
     if where and not re.fullmatch(r"(?:whole\s+|entire\s+)?(?:roadmap|course|plan|program(?:me)?)", where.strip(), re.I):
-        named = {int(n) for n in _STAGE.findall(where)} & set(roadmap.stage_by_id)
-        named |= {s.id for s in roadmap.stages if stage_title_pattern(s.title).search(where)}
+        named = _stages_named(where, roadmap)
         if len(named) != 1:
             return None
         stage = named.pop()
