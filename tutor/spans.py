@@ -79,7 +79,8 @@ def misplaced_ordinal(sentence: str, weeks: set[int], roadmap: Roadmap) -> bool:
         spans = [range(a, a + n) if first else range(b - n + 1, b + 1) for a, b in (s.weeks for s in roadmap.stages)]
         if not any(weeks <= set(span) for span in spans):
             return True
-        named = [range(a, b + 1) for a, b in week_spans(sentence) if b - a + 1 == n]
+        # the weeks it names as them, next to the words: "(weeks 10-11)", "are weeks 10-11"
+        named = [range(a, b + 1) for a, b in week_spans(sentence[m.end():m.end() + 40]) if b - a + 1 == n]
         if any(span not in spans for span in named):
             return True
     return False
