@@ -281,6 +281,18 @@ def test_a_question_naming_two_quarters_is_not_routed_to_either_overview(fake_tu
     assert not any(h.routed for h in hits) and hits[0].chunk.doc_id == "faq-after-q1-foundations"
 
 
+def test_the_entry_a_question_names_first_is_its_subject(fake_tutor):
+    """Run 17's m-18: the packaged model condensed "and what was VGG's key idea after that?"
+    into a question that also names AlexNet and dropout; routed in index order (and the
+    concepts after "after" first), the prompt never showed VGG's key idea and the answer was
+    withdrawn."""
+    question = ("What was VGG's key idea after AlexNet's deep CNN end to end on ImageNet with ReLU, dropout, "
+                "and two GPUs and won ILSVRC 2012?")
+    hits = fake_tutor().retriever.search(question, 4)
+    assert hits[0].routed and hits[0].chunk.doc_id == "paper-vgg" and "3x3" in hits[0].chunk.text, \
+        [h.chunk.id for h in hits]
+
+
 def test_which_of_two_stages_holds_a_concept_is_routed_to_the_concept_s_page(fake_tutor):
     """"Is the transformer covered in stage 2 or stage 3?" was shown stage 2's concept list
     and stage 3's milestone, and the packaged model said stage 2 (session 23). "the

@@ -163,8 +163,11 @@ def entry_pattern(kind: str, doc_id: str, title: str) -> re.Pattern:
 
 def named_in(question: str, patterns: dict[str, re.Pattern]) -> list[str]:
     """The keys of the patterns that match `question`, less those matched only inside a
-    longer match ("Vision Transformer" is not also "the Transformer")."""
-    spans = [(m.start(), m.end(), key) for key, p in patterns.items() for m in p.finditer(question)]
+    longer match ("Vision Transformer" is not also "the Transformer"), in the order the
+    question names them: the first is its subject ("What was VGG's key idea after AlexNet's
+    deep CNN ... with dropout?" names VGG first; in index order AlexNet and Dropout took
+    both routed places)."""
+    spans = sorted((m.start(), m.end(), key) for key, p in patterns.items() for m in p.finditer(question))
     return list(dict.fromkeys(key for a, b, key in spans
                               if not any(x <= a and b <= y and (y - x) > (b - a) for x, y, _ in spans)))
 
@@ -242,12 +245,6 @@ class Router:
                  if (s, name) in self.sections]
         if not stages and _ASKS_WHEN.search(question):
             found += [self.sections[key] for key in self._plans_of_concepts(question) if key in self.sections]
-        # "What do I need to know before learning CNNs?", "what builds on backpropagation?":
-        # what comes before or after a concept is answered by the concept's own page (its links
-        # line, which context.py shows for the same pattern); ranked by words alone, the FAQ on
-        # what to know before the roadmap led it and the CNN page came fifth, past the prompt.
-        if not stages and ASKS_NEIGHBOURS.search(question):
-            found += [self.concept_pages[d] for d in named_in(question, self.concept_names)]
         # Which of the stages it names holds a concept ("Is the transformer covered in stage 2
         # or stage 3?") is answered by the concept's page ("... is part of stage 3"); shown the
         # stages' own sections, the packaged model said stage 2 (session 23). With one stage
@@ -264,4 +261,13 @@ class Router:
             kind = self.kinds[doc]
             names = sections_asked(rest, CUES[kind]) or (self._as_a_whole(kind, question) if len(named) == 1 else [])
             found += [self.sections[(doc, name)] for name in names if (doc, name) in self.sections]
+        # "What do I need to know before learning CNNs?", "what builds on backpropagation?":
+        # what comes before or after a concept is answered by the concept's own page (its links
+        # line, which context.py shows for the same pattern); ranked by words alone, the FAQ on
+        # what to know before the roadmap led it and the CNN page came fifth, past the prompt.
+        # After a named entry's section: "What was VGG's key idea after AlexNet's deep CNN ...
+        # with ReLU, dropout ...?" (a condensed follow-up) got the dropout and CNN pages in both
+        # routed places and never saw VGG's key idea.
+        if not stages and ASKS_NEIGHBOURS.search(question):
+            found += [self.concept_pages[d] for d in named_in(question, self.concept_names)]
         return list(dict.fromkeys(found))[:ROUTED_MAX]
