@@ -27,12 +27,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tutor.retrieve import stages_named
 from tutor.roadmap import Roadmap, Stage
 from tutor.routing import stage_title_pattern
 from tutor.text import number_forms, numbers_in, week_spans
 from tutor.types import Chunk
 
-_STAGE = re.compile(r"\bstage\s+(\d)\b", re.I)
 _ORDINAL_WEEKS = re.compile(r"\b(first|last|final)\s+(\d{1,2}|[a-z]+)\s+weeks\b", re.I)
 # "the first two weeks of stage 2", "the last week", "the second week of the NLP stage"
 _COUNTED_WEEKS = re.compile(r"\bthe\s+(first|second|third|fourth|last|final)\s+(?:(\d{1,2}|two|three|four|five|six)\s+)?"
@@ -56,9 +56,20 @@ def stage_without_weeks(text: str, roadmap: Roadmap) -> Stage | None:
 
 
 def _stages_named(text: str, roadmap: Roadmap) -> set[int]:
-    """The stages `text` names by number, or by title ("The deep learning stage lasts 8 weeks.")."""
-    named = {int(n) for n in _STAGE.findall(text)} & set(roadmap.stage_by_id)
+    """The stages `text` names by number (retrieve.stages_named) or by title ("The deep
+    learning stage lasts 8 weeks.")."""
+    named = stages_named(text, roadmap.stages[-1].id) & set(roadmap.stage_by_id)
     return named | {s.id for s in roadmap.stages if stage_title_pattern(s.title).search(text)}
+
+
+def _ordinal_span(start: int, end: int, word: str, count: int) -> range:
+    """The `count` weeks a stage running weeks `start`-`end` has "first" (or "second" ...
+    onwards) or "last": not cut to the stage, as the roadmap's first (last) weeks run on
+    past its first (last) stage."""
+    if word in ("last", "final"):
+        return range(end - count + 1, end + 1)
+    first = start + _NTH[word] - 1
+    return range(first, first + count)
 
 
 def weeks_sentence(stage: Stage) -> str:
@@ -75,8 +86,7 @@ def misplaced_ordinal(sentence: str, weeks: set[int], roadmap: Roadmap) -> bool:
     for m in _ORDINAL_WEEKS.finditer(sentence):
         if not (n := int(next(iter(numbers_in(m.group(2))), 0))):  # "the first few weeks"
             continue
-        first = m.group(1).lower() == "first"
-        spans = [range(a, a + n) if first else range(b - n + 1, b + 1) for a, b in (s.weeks for s in roadmap.stages)]
+        spans = [_ordinal_span(a, b, m.group(1).lower(), n) for a, b in (s.weeks for s in roadmap.stages)]
         if not any(weeks <= set(span) for span in spans):
             return True
         # the weeks it names as them, next to the words: "(weeks 10-11)", "are weeks 10-11"
@@ -162,9 +172,7 @@ def _counted_span(m: re.Match, roadmap: Roadmap) -> tuple[tuple[int, int], int |
     count = int(next(iter(numbers_in(count_word)), 0)) if count_word else 1
     if not 0 < count <= end - start + 1:
         return None  # "the first 40 weeks of stage 1"
-    if word in ("last", "final"):
-        return (end - count + 1, end), stage
-    if count > 1 and word != "first":
+    if count > 1 and word not in ("first", "last", "final"):
         return None  # "the second two weeks": not a count learners ask for
-    first = start + _NTH[word] - 1
-    return ((first, first + count - 1), stage) if first + count - 1 <= end else None
+    span = _ordinal_span(start, end, word, count)
+    return ((span[0], span[-1]), stage) if span[-1] <= end else None
