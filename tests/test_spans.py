@@ -126,3 +126,13 @@ def test_a_question_counting_weeks_is_shown_the_weeks_it_means(make_app, questio
     assert prompts and plan_item in prompts[-1], prompts
     assert not done["withdrawn"] and done["answer"] == draft.format(n=done["answer"][-3]) and not done["held_back"], done
     assert any(c["chunk_id"].startswith("stage-") for c in done["citations"]), done
+
+
+def test_a_question_on_a_stage_s_length_is_not_routed_to_a_week_plan():
+    """"How many weeks is stage 4?" names no week; read as week 4 it was shown stage 1's and
+    stage 4's week plans first and answered "The stage 4 milestone runs 12 weeks"."""
+    from tutor.routing import sections_asked
+
+    assert sections_asked("How many weeks is stage 4?") == []
+    assert "week-by-week plan" in sections_asked("what are the first two weeks (weeks 9-10) of stage 2 about?")
+

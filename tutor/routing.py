@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, singular, stem, weeks_asked, words
+from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, singular, stem, week_spans, words
 
 STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
@@ -100,7 +100,8 @@ def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str
     if cues is PAPER_CUES and _ASKS_WHO_OR_WHEN.search(question):
         return ["where it fits"]
     asked = {stem(w) for w in words(question)}
-    if cues is STAGE_CUES and weeks_asked(question):
+    # (week_spans, not weeks_asked, whose looser reading takes "How many weeks is stage 4?" as week 4)
+    if cues is STAGE_CUES and week_spans(question):
         asked.add(stem("week"))
     return [name for name, cue in cues.items() if asked & _stems(cue)]
 
