@@ -18,6 +18,9 @@ BROKEN = {
     "fence echoed": "Freelancing is one of Roadmap B's three tracks [1]. <data></data>",
     # run 12 (session 22): the research track's month plan was served with this last line
     "sources line": "- Months 1-3: Mathematics [1].\n- Months 4-8: Implement recent papers [1].\nSources: [1]",
+    # run 17 (session 28): the token cap cut the last item of a numbered list mid-sentence
+    "list item cut": "1. Impact: ML work only has impact if others trust it [1].\n2. Research: Writing is how work is"
+                     " judged [1]. This is why writing is more important",
 }
 
 
@@ -35,6 +38,7 @@ def test_repairs_keep_the_words_and_renumber():
     assert tidy(BROKEN["fence echoed"]) == "Freelancing is one of Roadmap B's three tracks [1]."
     assert tidy(BROKEN["unfinished"]) == "Stage 1 lasts 8 weeks [1]."
     assert tidy(BROKEN["sources line"]) == BROKEN["sources line"].rsplit("\n", 1)[0]
+    assert tidy(BROKEN["list item cut"]) == BROKEN["list item cut"].rsplit(" This", 1)[0]
 
 
 @pytest.mark.parametrize("text", [
@@ -42,6 +46,7 @@ def test_repairs_keep_the_words_and_renumber():
     "Stage 1 covers:\n1. Regression [1].\n2. Trees [1].",
     "Resources:\n- Kaggle Learn [1]\n- Hands-On Machine Learning [2]",
     "It ends with a list [1]:\n\n- item one [1]",
+    "Resources:\n1. Kaggle Learn: free courses [1]\n2. Hands-On Machine Learning, 3rd edition [2]",
 ])
 def test_good_answers_pass_unchanged(text):
     assert problems(text) == [] and tidy(text) == text

@@ -82,7 +82,7 @@ def problems(text: str) -> list[str]:
         if _quotation_cut(sentence):
             found.append(f"quotation cut: {strip_markers(sentence)!r}")
     last = next((ln for ln in reversed(lines) if ln.strip()), "")
-    if last and not _BULLET.match(last) and not _ENDS_WELL.search(last):
+    if last and _unfinished(last):
         found.append(f"unfinished sentence: {last.strip()[-60:]!r}")
     return found
 
@@ -97,7 +97,7 @@ def tidy(text: str) -> str:
     lines = [ln for ln in lines if not (_BULLET.match(ln) and not re.search(
         r"[A-Za-z]", strip_markers(_BULLET.sub("", ln))))]
     last = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].strip()), None)
-    if last is not None and not _BULLET.match(lines[last]) and not _ENDS_WELL.search(lines[last]):
+    if last is not None and _unfinished(lines[last]):
         cut = _drop_unfinished(lines[last])
         if cut != lines[last] and (cut.strip() or any(ln.strip() for ln in lines[:last])):
             lines[last] = cut
@@ -140,6 +140,16 @@ def closed_quotes(text: str) -> str:
 def without_markup(text: str) -> str:
     """`text` without the prompt's <data> fence tags (answer.py strips them before scoring)."""
     return _MARKUP.sub("", text)
+
+
+def _unfinished(line: str) -> bool:
+    """Whether an answer's last line stops mid-sentence. A list item may end without a full
+    stop ("- Andrew Ng's course"), unless a finished sentence comes before it in the item:
+    the token cap cut run 17's last item after "5. Research: Writing is how work is judged at
+    all." in the middle of its second sentence."""
+    if _ENDS_WELL.search(line):
+        return False
+    return not _BULLET.match(line) or len(sentences(_BULLET.sub("", line, count=1))) > 1
 
 
 def _drop_unfinished(line: str) -> str:
