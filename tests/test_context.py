@@ -125,7 +125,8 @@ def test_spans_are_shown_with_their_length():
 
 
 @pytest.mark.parametrize("weeks, said", [(0.3, "about 2 days"), (0.05, "about 1 day"), (1.0, "about 1 week"),
-                                         (4.5, "about 4.5 weeks"), (0.93, "about 7 days")])
+                                         (4.5, "about 4.5 weeks"), (0.93, "about 7 days"),
+                                         (9.3, "about 9.5 weeks"), (6.2, "about 6 weeks"), (1.1, "about 1 week")])
 def test_a_study_time_reads_as_a_learner_would_say_it(weeks, said):
     """"scikit-learn (about 0.3 weeks)" was what every "what next" answer said."""
     assert study_time(weeks) == said

@@ -3,10 +3,19 @@ the recommender computes the step, and the answer cites the stage or concept it 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tutor import coach
 from tutor.roadmap import load_roadmap
+
+
+def chosen_steps(messages) -> list[tuple[str, str, str]]:
+    """(name, time, why) of each step the next prompt states (tutor/coach.py step_facts)."""
+    line = messages[-1]["content"].split("Chosen next for you:\n")[1].split("\n")[0]
+    return [(name, time, why) for name, why, time in re.findall(
+        r"Study (.+?) next \(stage \d\), because (.+?)\. It takes (about .+?) at your pace\.", line)]
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +99,8 @@ def test_an_explanation_may_state_the_computed_steps_and_weeks(fake_tutor):
     """The weeks at the learner's pace and the reasons are computed, not in any chunk: an
     explanation that states them is not withdrawn as unsupported (it was, in full run 5)."""
     def explain(messages):
-        steps = messages[-1]["content"].split("Chosen next")[1].split("\n")[1]  # "Name (about 2 days, ...); ..."
-        name, rest = steps.split(" (about ", 1)
-        return f"Study {name} next, about {rest.split(',')[0]} at your pace [1]."
+        name, time, _ = chosen_steps(messages)[0]
+        return f"Study {name} next, {time} at your pace [1]."
 
     answer = fake_tutor(explain).ask("what should i learn next? total beginner here")
     assert not answer.refused and not answer.withdrawn, answer.answer
@@ -104,10 +112,8 @@ def test_a_sentence_backed_only_by_the_computed_steps_cites_the_step_it_names(fa
     k-nearest neighbours' was right but cited nothing, since the computed steps carry no
     chunk. Each computed fact stands for its entry, so the sentence cites that entry."""
     def explain(messages):
-        line = messages[-1]["content"].split("Chosen next")[1].split("\n")[1]
-        name, rest = line.split(" (about ", 1)
-        time, why = rest.split(", because ", 1)
-        return f"You should study {name} next, about {time} at your pace, because {why.split(')')[0]}."
+        name, time, why = chosen_steps(messages)[0]
+        return f"You should study {name} next, {time} at your pace, because {why}."
 
     events = list(fake_tutor(explain).events("im done with random forests and SVMs, whats my next step?"))
     first = events[0][1]["next"]["next"][0]["concept"]
@@ -121,8 +127,7 @@ def test_a_sentence_backed_only_by_the_computed_steps_cites_the_step_it_names(fa
 
 def test_a_sentence_naming_several_computed_steps_cites_each(fake_tutor):
     def explain(messages):
-        line = messages[-1]["content"].split("Chosen next")[1].split("\n")[1]
-        names = [part.split(" (about ")[0].strip() for part in line.split("; ")]
+        names = [name for name, _, _ in chosen_steps(messages)]
         return f"You should study {', '.join(names[:-1])} and {names[-1]} next, because their prerequisites are done."
 
     events = list(fake_tutor(explain).events("Completed deep learning fundamentals (stage 2) - what comes next?"))
@@ -130,3 +135,18 @@ def test_a_sentence_naming_several_computed_steps_cites_each(fake_tutor):
     answer = events[-1][1]
     assert len(steps) >= 2 and not answer.withdrawn, answer.answer
     assert {c.chunk_id.split("#")[0] for c in answer.citations} >= steps, answer.answer
+
+
+def test_the_prompt_states_the_facts_in_the_words_the_check_reads(fake_tutor):
+    """The model copies the computed facts, so the prompt gives them as the support check
+    reads them (coach.step_facts), no machine shorthand: run 17 served "You should study
+    Evaluation metrics (about 2 days, because its prerequisites are done: Supervised
+    learning) next" and "which is about 9.3 weeks left in it at your pace"."""
+    prompts = []
+    events = list(fake_tutor(lambda m: prompts.append(m) or "You should study it next.").events(
+        "I've learned linear regression and logistic regression. What do I tackle next?"))
+    facts = events[-1][1].facts
+    shown = prompts[-1][-1]["content"].split("Chosen next for you:\n")[1].split("\n")[0]
+    assert shown == " ".join(f.text for f in facts)
+    assert len(chosen_steps(prompts[-1])) == len(facts) - 1 >= 2
+    assert "(about" not in shown and not re.search(r"\d\.[1-46-9] weeks", shown)

@@ -157,9 +157,9 @@ def step_facts(rec: Recommendation) -> list[Chunk]:
     Each line stands for the entry it is about (its doc_id: the stage, a step's concept),
     and a sentence it backs cites that entry's source (Tutor.finish)."""
     lines = [(f"stage-{rec.stage}",
-              f"Stage {rec.stage} is next for you, {rec.time_left} left in it at your pace.")]
+              f"Your next steps are in stage {rec.stage}, which has {rec.time_left} of study left at your pace.")]
     lines += [(f"concept-{s.concept_id}",
-               f"Study {s.name} next (stage {s.stage}, {s.time} at your pace), because {s.why}.")
+               f"Study {s.name} next (stage {s.stage}), because {s.why}. It takes {s.time} at your pace.")
               for s in rec.steps]
     return [Chunk(f"recommendation#{n}", doc_id, text, "Computed next step", "user", "next_step")
             for n, (doc_id, text) in enumerate(lines)]
@@ -178,8 +178,7 @@ def explain_events(tutor: Tutor, rec: Recommendation, cancel=None) -> Iterator[E
     prepared = _prepared(tutor, rec)
     yield "meta", {"question": prepared.question, "refused": False, "backend": tutor.llm.name,
                    "next": recommendation_json(rec)}
-    messages = tutor.prompts.messages("next", steps=rec.steps, stage=rec.stage,
-                                      time_left=rec.time_left, sources=prepared.sources)
+    messages = tutor.prompts.messages("next", facts=[f.text for f in prepared.facts], sources=prepared.sources)
     yield from tutor.reply(prepared, messages, started=started, cancel=cancel)
 
 

@@ -178,10 +178,11 @@ def week_spans(text: str) -> list[tuple[int, int]]:
 def study_time(weeks: float) -> str:
     """A study time as a learner reads it: "about 2 days" rather than "about 0.3 weeks" (what
     every "what next" answer said of a concept at the roadmap's pace), "about 1 week",
-    "about 4.5 weeks"."""
+    "about 4.5 weeks"; to the half week, as "about 9.3 weeks left" is no one's words."""
     if weeks < 1:
         days = max(1, round(weeks * 7))
         return f"about {days} day{'s' if days != 1 else ''}"
+    weeks = max(1.0, round(weeks * 2) / 2)
     return f"about {weeks:g} week{'s' if weeks != 1 else ''}"
 
 
