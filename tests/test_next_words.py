@@ -150,3 +150,17 @@ def test_the_prompt_states_the_facts_in_the_words_the_check_reads(fake_tutor):
     assert shown == " ".join(f.text for f in facts)
     assert len(chosen_steps(prompts[-1])) == len(facts) - 1 >= 2
     assert "(about" not in shown and not re.search(r"\d\.[1-46-9] weeks", shown)
+
+
+@pytest.mark.parametrize("question", ["done with CNNs. next?", "what should i learn next? total beginner here"])
+def test_each_step_gets_its_entry_shown_and_cited(fake_tutor, question):
+    """Chosen together, the first two steps' pages took the whole budget: the third step's
+    entry was not among the sources, and the packaged model's sentence on it cited nothing."""
+    def explain(messages):
+        return " ".join(f"You should study {name} next, because {why}." for name, _, why in chosen_steps(messages))
+
+    events = list(fake_tutor(explain).events(question))
+    steps = {f"concept-{s['concept']}" for s in events[0][1]["next"]["next"]}
+    answer = events[-1][1]
+    assert len(steps) == 3 and {s.split("#")[0] for s in answer.sources} >= steps
+    assert {c.chunk_id.split("#")[0] for c in answer.citations} >= steps, answer.answer

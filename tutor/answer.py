@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from tutor import coach
-from tutor.alternatives import alternatives, correction, is_verdict, names_both, naming_both
+from tutor.alternatives import alternatives, correction, flipped_verdict, is_verdict, names_both, naming_both
 from tutor.config import Settings
 from tutor.context import Prepared, Source, asked_list, left_out, prompt_question
 from tutor.context import select as select_sources
@@ -193,10 +193,11 @@ class Tutor:
     def papers(self) -> list:
         return coach.papers_in(self.index)
 
-    def select(self, hits: list[Hit], qv: np.ndarray, question: str) -> list[Source]:
-        """What the prompt shows of the hits, within TUTOR_CONTEXT_TOKENS (tutor/context.py)."""
+    def select(self, hits: list[Hit], qv: np.ndarray, question: str, budget: int | None = None) -> list[Source]:
+        """What the prompt shows of the hits, within `budget` tokens (TUTOR_CONTEXT_TOKENS by
+        default; tutor/context.py)."""
         return select_sources([h.chunk for h in hits], question, qv, self.sentence_vectors,
-                              self.settings.context_tokens, routed={h.chunk.id for h in hits if h.routed},
+                              budget or self.settings.context_tokens, routed={h.chunk.id for h in hits if h.routed},
                               asked=self.retriever.router.asked_when(question))
 
     def refusal_text(self, question: str) -> str:
@@ -304,6 +305,8 @@ class Tutor:
         elif pair and verdicts and not names_both(text, pair) \
                 and (found := naming_both(prepared.sources, prepared.question, pair)):
             gives_way = verdicts
+        elif not pair and verdicts and (fix := flipped_verdict(text, prepared.sources, prepared.question)):
+            gives_way, found = fix
         if gives_way:
             instead = f"{found[1].rstrip('.')} [{found[0]}]."
             composed.append(instead)

@@ -146,8 +146,11 @@ def _prepared(tutor: Tutor, rec: Recommendation) -> Prepared:
     hits = [Hit(c, 1.0, i, 1.0) for i, c in enumerate(chunks, 1)]
     question = "What should I learn next? " + "; ".join(
         f"{s.name} (stage {s.stage}, {s.time} at my pace), because {s.why}" for s in rec.steps)
-    return Prepared(question, hits, tutor.select(hits, tutor.embedder.encode_one(question), question), False,
-                    facts=step_facts(rec))
+    # Each entry gets its share of the budget: chosen together, the first two steps' pages
+    # took it all, and the answer's sentence on the third step had no source to cite.
+    qv, share = tutor.embedder.encode_one(question), tutor.settings.context_tokens // max(len(hits), 1)
+    sources = [s for h in hits for s in tutor.select([h], qv, question, budget=share)]
+    return Prepared(question, hits, sources, False, facts=step_facts(rec))
 
 
 def step_facts(rec: Recommendation) -> list[Chunk]:
