@@ -112,3 +112,31 @@ def test_a_source_that_prefers_one_alternative_picks_it(make_app):
                    "Kubernetes is essential for orchestrating containers across a cluster [1].")
     assert "nice-to-have rather than essential" in done["answer"], done["answer"]
     assert done["held_back"] == ["Kubernetes is essential for orchestrating containers across a cluster."]
+
+
+def test_a_verdict_opposite_to_the_faqs_short_answer_gives_way_to_it(make_app):
+    """Served by the packaged model in session 28: "Yes, you need a degree to get an ML job."
+    beside the short answer "Neither roadmap makes a degree a requirement", and the support
+    check passed it (the words are the source's)."""
+    done = _served(make_app, "Do I need a degree to get an ML job?",
+                   "Yes, you need a degree to get an ML job [1]. Some roles and employers do expect formal "
+                   "education, especially research positions [2].")
+    assert not done["answer"].startswith("Yes"), done["answer"]
+    assert "Neither roadmap makes a degree a requirement" in done["answer"], done["answer"]
+    assert done["held_back"] == ["Yes, you need a degree to get an ML job."]
+    assert any(c["chunk_id"].startswith("faq-do-i-need-a-degree") for c in done["citations"])
+
+
+@pytest.mark.parametrize("question, draft", [
+    # the FAQ's verdict, in the draft's words
+    ("Do I need a degree to get an ML job?", "No, neither roadmap makes a degree a requirement [1]."),
+    ("Should I do Kaggle competitions?", "Yes, Kaggle is useful, especially in stage 1 [1]."),
+    # a verdict whose sense is not plain, or an either-or question: left to the other checks
+    ("Do I need a degree to get an ML job?", "Yes, you don't need a degree for engineering roles [1]."),
+    ("Can I get an ML job without a degree?", "Yes, visible proof of work is the strongest evidence [1]."),
+])
+def test_a_verdict_the_faq_agrees_with_or_that_is_not_plain_is_kept(make_app, question, draft):
+    from tutor.text import strip_markers
+
+    done = _served(make_app, question, draft)
+    assert strip_markers(done["answer"]) == strip_markers(draft) and not done["held_back"], done

@@ -13,6 +13,12 @@ A pick is checked too: "Is dropout in stage 1 or stage 2?" was served "Dropout i
 it (its source names stage 1 elsewhere). Where every shown sentence that names one
 alternative and all else the question asks about names the same one, a draft sentence
 that picks the other, or restates the question's "A or B", gives way to that sentence.
+
+A plain yes/no question an FAQ asks gets the FAQ's verdict: "Do I need a degree to get an ML
+job?" was served "Yes, you need a degree to get an ML job." beside a short answer opening
+"Neither roadmap makes a degree a requirement", and the support check passed it (the words
+are the source's). A "Yes" or "No" whose sense is the opposite of the short answer's first
+sentence gives way to that sentence (`flipped_verdict`).
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from __future__ import annotations
 import re
 
 from tutor.context import Source
-from tutor.text import (STOPWORDS, names, number_forms, numbers_in, sentences, singular, stem, strip_markers,
-                        terms)
+from tutor.text import (NEGATION, STOPWORDS, names, number_forms, numbers_in, sentences, singular, stem,
+                        strip_markers, terms)
 
 # "Is stage 1 eight or twelve weeks long?", "Does stage 2 use pytorch or tensorflow?"
 _YES_NO_QUESTION = re.compile(r"^\s*(?:is|are|does|do|did|was|were|can|should|will|has|have)\b", re.I)
@@ -101,6 +107,46 @@ def correction(text: str, sources: list[Source], question: str, pair: tuple[str,
     wrong = tuple(s for s in map(strip_markers, sentences(text)) if _restated(s, pair) or (
         picked(s, pair) not in (None, right) and asked <= _stems(s)))
     return (wrong, found[0][:2]) if wrong else None
+
+
+def flipped_verdict(text: str, sources: list[Source], question: str
+                    ) -> tuple[tuple[str, ...], tuple[int, str]] | None:
+    """(the draft's verdicts that give way, (source number, the sentence in their place)) for
+    a yes/no question with no negation in it, whose content words are (nearly all) in the
+    title of a shown FAQ: the draft's "Yes" or "No" sentences that say the opposite of the
+    first sentence of that FAQ's short answer, when that sentence gives a verdict (opens with
+    "Yes", or with "No" or holds a negation; "Cloud ML certifications are listed as resources
+    ..." gives none). A verdict whose own words negate ("Yes, you don't need one"), or one to
+    a question with an "or" in it ("Do I need a powerful GPU, or can I use cloud GPUs?"), is
+    left alone: its sense is not plain. None when nothing is flipped."""
+    if not _YES_NO_QUESTION.search(question) or NEGATION.search(question) or _OR.search(question):
+        return None
+    asked = _stems(question)
+    for n, source in enumerate(sources, 1):
+        title, _, section = source.chunk.title.partition(" — ")
+        if source.chunk.kind != "faq" or section != "Short answer" or NEGATION.search(title) \
+                or len(asked & _stems(title)) < FAQ_TITLE_SHARE * len(asked):
+            continue
+        first = next(iter(sentences(source.text)), "")
+        if (says_no := _says_no(first)) is None:
+            return None
+        flipped = tuple(s for s in map(strip_markers, sentences(text)) if _VERDICT.match(s)
+                        and not NEGATION.search(_VERDICT.sub("", s, count=1)) and _says_no(s) != says_no)
+        return (flipped, (n, first)) if flipped else None
+    return None
+
+
+def _says_no(sentence: str) -> bool | None:
+    """A sentence's verdict: True for "No ..." or a negation, False for "Yes ...", None for none."""
+    if NEGATION.search(sentence):
+        return True
+    verdict = _VERDICT.match(sentence)
+    return None if not verdict else verdict.group(0).strip().lower() == "no"
+
+
+# "Do I need a degree to get an ML job?" holds 4 of its 5 content words in the title "Do I
+# need a degree to get a machine learning job?" ("ML" is not "machine learning")
+FAQ_TITLE_SHARE = 0.75
 
 
 def _stems(text: str) -> set[str]:

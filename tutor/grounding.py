@@ -40,7 +40,7 @@ import numpy as np
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
 from tutor.support import is_claim
-from tutor.text import NUMBER, STOPWORDS as _STOP, markers, names, sentences, stem, strip_markers, terms, words
+from tutor.text import NEGATION, NUMBER, STOPWORDS as _STOP, markers, names, sentences, stem, strip_markers, terms, words
 from tutor.types import Chunk, SentenceSupport
 
 MODEL_FILE = Path(__file__).parent / "data" / "grounding-v1.json"
@@ -59,7 +59,6 @@ _KINDS = {"stage": "stage", "stages": "stage", "week": "week", "weeks": "week", 
 _ANCHOR = re.compile(r"\b(stages?|weeks?|months?|quarter|option)\s+(\d+(?:\s*(?:-|to|and)\s*\d+)?|[a-d]\b)"
                      r"|\bq([1-4])\b"
                      r"|\b(first|second|third|fourth|fifth|sixth)\s+(stage|quarter|month|week)", re.I)
-_NEGATION = re.compile(r"\b(not|no|never|without|neither|nor|cannot|none)\b|n't\b", re.I)
 _DIRECTIONS = (("before", "after"), ("more", "fewer"), ("more", "less"), ("increase", "reduce"),
                ("increases", "reduces"), ("higher", "lower"), ("larger", "smaller"),
                ("faster", "slower"), ("first", "last"), ("earlier", "later"), ("deeper", "shallower"),
@@ -160,10 +159,10 @@ def binding(sentence: str, units: list[set[str]], window: int = 10) -> tuple[flo
 def negation_mismatch(sentence: str, best: str, top: str) -> float:
     """1 when the claim negates what its best-matching sentences do not, or copies the
     words that follow a negation in its best-matching sentence without the negation."""
-    if _NEGATION.search(sentence):
-        return float(not _NEGATION.search(best))
+    if NEGATION.search(sentence):
+        return float(not NEGATION.search(best))
     mine = {stem(t) for t in terms(sentence)}
-    for m in _NEGATION.finditer(top):
+    for m in NEGATION.finditer(top):
         after = [stem(t) for t in terms(top[m.end():])[:3] if len(t) > 2]
         if after and sum(a in mine for a in after) / len(after) >= 2 / 3:
             return 1.0

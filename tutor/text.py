@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number as stated: "16", "0.001"
+NEGATION = re.compile(r"\b(not|no|never|without|neither|nor|cannot|none)\b|n't\b", re.I)
 # Numbers written as words, up to twenty ("eight weeks", "two GPUs"); "single" is one.
 NUMBER_WORDS = {w: str(n) for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
