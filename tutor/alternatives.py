@@ -109,6 +109,11 @@ def correction(text: str, sources: list[Source], question: str, pair: tuple[str,
     return (wrong, found[0][:2]) if wrong else None
 
 
+# "Do I need a degree to get an ML job?" holds 4 of its 5 content words in the title "Do I
+# need a degree to get a machine learning job?" ("ML" is not "machine learning")
+FAQ_TITLE_SHARE = 0.75
+
+
 def flipped_verdict(text: str, sources: list[Source], question: str
                     ) -> tuple[tuple[str, ...], tuple[int, str]] | None:
     """(the draft's verdicts that give way, (source number, the sentence in their place)) for
@@ -142,11 +147,6 @@ def _says_no(sentence: str) -> bool | None:
         return True
     verdict = _VERDICT.match(sentence)
     return None if not verdict else verdict.group(0).strip().lower() == "no"
-
-
-# "Do I need a degree to get an ML job?" holds 4 of its 5 content words in the title "Do I
-# need a degree to get a machine learning job?" ("ML" is not "machine learning")
-FAQ_TITLE_SHARE = 0.75
 
 
 def _stems(text: str) -> set[str]:
