@@ -121,8 +121,9 @@ def test_a_verdict_opposite_to_the_faqs_short_answer_gives_way_to_it(make_app):
     done = _served(make_app, "Do I need a degree to get an ML job?",
                    "Yes, you need a degree to get an ML job [1]. Some roles and employers do expect formal "
                    "education, especially research positions [2].")
-    assert not done["answer"].startswith("Yes"), done["answer"]
-    assert "Neither roadmap makes a degree a requirement" in done["answer"], done["answer"]
+    # in the place of the verdict it replaces, first
+    assert done["answer"].startswith("Neither roadmap makes a degree a requirement"), done["answer"]
+    assert "\n\nSome roles and employers" in done["answer"], done["answer"]
     assert done["held_back"] == ["Yes, you need a degree to get an ML job."]
     assert any(c["chunk_id"].startswith("faq-do-i-need-a-degree") for c in done["citations"])
 

@@ -321,10 +321,15 @@ class Tutor:
             n = next((n for n, s in enumerate(prepared.sources, 1) if s.chunk.stage == stage.id), None)
             composed.append(f"{weeks_sentence(stage)}{f' [{n}]' if n else ''}.")
         added = []
+        # the source's verdict takes the place of a draft's that opened the answer: "Do I need
+        # a degree?" read "Some roles ... expect formal education" first, the "Neither roadmap
+        # makes a degree a requirement" that replaced its "Yes" last
+        leads = strip_markers(next(iter(sentences(text)), "")) in gives_way
         for sentence in composed:
             checked = self.scorer.score_sentences(sentence, [s.chunk for s in prepared.sources], prepared.facts)
             if checked and all(c.supported for c in checked):
-                text, scored = f"{text}\n\n{sentence}", [*scored, *checked]
+                text = f"{sentence}\n\n{text}" if sentence == instead and leads else f"{text}\n\n{sentence}"
+                scored = [*scored, *checked]
                 added.append(sentence)
         # the draft's wrong pick, or its "Yes" or "No", goes (not the sentence added: an FAQ's
         # may open "Yes: ...")
