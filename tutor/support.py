@@ -119,8 +119,8 @@ def without_sentences(text: str, drop: set[str]) -> tuple[str, dict[str, str]]:
             text = text.replace(sentence, free, 1)
             changed[strip_markers(sentence)] = strip_markers(free)
         after_cut = False
-    # (a sentence cut from the start of a line leaves the space that followed it)
-    lines = [re.sub(r"^[ \t](?=\S)|(?<=\S)[ \t]{2,}", lambda m: " " if m.start() else "", line).rstrip()
+    # a sentence cut from the start of a line leaves the space that followed it
+    lines = [re.sub(r"(?<=\S)[ \t]{2,}", " ", re.sub(r"^[ \t](?=\S)", "", line)).rstrip()
              for line in text.split("\n")]
     kept = [line for line in lines if not line.strip() or re.search(r"[A-Za-z]", line)]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip(), changed

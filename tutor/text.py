@@ -183,7 +183,7 @@ def study_time(weeks: float) -> str:
     if weeks < 1:
         days = max(1, round(weeks * 7))
         return f"about {days} day{'s' if days != 1 else ''}"
-    weeks = max(1.0, round(weeks * 2) / 2)
+    weeks = round(weeks * 2) / 2
     return f"about {weeks:g} week{'s' if weeks != 1 else ''}"
 
 
