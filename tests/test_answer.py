@@ -230,6 +230,32 @@ def test_a_sentence_cited_to_the_wrong_source_is_recited_not_withdrawn(fake_tuto
     assert invented.ask("Which papers should I read in stage 3?").withdrawn
 
 
+def test_a_sentence_the_model_left_unmarked_is_served_with_its_backer_s_marker(fake_tutor):
+    """Read in session 29: the packaged model marked 2 of the 114 claims served in full run 14,
+    so "How long is stage 1 and what's its milestone?" was served with a source list and no
+    marker beside either sentence."""
+    q = "How long is stage 1 and what's its milestone?"
+    numbers = {}
+
+    def reply(messages):
+        shown = re.split(r"^\[(\d+)\] ", messages[-1]["content"], flags=re.M)
+        numbers["milestone"] = next(int(n) for n, body in zip(shown[1::2], shown[2::2])
+                                    if "Random Forest" in body)
+        return ("Stage 1 lasts 8 weeks.\nIts milestone:\n- Build and evaluate several classical models, including "
+                "a Random Forest and an SVM, on real data sets and reach competitive, Kaggle-style results\n\n"
+                "The Pope awards each graduate a medal.")
+
+    answer = fake_tutor(reply).ask(q)
+    served = answer.answer.splitlines()
+    assert re.fullmatch(r"Stage 1 lasts 8 weeks \[\d\]\.", served[0]), served
+    assert served[1] == "Its milestone:" and served[2].endswith(f"Kaggle-style results [{numbers['milestone']}]"), (served, answer.held_back)  # a list item, no stop
+    assert answer.held_back == ("The Pope awards each graduate a medal.",)
+    # every marker names a cited source, and every sentence served carries one, except the
+    # line that introduces the list
+    assert {int(n) for n in re.findall(r"\[(\d)\]", answer.answer)} == {c.n for c in answer.citations}
+    assert [s for s in served if s.strip() and not re.search(r"\[\d\]", s)] == ["Its milestone:"]
+
+
 def test_the_length_of_a_stage_is_served_and_a_wrong_length_is_not(fake_tutor):
     """The issue's first report: "How long is stage 1 and what's its milestone?". The packaged
     model's reply "Stage 1 lasts 8 weeks." was held back (0.49: no source says "lasts"), and
