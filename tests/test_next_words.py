@@ -164,3 +164,22 @@ def test_each_step_gets_its_entry_shown_and_cited(fake_tutor, question):
     answer = events[-1][1]
     assert len(steps) == 3 and {s.split("#")[0] for s in answer.sources} >= steps
     assert {c.chunk_id.split("#")[0] for c in answer.citations} >= steps, answer.answer
+
+
+def test_each_step_s_time_cites_that_step_not_the_first(fake_tutor):
+    """Session 29, once unmarked sentences got their backer's marker: the packaged model
+    copies the steps as written and marks nothing, and "It takes about 2 days at your pace."
+    after each step is backed by the first step's fact as well as its own, so all three cited
+    scikit-learn. A sentence keeps to the source of the sentence before it when that backs it."""
+    def explain(messages):
+        return " ".join(f"Study {name} next, because {why}. It takes {time} at your pace."
+                        for name, time, why in chosen_steps(messages))
+
+    events = list(fake_tutor(explain).events("im done with random forests and SVMs, whats my next step?"))
+    answer = events[-1][1]
+    number = {c.chunk_id.split("#")[0]: c.n for c in answer.citations}
+    pairs = re.findall(r"Study (.+?) next, .*?\[(\d)\]\. It takes about .+? at your pace \[(\d)\]\.", answer.answer)
+    steps = [s["concept"] for s in events[0][1]["next"]["next"]]
+    assert len(pairs) == len(steps) >= 2, answer.answer
+    for (name, step_marker, time_marker), concept in zip(pairs, steps):
+        assert step_marker == time_marker == str(number[f"concept-{concept}"]), answer.answer

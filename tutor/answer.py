@@ -94,26 +94,6 @@ def _first_source_of_each_doc(prepared: Prepared) -> dict[str, int]:
     return by_doc
 
 
-def _recited(text: str, scored: Sequence, by_id: dict[str, int]) -> str:
-    """Each supported sentence ends with the marker of a source that backs it (tutor/support.py
-    finds it), so the citation a learner follows holds the sentence. One the model left
-    unmarked gets it: the packaged model marks almost none (2 of 114 served claims in full
-    run 14), so the widget showed sources under answers but none beside a sentence. One whose
-    markers name none of its backers ("[2]" for what [3] says) gets the backer's instead."""
-    backer = {s.sentence: by_id[s.chunk_id] for s in scored if s.supported and s.chunk_id in by_id}
-    for sentence in sentences(text):
-        n, found = backer.get(strip_markers(sentence)), markers(sentence)
-        if n is None or n in found or sentence.endswith(":"):  # a line that introduces a list
-            continue
-        if found:
-            first = iter([f" [{n}]"])
-            marked = MARKER.sub(lambda _: next(first, ""), sentence)
-        else:  # before the closing stop, where the model puts its own: "... 8 weeks [1]."
-            marked = _CLOSING_STOP.sub(lambda m: f" [{n}]{m.group(0)}", sentence, count=1)
-        text = text.replace(sentence, marked, 1)
-    return text
-
-
 @dataclass
 class Turn:
     role: str  # "user" | "assistant"
@@ -276,7 +256,7 @@ class Tutor:
         # it is about, so a sentence only the fact backs cites that entry
         by_doc = _first_source_of_each_doc(prepared)
         by_id |= {f.id: by_doc[f.doc_id] for f in prepared.facts if f.doc_id in by_doc}
-        text = _recited(text, scored, by_id)
+        text = self._marked(text, scored, prepared, by_id)
         added = replaced = ()
         if not refused:  # (not beside the model's own "the material does not cover this")
             text, scored, added, replaced = self._completed(prepared, text, scored)
@@ -291,6 +271,40 @@ class Tutor:
         return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
                       timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources),
                       facts=tuple(prepared.facts), added=added)
+
+    def _marked(self, text: str, scored: Sequence, prepared: Prepared, by_id: dict[str, int]) -> str:
+        """Each supported sentence ends with the marker of a source that backs it (tutor/support.py
+        finds it), so the citation a learner follows holds the sentence. One the model left
+        unmarked gets one: the packaged model marks almost none (2 of 114 served claims in full
+        run 14), so the widget showed sources under answers but none beside a sentence. It keeps
+        to the previous sentence's source when that backs it too: "what next" says "It takes
+        about 2 days at your pace." after each step, and the first step backs all three. One
+        whose markers name none of its backers ("[2]" for what [3] says) gets the backer's."""
+        backer = {s.sentence: by_id[s.chunk_id] for s in scored if s.supported and s.chunk_id in by_id}
+        previous = None
+        for sentence in sentences(text):
+            n, found = backer.get(strip_markers(sentence)), markers(sentence)
+            if n is not None and not found and previous not in (None, n) \
+                    and self._backs(sentence, previous, prepared, by_id):
+                n = previous
+            previous = found[-1] if found else n
+            if n is None or n in found or sentence.endswith(":"):  # a line that introduces a list
+                continue
+            if found:
+                first = iter([f" [{n}]"])
+                marked = MARKER.sub(lambda _: next(first, ""), sentence)
+            else:  # before the closing stop, where the model puts its own: "... 8 weeks [1]."
+                marked = _CLOSING_STOP.sub(lambda m: f" [{n}]{m.group(0)}", sentence, count=1)
+            text = text.replace(sentence, marked, 1)
+        return text
+
+    def _backs(self, sentence: str, n: int, prepared: Prepared, by_id: dict[str, int]) -> bool:
+        """Whether source `n`, with the computed facts cited through it, supports `sentence`."""
+        if not 1 <= n <= len(prepared.sources):
+            return False
+        facts = [f for f in prepared.facts if by_id.get(f.id) == n]
+        checked = self.scorer.score_sentences(strip_markers(sentence), [prepared.sources[n - 1].chunk], facts)
+        return bool(checked) and all(c.supported for c in checked)
 
     def _completed(self, prepared: Prepared, text: str, scored: list
                    ) -> tuple[str, list, tuple[str, ...], tuple[str, ...]]:
