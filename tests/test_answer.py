@@ -397,3 +397,19 @@ def test_an_answer_that_names_the_whole_asked_for_list_gets_nothing_added(fake_t
     # nor is the list added beside the model's own refusal
     declined = fake_tutor(lambda m: "The roadmap material does not cover this.").ask("Which resources for stage 3?")
     assert declined.refused and declined.added == () and "lists" not in declined.answer
+
+
+def test_a_citation_is_titled_as_the_prompt_headed_its_source(fake_tutor):
+    """Session 29's screenshot: two sources of one stage were both titled "Stage 1:
+    Foundations and Classical Machine Learning — Stage 1 (...): goal" and "...: milestone",
+    and the widget's two-line chips cut both to the same "Stage 1: Foundations and Classical
+    Machine Learning — Stage 1…". A citation now carries the short heading the prompt gave its
+    source, which names the section."""
+    q = "How long is stage 1 and what's its milestone?"
+    answer = fake_tutor(lambda m: "Stage 1 lasts 8 weeks. The milestone is to build and evaluate several classical "
+                        "models, including a Random Forest and an SVM, on real data sets.").ask(q)
+    headings = {s.id: s.heading for s in fake_tutor().prepare(q).sources}
+    assert len(answer.citations) >= 2, answer.answer
+    assert all(c.title == headings[c.chunk_id] for c in answer.citations)
+    assert len({c.title for c in answer.citations}) == len(answer.citations)
+    assert any(c.title.endswith(": milestone") for c in answer.citations), answer.citations

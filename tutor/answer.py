@@ -266,7 +266,7 @@ class Tutor:
         # lines is not found in the text to be marked)
         cited |= {by_id[s.chunk_id] for s in scored if s.supported and s.chunk_id in by_id}
         cited |= self._named_steps(prepared, scored, by_doc)
-        citations = tuple(Citation(n, s.id, s.title, s.chunk.source, s.chunk.stage)
+        citations = tuple(Citation(n, s.id, s.heading, s.chunk.source, s.chunk.stage)
                           for n, s in enumerate(prepared.sources, 1) if n in cited)
         return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
                       timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources),

@@ -124,10 +124,6 @@ class Source:
     def id(self) -> str:
         return self.chunk.id
 
-    @property
-    def title(self) -> str:
-        return self.chunk.title
-
 
 @dataclass
 class Prepared:

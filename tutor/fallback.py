@@ -56,7 +56,7 @@ def retrieval_only(tutor: Tutor, message: str, history: Sequence[Turn] = (), *, 
         answer = Answer.refusal(tutor.refusal_text(prepared.question), tutor.llm.name, prepared.question, timings)
     else:
         text = "\n\n".join([NOTICE] + [f"[{n}] {s.heading}: {s.text}" for n, s in enumerate(prepared.sources, 1)])
-        citations = tuple(Citation(n, s.id, s.title, s.chunk.source, s.chunk.stage)
+        citations = tuple(Citation(n, s.id, s.heading, s.chunk.source, s.chunk.stage)
                           for n, s in enumerate(prepared.sources, 1))
         # support 0: nothing was written, so nothing was checked; the passages are quoted
         answer = Answer(text, citations, False, 0.0, tutor.llm.name, prepared.question, timings,

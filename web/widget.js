@@ -317,7 +317,7 @@
     "a.chip:hover { border-color: var(--accent); }",
     ".chip-n { display: grid; place-items: center; min-width: 20px; height: 20px; border-radius: 50%; font-weight: 650; font-size: 11px;",
     "  color: var(--accent); background: color-mix(in srgb, var(--accent) 12%, #fff); }",
-    ".chip-title { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }",
+    ".chip-title { display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }",
     ".chip-stage { color: var(--muted); white-space: nowrap; }",
     // quiz card
     ".quiz { display: flex; flex-direction: column; gap: 10px; margin-top: 6px; }",
