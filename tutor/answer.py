@@ -287,7 +287,7 @@ class Tutor:
             if n is not None and not found and previous not in (None, n) \
                     and self._backs(sentence, previous, prepared, by_id):
                 n = previous
-            previous = found[-1] if found else n
+            previous = n if n is not None else (found[-1] if found else None)  # the marker it ends with
             if n is None or n in found or sentence.endswith(":"):  # a line that introduces a list
                 continue
             if found:
