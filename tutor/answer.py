@@ -32,6 +32,7 @@ from tutor.index import LoadedIndex
 from tutor.llm import LLM
 from tutor.llm.base import Cancel
 from tutor.guard import load_canary
+from tutor.pace import misstated_pace, pace_facts, with_pace_facts
 from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
@@ -168,6 +169,9 @@ class Tutor:
         refused = self.gate.refuses(question, hits)
         sources = [] if refused else self.select(hits, qv, question)
         facts = weeks_facts(counted, self.roadmap) if counted and not refused else []
+        # "I only have 5 hours a week, how long will the roadmap take me?": the calendar at
+        # those hours, computed (tutor/pace.py) and shown to the model with the source it cites
+        facts += pace_facts(question, self.roadmap, sources) if self.roadmap is not None and sources else []
         return Prepared(question, hits, sources, refused, timings, facts)
 
     @cached_property
@@ -215,12 +219,14 @@ class Tutor:
         # scored against the whole chunks, not only the sentences the prompt showed
         scored = self.scorer.score_sentences(text, [s.chunk for s in prepared.sources], prepared.facts)
         timings["support"] = time.perf_counter() - t
-        if self.roadmap is not None and (asked := weeks_asked(prepared.question)):
-            # asked about week 3, "the first two weeks of the roadmap" reads as backed: its
-            # words are in the plan item (tutor/spans.py). Halved, as the scorer halves a
-            # sentence with a number its sources do not state.
-            scored = [replace(s, score=round(s.score / 2, 4), supported=s.score / 2 >= self.scorer.threshold)
-                      if misplaced_ordinal(s.sentence, asked, self.roadmap) else s for s in scored]
+        asked = weeks_asked(prepared.question) if self.roadmap is not None else set()
+        # Halved, as the scorer halves a sentence with a number its sources do not state:
+        # asked about week 3, "the first two weeks of the roadmap" reads as backed, its words
+        # being in the plan item (tutor/spans.py); and "At 5 hours a week, the roadmap takes
+        # about 36 weeks", its numbers in the sources and the computed calendar (tutor/pace.py)
+        scored = [replace(s, score=round(s.score / 2, 4), supported=s.score / 2 >= self.scorer.threshold)
+                  if asked and misplaced_ordinal(s.sentence, asked, self.roadmap)
+                  or misstated_pace(s.sentence, prepared.facts) else s for s in scored]
         draft_support = _share_supported(_claims(text, scored))
         hold_back = self.settings.hold_back_unsupported
         if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):
@@ -404,7 +410,7 @@ class Tutor:
         """The answer prompt: the sources and the question as the model reads it best
         (`prompt_question`)."""
         return self.prompts.messages("answer", question=prompt_question(prepared.question),
-                                     sources=prepared.sources)
+                                     sources=with_pace_facts(prepared.sources, prepared.facts))
 
     def reply(self, prepared: Prepared, messages: list[dict], *, started: float, timings: dict | None = None,
               cancel: Cancel | None = None) -> Iterator[Event]:
