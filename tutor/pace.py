@@ -6,13 +6,14 @@ answer to what was asked. The material plans every stage at 15-20 hours a week
 (corpus/roadmap.yaml), and its FAQ says to stretch the calendar with fewer hours rather than
 skip material; the stretched calendar is arithmetic, so it is computed here and given to the
 model and the support check as a fact (as "what next" gives its computed steps,
-tutor/coach.py), not left to a 1.5B model's sums.
+tutor/coach.py), not left to a 1.5B model's sums. The model reads it first in the source it
+is cited to; a sentence that gets it wrong in numbers the sources all hold ("At 5 hours a
+week, the roadmap takes about 36 weeks") is held back like an unsupported one.
 """
 
 from __future__ import annotations
 
 import re
-
 from dataclasses import replace
 
 from tutor.context import Source
