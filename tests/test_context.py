@@ -498,3 +498,23 @@ def test_a_list_item_named_with_hyphens_is_not_left_out():
     assert left_out(items, answer) == []
     assert left_out(items, "It lists the Illustrated Transformer.") == items[:1]
 
+
+
+@pytest.mark.parametrize("question", ["which track should I choose?", "how do I choose between the tracks?",
+                                      "what track is best for me?"])
+def test_a_choice_among_the_tracks_is_routed_to_the_faq_on_choosing(fake_tutor, question):
+    """Session 29's reading: "which track should I choose?" ranked that FAQ 13th, under the
+    track pages, and was answered with the research track alone; "what track is best for me?"
+    was withdrawn."""
+    hits = fake_tutor().retriever.search(question, 4)
+    assert [h.chunk.id for h in hits[:2]] == ["faq-which-track#0", "faq-which-track#1"] and hits[0].routed
+
+
+@pytest.mark.parametrize("question", ["which track is right for an applied scientist?",
+                                      "what does the research track focus on?",
+                                      "What should I track during training?"])
+def test_other_track_questions_are_not_routed_there(fake_tutor, question):
+    """A role the track is chosen for is the career page's to answer (gold a-career-08, which
+    session 27's wider routing lost); a named track is routed to its own sections."""
+    hits = fake_tutor().retriever.search(question, 4)
+    assert not any(h.chunk.doc_id == "faq-which-track" and h.routed for h in hits)

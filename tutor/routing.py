@@ -18,6 +18,9 @@ An entry is named as learners name it: a stage by number, ordinal or a week insi
 a quarter as "Q1", a track as "research track", a specialisation by its name beside the word
 "specialisation". Cue words are compared by stem (text.stem).
 
+A question choosing among the tracks without naming one ("which track should I choose?") gets
+the FAQ whose title names the tracks; ranked by words, the track pages came first.
+
 A concept is named by its page's title or id ("CNNs", "transfer learning"); a question on
 what comes before or after one, with no stage named, gets the concept's page first, whose
 links line says both.
@@ -86,6 +89,11 @@ _SPECIALISATION = re.compile(r"\bspeciali[sz]ation", re.I)
 # when a concept comes is answered by its stage's week plan, which the concept's own page does
 # not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
 # tokenizer when fine-tuning" asks no time.
+# "which track should I choose?", "how do I choose between the tracks?", "what track is best
+# for me?": a choice among the tracks, answered by the FAQ whose title names them
+_CHOOSES_TRACK = re.compile(r"\b(?:which|what)\b[^?.]*?\btracks?\b[^?.]*?\b(?:choose|pick|follow|take|go\s+for|"
+                            r"(?:best|right)\s+for\s+me|suits?\s+me)\b|\bchoose\s+(?:between\s+|among\s+)?"
+                            r"(?:the\s+)?tracks\b", re.I)
 _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) weeks?\b", re.I)
 
 
@@ -186,6 +194,10 @@ class Router:
         self.concept_stage: dict[str, int] = {}
         self.concept_pages: dict[str, int] = {}  # concept page doc id -> its first chunk
         self.stage_names: dict[int, re.Pattern] = {}  # stage -> how a question names it by title
+        track_words = {c.title.split()[0].lower() for c in chunks if entry_kind(c.doc_id, c.kind) == "track"}
+        # the FAQ on choosing a track: its title names the word "track" and two tracks or more
+        self.track_choice = [i for i, c in enumerate(chunks) if c.kind == "faq" and re.search(
+            r"\btrack", (t := c.title.partition(" — ")[0].lower())) and len(track_words & set(words(t))) >= 2]
         for i, c in enumerate(chunks):
             doc_title, _, section = c.title.partition(" — ")
             if c.doc_id.startswith("concept-") and c.stage is not None:
@@ -254,6 +266,12 @@ class Router:
         if len(stages) > 1 and (concepts := named_in(question, self.concept_names)):
             found = [self.concept_pages[d] for d in concepts] + found
         named = self.entries_named(question)
+        if not named and _CHOOSES_TRACK.search(question):
+            # it ranked 13th, under the track pages (which say what each track emphasises, not
+            # how to choose): "which track should I choose?" was answered with the research
+            # track alone. Not when a track is named, nor a role it is chosen for ("which track
+            # is right for an applied scientist?": the career page says).
+            found += self.track_choice
         for doc in named:
             rest = self.names[doc].sub(" ", question)  # "reinforcement learning" is not the cue "learn"
             # one entry named with no section's cue is asked about as a whole: "What's in Q1 of
