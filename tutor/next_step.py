@@ -21,7 +21,8 @@ from __future__ import annotations
 from tutor.roadmap import Roadmap
 from tutor.types import PaperRef, Recommendation, Step
 
-ROADMAP_HOURS_PER_WEEK = 17.5
+PLANNED_HOURS = (15, 20)  # a week of the roadmap, as corpus/roadmap.yaml's duration states it
+ROADMAP_HOURS_PER_WEEK = sum(PLANNED_HOURS) / 2
 TRACK_FOCUS = {
     # what each track's month plan emphasises (corpus/roadmap.yaml, tracks)
     "industry": {"pytorch", "model-serving", "docker", "mlops", "experiment-tracking", "ml-pipelines",
@@ -52,7 +53,7 @@ def recommend(roadmap: Roadmap, done: set[str], started: set[str], track: str, h
 
     def weeks_per_concept(stage_id: int) -> float:
         stage = roadmap.stage_by_id[stage_id]
-        return (stage.weeks[1] - stage.weeks[0] + 1) / max(per_stage[stage_id], 1) * pace
+        return stage.length / max(per_stage[stage_id], 1) * pace
 
     # Stay within the earliest unfinished stage: later stages wait, even when a few of
     # their concepts only need stage-1 prerequisites.

@@ -17,11 +17,11 @@ import re
 from dataclasses import replace
 
 from tutor.context import Source
+from tutor.next_step import PLANNED_HOURS
 from tutor.retrieve import stages_named
 from tutor.roadmap import Roadmap
 from tutor.types import Chunk
 
-PLANNED_HOURS = (15, 20)  # a week of the roadmap, as corpus/roadmap.yaml's duration states it
 WEEKS_A_MONTH = 52 / 12
 HOURS_FAQ = "faq-hours-per-week"  # the FAQ on weekly hours: what a whole-roadmap fact cites
 FACT_ID = "pace#0"
@@ -51,7 +51,7 @@ def pace_facts(question: str, roadmap: Roadmap, sources: list[Source]) -> list[C
     named = stages_named(question, roadmap.stages[-1].id) & set(roadmap.stage_by_id)
     if len(named) == 1:
         stage = roadmap.stage_by_id[named.pop()]
-        weeks, what, doc = stage.weeks[1] - stage.weeks[0] + 1, f"stage {stage.id}", f"stage-{stage.id}"
+        weeks, what, doc = stage.length, f"stage {stage.id}", f"stage-{stage.id}"
     else:
         weeks, what, doc = roadmap.stages[-1].weeks[1] - roadmap.stages[0].weeks[0] + 1, "the whole roadmap", HOURS_FAQ
     shown = [s.chunk.doc_id for s in sources]

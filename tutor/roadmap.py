@@ -45,6 +45,11 @@ class Stage(_Strict):
     week_plan: list[WeekBlock] = []
     resources: list[Resource] = []
 
+    @property
+    def length(self) -> int:
+        """Its weeks counted: weeks 9-16 are 8."""
+        return self.weeks[1] - self.weeks[0] + 1
+
 
 class Concept(_Strict):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")

@@ -85,15 +85,15 @@ _ASKS_WHO_OR_WHEN = re.compile(r"\bwho\b|\bwhen (?:was|were|did)\b", re.I)
 _STAGE_TITLE = re.compile(r"^Stage (\d+) \(([^)]*?),?\s*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
 _STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
 _SPECIALISATION = re.compile(r"\bspeciali[sz]ation", re.I)
-# "when do we get to transfer learning?", "which weeks cover clustering and PCA?": a question on
-# when a concept comes is answered by its stage's week plan, which the concept's own page does
-# not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
-# tokenizer when fine-tuning" asks no time.
 # "which track should I choose?", "how do I choose between the tracks?", "what track is best
 # for me?": a choice among the tracks, answered by the FAQ whose title names them
 _CHOOSES_TRACK = re.compile(r"\b(?:which|what)\b[^?.]*?\btracks?\b[^?.]*?\b(?:choose|pick|follow|take|go\s+for|"
                             r"(?:best|right)\s+for\s+me|suits?\s+me)\b|\bchoose\s+(?:between\s+|among\s+)?"
                             r"(?:the\s+)?tracks\b", re.I)
+# "when do we get to transfer learning?", "which weeks cover clustering and PCA?": a question on
+# when a concept comes is answered by its stage's week plan, which the concept's own page does
+# not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
+# tokenizer when fine-tuning" asks no time.
 _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) weeks?\b", re.I)
 
 

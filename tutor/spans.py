@@ -47,11 +47,9 @@ def stage_without_weeks(text: str, roadmap: Roadmap) -> Stage | None:
     if len(named) != 1:
         return None
     stage = roadmap.stage_by_id[named.pop()]
-    first, last = stage.weeks
-    if (first, last) in week_spans(text):
+    if stage.weeks in week_spans(text):
         return None
-    length = last - first + 1
-    said = number_forms(str(length))
+    said = number_forms(str(stage.length))
     return stage if re.search(rf"\b(?:{'|'.join(said)})[ -]weeks?\b", text, re.I) else None
 
 
