@@ -86,12 +86,14 @@ def test_training_on_a_small_seeded_sample_reproduces_the_same_file(embedder, tm
     assert GroundingModel.load(out).use == runs[0].use
 
 
-def test_the_checker_beats_the_scorer_on_the_dev_split(check):
-    """Computed here, on the labels' dev split (where the checker's threshold was set):
-    at least as good as the scorer at its shipped threshold and at its own best dev threshold."""
+def test_the_check_that_serves_is_the_better_one_on_the_dev_split(check):
+    """Computed here, on the labels' dev split (where both thresholds were set). The trained
+    check beat the scorer on dev until session 30 (0.829 against 0.792) and lost on test
+    (0.743 against 0.818); since the scorer holds back copies turned round
+    (tutor/contradiction.py) it is the better of the two on dev as well, so it alone serves.
+    If the trained check comes out ahead again, this fails and says to reconsider."""
     ours = check["checker"]["balanced_accuracy"]["dev"]
-    assert ours >= check["scorer"]["balanced_accuracy"]["dev"]
-    assert ours >= check["scorer"]["dev_calibrated_balanced_accuracy"]["dev"]
+    assert check["scorer"]["balanced_accuracy"]["dev"] >= ours
     assert check["counts"]["dev"]["supported"] > 50 and check["counts"]["dev"]["unsupported"] > 50
     assert check["counts"]["test"]["supported"] > 50 and check["counts"]["test"]["unsupported"] > 50
 
@@ -104,8 +106,6 @@ def test_the_runner_labels_get_their_split_from_the_file():
 @pytest.mark.parametrize("sentence", [
     "In months 5-6 of the industry track you build two production projects.",  # months 3-4
     "The freelance track spends months 1-2 setting up service offerings on Fiverr or Upwork.",  # months 3-4
-    "You need calculus and prior ML experience before week 1 of Roadmap A.",  # "You do not need"
-    "In the original GAN paper, the generator is trained with Markov chain sampling.",  # "no Markov chains"
 ])
 def test_word_sharing_wrong_claims_are_rejected_where_the_scorer_accepts_them(sentence, checker, scorer):
     labels = [lab for lab in load_split_labels() if lab["sentence"] == sentence]
@@ -114,6 +114,20 @@ def test_word_sharing_wrong_claims_are_rejected_where_the_scorer_accepts_them(se
     [ours] = label_scores(checker, labels)
     assert theirs >= SUPPORT_THRESHOLD  # the scorer serves it: its words and numbers are in the passage
     assert ours < checker.threshold
+
+
+@pytest.mark.parametrize("sentence", [
+    "You need calculus and prior ML experience before week 1 of Roadmap A.",  # "You do not need"
+    "In the original GAN paper, the generator is trained with Markov chain sampling.",  # "no Markov chains"
+])
+def test_a_dropped_negation_is_rejected_by_both(sentence, checker, scorer):
+    """The scorer served these until session 30; it now reads the negation they drop
+    (tutor/contradiction.py), as the trained check did."""
+    labels = [lab for lab in load_split_labels() if lab["sentence"] == sentence]
+    assert len(labels) == 1 and not labels[0]["supported"]
+    [theirs] = label_scores(scorer, labels)
+    [ours] = label_scores(checker, labels)
+    assert theirs < SUPPORT_THRESHOLD and ours < checker.threshold
 
 
 def test_the_scorer_reads_numbers_written_as_words(scorer):

@@ -29,6 +29,7 @@ import numpy as np
 
 from tutor.calibration import calibrated
 from tutor.context import heading
+from tutor.contradiction import contradiction
 from tutor.embed import Embedder
 from tutor.form import untied
 from tutor.sentence_vectors import SentenceVectors
@@ -85,7 +86,10 @@ def missing_names(sentence: str, source: str) -> list[str]:
     missing = []
     for name in names(sentence, labels=True):
         bare = singular(name)
-        if not ({name, bare} & initials or stem(name) in stems or re.search(rf"\b{re.escape(bare)}", source)):
+        # a prefix holds ("LSTM" in "lstms"), but a letter only as a word: "option D" is not
+        # held by "deep"
+        whole = r"\b" if len(bare) == 1 else ""
+        if not ({name, bare} & initials or stem(name) in stems or re.search(rf"\b{re.escape(bare)}{whole}", source)):
             missing.append(name)
     return missing
 
@@ -216,6 +220,6 @@ class SupportScorer:
         # "trained on a single GPU" where the source says "two GPUs": number words count too
         stated = set(numbers_in(where)) | plan_item_numbers(where)
         facts_ok = (all(n in stated for n in numbers_in(sentence, claim=True)) and not missing_names(sentence, where)
-                    and not condition_unstated(sentence, source_texts))
+                    and not condition_unstated(sentence, source_texts) and not contradiction(sentence, source_texts))
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage
         return score if facts_ok else score / 2

@@ -1,0 +1,82 @@
+"""Claims in the source's words that say its opposite (tutor/contradiction.py), and the
+support scorer holding them back where it served them before."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.contradiction import contradiction
+from tutor.sentence_vectors import SentenceVectors
+from tutor.support import SupportScorer, missing_names
+from tutor.types import Chunk
+
+DROPOUT = ("Dropout is a regularisation technique that randomly switches off a fraction of a neural network's "
+           "units during each training step, so the network cannot rely on any single unit. At inference time "
+           "dropout is turned off. It reduces overfitting, especially in large fully connected layers.")
+ACTOR_CRITIC = ("Actor-critic methods combine a policy network (the actor) with a value network (the critic) that "
+                "judges the actor's choices, reducing the variance of policy gradients.")
+RAG = ("RAG grounds answers in private or recent data without retraining the model, and makes them citable.")
+GAN = ("Earlier approaches needed intractable probability calculations or Markov chain sampling, which made them "
+       "slow and hard to scale, even though discriminative deep networks were already working well.")
+T5 = "Scaling up to 11 billion parameters, T5 reached state-of-the-art results on GLUE and SQuAD."
+TRANSFORMER = ("RNNs and LSTMs process tokens one after another, which prevents parallel training within a "
+               "sequence and makes long-range dependencies hard to learn.")
+RESEARCH = ("Novelty means knowing the literature well enough to see what has not been done; following NeurIPS, "
+            "ICML and arXiv digests keeps you current.")
+
+
+@pytest.mark.parametrize("claim, source, kind", [
+    ("Dropout stays switched on at inference time.", DROPOUT, "antonym"),  # "on" where it says "off"
+    ("Actor-critic methods increase the variance of policy gradients.", ACTOR_CRITIC, "antonym"),
+    ("The GAN paper showed that discriminative networks did not work well.", GAN, "negation added"),
+    ("RAG grounds answers in private data by retraining the model on it.", RAG, "negation dropped"),
+    ("Scaling up to 11 million parameters, T5 reached state-of-the-art results on GLUE.", T5, "scale"),
+])
+def test_a_copy_turned_round_is_a_contradiction(claim, source, kind):
+    assert contradiction(claim, [source]).startswith(kind)
+
+
+@pytest.mark.parametrize("claim, source", [
+    ("At inference time dropout is turned off.", DROPOUT),
+    ("Dropout reduces overfitting in large fully connected layers.", DROPOUT),
+    ("Actor-critic methods reduce the variance of policy gradients.", ACTOR_CRITIC),
+    ("RAG grounds answers in private data without retraining the model.", RAG),
+    ("T5 scaled up to 11 billion parameters.", T5),
+    # a denial said with a verb ("prevents") may be paraphrased with "cannot"
+    ("Because RNNs read tokens one at a time, training cannot be parallelised within a sequence.", TRANSFORMER),
+    # a negation's words end at its clause: "not been done; following NeurIPS" denies no following
+    ("Following NeurIPS, ICML and arXiv digests keeps you current with the literature.", RESEARCH),
+    # nothing aligned: the claim shares too little with the source to be read against it
+    ("Kaggle competitions are never required.", DROPOUT),
+])
+def test_a_faithful_claim_is_no_contradiction(claim, source):
+    assert contradiction(claim, [source]) == ""
+
+
+def test_a_word_said_elsewhere_in_the_sources_is_no_antonym():
+    """"more" is said by another sentence of the sources: the claim may have it from there."""
+    sources = ["Boosting fits trees one after another, each correcting the errors of the last.",
+               "Boosting usually needs more tuning than a Random Forest."]
+    assert contradiction("Boosting needs more tuning and fits trees one after another.", sources) == ""
+
+
+def test_a_one_letter_name_must_be_a_word_of_the_source():
+    """"option D" was held by "deep" (a name matched as a prefix): run the check on a letter."""
+    source = "The computer vision specialisation is option B of Roadmap B's Q4 and builds on deep learning."
+    assert missing_names("The computer vision specialisation is option D of Roadmap B's Q4.", source) == ["d"]
+    assert missing_names("The computer vision specialisation is option B of Roadmap B's Q4.", source) == []
+
+
+@pytest.fixture(scope="module")
+def scorer(embedder):
+    return SupportScorer(embedder, SentenceVectors(embedder))
+
+
+def test_the_scorer_holds_back_a_contradiction_it_served(scorer):
+    """Both sentences share the source's words and meaning to the embedder: the copy turned
+    round scored 0.84 before, and is now halved below the threshold."""
+    chunk = Chunk("concept-dropout#0", "concept-dropout", DROPOUT, "Dropout", "concept", "t")
+    [right] = scorer.score_sentences("At inference time dropout is turned off [1].", [chunk])
+    [wrong] = scorer.score_sentences("Dropout stays switched on at inference time [1].", [chunk])
+    assert right.supported and not wrong.supported, (right, wrong)
+    assert wrong.score < right.score / 1.5
