@@ -73,7 +73,7 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
         return "negation added"
     if not NEGATION.search(sentence):
         for text, _ in aligned:
-            if dropped := _negated_copy(claim, text):
+            if dropped := negated_copy(claim, text):
                 return f"negation dropped: {dropped}"
     return _rescaled(sentence, " ".join(source_texts))
 
@@ -86,7 +86,7 @@ def _aligned(claim: frozenset[str], source_texts: list[str]) -> list[tuple[str, 
     return [(text, stems) for n, text, stems in scored if n == top] if top >= _MIN_SHARED else []
 
 
-def _negated_copy(claim: frozenset[str], source_sentence: str) -> str:
+def negated_copy(claim: frozenset[str], source_sentence: str) -> str:
     """The words after a negation of `source_sentence` that the claim repeats without it
     (two of the three content words that follow, or the one when only one does)."""
     for m in NEGATION.finditer(source_sentence):

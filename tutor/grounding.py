@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tutor.contradiction import OPPOSITES, negated_copy
 from tutor.embed import Embedder
 from tutor.sentence_vectors import SentenceVectors
 from tutor.support import is_claim
@@ -59,10 +60,7 @@ _KINDS = {"stage": "stage", "stages": "stage", "week": "week", "weeks": "week", 
 _ANCHOR = re.compile(r"\b(stages?|weeks?|months?|quarter|option)\s+(\d+(?:\s*(?:-|to|and)\s*\d+)?|[a-d]\b)"
                      r"|\bq([1-4])\b"
                      r"|\b(first|second|third|fourth|fifth|sixth)\s+(stage|quarter|month|week)", re.I)
-_DIRECTIONS = (("before", "after"), ("more", "fewer"), ("more", "less"), ("increase", "reduce"),
-               ("increases", "reduces"), ("higher", "lower"), ("larger", "smaller"),
-               ("faster", "slower"), ("first", "last"), ("earlier", "later"), ("deeper", "shallower"),
-               ("add", "remove"), ("adds", "removes"), ("added", "removed"), ("symmetric", "asymmetric"))
+
 
 
 def anchors(text: str) -> set[tuple[str, str]]:
@@ -106,13 +104,11 @@ def _content(text: str) -> list[str]:
     return [t for t in terms(text) if len(t) > 2 and not t.isdigit()]
 
 
-def _direction_flip(sentence_words: set[str], best_words: set[str], source_words: set[str]) -> float:
-    """A direction word in the sentence whose opposite the best sentences use instead."""
-    for a, b in _DIRECTIONS:
-        for mine, other in ((a, b), (b, a)):
-            if mine in sentence_words and mine not in best_words and other in best_words:
-                return 1.0
-    return 0.0
+def _direction_flip(sentence_words: set[str], best_words: set[str]) -> float:
+    """A word of the sentence whose opposite (tutor/contradiction.py) the best sentences use
+    instead."""
+    mine, best = {stem(w) for w in sentence_words}, {stem(w) for w in best_words}
+    return float(any(OPPOSITES.get(w, set()) & best - mine for w in mine - best))
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -161,12 +157,7 @@ def negation_mismatch(sentence: str, best: str, top: str) -> float:
     words that follow a negation in its best-matching sentence without the negation."""
     if NEGATION.search(sentence):
         return float(not NEGATION.search(best))
-    mine = {stem(t) for t in terms(sentence)}
-    for m in NEGATION.finditer(top):
-        after = [stem(t) for t in terms(top[m.end():])[:3] if len(t) > 2]
-        if after and sum(a in mine for a in after) / len(after) >= 2 / 3:
-            return 1.0
-    return 0.0
+    return float(bool(negated_copy({stem(t) for t in terms(sentence)}, top)))
 
 
 @dataclass
@@ -233,7 +224,7 @@ def features(sentence: str, vec: np.ndarray, src: Sources) -> np.ndarray:
     name_missing = sum(not (set(words(x)) <= src.words) for x in mentioned) / len(mentioned) if mentioned else 0.0
 
     neg_mismatch = negation_mismatch(sentence, best, src.sentences[int(order[0])] if src.sentences else "")
-    flip = _direction_flip(set(words(sentence)), set(words(best)), src.words)
+    flip = _direction_flip(set(words(sentence)), set(words(best)))
     return np.array([
         max_cos, top2, mean_cos, stem_cov, exact_cov, best_cov, pair_cov,
         math.log1p(new_terms), math.log1p(len(content)), float(bool(numbers)), num_missing, num_missing_best,
