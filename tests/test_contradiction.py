@@ -53,6 +53,18 @@ def test_a_faithful_claim_is_no_contradiction(claim, source):
     assert contradiction(claim, [source]) == ""
 
 
+def test_a_comparison_and_a_scale_between_two_ends_are_no_contradiction():
+    """Served and true, flagged by a first lexicon (runs 11, 12 and 14): the other end of a
+    scale the source names ("too simple" for bias, "too complex" for variance), and a
+    comparison said from the other side."""
+    bias = ("The bias-variance trade-off: a model that is too simple underfits (high bias), and one that "
+            "fits noise overfits (high variance). Comparing training and validation error shows which.")
+    assert contradiction("When a model is too complex (high variance), it overfits the data.", [bias]) == ""
+    gru = "The GRU is a simpler cell with fewer parameters, and the LSTM has a separate memory cell."
+    assert contradiction("The LSTM has more parameters than the GRU and a separate memory cell.", [gru]) == ""
+    assert contradiction("The GRU has more parameters and a separate memory cell.", [gru]).startswith("antonym")
+
+
 def test_a_word_said_elsewhere_in_the_sources_is_no_antonym():
     """"more" is said by another sentence of the sources: the claim may have it from there."""
     sources = ["Boosting fits trees one after another, each correcting the errors of the last.",

@@ -32,7 +32,7 @@ increase decrease  increase reduce  increase lower  raise lower  more fewer  mor
 higher lower  larger smaller  bigger smaller  faster slower  deeper shallower  longer shorter
 before after  earlier later  first last  add remove  adds removes  added removed  include exclude
 allow prevent  enable disable  same different  fixed variable  independent dependent
-independent correlated  simple complex  simpler complex  easy hard  easier harder  cheap expensive
+independent correlated  easy hard  easier harder  cheap expensive
 supervised unsupervised  labelled unlabelled  labeled unlabeled  linear nonlinear  linear non-linear
 strong weak  stronger weaker  stable unstable  always never  all none  better worse  best worst
 improve degrade  improve worsen  help hurt  success failure  dense sparse  continuous discrete
@@ -66,7 +66,9 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
     # every source uses somewhere, one the aligned sentences do not
     unsaid = said - frozenset().union(*(_word_stems(t) for t in source_texts))
     unsaid |= {w for w in said & _FUNCTION_STEMS if not any(w in _word_stems(t) for t, _ in aligned)}
-    for word in sorted(unsaid):
+    # a comparison may be said from either side: "the LSTM has more parameters than the GRU"
+    # is what "the GRU is a simpler cell with fewer parameters" says
+    for word in sorted(unsaid) if not re.search(r"\bthan\b", sentence, re.I) else []:
         if opposite := sorted(OPPOSITES.get(word, set()) & best - said):
             return f"antonym: {word} / {opposite[0]}"
     if NEGATION.search(sentence) and not any(NEGATION.search(text) or _NEGATIVE.search(text) for text, _ in aligned):
