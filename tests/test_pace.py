@@ -88,3 +88,30 @@ def test_a_calendar_stated_wrong_in_the_sources_words_is_caught(roadmap):
     assert not misstated_pace("Stage 4 takes about 15-20 weeks, which is about 3-5 months.", stage)
     assert not misstated_pace("The whole path is 36 weeks, about 8-12 months at 15-20 hours a week.", whole)
     assert not misstated_pace("At 5 hours a week, the roadmap takes about 36 weeks.", [])  # no fact, no rule
+
+
+def test_an_answer_giving_only_the_planned_calendar_gets_the_one_at_the_learners_hours(fake_tutor):
+    """"How many weeks will roadmap A take me at 12 hours a week?" was served "The roadmap A will
+    take me about 8-12 months at 15-20 hours a week [3]." (packaged model, session 30): true of
+    the plan, so the check passed it, and no answer to what was asked. The computed calendar
+    is added, cited to the source it was shown in; an answer stating it gets nothing more."""
+    q = "How many weeks will roadmap A take me at 12 hours a week?"
+    planned = "The roadmap A will take me about 8-12 months at 15-20 hours a week."
+    answer = fake_tutor(lambda m: planned).ask(q)
+    [cited] = {c.n for c in answer.citations if c.chunk_id.startswith("faq-hours-per-week")}
+    assert answer.answer == (f"The roadmap A will take me about 8-12 months at 15-20 hours a week [{cited}].\n\n"
+                             f"At 12 hours a week, the whole roadmap takes about 45-60 weeks, which is about "
+                             f"10-14 months [{cited}]."), answer.answer
+    assert answer.held_back == () and len(answer.added) == 1
+    for stated in ("Roadmap A will take me about 45-60 weeks at 12 hours a week.",
+                   "At 12 hours a week it takes 10 to 14 months."):
+        assert fake_tutor(lambda m, s=stated: s).ask(q).added == (), stated
+
+
+def test_the_calendar_is_stated_or_not(roadmap):
+    from tutor.pace import unstated_pace
+
+    facts = pace_facts("at 40 hours a week how long is stage 4?", roadmap, [])
+    assert unstated_pace("Stage 4 takes about 4-6 weeks [1].", facts) is None
+    assert unstated_pace("Stage 4 takes 12 weeks at 15-20 hours a week [1].", facts) == facts[0]
+    assert unstated_pace("Stage 4 takes 12 weeks [1].", []) is None  # no fact, nothing to add

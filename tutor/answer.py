@@ -32,7 +32,7 @@ from tutor.index import LoadedIndex
 from tutor.llm import LLM
 from tutor.llm.base import Cancel
 from tutor.guard import load_canary
-from tutor.pace import misstated_pace, pace_facts, with_pace_facts
+from tutor.pace import misstated_pace, pace_facts, unstated_pace, with_pace_facts
 from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
@@ -347,6 +347,10 @@ class Tutor:
         if self.roadmap is not None and (stage := stage_without_weeks(text, self.roadmap)):
             n = next((n for n, s in enumerate(prepared.sources, 1) if s.chunk.stage == stage.id), None)
             composed.append(f"{weeks_sentence(stage)}{f' [{n}]' if n else ''}.")
+        # the calendar at the learner's hours, when the answer gives only another (tutor/pace.py)
+        if (fact := unstated_pace(text, prepared.facts)) is not None:
+            n = _first_source_of_each_doc(prepared).get(fact.doc_id)
+            composed.append(f"{fact.text.rstrip('.')}{f' [{n}]' if n else ''}.")
         added = []
         # the source's verdict takes the place of a draft's that opened the answer: "Do I need
         # a degree?" read "Some roles ... expect formal education" first, the "Neither roadmap

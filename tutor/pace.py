@@ -29,6 +29,7 @@ FACT_ID = "pace#0"
 _HOURS = re.compile(r"\b(\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:a|per|each|every|/|an?)\s*week\b"
                     r"|\b(\d{1,2})\s*(?:hours?|hrs?|h)\s+weekly\b", re.I)
 _TIME = re.compile(r"\b(\d+)(?:\s*-\s*(\d+))?\s*(?:weeks?|months?|years?)\b", re.I)
+_TIME_SAID = re.compile(r"\b(\d+)(?:\s*(?:-|\u2013|to)\s*(\d+))?\s*(?:weeks?|months?|years?)\b", re.I)  # "10 to 14 months"
 _HOURS_STATED = re.compile(r"\b(\d+)(?:\s*-\s*(\d+))?\s*(?:hours?|hrs?|h)\b", re.I)
 _HOW_LONG = re.compile(r"\bhow\s+(?:long|many\s+(?:weeks|months|years))\b|\bwhen\s+(?:will|would|could|can)\s+i\s+"
                        r"(?:finish|be\s+done|complete)\b|\btake\s+me\b", re.I)
@@ -66,8 +67,8 @@ def pace_facts(question: str, roadmap: Roadmap, sources: list[Source]) -> list[C
 
 
 def with_pace_facts(sources: list[Source], facts: list[Chunk]) -> list[Source]:
-    """The sources as the answer prompt shows them: a pace fact closes the first source of
-    the document it is cited through. Given on a line of its own, outside the numbered
+    """The sources as the answer prompt shows them: a pace fact opens the first source of
+    the document it is cited through (closing it, see `unstated_pace`). Given on a line of its own, outside the numbered
     sources, the packaged model answered "with 10h/week how long is stage 2?" with "The
     roadmap material does not cover this specific question." (the counted weeks of
     tutor/spans.py are stated in the question instead)."""
@@ -92,6 +93,21 @@ def misstated_pace(sentence: str, facts: list[Chunk]) -> bool:
     times, hours = _numbers(_TIME, sentence), _numbers(_HOURS_STATED, sentence)
     return bool(times - computed and (hours & learner or times & computed)
                 or times & computed and hours - learner)
+
+
+def unstated_pace(text: str, facts: list[Chunk]) -> Chunk | None:
+    """The computed calendar when `text` gives neither its weeks nor its months: shown it
+    first in the hours FAQ's short answer, right before "At that pace, Roadmap A's 36-week
+    path takes about 8-12 months", the packaged model answered "How many weeks will roadmap A
+    take me at 12 hours a week?" with "The roadmap A will take me about 8-12 months at 15-20
+    hours a week." (true of the plan, and no answer). Shown last in its source instead, it
+    was stated in 6 of 12 phrasings, not 10 (the stage's own text pushes it far off)."""
+    fact = next((f for f in facts if f.id == FACT_ID), None)
+    if fact is None:
+        return None
+    spans = [(int(a), int(b or a)) for a, b in _TIME.findall(fact.text)]
+    stated = {(int(a), int(b or a)) for a, b in _TIME_SAID.findall(text)}
+    return None if stated & set(spans) else fact
 
 
 def _numbers(pattern: re.Pattern, text: str) -> set[int]:
