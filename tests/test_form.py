@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.form import problems, tidy, untied
+from tutor.form import named_again, problems, tidy, untied
 from tutor.text import sentences, strip_markers
 
 BROKEN = {
@@ -114,3 +114,55 @@ def test_a_sentence_after_a_cut_one_loses_its_tie_word(fake_tutor):
     # what is served is what was checked, and the untied sentence keeps its citation
     assert [s.sentence for s in answer.sentences] == [strip_markers(s) for s in sentences(answer.answer)]
     assert [c.chunk_id for c in answer.citations] == ["concept-bias-variance#0"]
+
+
+@pytest.mark.parametrize("draft, cut, named", [
+    # the verdict named what "It" took up
+    ("Yes, the math in stage 1 is hard. It covers algebra and calculus [1].", "Yes, the math in stage 1 is hard.",
+     "The math in stage 1 covers algebra and calculus [1]."),
+    # run 17's a-stage-14 was served "It is a critical component of ..." after its lead-in went
+    ("Kubernetes is essential for orchestration. It's a nice-to-have tool [1].",
+     "Kubernetes is essential for orchestration.", "Kubernetes is a nice-to-have tool [1]."),
+    ("RNNs and LSTMs are still worth learning. They come before Transformers [2].",
+     "RNNs and LSTMs are still worth learning.", "RNNs and LSTMs come before Transformers [2]."),
+    ("Stage 1 is hard.\n- It covers algebra [1].", "Stage 1 is hard.", "- Stage 1 covers algebra [1]."),
+])
+def test_a_pronoun_whose_sentence_was_cut_gets_its_name(draft, cut, named):
+    text, changed = named_again(draft, {cut})
+    assert text == draft.replace(draft[len(cut):].strip(), named) and list(changed.values()) == [strip_markers(named)]
+
+
+@pytest.mark.parametrize("draft, cut", [
+    # which of the two "It" took up, the stage or linear algebra, is not said
+    ("Stage 1 covers linear algebra. It takes 8 weeks [1].", "Stage 1 covers linear algebra."),
+    # "This" and "These" take up what was said
+    ("The math is hard. This means you should practise [1].", "The math is hard."),
+    ("Stage 1 covers algebra and calculus. These are fundamental [1].", "Stage 1 covers algebra and calculus."),
+    ("Dropout is a technique. They are used in stage 2 [1].", "Dropout is a technique."),  # not the one it names
+])
+def test_a_pronoun_nothing_names_unambiguously_goes_with_its_sentence(draft, cut):
+    text, changed = named_again(draft, {cut})
+    assert text == draft and list(changed.values()) == [""]
+
+
+@pytest.mark.parametrize("draft, cut", [
+    ("Stage 1 runs 8 weeks [1]. It is hard. It covers algebra [1].", "It is hard."),  # still takes up stage 1
+    ("RNNs are old. It is important to learn them [1].", "RNNs are old."),  # "it" holds no place
+    ("The math is hard. This stage covers algebra [1].", "The math is hard."),  # names its noun
+    ("Stage 1 is hard. Its milestone is a Kaggle project [1].", "Stage 1 is hard."),
+])
+def test_a_sentence_that_still_reads_is_left_alone(draft, cut):
+    assert named_again(draft, {cut}) == (draft, {})
+
+
+def test_a_sentence_after_a_cut_one_is_served_naming_what_it_is_about(fake_tutor):
+    """"is the math in stage 1 hard?" was served "It covers a range of topics ..." after "Yes,
+    the math in stage 1 is hard." was held back. What is served is what was checked: the
+    sentence is scored again as named."""
+    draft = ("Yes, the math in stage 1 is hard. It covers foundations and classical machine learning in weeks 1-8. "
+             "Stage 1 runs 8 weeks.")
+    answer = fake_tutor(lambda m: draft).ask("is the math in stage 1 hard?")
+    assert answer.held_back == ("Yes, the math in stage 1 is hard.",) and not answer.withdrawn, answer.answer
+    assert answer.answer.startswith("The math in stage 1 covers foundations and classical machine learning in "
+                                    "weeks 1-8 [")
+    assert [s.sentence for s in answer.sentences] == [strip_markers(s) for s in sentences(answer.answer)]

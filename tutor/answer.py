@@ -40,7 +40,7 @@ from tutor.sentence_vectors import SentenceVectors
 from tutor.spans import (
     counted_weeks, misplaced_ordinal, stage_without_weeks, weeks_facts, weeks_sentence, with_weeks_stated,
 )
-from tutor.form import closed_quotes, tidy, without_markup
+from tutor.form import closed_quotes, named_again, tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
 from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, terms, weeks_asked
 from tutor.types import Answer, Citation, Hit
@@ -216,19 +216,12 @@ class Tutor:
         # follows, and the sentence splitter would give it to the next one.
         text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2).rstrip()}{m.group(1)}", text)
         t = time.perf_counter()
-        # scored against the whole chunks, not only the sentences the prompt showed
-        scored = self.scorer.score_sentences(text, [s.chunk for s in prepared.sources], prepared.facts)
+        scored = self._checked(prepared, text)
         timings["support"] = time.perf_counter() - t
-        asked = weeks_asked(prepared.question) if self.roadmap is not None else set()
-        # Halved, as the scorer halves a sentence with a number its sources do not state:
-        # asked about week 3, "the first two weeks of the roadmap" reads as backed, its words
-        # being in the plan item (tutor/spans.py); and "At 5 hours a week, the roadmap takes
-        # about 36 weeks", its numbers in the sources and the computed calendar (tutor/pace.py)
-        scored = [replace(s, score=round(s.score / 2, 4), supported=s.score / 2 >= self.scorer.threshold)
-                  if asked and misplaced_ordinal(s.sentence, asked, self.roadmap)
-                  or misstated_pace(s.sentence, prepared.facts) else s for s in scored]
+        hold_back, draft = self.settings.hold_back_unsupported, text
+        if hold_back:  # "It covers ..." after the sentence it took up is cut: named, or cut too
+            text, scored = self._named_again(prepared, text, scored, set())
         draft_support = _share_supported(_claims(text, scored))
-        hold_back = self.settings.hold_back_unsupported
         if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):
             # Most of the draft (or all of it) is not backed by the sources: most often an
             # off-roadmap question that passed the gate and was answered from the model's own
@@ -236,7 +229,7 @@ class Tutor:
             # ("scaleTargetRef:") or a loose claim. Streamed tokens are already out, so the
             # final event carries the replacement (the widget and the CLIs show it; /v1
             # streams it as a last delta).
-            return Answer.withdrawal(self.withdrawal_text(prepared.question), text, tuple(scored), self.llm.name,
+            return Answer.withdrawal(self.withdrawal_text(prepared.question), draft, tuple(scored), self.llm.name,
                                      prepared.question, timings)
         refused = bool(MODEL_REFUSAL.search(text)) and draft_support < MIN_DRAFT_SUPPORT
         held_back = ()
@@ -277,6 +270,34 @@ class Tutor:
         return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
                       timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources),
                       facts=tuple(prepared.facts), added=added)
+
+    def _checked(self, prepared: Prepared, text: str) -> list:
+        """The support of each sentence of `text`, scored against the whole chunks, not only
+        the sentences the prompt showed. Halved, as the scorer halves a sentence with a number
+        its sources do not state: asked about week 3, "the first two weeks of the roadmap"
+        reads as backed, its words being in the plan item (tutor/spans.py); and "At 5 hours a
+        week, the roadmap takes about 36 weeks", its numbers in the sources and the computed
+        calendar (tutor/pace.py)."""
+        scored = self.scorer.score_sentences(text, [s.chunk for s in prepared.sources], prepared.facts)
+        asked = weeks_asked(prepared.question) if self.roadmap is not None else set()
+        return [replace(s, score=round(s.score / 2, 4), supported=s.score / 2 >= self.scorer.threshold)
+                if asked and misplaced_ordinal(s.sentence, asked, self.roadmap)
+                or misstated_pace(s.sentence, prepared.facts) else s for s in scored]
+
+    def _named_again(self, prepared: Prepared, text: str, scored: list, cut: set[str]) -> tuple[str, list]:
+        """`text` and its scores with each kept sentence whose opening "It" or "They" took up
+        a sentence to be cut (unsupported, or in `cut`) named anew, from that sentence's
+        subject, and checked again; or counted unsupported when nothing names it
+        (tutor/form.py `named_again`). "is the math in stage 1 hard?" was served "It covers a
+        range of topics ..." after "Yes, the math in stage 1 is hard." was held back. A
+        sentence so cut can leave the next one's pronoun naming nothing in turn."""
+        while True:
+            text, named = named_again(text, cut | {s.sentence for s in scored if not s.supported})
+            if not named:
+                return text, scored
+            checked = {old: self._checked(prepared, new) if new else [] for old, new in named.items()}
+            scored = [s if s.sentence not in named else checked[s.sentence][0] if checked[s.sentence]
+                      else replace(s, supported=False) for s in scored]
 
     def _marked(self, text: str, scored: Sequence, prepared: Prepared, by_id: dict[str, int]) -> str:
         """Each supported sentence ends with the marker of a source that backs it (tutor/support.py
@@ -366,6 +387,8 @@ class Tutor:
         # may open "Yes: ...")
         replaced = gives_way if instead in added else ()
         if replaced:
+            text, scored = self._named_again(prepared, text, scored, set(replaced))
+            replaced += tuple(s.sentence for s in scored if not s.supported)
             text, changed = without_sentences(text, set(replaced))
             scored = [replace(s, sentence=changed.get(s.sentence, s.sentence)) for s in scored
                       if s.sentence not in replaced]

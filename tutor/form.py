@@ -8,7 +8,8 @@ from an FAQ pasted in as if it were an answer, or a sentence the token cap cut o
 any); `tidy()` repairs what can be repaired without inventing text: renumber lists, drop
 lines that introduce nothing, drop questions and a trailing unfinished sentence, close
 gaps inside quotation marks, and drop the prompt's <data> fence tags when the model echoes
-them.
+them. A sentence left after a cut one loses the tie word (`untied`) or gets back the name
+its opening pronoun took up (`named_again`) that bound it to what was cut.
 """
 
 from __future__ import annotations
@@ -30,6 +31,20 @@ _TIE = re.compile(r"^(\s*(?:[-*\u2022]|\d{1,2}[.)])?\s*)(?:But\s+|(?:However|Yet
                   r"Additionally|In addition|Besides|Therefore|Thus|Hence|As a result|Consequently|Accordingly|"
                   r"On the other hand|In contrast|By contrast|Instead|Similarly|Likewise|Meanwhile|Otherwise|"
                   r"Nevertheless|Nonetheless|That said|Even so|In other words|That is|Specifically|In particular),\s+)(?=\w)")
+# An opening pronoun that takes up the sentence before it; "This" and "These" only as
+# pronouns ("This means ...", not "This stage ..."), "it" not as a placeholder ("It is worth
+# ...", "It is best to ...").
+_PRONOUN = re.compile(r"^(\s*(?:[-*\u2022]|\d{1,2}[.)])?\s*)(?:(It|They)(?:'s|'re)?|(This|These)(?=\s+(?:"
+                      r"is|are|was|were|has|have|means?|covers?|includes?|helps?|makes?|gives?|will|can|should|"
+                      r"would|may|might|must|takes?|allows?|lets|provides?|builds?|ensures?|prepares?|involves?|"
+                      r"requires?|teach(?:es)?|focus(?:es)?|comes?|gets?|lays?|sets?|keeps?)\b))\b", re.I)
+_PLACEHOLDER = re.compile(r"^It(?:'s|\s+is|\s+was)\s+(?:\w+\s+){0,2}?(?:to|that|worth)\b", re.I)
+# What a sentence is about, when it says what that is: "[Yes,] the math in stage 1 is hard"
+# -> "the math in stage 1", singular (is, was) or plural (are, were).
+_SUBJECT = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])?\s*(?:(?:Yes|No)\b[,:;!.]?\s+)?"
+                      r"(?P<subject>[A-Za-z][\w'-]*(?:\s+[\w'-]+){0,7}?)\s+(?P<verb>is|are|was|were)\b")
+_NOT_A_SUBJECT = frozenset("it they this these that those there here you we i he she which who what when where how why "
+                           "if because while although".split())
 # The prompt's fence around retrieved text (prompts/*.j2), echoed by the model: "... at
 # first. <data></data>" was seen in a served draft.
 _MARKUP = re.compile(r"[ \t]*</?data>")
@@ -120,6 +135,53 @@ def untied(sentence: str) -> str:
         return sentence
     rest = sentence[m.end():]
     return f"{m.group(1)}{rest[:1].upper()}{rest[1:]}"
+
+
+def named_again(text: str, cut: set[str]) -> tuple[str, dict[str, str]]:
+    """What to do with each sentence of `text` kept (its marker-free form not in `cut`) right
+    after cut ones, whose opening "It" or "They" took up what they were about: name it ("It
+    covers algebra and calculus." after "Yes, the math in stage 1 is hard." -> "The math in
+    stage 1 covers algebra and calculus."), or cut it too when nothing names it
+    unambiguously. "is the math in stage 1 hard?" was served "It covers a range of topics
+    ..." after its verdict was held back. A "This" or "These" took up what was said, not
+    what it was said of, so no name stands in for it. Returns `text` with the named ones
+    rewritten (markers kept) and, marker-free, {sentence: as rewritten, "" for one to cut}."""
+    parts = sentences(text)
+    named = {}
+    for n, sentence in enumerate(parts):
+        free = strip_markers(sentence)
+        if n == 0 or free in cut or strip_markers(parts[n - 1]) not in cut:
+            continue
+        if (m := _PRONOUN.match(sentence)) and not _PLACEHOLDER.match(sentence[m.end(1):]):
+            new = _named(sentence, m, [strip_markers(p) for p in reversed(parts[:n])], cut)
+            if new != sentence:
+                text = text.replace(sentence, new, 1) if new else text
+                named[free] = strip_markers(new)
+    return text, named
+
+
+def _named(sentence: str, m: re.Match, before: list[str], cut: set[str]) -> str:
+    """`sentence` with its opening pronoun (`m`) replaced by the subject of the nearest cut
+    sentence `before` it that names one; as it is when the cut ones themselves open with the
+    pronoun and a kept sentence comes before them (it still takes that one up); "" when
+    nothing names it."""
+    if m.group(3):  # This, These
+        return ""
+    for previous in before:
+        if previous not in cut:
+            return sentence
+        if _PRONOUN.match(previous):
+            continue
+        found = _SUBJECT.match(previous)
+        if not found or _NOT_A_SUBJECT & set(found.group("subject").lower().split()):
+            return ""
+        plural = found.group("verb") in ("are", "were")
+        if plural != (m.group(2).lower() == "they"):
+            return ""
+        subject = found.group("subject")
+        verb = {"'s": " is", "'re": " are"}.get(m.group(0)[len(m.group(1)) + len(m.group(2)):].lower(), "")
+        return f"{m.group(1)}{subject[:1].upper()}{subject[1:]}{verb}{sentence[m.end():]}"
+    return sentence
 
 
 def _quotation_cut(sentence: str) -> bool:
