@@ -166,3 +166,7 @@ def test_a_sentence_after_a_cut_one_is_served_naming_what_it_is_about(fake_tutor
     assert answer.answer.startswith("The math in stage 1 covers foundations and classical machine learning in "
                                     "weeks 1-8 [")
     assert [s.sentence for s in answer.sentences] == [strip_markers(s) for s in sentences(answer.answer)]
+    # a bare pronoun sentence that claims nothing is not scored, so it stays (and the naming ends)
+    answer = fake_tutor(lambda m: "Yes, the math in stage 1 is hard. This is it. Stage 1 runs 8 weeks.").ask(
+        "is the math in stage 1 hard?")
+    assert answer.held_back == ("Yes, the math in stage 1 is hard.",), answer.answer

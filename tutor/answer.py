@@ -291,10 +291,13 @@ class Tutor:
         (tutor/form.py `named_again`). "is the math in stage 1 hard?" was served "It covers a
         range of topics ..." after "Yes, the math in stage 1 is hard." was held back. A
         sentence so cut can leave the next one's pronoun naming nothing in turn."""
+        seen: set[str] = set()  # a sentence to cut that claims nothing is not scored, so stays
         while True:
             text, named = named_again(text, cut | {s.sentence for s in scored if not s.supported})
+            named = {old: new for old, new in named.items() if old not in seen}
             if not named:
                 return text, scored
+            seen |= set(named)
             checked = {old: self._checked(prepared, new) if new else [] for old, new in named.items()}
             scored = [s if s.sentence not in named else checked[s.sentence][0] if checked[s.sentence]
                       else replace(s, supported=False) for s in scored]
