@@ -170,3 +170,10 @@ def test_a_sentence_after_a_cut_one_is_served_naming_what_it_is_about(fake_tutor
     answer = fake_tutor(lambda m: "Yes, the math in stage 1 is hard. This is it. Stage 1 runs 8 weeks.").ask(
         "is the math in stage 1 hard?")
     assert answer.held_back == ("Yes, the math in stage 1 is hard.",), answer.answer
+    # the packaged model's draft (session 30) is withdrawn: kept as written and as scored
+    draft = ("Yes, the math in stage 1 is hard. It covers a range of topics including algebra, calculus, and linear "
+             "algebra, which are fundamental for understanding machine learning algorithms. The course is structured "
+             "to provide a solid foundation in these areas, preparing learners for more advanced topics in machine "
+             "learning.")
+    answer = fake_tutor(lambda m: draft).ask("is the math in stage 1 hard?")
+    assert answer.withdrawn == draft and answer.sentences[1].sentence.startswith("It covers a range"), answer.answer

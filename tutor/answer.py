@@ -218,7 +218,8 @@ class Tutor:
         t = time.perf_counter()
         scored = self._checked(prepared, text)
         timings["support"] = time.perf_counter() - t
-        hold_back, draft = self.settings.hold_back_unsupported, text
+        # a withdrawn answer keeps the draft as the model wrote it and as it was scored
+        hold_back, draft, draft_scored = self.settings.hold_back_unsupported, text, scored
         if hold_back:  # "It covers ..." after the sentence it took up is cut: named, or cut too
             text, scored = self._named_again(prepared, text, scored, set())
         draft_support = _share_supported(_claims(text, scored))
@@ -229,7 +230,7 @@ class Tutor:
             # ("scaleTargetRef:") or a loose claim. Streamed tokens are already out, so the
             # final event carries the replacement (the widget and the CLIs show it; /v1
             # streams it as a last delta).
-            return Answer.withdrawal(self.withdrawal_text(prepared.question), draft, tuple(scored), self.llm.name,
+            return Answer.withdrawal(self.withdrawal_text(prepared.question), draft, tuple(draft_scored), self.llm.name,
                                      prepared.question, timings)
         refused = bool(MODEL_REFUSAL.search(text)) and draft_support < MIN_DRAFT_SUPPORT
         held_back = ()
