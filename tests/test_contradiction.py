@@ -65,6 +65,22 @@ def test_a_comparison_and_a_scale_between_two_ends_are_no_contradiction():
     assert contradiction("The GRU has more parameters and a separate memory cell.", [gru]).startswith("antonym")
 
 
+def test_a_question_of_the_source_is_no_statement_to_contradict():
+    """An FAQ chunk opens with its question, and the question's words aligned the claim with
+    it: "you don't need a degree" read as a negation added to "Do I need a degree ...?". A
+    negation the question itself holds ("avoid burnout") is no negation added either."""
+    degree = ('FAQ "Do I need a degree to get a machine learning job?", Where a degree can help\n'
+              "Do I need a degree to get a machine learning job? \u2014 Where a degree can help Some roles and "
+              "employers do expect formal education, especially research positions. For engineering roles, "
+              "visible proof of work is the strongest evidence you can offer without one.")
+    assert contradiction("Yes, you don't need a degree for engineering roles.", [degree]) == ""
+    burnout = ('FAQ "How do I stay consistent and avoid burnout over a year of study?", Pace yourself\n'
+               "Plan rest weeks between stages. Keep a steady weekly budget of study over the year.")
+    assert contradiction("To stay consistent for a year without burning out, keep a steady weekly budget.",
+                         [burnout]) == ""
+    assert contradiction("Do not keep a steady weekly budget of study.", [burnout]) == "negation added"
+
+
 def test_a_word_said_elsewhere_in_the_sources_is_no_antonym():
     """"more" is said by another sentence of the sources: the claim may have it from there."""
     sources = ["Boosting fits trees one after another, each correcting the errors of the last.",

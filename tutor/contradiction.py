@@ -60,7 +60,7 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
     aligned = _aligned(claim, source_texts)
     if not aligned:
         return ""
-    best_text, _ = aligned[0]
+    best_text, best_stems = aligned[0]
     said, best = _word_stems(sentence), _word_stems(best_text)
     # a content word the sources never use; a function word ("on", "more", "after"), which
     # every source uses somewhere, one the aligned sentences do not
@@ -71,7 +71,11 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
     for word in sorted(unsaid) if not re.search(r"\bthan\b", sentence, re.I) else []:
         if opposite := sorted(OPPOSITES.get(word, set()) & best - said):
             return f"antonym: {word} / {opposite[0]}"
-    if NEGATION.search(sentence) and not any(NEGATION.search(text) or _NEGATIVE.search(text) for text, _ in aligned):
+    # a negation before words the aligned sentence states, which no aligned sentence denies,
+    # read with their questions too: "without burning out" takes up the FAQ's "How do I ...
+    # avoid burnout ...?"
+    if (negated_copy(best_stems, sentence) and not any(NEGATION.search(text) or _NEGATIVE.search(text)
+                                                 for text, _ in [*aligned, *_aligned(claim, source_texts, asked=True)])):
         return "negation added"
     if not NEGATION.search(sentence):
         for text, _ in aligned:
@@ -80,10 +84,12 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
     return _rescaled(sentence, " ".join(source_texts))
 
 
-def _aligned(claim: frozenset[str], source_texts: list[str]) -> list[tuple[str, frozenset[str]]]:
-    """The source sentences sharing most of the claim's content stems (ties all kept), at
-    least _MIN_SHARED of them; the first is the one a contradiction is read against."""
-    scored = [(len(claim & stems), text, stems) for source in source_texts for text, stems in _sentence_stems(source)]
+def _aligned(claim: frozenset[str], source_texts: list[str], asked: bool = False) -> list[tuple[str, frozenset[str]]]:
+    """The source statements (`asked`: sentences, questions in them kept) sharing most of
+    the claim's content stems (ties all kept), at least _MIN_SHARED of them; the first is
+    the one a contradiction is read against."""
+    scored = [(len(claim & stems), text, stems) for source in source_texts
+              for text, stems in _sentence_stems(source, asked)]
     top = max((n for n, _, _ in scored), default=0)
     return [(text, stems) for n, text, stems in scored if n == top] if top >= _MIN_SHARED else []
 
@@ -94,9 +100,15 @@ def negated_copy(claim: frozenset[str], source_sentence: str) -> str:
     for m in NEGATION.finditer(source_sentence):
         clause = re.split(r"[;:,.()]", source_sentence[m.end():], maxsplit=1)[0]
         after = [t for t in terms(clause)[:3] if len(t) > 2]
-        if after and 3 * sum(stem(t) in claim for t in after) >= 2 * len(after):
+        if after and 3 * sum(_holds(claim, t) for t in after) >= 2 * len(after):
             return f"{m.group()} {' '.join(after)}"
     return ""
+
+
+def _holds(stems: frozenset[str], term: str) -> bool:
+    """Whether `stems` hold `term`, a short word by its start too ("work" in "working",
+    whose five-letter stem is "worki")."""
+    return stem(term) in stems or len(term) == 4 and any(s.startswith(term) for s in stems)
 
 
 def _rescaled(sentence: str, sources: str) -> str:
@@ -118,7 +130,16 @@ def _stems(text: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=512)
-def _sentence_stems(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """Each sentence of a source with its content stems, once per source text."""
-    return tuple((s, _stems(s)) for s in sentences(text))
+def _sentence_stems(text: str, asked: bool = False) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Each statement of a source, without the questions in it, with its content stems, once
+    per source text: a question states nothing to contradict ('FAQ "Do I need a degree
+    ...?", Where a degree can help' was read against "you don't need a degree")."""
+    if asked:
+        return tuple((s, _stems(s)) for s in sentences(text))
+    statements = (_QUOTED_QUESTION.sub("", s) for s in sentences(text))
+    return tuple((s, _stems(s)) for s in statements if not s.rstrip().endswith("?"))
 
+
+# a question quoted, or asked inside a sentence (an FAQ chunk's text opens with its title,
+# "Do I need a degree to get a machine learning job? — Where a degree can help Some roles ...")
+_QUOTED_QUESTION = re.compile(r'"[^"\n]*\?"|[^.!?"\n]*\?')
