@@ -367,7 +367,14 @@ def test_when_a_concept_comes_is_answered_from_its_stage_s_week_plan(fake_tutor)
     assert "Weeks 15-16" in shown and "Weeks 13-14" not in shown, shown
     shown = "\n".join(s.text for s in tutor.prepare("when do I learn backpropagation?").sources)
     assert "Weeks 9-10" in shown and "Weeks 11-12" not in shown, shown
+    # a name inside a longer one is not the concept's: the weeks 21-22 item ends "plus the
+    # Vision Transformer", and shown it too the packaged model answered "weeks 19-20 and 21-22"
+    shown = "\n".join(s.text for s in tutor.prepare("when do I get to transformers?").sources)
+    assert "Weeks 19-20" in shown and "Weeks 21-22" not in shown, shown
     router = tutor.retriever.router
+    assert router.asked_when("when do I get to transformers?")("plus the Vision Transformer.") is False
+    # what comes after the concept's weeks is asked of its neighbours, not of its weeks
+    assert router.asked_when("Which weeks cover the transformer? and what comes right after those weeks?") is None
     assert router.routed("When do I learn transformers?", set()) == [router.sections[(3, "week-by-week plan")]]
     # "when" that asks no time, and a concept named with a stage, are not routed to a plan
     assert router.routed("why reuse the tokenizer when fine-tuning transformers?", set()) == []

@@ -27,7 +27,7 @@ Week and month spans are shown with their length ("weeks 9-16, 8 weeks": `with_d
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -168,11 +168,12 @@ def _clip(text: str, limit: int) -> str:
 
 
 def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: SentenceVectors,
-           budget: int, routed: set[str] = frozenset(), asked: Sequence[re.Pattern] = ()) -> list[Source]:
+           budget: int, routed: set[str] = frozenset(), asked: Callable[[str], bool] | None = None) -> list[Source]:
     """The sources the prompt shows, in retrieval order, each with the sentences chosen for
     it (in their original order); a chunk none of whose sentences fits is left out.
-    `routed`: ids of the chunks the question asks for by section (ROUTED_WEIGHT); `asked`: how
-    it names the concepts it asks "when" of (Router.asked_when), whose plan items are the answer."""
+    `routed`: ids of the chunks the question asks for by section (ROUTED_WEIGHT); `asked`:
+    whether a text names a concept it asks "when" of (Router.asked_when), whose plan items are
+    the answer."""
     vectors.warm(chunks)
     per_chunk = [vectors.get(c) for c in chunks]
     units = [(i, j, s) for i, (group, _) in enumerate(per_chunk) for j, s in enumerate(group)]
@@ -188,7 +189,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     fit = np.array([_week_fit(s, weeks) if weeks else 0 for _, _, s in units], dtype=np.float32)
     if asked:  # the plan items that name the concept count as the asked weeks, the others not
         fit += np.array([0 if not (chunks[i].id in routed and _is_item(s) and week_spans(s))
-                         else 1 if any(p.search(s) for p in asked) else -1 for i, _, s in units], dtype=np.float32)
+                         else 1 if asked(s) else -1 for i, _, s in units], dtype=np.float32)
     relevance += WEEK_WEIGHT * fit
     if routed:  # within a routed week plan, still only the asked week's items
         relevance += ROUTED_WEIGHT * np.array([chunks[i].id in routed for i, _, _ in units], dtype=np.float32) * (fit >= 0)

@@ -29,6 +29,7 @@ links line says both.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, singular, stem, week_spans, words
@@ -95,6 +96,10 @@ _CHOOSES_TRACK = re.compile(r"\b(?:which|what)\b[^?.]*?\btracks?\b[^?.]*?\b(?:ch
 # not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
 # tokenizer when fine-tuning" asks no time.
 _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) weeks?\b", re.I)
+# "which weeks cover the transformer? and what comes right after those two weeks?" asks for
+# what follows the concept's weeks, not for them
+_ASKS_NEIGHBOUR_OF = re.compile(r"\bwhat(?:'?s|\s+is|\s+comes|\s+goes)\s+(?:right\s+|just\s+)?(?:before|after|next)\b",
+                                re.I)
 
 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
@@ -233,14 +238,17 @@ class Router:
         named = named_in(question, self.concept_names)
         return [(stage, "week-by-week plan") for stage in sorted({self.concept_stage[d] for d in named})]
 
-    def asked_when(self, question: str) -> list[re.Pattern]:
-        """How a "when" question names the concepts it asks about ("when do we get to transfer
-        learning?"): their items of the week plan are the answer, the rest of the plan is not.
-        Shown all four items of stage 2's plan, the packaged model answered weeks 13-14 (CNNs)
-        for transfer learning, which weeks 15-16 hold."""
-        if not _ASKS_WHEN.search(question):
-            return []
-        return [self.concept_names[d] for d in named_in(question, self.concept_names)]
+    def asked_when(self, question: str) -> Callable[[str], bool] | None:
+        """Whether a text names a concept a "when" question asks about ("when do we get to
+        transfer learning?"), None for any other question: their items of the week plan are
+        the answer, the rest of the plan is not. Shown all four items of stage 2's plan, the
+        packaged model answered weeks 13-14 (CNNs) for transfer learning, which weeks 15-16
+        hold. A name inside a longer one is not the concept's: "when do I get to transformers?"
+        was shown the weeks 21-22 item too, for its "plus the Vision Transformer", and answered
+        "weeks 19-20 and 21-22"."""
+        when = _ASKS_WHEN.search(question) and not _ASKS_NEIGHBOUR_OF.search(question)
+        asked = set(named_in(question, self.concept_names)) if when else set()
+        return (lambda text: bool(asked.intersection(named_in(text, self.concept_names)))) if asked else None
 
     def _as_a_whole(self, kind: str, question: str) -> list[str]:
         """The section that stands for the one entry a question names with no section's cue
