@@ -28,8 +28,7 @@ FACT_ID = "pace#0"
 
 _HOURS = re.compile(r"\b(\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:a|per|each|every|/|an?)\s*week\b"
                     r"|\b(\d{1,2})\s*(?:hours?|hrs?|h)\s+weekly\b", re.I)
-_TIME = re.compile(r"\b(\d+)(?:\s*-\s*(\d+))?\s*(?:weeks?|months?|years?)\b", re.I)
-_TIME_SAID = re.compile(r"\b(\d+)(?:\s*(?:-|\u2013|to)\s*(\d+))?\s*(?:weeks?|months?|years?)\b", re.I)  # "10 to 14 months"
+_TIME = re.compile(r"\b(\d+)(?:\s*(?:-|\u2013|to)\s*(\d+))?\s*(?:weeks?|months?|years?)\b", re.I)  # "10 to 14 months"
 _HOURS_STATED = re.compile(r"\b(\d+)(?:\s*-\s*(\d+))?\s*(?:hours?|hrs?|h)\b", re.I)
 _HOW_LONG = re.compile(r"\bhow\s+(?:long|many\s+(?:weeks|months|years))\b|\bwhen\s+(?:will|would|could|can)\s+i\s+"
                        r"(?:finish|be\s+done|complete)\b|\btake\s+me\b", re.I)
@@ -106,7 +105,7 @@ def unstated_pace(text: str, facts: list[Chunk]) -> Chunk | None:
     if fact is None:
         return None
     spans = [(int(a), int(b or a)) for a, b in _TIME.findall(fact.text)]
-    stated = {(int(a), int(b or a)) for a, b in _TIME_SAID.findall(text)}
+    stated = {(int(a), int(b or a)) for a, b in _TIME.findall(text)}
     return None if stated & set(spans) else fact
 
 
