@@ -63,6 +63,12 @@ def test_a_comparison_and_a_scale_between_two_ends_are_no_contradiction():
     gru = "The GRU is a simpler cell with fewer parameters, and the LSTM has a separate memory cell."
     assert contradiction("The LSTM has more parameters than the GRU and a separate memory cell.", [gru]) == ""
     assert contradiction("The GRU has more parameters and a separate memory cell.", [gru]).startswith("antonym")
+    # an order, too: the concept page says what to learn after, the answer what comes before
+    # (the packaged model's draft for "What comes before the attention mechanism?", withdrawn)
+    seq2seq = ("Sequence-to-sequence models map an input sequence to an output sequence. Concepts to learn "
+               "after sequence-to-sequence models: Attention mechanism.")
+    assert contradiction("You should learn about sequence-to-sequence models before the attention mechanism.",
+                         [seq2seq]) == ""
 
 
 def test_a_question_of_the_source_is_no_statement_to_contradict():

@@ -26,11 +26,12 @@ from tutor.text import NEGATION, STOPWORDS, sentences, stem, terms, words
 # general lexicon, not one fitted to the labels (a word's stem is its first five letters,
 # so "increase" also stands for "increases", "increasing"). Not pairs that name two parts of
 # one thing (input and output, encoder and decoder): a claim may name the part its source
-# does not.
+# does not; nor an order, which is said from either side ("learn sequence-to-sequence models
+# before the attention mechanism" is what "Concepts to learn after ...: Attention" says).
 _OPPOSITES = """
 increase decrease  increase reduce  increase lower  raise lower  more fewer  more less  most least
 higher lower  larger smaller  bigger smaller  faster slower  deeper shallower  longer shorter
-before after  earlier later  first last  add remove  adds removes  added removed  include exclude
+first last  add remove  adds removes  added removed  include exclude
 allow prevent  enable disable  same different  fixed variable  independent dependent
 independent correlated  easy hard  easier harder  cheap expensive
 supervised unsupervised  labelled unlabelled  labeled unlabeled  linear nonlinear  linear non-linear
