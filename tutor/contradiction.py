@@ -122,7 +122,10 @@ def _rescaled(sentence: str, sources: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=1024)
 def _word_stems(text: str) -> frozenset[str]:
+    """Every word's stem, once per text: the scorer reads each answer sentence against the
+    same few sources, alone and together."""
     return frozenset(stem(w) for w in words(text))
 
 
