@@ -34,8 +34,8 @@ import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import (
-    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, approx_tokens, stem, terms, week_spans,
-    weeks_asked, with_durations,
+    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, WHAT_COMES, approx_tokens, stem, terms,
+    week_spans, weeks_asked, with_durations,
 )
 from tutor.types import Chunk, Hit
 
@@ -97,18 +97,18 @@ ROUTED_WEIGHT = 0.3
 # dropout."), while "What should I learn before ...?" over the same sources named the page's
 # prerequisites for 7 of 8 (session 20; "after": 8 of 8 against 5 of 8). The prompt asks it
 # in that form; retrieval, routing and what the learner sees keep their own words.
-_WHAT_COMES = re.compile(r"^\s*what(?:(?:'?s|\s+is|\s+comes|\s+goes)\s+(?:right\s+|just\s+)?(before|after)"
-                         r"|\s+(precedes|follows))\s+", re.I)
 _DIRECTION = {"precedes": "before", "follows": "after"}
 
 
 def prompt_question(question: str) -> str:
     """The question as the answer prompt states it: one asking what comes before or after
     something is asked as what to learn before or after it; any other as it is."""
-    if not (m := _WHAT_COMES.match(question)):
+    m = WHAT_COMES.match(question.lstrip())
+    rest = question.lstrip()[m.end():].lstrip() if m else ""
+    if not rest or (m.group(1) or "").lower() == "next":
         return question
     word = (m.group(1) or _DIRECTION[m.group(2).lower()]).lower()
-    return f"What should I learn {word} {question[m.end():]}"
+    return f"What should I learn {word} {rest}"
 
 
 @dataclass(frozen=True)

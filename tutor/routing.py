@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, singular, stem, week_spans, words
+from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, WHAT_COMES, singular, stem, week_spans, words
 
 STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
@@ -96,10 +96,6 @@ _CHOOSES_TRACK = re.compile(r"\b(?:which|what)\b[^?.]*?\btracks?\b[^?.]*?\b(?:ch
 # not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
 # tokenizer when fine-tuning" asks no time.
 _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) weeks?\b", re.I)
-# "which weeks cover the transformer? and what comes right after those two weeks?" asks for
-# what follows the concept's weeks, not for them
-_ASKS_NEIGHBOUR_OF = re.compile(r"\bwhat(?:'?s|\s+is|\s+comes|\s+goes)\s+(?:right\s+|just\s+)?(?:before|after|next)\b",
-                                re.I)
 
 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
@@ -246,7 +242,9 @@ class Router:
         hold. A name inside a longer one is not the concept's: "when do I get to transformers?"
         was shown the weeks 21-22 item too, for its "plus the Vision Transformer", and answered
         "weeks 19-20 and 21-22"."""
-        when = _ASKS_WHEN.search(question) and not _ASKS_NEIGHBOUR_OF.search(question)
+        # "which weeks cover the transformer? and what comes right after those two weeks?" asks
+        # for what follows the concept's weeks, not for them
+        when = _ASKS_WHEN.search(question) and not WHAT_COMES.search(question)
         asked = set(named_in(question, self.concept_names)) if when else set()
         return (lambda text: bool(asked.intersection(named_in(text, self.concept_names)))) if asked else None
 

@@ -43,6 +43,11 @@ LINKS = re.compile(rf"^({LINKS_BEFORE}|{LINKS_AFTER}) ")
 # page and context.py shows that page's links line for it.
 ASKS_NEIGHBOURS = re.compile(r"\b(?:prerequisites?|before|after|builds? on|leads? to|depends? on|"
                              r"required for|needed for|precedes?|follows)\b", re.I)
+# "What comes before X?", "what's right after X", "what follows X": the word for the side in
+# group 1 (before, after, next) or 2 (precedes, follows). routing.py does not read such a
+# question as a "when" question; context.py asks it of the model in another form.
+WHAT_COMES = re.compile(r"\bwhat(?:(?:'?s|\s+is|\s+comes|\s+goes)\s+(?:right\s+|just\s+)?(before|after|next)"
+                        r"|\s+(precedes|follows))\b", re.I)
 # A question asking what something is ("what is X", "explain X", "how does X work"), its
 # subject in group 1: gate.py refuses one whose subject the material lacks, routing.py shows
 # a paper's key idea for one about a paper.
