@@ -525,3 +525,28 @@ def test_other_track_questions_are_not_routed_there(fake_tutor, question):
     session 27's wider routing lost); a named track is routed to its own sections."""
     hits = fake_tutor().retriever.search(question, 4)
     assert not any(h.chunk.doc_id == "faq-which-track" and h.routed for h in hits)
+
+
+def test_a_sentence_that_takes_up_the_one_before_is_shown_with_it(fake_tutor):
+    """Session 31, an item no run had answered: shown "Doing that extra step turns the stage 2
+    milestone into a first portfolio piece." without the sentence saying what the step is
+    (serving a CNN as a REST API), the prompt held nothing a learner could act on."""
+    from eval.runner import load_gold
+    from tutor.context import _TAKES_UP
+    from tutor.text import sentences
+
+    tutor = fake_tutor()
+    shown = "\n".join(s.text for s in tutor.prepare(
+        "I've got my CIFAR-10 classifier from the stage 2 milestone working. how do I turn it into something "
+        "worth putting in a portfolio?").sources)
+    assert "REST API" in shown and shown.index("REST API") < shown.index("Doing that extra step"), shown
+    # and in every prompt the gold questions get: no such sentence without the one it takes up
+    taken_up = 0
+    for item in load_gold()[::3]:
+        for source in tutor.prepare(item["question"]).sources:
+            whole = sentences(source.chunk.text)
+            for s in sentences(source.text):
+                if _TAKES_UP.match(s) and s in whole and whole.index(s) > 0:
+                    taken_up += 1
+                    assert whole[whole.index(s) - 1] in source.text, (item["id"], s)
+    assert taken_up >= 5  # the sweep meets such sentences

@@ -19,7 +19,8 @@ stage's resources, may skip items: filling its holes pushed out the very item a 
 asked for ("Which papers should I read in stage 3?" lost BERT). Asked for by its own name
 ("What resources are recommended for stage 1?": routed, no week named), a list of named
 items ("- Kaggle Learn (platform): ...") is shown by its items' names and types, so all of
-them fit. The heading line
+them fit. A sentence that takes up the one before it ("Doing that extra step ...") comes with
+that one. The heading line
 carries the chunk's section title, which often states the stage and weeks by itself.
 Week and month spans are shown with their length ("weeks 9-16, 8 weeks": `with_durations`).
 """
@@ -240,6 +241,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
             span = _with_gap(k, lists, picked)
             if k in lists and not weeks and not asked and chunks[i].id in routed:  # the asked-for plan reads from its start
                 span = sorted({*span, *(u for u in lists[k] if u <= k and u not in picked)})
+            span = _with_antecedents(span, units, left_out.union(picked))
             cost = sum(costs[u] for u in span) + (0 if i in chosen else head_costs[i])
             if used + cost > budget:
                 continue
@@ -344,6 +346,25 @@ def _list_runs(units: list[tuple[int, int, str]]) -> dict[int, list[int]]:
         for u in run:
             runs[u] = run
     return runs
+
+
+# A source sentence that opens by taking up the one before it: "Doing that extra step turns
+# the stage 2 milestone into a first portfolio piece." was shown without the sentence that
+# says what the step is (serving a CNN as a REST API), and a learner asking how to turn the
+# milestone into a portfolio piece got neither.
+_TAKES_UP = re.compile(r"^(?:(?:Doing|Done|After|Before|With|Without|Beyond)\s+(?:this|that|these|those|it)\b|"
+                       r"(?:This|That|These|Those|It|They|Such|Both)\b)")
+
+
+def _with_antecedents(span: list[int], units: list[tuple[int, int, str]], skip: set[int]) -> list[int]:
+    """`span` with, for each unit that takes up the sentence before it (_TAKES_UP), that
+    sentence, and its own antecedent in turn; not one in `skip` (picked or left out)."""
+    out = set(span)
+    for k in span:
+        while units[k][1] > 0 and _TAKES_UP.match(units[k][2]) and k - 1 not in skip:
+            k -= 1
+            out.add(k)
+    return sorted(out)
 
 
 def _with_gap(k: int, lists: dict[int, list[int]], picked: list[int]) -> list[int]:
