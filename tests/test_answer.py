@@ -65,14 +65,16 @@ def test_a_short_question_naming_a_paper_or_a_week_passes_the_gate(fake_tutor):
     for question in ("DDPM key idea?", "week 11 and 12 focus?", "What am I doing in the very last weeks, 34 to 36?",
                      "What is DVC used for?", "what does LoRA / PEFT do",
                      # the subject of a definitional question, as learners type it: in lower case
-                     "whats polars and why is it in the stack", "what is dvc used for?"):
+                     "whats polars and why is it in the stack", "what is dvc used for?",
+                     # a paper by the name learners call it, though 19 chunks mention T5 (session 31)
+                     "how big is T5?", "tell me about the T5 paper how big did they end up scaling it?"):
         prepared = tutor.prepare(question)
         assert max(h.dense for h in prepared.hits) < REFUSAL_THRESHOLD, question
         assert not prepared.refused, question
     # a capitalised word or a week that no retrieved chunk is about does not open the gate
     for question in ("When is the best time of year to visit Japan?", "Give me a recipe for fluffy pancakes",
                      "How do Kotlin coroutines differ from Java threads?", "what should I do in week 97 of my diet?",
-                     "what is kotlin?", "what is a marathon"):
+                     "what is kotlin?", "what is a marathon", "how big is the T5 Turbo hatchback?"):
         assert tutor.prepare(question).refused, question
 
 

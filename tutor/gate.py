@@ -145,14 +145,19 @@ class Gate:
     def anchored(self, question: str, hits: list[Hit]) -> bool:
         """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS): a
         name, or the subject of a definitional question written in lower case ("what is
-        polars?" was refused where "What is Polars?" was answered), a week of a retrieved
-        plan, or the kind of entry (ENTRY_WORDS) a retrieved chunk's title names."""
+        polars?" was refused where "What is Polars?" was answered), a retrieved paper by its
+        name, a week of a retrieved plan, or the kind of entry (ENTRY_WORDS) a retrieved
+        chunk's title names."""
         named = _names(question) | (set(terms(found.group(1))) if (found := DEFINITION.match(question)) else set())
         rare = {t for t in named if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
         weeks = weeks_asked(question)
         entries = {singular(t) for t in terms(question)} & ENTRY_WORDS
         for hit in hits:
             if rare & set(terms(hit.chunk.embed_text)):  # its title and text
+                return True
+            # a paper named as learners call it, however many chunks mention it: "tell me about
+            # the T5 paper how big did they end up scaling it?" (T5 is in 19 chunks) was refused
+            if hit.chunk.kind == "paper" and named & set(terms(hit.chunk.title.split(": ")[0])):
                 return True
             if hit.dense >= ENTRY_COSINE and entries & {singular(t) for t in terms(hit.chunk.title)}:
                 return True
