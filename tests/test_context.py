@@ -550,3 +550,12 @@ def test_a_sentence_that_takes_up_the_one_before_is_shown_with_it(fake_tutor):
                     taken_up += 1
                     assert whole[whole.index(s) - 1] in source.text, (item["id"], s)
     assert taken_up >= 5  # the sweep meets such sentences
+
+
+def test_a_question_s_words_match_a_sentence_s_in_other_forms(fake_tutor):
+    """Terms are matched by stem, hyphens dropped (session 31): "matter" finds the FAQ's
+    "Communication matters because ...", and the prompt now holds its short answer with the
+    1-2 articles a month, which it lacked when terms had to match exactly."""
+    shown = "\n".join(s.text for s in fake_tutor().prepare(
+        "why do communication skills matter for an ML engineer?").sources)
+    assert "1-2 articles" in shown, shown

@@ -181,8 +181,8 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     if not units:
         return []
     vecs = np.concatenate([v for _, v in per_chunk])
-    q_terms = set(terms(question))
-    unit_terms = [set(terms(s)) & q_terms for _, _, s in units]
+    q_terms = _term_stems(question)
+    unit_terms = [_term_stems(s) & q_terms for _, _, s in units]
     relevance = vecs @ qv - RANK_DECAY * np.array([i for i, _, _ in units], dtype=np.float32)
     if _ASKS_QUANTITY.search(question):
         relevance += NUMBER_WEIGHT * np.array([bool(_QUANTITY.search(s)) for _, _, s in units], dtype=np.float32)
@@ -202,10 +202,9 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     # items by what they are for ("Which book should I read for classical ML?") needs the
     # descriptions: shown the names, the packaged model gave Hands-On's description to the next
     # name (Applied machine learning); shown the lines whole, it named Hands-On.
-    q_stems = {stem(t) for t in q_terms}
     shown_as = {k: head for k, (i, _, s) in enumerate(units)
                 if not weeks and not asked and chunks[i].id in routed and (head := _item_head(s))
-                and stem(chunks[i].title.rsplit(": ", 1)[-1]) in q_stems}
+                and stem(chunks[i].title.rsplit(": ", 1)[-1]) in q_terms}
     # the budget counts the material's own words; stated lengths ride on top (a few tokens)
     costs = [approx_tokens(shown_as.get(k, s)) for k, (_, _, s) in enumerate(units)]
     head_costs = [approx_tokens(heading(c)) + 2 for c in chunks]
@@ -261,6 +260,13 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     return [Source(chunks[i], with_durations(heading(chunks[i])),
                    with_durations(_join([text[i, j] for j in sorted(chosen[i])])))
             for i in _faq_in_its_order(chunks, sorted(chosen))]
+
+
+def _term_stems(text: str) -> set[str]:
+    """The stems of `text`'s terms, hyphens dropped, as the question's and a sentence's terms
+    are matched: "reimplementations" finds "a paper re-implementation", "communication" finds
+    "communicate"."""
+    return {stem(t.replace("-", "")) for t in terms(text)}
 
 
 def _faq_in_its_order(chunks: list[Chunk], shown: list[int]) -> list[int]:
