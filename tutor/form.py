@@ -34,10 +34,14 @@ _TIE = re.compile(r"^(\s*(?:[-*\u2022]|\d{1,2}[.)])?\s*)(?:But\s+|(?:However|Yet
 # An opening pronoun that takes up the sentence before it; "This" and "These" only as
 # pronouns ("This means ...", not "This stage ..."), "it" not as a placeholder ("It is worth
 # ...", "It is best to ...").
-_PRONOUN = re.compile(r"^(\s*(?:[-*\u2022]|\d{1,2}[.)])?\s*)(?:(It|They)(?:'s|'re)?|(This|These)(?=\s+(?:"
+# "This" also before any word that reads as a verb in -s ("This reduces the variance ..." was
+# served after the sentence it took up was cut), not a noun in -ss, -is, -us or -as ("This
+# process", "This basis", "This corpus", "This bias").
+_PRONOUN = re.compile(r"^(\s*(?:[-*\u2022]|\d{1,2}[.)])?\s*)(?:(It|They)(?:'s|'re)?|((?:This|These)(?=\s+(?:"
                       r"is|are|was|were|has|have|means?|covers?|includes?|helps?|makes?|gives?|will|can|should|"
                       r"would|may|might|must|takes?|allows?|lets|provides?|builds?|ensures?|prepares?|involves?|"
-                      r"requires?|teach(?:es)?|focus(?:es)?|comes?|gets?|lays?|sets?|keeps?)\b))\b", re.I)
+                      r"requires?|teach(?:es)?|focus(?:es)?|comes?|gets?|lays?|sets?|keeps?)\b)|"
+                      r"This(?=\s+[a-z]+s(?<![suia]s)\b)))\b", re.I)
 _PLACEHOLDER = re.compile(r"^It(?:'s|\s+is|\s+was)\s+(?:\w+\s+){0,2}?(?:to|that|worth)\b", re.I)
 # What a sentence is about, when it says what that is: "[Yes,] the math in stage 1 is hard"
 # -> "the math in stage 1", singular (is, was) or plural (are, were).
