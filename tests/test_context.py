@@ -266,13 +266,27 @@ def test_a_paper_named_in_passing_is_not_routed_to_its_key_idea(fake_tutor, ques
     ("What does Q2 cover?", "quarter-q2#0", "generative models"),  # the quarter's opening summary
     ("What's in Q1 of Roadmap B?", "quarter-q1#0", "maths block"),  # named alone, no cue: the whole entry
     ("What topics are in the NLP and LLM specialisation?", "specialisation-nlp-llms#1", "prompt engineering"),
+    # session 31: a career page's sections, the role named as learners name it
+    ("what would an applied scientist's portfolio need to show? do paper reimplementations count?",
+     "career-applied-scientist#3", "re-implementation"),
+    ("What skills matter most for a machine learning engineer?", "career-machine-learning-engineer#1", "20%"),
+    ("what should an entry level AI researcher's portfolio look like", "career-entry-level-ai-researcher#3",
+     "reproduce"),
 ])
-def test_a_question_on_a_track_quarter_or_specialisation_section_is_shown_it(fake_tutor, question, section, shown):
+def test_a_question_on_a_track_quarter_specialisation_or_career_section_is_shown_it(fake_tutor, question, section,
+                                                                                     shown):
     tutor = fake_tutor()
     hits = tutor.retriever.search(question, 4)
     assert hits[0].chunk.id == section and hits[0].routed and not any(h.routed for h in hits[1:])
     prepared = tutor.prepare(question)
     assert prepared.sources[0].id == section and shown in prepared.sources[0].text.lower(), prepared.sources[0]
+
+
+def test_a_why_question_on_a_career_is_not_routed_to_its_sections(fake_tutor):
+    """The reason is in an FAQ, not in the section that states the role's skills: routed there,
+    "why do communication skills matter for an ML engineer?" lost both its key facts."""
+    hits = fake_tutor().retriever.search("why do communication skills matter for an ML engineer?", 4)
+    assert not any(h.routed for h in hits) and hits[0].chunk.doc_id == "faq-communication-skills"
 
 
 def test_a_question_naming_two_quarters_is_not_routed_to_either_overview(fake_tutor):

@@ -4,7 +4,8 @@ Much of the material is structured: every stage document has the same sections (
 week-by-week plan, resources, milestone, concepts covered, what comes after, before, and the
 papers summarised for it: ingest/roadmap_docs.py), every paper summary too (problem, key idea, result, why it matters,
 where it fits, ending with the authors and year), and so do the tracks (month-by-month plan, what to emphasise), the Roadmap B
-quarters (projects) and the specialisations (topics). Learners ask for one section of one
+quarters (projects), the specialisations (topics) and the career paths (what the role does,
+its skills, its track, its portfolio). Learners ask for one section of one
 entry ("Which concepts are covered in stage 2?", "what results did the ResNet paper get?",
 "What's the research track plan month by month?"), and dense retrieval barely tells one
 section of an entry from another: it ranked "Before stage 2" first for the concept list,
@@ -16,7 +17,8 @@ track or specialisation and no section of it gets the entry's opening section ("
 An entry is named as learners name it: a stage by number, ordinal or a week inside it
 (retrieve.stages_named), a paper by what its title calls it ("ResNet", "ViT", "GoogLeNet"),
 a quarter as "Q1", a track as "research track", a specialisation by its name beside the word
-"specialisation". Cue words are compared by stem (text.stem).
+"specialisation", a career by its role ("MLOps engineer", "ML engineer", "AI researcher").
+Cue words are compared by stem (text.stem).
 
 A question choosing among the tracks without naming one ("which track should I choose?") gets
 the FAQ whose title names the tracks; ranked by words, the track pages came first.
@@ -67,7 +69,25 @@ TRACK_CUES = {
 # "overview": the quarter's opening section, its summary ("What does Q2 cover?")
 QUARTER_CUES = {"projects": "project projects build", "overview": "cover covers covered overview summary"}
 SPECIALISATION_CUES = {"topics": "topics topic covered cover learn study"}
-CUES = {"paper": PAPER_CUES, "track": TRACK_CUES, "quarter": QUARTER_CUES, "specialisation": SPECIALISATION_CUES}
+# A career page's four sections, each titled with the role's name ("What an MLOps engineer
+# does", "A portfolio that shows applied science"), keyed by how their titles open. "what an
+# applied scientist's portfolio would need to show?" was shown the portfolio section's first
+# sentence and the role's description, not the section's evidence (paper re-implementations,
+# baselines, significance checks): nothing sent a question to one section of a career page.
+# No section stands for a whole career page: a question naming the role in passing ("Can I work
+# as a freelance machine learning engineer?", "why do communication skills matter for an ML
+# engineer?") is answered elsewhere, and routed to what the role does it lost its FAQ.
+CAREER_SECTIONS = {"what it does": "what a", "skills": "which roadmap stages and skills",
+                   "track": "which track fits", "portfolio": "a portfolio that shows"}
+CAREER_CUES = {
+    # not "do" or "does": "do paper re-implementations count?", "Does the research track ... fit?"
+    "what it does": "role job day",
+    "skills": "skills skill stages stage matter important",
+    "track": "track tracks fit fits",
+    "portfolio": "portfolio portfolios show showcase",
+}
+CUES = {"paper": PAPER_CUES, "track": TRACK_CUES, "quarter": QUARTER_CUES, "specialisation": SPECIALISATION_CUES,
+        "career": CAREER_CUES}
 # The section that stands for an entry asked about as a whole. A paper has no opening section:
 # "What is YOLO?" tied its five sections on words and was shown result, placement and impact,
 # not the key idea, and the packaged model answered from memory (withdrawn, session 20). Only
@@ -100,11 +120,12 @@ _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) 
 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
     """The sections whose cue words the question uses, in `cues` order. A "why" question on a
-    stage is not routed: the reason is not in the section that states the fact. A "who" or
-    "when" question on a paper asks for its authors and year. A question on a stage that names
-    weeks by number asks for its week plan ("what are the first two weeks (weeks 9-10) of stage
+    stage or a career is not routed: the reason is not in the section that states the fact
+    ("why do communication skills matter for an ML engineer?" is an FAQ's, not the role's
+    skills section). A "who" or "when" question on a paper asks for its authors and year. A
+    question on a stage that names weeks by number asks for its week plan ("what are the first two weeks (weeks 9-10) of stage
     2 about?" was shown the stage's goal alone: "weeks" is not the cue "week", stem to stem)."""
-    if cues is STAGE_CUES and _ASKS_WHY.search(question):
+    if (cues is STAGE_CUES or cues is CAREER_CUES) and _ASKS_WHY.search(question):
         return []
     if cues is PAPER_CUES and _ASKS_WHO_OR_WHEN.search(question):
         return ["where it fits"]
@@ -155,7 +176,7 @@ def entry_kind(doc_id: str, kind: str) -> str | None:
     """Which CUES table an entry's sections answer to (None: not a routed entry)."""
     if kind == "paper":
         return "paper"
-    return next((k for k in ("track", "quarter", "specialisation") if doc_id.startswith(f"{k}-")), None)
+    return next((k for k in ("track", "quarter", "specialisation", "career") if doc_id.startswith(f"{k}-")), None)
 
 
 def entry_pattern(kind: str, doc_id: str, title: str) -> re.Pattern:
@@ -168,6 +189,10 @@ def entry_pattern(kind: str, doc_id: str, title: str) -> re.Pattern:
         return _pattern([doc_id.removeprefix("quarter-")])
     if kind == "track":
         return _pattern([title.split()[0]], after=r"\s+track")
+    if kind == "career":  # "entry-level AI researcher" or "AI researcher", "machine learning" or "ML engineer"
+        role = title.split(": ", 1)[-1]
+        short = role.removeprefix("entry-level ")
+        return _pattern(list(dict.fromkeys([role, short, short.replace("machine learning", "ML")])))
     return _pattern([n for n in re.split(r"\s+and\s+", title) if len(n) >= 2])
 
 
@@ -220,6 +245,9 @@ class Router:
                 name = section.rsplit("): ", 1)[-1].rsplit(": ", 1)[-1] if kind != "paper" else section
                 if section.startswith(doc_title) and not section[len(doc_title):].startswith(":"):
                     name = "overview"  # the entry's own title heads its opening section
+                if kind == "career":
+                    name = next((k for k, opening in CAREER_SECTIONS.items() if section.lower().startswith(opening)),
+                                name)
                 self.sections.setdefault((c.doc_id, name.lower()), i)
                 if c.doc_id not in self.kinds:
                     self.kinds[c.doc_id] = kind
