@@ -264,8 +264,8 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
 
 def _term_stems(text: str) -> set[str]:
     """The stems of `text`'s terms, hyphens dropped, as the question's and a sentence's terms
-    are matched: "reimplementations" finds "a paper re-implementation", "communication" finds
-    "communicate"."""
+    are matched: "reimplementations" finds "a paper re-implementation", "matter" finds
+    "Communication matters"."""
     return {stem(t.replace("-", "")) for t in terms(text)}
 
 

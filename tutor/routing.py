@@ -123,8 +123,9 @@ def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str
     stage or a career is not routed: the reason is not in the section that states the fact
     ("why do communication skills matter for an ML engineer?" is an FAQ's, not the role's
     skills section). A "who" or "when" question on a paper asks for its authors and year. A
-    question on a stage that names weeks by number asks for its week plan ("what are the first two weeks (weeks 9-10) of stage
-    2 about?" was shown the stage's goal alone: "weeks" is not the cue "week", stem to stem)."""
+    question on a stage that names weeks by number asks for its week plan ("what are the first
+    two weeks (weeks 9-10) of stage 2 about?" was shown the stage's goal alone: "weeks" is not
+    the cue "week", stem to stem)."""
     if (cues is STAGE_CUES or cues is CAREER_CUES) and _ASKS_WHY.search(question):
         return []
     if cues is PAPER_CUES and _ASKS_WHO_OR_WHEN.search(question):
