@@ -177,6 +177,11 @@ def test_a_rewrite_that_drops_the_follow_up_is_not_asked(fake_tutor):
     assert answer.refused and "bread" in answer.answer
     # a follow-up without words of its own ("why that one?") still takes the rewrite
     assert tutor.condense("why that one?", history) == "What is the freelance track?"
+    # one that points back keeps the turn it points to (session 31: run 19's m-21 was refused)
+    t5 = [Turn("user", "tell me about the T5 paper"), Turn("assistant", "T5 casts every task as text-to-text [1].")]
+    question = fake_tutor(lambda m: "What is the freelance track?").condense("how big did they end up scaling it?", t5)
+    assert question == "tell me about the T5 paper how big did they end up scaling it?"
+    assert not fake_tutor().prepare(question).refused
 
 
 def test_stage_and_kind_filters(fake_tutor):

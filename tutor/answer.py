@@ -106,6 +106,10 @@ def _topic(question: str) -> str:
     return " ".join(terms(question)[:6]) or question[:60]
 
 
+# a follow-up that points back at the conversation: "how big did they end up scaling it?"
+_POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|that|this|those|these)\b", re.I)
+
+
 class Tutor:
     def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder, llm: LLM):
         self.settings = settings
@@ -139,16 +143,18 @@ class Tutor:
         line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
         line = re.sub(r"^(standalone question|question)\s*:\s*", "", line, flags=re.I).strip('" ')
         # A degenerate rewrite must not lose the learner's words: fall back to both turns.
+        last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
         if len(line) < 8 or len(line) > 400:
-            last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
             return f"{last_user} {message}".strip()
         # Nor may it replace the learner's question with the conversation's: "how do I bake
         # sourdough bread?" after "what is the freelance track" came back as "What is the
         # freelance track?" and was answered. A rewrite that keeps none of the follow-up's
-        # words (of four letters or more) is not of it; the follow-up goes as written.
+        # words (of four letters or more) is not of it; the follow-up goes as written, or with
+        # the turn before when it points back to it: "how big did they end up scaling it?"
+        # after "tell me about the T5 paper", asked alone, was refused (run 19's m-21).
         asked = {stem(t) for t in terms(message) if len(t) > 3}
         if asked and not asked & {stem(t) for t in terms(line)}:
-            return message
+            return f"{last_user} {message}".strip() if _POINTS_BACK.search(message) else message
         return line
 
     def prepare(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
