@@ -159,6 +159,18 @@ def test_a_sentence_that_still_reads_is_left_alone(draft, cut):
     assert named_again(draft, {cut}) == (draft, {})
 
 
+def test_a_demonstrative_the_question_does_not_name_goes_with_its_sentence():
+    """Run 19 (session 31) served "This extra step turns the stage 2 milestone into a first
+    portfolio piece." alone, the sentence naming the step (a REST API) held back."""
+    question = "how do I turn my stage 2 classifier into something worth putting in a portfolio?"
+    draft = "Serve it as a REST API. This extra step turns the stage 2 milestone into a first portfolio piece [2]."
+    assert named_again(draft, {"Serve it as a REST API."}, question)[1] == {
+        "This extra step turns the stage 2 milestone into a first portfolio piece.": ""}
+    # the question names the stage the demonstrative points with: it still reads
+    draft = "The math is hard. This stage covers algebra [1]."
+    assert named_again(draft, {"The math is hard."}, "is the math in stage 1 hard?") == (draft, {})
+
+
 def test_a_sentence_after_a_cut_one_is_served_naming_what_it_is_about(fake_tutor):
     """"is the math in stage 1 hard?" was served "It covers a range of topics ..." after "Yes,
     the math in stage 1 is hard." was held back. What is served is what was checked: the

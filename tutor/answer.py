@@ -300,7 +300,7 @@ class Tutor:
         sentence so cut can leave the next one's pronoun naming nothing in turn."""
         seen: set[str] = set()  # a sentence to cut that claims nothing is not scored, so stays
         while True:
-            text, named = named_again(text, cut | {s.sentence for s in scored if not s.supported})
+            text, named = named_again(text, cut | {s.sentence for s in scored if not s.supported}, prepared.question)
             named = {old: new for old, new in named.items() if old not in seen}
             if not named:
                 return text, scored

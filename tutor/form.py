@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from tutor.text import sentences, strip_markers
+from tutor.text import sentences, stem, strip_markers, terms
 
 _NUMBERED = re.compile(r"^(\s*)(\d{1,2})([.)])(\s+)")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])(?:\s+|$)")
@@ -141,14 +141,32 @@ def untied(sentence: str) -> str:
     return f"{m.group(1)}{rest[:1].upper()}{rest[1:]}"
 
 
-def named_again(text: str, cut: set[str]) -> tuple[str, dict[str, str]]:
+# "This extra step turns ...", "That approach ...": a demonstrative and the words it points with
+_DEMONSTRATIVE = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])?\s*(?:This|That|These|Those)\s+([A-Za-z-]+)"
+                            r"(?:\s+([A-Za-z-]+))?")
+
+
+def _points_past(sentence: str, question: str | None) -> bool:
+    """Whether `sentence` opens with a demonstrative whose noun the question does not use:
+    "This extra step turns the stage 2 milestone into a first portfolio piece." was served
+    alone after the sentence naming the step (a REST API) was cut; "This stage covers
+    algebra" to a question on stage 1 still reads."""
+    found = _DEMONSTRATIVE.match(sentence)
+    if question is None or not found:
+        return False
+    pointed = {stem(t) for w in found.groups() if w for t in terms(w) if len(t) > 2}
+    return bool(pointed) and not pointed & {stem(t) for t in terms(question)}
+
+
+def named_again(text: str, cut: set[str], question: str | None = None) -> tuple[str, dict[str, str]]:
     """What to do with each sentence of `text` kept (its marker-free form not in `cut`) right
     after cut ones, whose opening "It" or "They" took up what they were about: name it ("It
     covers algebra and calculus." after "Yes, the math in stage 1 is hard." -> "The math in
     stage 1 covers algebra and calculus."), or cut it too when nothing names it
     unambiguously. "is the math in stage 1 hard?" was served "It covers a range of topics
     ..." after its verdict was held back. A "This" or "These" took up what was said, not
-    what it was said of, so no name stands in for it. Returns `text` with the named ones
+    what it was said of, so no name stands in for it; nor for "This extra step ..." when the
+    `question` does not name the step (`_points_past`). Returns `text` with the named ones
     rewritten (markers kept) and, marker-free, {sentence: as rewritten, "" for one to cut}."""
     parts = sentences(text)
     named = {}
@@ -161,6 +179,8 @@ def named_again(text: str, cut: set[str]) -> tuple[str, dict[str, str]]:
             if new != sentence:
                 text = text.replace(sentence, new, 1) if new else text
                 named[free] = strip_markers(new)
+        elif _points_past(sentence, question):
+            named[free] = ""
     return text, named
 
 
