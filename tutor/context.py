@@ -35,8 +35,8 @@ import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import (
-    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, WHAT_COMES, approx_tokens, stem, terms,
-    week_spans, weeks_asked, with_durations,
+    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, WHAT_COMES, approx_tokens, stem,
+    term_stems, terms, week_spans, weeks_asked, with_durations,
 )
 from tutor.types import Chunk, Hit
 
@@ -181,8 +181,8 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     if not units:
         return []
     vecs = np.concatenate([v for _, v in per_chunk])
-    q_terms = _term_stems(question)
-    unit_terms = [_term_stems(s) & q_terms for _, _, s in units]
+    q_terms = term_stems(question)
+    unit_terms = [term_stems(s) & q_terms for _, _, s in units]
     relevance = vecs @ qv - RANK_DECAY * np.array([i for i, _, _ in units], dtype=np.float32)
     if _ASKS_QUANTITY.search(question):
         relevance += NUMBER_WEIGHT * np.array([bool(_QUANTITY.search(s)) for _, _, s in units], dtype=np.float32)
@@ -227,6 +227,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     left_out = {k for k, (_, _, s) in enumerate(units)
                 if (placement_out and PLACEMENT.search(s)) or (links_out and LINKS.match(s))
                 or (published_out and s.startswith(PUBLISHED))}
+    takes_up = [j > 0 and bool(_TAKES_UP.match(s)) for _, j, s in units]
     chosen: dict[int, list[int]] = {}
     picked: list[int] = []
     covered: set[str] = set()
@@ -240,7 +241,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
             span = _with_gap(k, lists, picked)
             if k in lists and not weeks and not asked and chunks[i].id in routed:  # the asked-for plan reads from its start
                 span = sorted({*span, *(u for u in lists[k] if u <= k and u not in picked)})
-            span = _with_antecedents(span, units, left_out.union(picked))
+            span = _with_antecedents(span, units, takes_up, left_out.union(picked))
             cost = sum(costs[u] for u in span) + (0 if i in chosen else head_costs[i])
             if used + cost > budget:
                 continue
@@ -260,13 +261,6 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     return [Source(chunks[i], with_durations(heading(chunks[i])),
                    with_durations(_join([text[i, j] for j in sorted(chosen[i])])))
             for i in _faq_in_its_order(chunks, sorted(chosen))]
-
-
-def _term_stems(text: str) -> set[str]:
-    """The stems of `text`'s terms, hyphens dropped, as the question's and a sentence's terms
-    are matched: "reimplementations" finds "a paper re-implementation", "matter" finds
-    "Communication matters"."""
-    return {stem(t.replace("-", "")) for t in terms(text)}
 
 
 def _faq_in_its_order(chunks: list[Chunk], shown: list[int]) -> list[int]:
@@ -362,12 +356,14 @@ _TAKES_UP = re.compile(r"^(?:(?:Doing|Done|After|Before|With|Without|Beyond)\s+(
                        r"(?:This|That|These|Those|It|They|Such|Both)\b)")
 
 
-def _with_antecedents(span: list[int], units: list[tuple[int, int, str]], skip: set[int]) -> list[int]:
-    """`span` with, for each unit that takes up the sentence before it (_TAKES_UP), that
-    sentence, and its own antecedent in turn; not one in `skip` (picked or left out)."""
+def _with_antecedents(span: list[int], units: list[tuple[int, int, str]], takes_up: list[bool],
+                      skip: set[int]) -> list[int]:
+    """`span` with, for each unit that takes up the sentence before it (`takes_up`, read with
+    _TAKES_UP once per question), that sentence, and its own antecedent in turn; not one in
+    `skip` (picked or left out)."""
     out = set(span)
     for k in span:
-        while units[k][1] > 0 and _TAKES_UP.match(units[k][2]) and k - 1 not in skip:
+        while takes_up[k] and k - 1 not in skip:
             k -= 1
             out.add(k)
     return sorted(out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from tutor.text import sentences, stem, strip_markers, terms
+from tutor.text import sentences, strip_markers, term_stems
 
 _NUMBERED = re.compile(r"^(\s*)(\d{1,2})([.)])(\s+)")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])(?:\s+|$)")
@@ -154,8 +154,8 @@ def _points_past(sentence: str, question: str | None) -> bool:
     found = _DEMONSTRATIVE.match(sentence)
     if question is None or not found:
         return False
-    pointed = {stem(t) for w in found.groups() if w for t in terms(w) if len(t) > 2}
-    return bool(pointed) and not pointed & {stem(t) for t in terms(question)}
+    pointed = {t for w in found.groups() if w and len(w) > 2 for t in term_stems(w)}
+    return bool(pointed) and not pointed & term_stems(question)
 
 
 def named_again(text: str, cut: set[str], question: str | None = None) -> tuple[str, dict[str, str]]:

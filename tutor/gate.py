@@ -38,6 +38,7 @@ from functools import cached_property
 
 from tutor.calibration import calibrated
 from tutor.index import LoadedIndex
+from tutor.routing import paper_names
 from tutor.text import DEFINITION, singular, terms, week_spans, weeks_asked, words
 from tutor.types import Hit
 
@@ -157,7 +158,7 @@ class Gate:
                 return True
             # a paper named as learners call it, however many chunks mention it: "tell me about
             # the T5 paper how big did they end up scaling it?" (T5 is in 19 chunks) was refused
-            if hit.chunk.kind == "paper" and named & set(terms(hit.chunk.title.split(": ")[0])):
+            if hit.chunk.kind == "paper" and named & {t for n in paper_names(hit.chunk.title) for t in terms(n)}:
                 return True
             if hit.dense >= ENTRY_COSINE and entries & {singular(t) for t in terms(hit.chunk.title)}:
                 return True

@@ -89,6 +89,12 @@ def stem(term: str) -> str:
     return term[:5]
 
 
+def term_stems(text: str) -> set[str]:
+    """The stems of `text`'s terms, hyphens dropped, for matching a question's words against a
+    sentence's: "reimplementations" finds "re-implementation", "matter" finds "matters"."""
+    return {stem(t.replace("-", "")) for t in terms(text)}
+
+
 def singular(word: str) -> str:
     """A plural as its singular, crudely: "LSTMs" -> "LSTM", "fits" -> "fit" (not "gas")."""
     return word[:-1] if word.endswith("s") and len(word) > 3 else word
