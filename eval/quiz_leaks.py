@@ -124,12 +124,16 @@ class LeakJudge:
     mode: str = "p"  # one of MODES
     decoys: dict = field(default_factory=dict)  # short answer's question -> wrong answers for the reader
     _null: dict = field(default_factory=dict)
+    choices: dict = field(default_factory=dict)  # what the reader said of a reply; judges of several modes share it
 
     def choice(self, item, message: str, reply: str, earlier=()) -> list[float]:
         """The reading judge: which option, if any, the reply tells the learner is correct
         (prompts/judge_leak_reader.j2); the probability of each option's letter and, last,
         of "N" (none), read from the first token's log-probabilities (the letter it writes
         elsewhere)."""
+        seen = (item.question, message, reply, tuple(earlier))
+        if seen in self.choices:
+            return self.choices[seen]
         options, _ = reader_options(item, self.decoys.get(item.question, ()))
         statement = item.question if item.kind == "tf" else ""
         messages = self.prompts.messages("judge_leak_reader", statement=statement, options=options,
@@ -145,7 +149,8 @@ class LeakJudge:
             letter = _word(self.llm.complete(messages, max_tokens=2, temperature=0.0).text).strip(")")[:1]
             weights[letters.index(letter) if letter and letter in letters else -1] = 1.0
         total = sum(weights)
-        return [w / total for w in weights]
+        self.choices[seen] = [w / total for w in weights]
+        return self.choices[seen]
 
     def score(self, item, message: str, reply: str, earlier=()) -> float:
         """The judge's leak score. "p": P(yes). "contrast": calibrated against its answer for
@@ -273,7 +278,8 @@ def judge_labels(tutor, splits: tuple[str, ...] = ("dev", "test"), modes: tuple[
     started = time.perf_counter()
     fixtures = load_items()
     prompts, decoys = Prompts(tutor.settings.prompts_dir), judge_decoys(fixtures)
-    judges = {mode: LeakJudge(tutor.llm, prompts, mode=mode, decoys=decoys) for mode in modes}
+    choices: dict = {}  # the reading modes read each reply once
+    judges = {mode: LeakJudge(tutor.llm, prompts, mode=mode, decoys=decoys, choices=choices) for mode in modes}
     items = {name: quiz_item(f) for name, f in fixtures.items()}
     rows = []
     for label in load_labels():

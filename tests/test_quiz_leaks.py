@@ -142,3 +142,31 @@ def test_the_reading_judge_scores_the_keys_letter():
     wrong = LeakJudge(LLM({"A": 0.7, "N": 0.3}), prompts, mode="reader-any")
     assert wrong.score(item, "Is it A?", "Yes.") == pytest.approx(0.7)
     assert LeakJudge(LLM({"A": 0.7, "N": 0.3}), prompts, mode="reader").score(item, "Is it A?", "Yes.") == 0.0
+
+
+
+def test_the_reading_modes_read_a_reply_once():
+    """judge_labels scores every label in each mode; "reader" and "reader-any" put the same
+    question to the model, so judges that share `choices` ask it once."""
+    import math
+
+    from eval.quiz_leaks import quiz_item
+    from tutor.prompts import Prompts
+
+    class Server:
+        calls = 0
+
+        def handle_chat_completions(self, body):
+            Server.calls += 1
+            pairs = [{"token": t, "logprob": math.log(p)} for t, p in {"C": 0.6, "N": 0.4}.items()]
+            return {"choices": [{"logprobs": {"content": [{**pairs[0], "top_logprobs": pairs}]}}]}
+
+    class LLM:
+        _server = Server()
+
+    item = quiz_item(load_items()["activation-purpose"])  # key C
+    prompts = Prompts(Path(__file__).resolve().parent.parent / "prompts")
+    shared: dict = {}
+    for mode in ("reader", "reader-any"):
+        assert LeakJudge(LLM(), prompts, mode=mode, choices=shared).score(item, "Hint?", "Think of ReLU.") == pytest.approx(0.6)
+    assert Server.calls == 1
