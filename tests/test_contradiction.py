@@ -114,3 +114,56 @@ def test_the_scorer_holds_back_a_contradiction_it_served(scorer):
     [wrong] = scorer.score_sentences("Dropout stays switched on at inference time [1].", [chunk])
     assert right.supported and not wrong.supported, (right, wrong)
     assert wrong.score < right.score / 1.5
+
+
+STAGE_2_PLAN = """- Weeks 9-10: Neural network basics: perceptrons, backpropagation and activation functions.
+- Weeks 11-12: Training practice: weight initialisation, batch normalisation and dropout.
+- Weeks 13-14: Convolutional neural networks for images, with PyTorch.
+- Weeks 15-16: Transfer learning and the stage 2 milestone, a CIFAR-10 classifier."""
+INDUSTRY = ("Roadmap B's industry track is a twelve-month plan. It goes from one framework (months 1-2) to two "
+            "production projects (3-4), cloud and scale (5-6), and open source, networking and interviews (7-12).")
+
+
+@pytest.mark.parametrize("claim, source", [
+    ("Weeks 13-14 cover training practice: weight initialisation, batch normalisation and dropout.", STAGE_2_PLAN),
+    ("In weeks 15 and 16 you learn backpropagation and activation functions.", STAGE_2_PLAN),
+    ("Stage 2's week 9 is about convolutional neural networks for images with PyTorch.", STAGE_2_PLAN),
+])
+def test_a_span_said_with_another_spans_content_is_a_contradiction(claim, source):
+    """Every number of these is in the plan, so the number check passes them."""
+    assert contradiction(claim, [source]).startswith("span: weeks")
+
+
+@pytest.mark.parametrize("claim, source", [
+    ("Weeks 11-12 cover weight initialisation, batch normalisation and dropout.", STAGE_2_PLAN),
+    ("Stage 2 runs weeks 9-16 and covers convolutional neural networks, transfer learning and dropout.",
+     f"Stage 2 (Deep Learning Fundamentals, weeks 9-16, 8 weeks): week-by-week plan\n{STAGE_2_PLAN}"),
+    # several spans are read together: which words go with which is not guessed
+    ("Weeks 9-10 cover backpropagation, and weeks 13-14 convolutional neural networks.", STAGE_2_PLAN),
+    # a line that names its unit once and goes on in bare ranges
+    ("In months 3-4 of the industry track, you will build two production projects.", INDUSTRY),
+    # no line of the sources puts a span to it
+    ("Dropout is covered in week 12.", DROPOUT),
+])
+def test_a_span_said_with_its_own_content_is_none(claim, source):
+    assert contradiction(claim, [source]) == ""
+
+
+def test_the_scorer_holds_back_a_moved_span_with_every_number_right(scorer):
+    chunk = Chunk("stage-2#1", "stage-2", STAGE_2_PLAN, "Stage 2: plan", "stage", "t")
+    [right] = scorer.score_sentences("Weeks 11-12 cover weight initialisation, batch normalisation and dropout [1].", [chunk])
+    [wrong] = scorer.score_sentences("Weeks 13-14 cover weight initialisation, batch normalisation and dropout [1].", [chunk])
+    assert right.supported and not wrong.supported, (right, wrong)
+
+
+def test_the_stages_heading_does_not_place_what_its_plan_puts_elsewhere():
+    """Run 20's a-week-16, served: the heading's span (weeks 17-24) meets weeks 23-24 and
+    shares the stage's title words, but the plan's own line for those weeks says otherwise."""
+    plan = ("Stage 3 (Advanced Architectures and NLP, weeks 17-24, 8 weeks): week-by-week plan\n"
+            "- Weeks 21-22 (2 weeks): The Hugging Face course and model hub, covering tokenization and the BERT, "
+            "GPT and T5 model families.\n"
+            "- Weeks 23-24 (2 weeks): The stage 3 milestone, fine-tuning BERT on a custom text classification task.")
+    claim = ("In the week-by-week plan for Stage 3 (Advanced Architectures and NLP), weeks 23-24 focus on the "
+             "Hugging Face course and model hub.")
+    assert contradiction(claim, [plan]).startswith("span: weeks 23-24")
+    assert contradiction(claim.replace("23-24", "21-22"), [plan]) == ""

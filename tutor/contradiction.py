@@ -12,7 +12,11 @@ aligned with (the one sharing most of its content stems):
 - a negation: added ("did not work well" where it says "were already working well"), or
   dropped before words the claim repeats ("caused by overfitting" where it says "This was
   not overfitting");
-- a scale: "11 million parameters" where the sources say "11 billion parameters".
+- a scale: "11 million parameters" where the sources say "11 billion parameters";
+- a span: a week or month span said with what the sources' plan puts in another span
+  ("Weeks 13-14 cover weight initialisation, batch normalisation and dropout" where the plan
+  lists them under weeks 11-12). Every number of it is in the source, so the number check
+  passes it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import NEGATION, STOPWORDS, sentences, stem, terms, words
+from tutor.text import NEGATION, STOPWORDS, sentences, stem, terms, unit_spans, without_spans, words
 
 # Pairs of opposites as the corpus and a tutor's answers use them, compared by stem; a
 # general lexicon, not one fitted to the labels (a word's stem is its first five letters,
@@ -57,6 +61,8 @@ _MIN_SHARED = 2  # content stems a source sentence must share with the claim to 
 
 def contradiction(sentence: str, source_texts: list[str]) -> str:
     """Why `sentence` contradicts the sources it copies ("antonym: increase / reduc"), or ""."""
+    if moved := _moved_span(sentence, source_texts):
+        return moved
     claim = _stems(sentence)
     aligned = _aligned(claim, source_texts)
     if not aligned:
@@ -83,6 +89,55 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
             if dropped := negated_copy(claim, text):
                 return f"negation dropped: {dropped}"
     return _rescaled(sentence, " ".join(source_texts))
+
+
+# Words every line of a plan may share with a claim about any of its spans.
+_PLAN_STEMS = frozenset(stem(w) for w in "week weeks month months stage cover covers covered learn learning "
+                        "spend study focus roadmap track plan".split())
+_BARE_RANGE = re.compile(r"\b(\d{1,2})\s*[-–]\s*(\d{1,2})\b")
+_SPAN_MARGIN = 2  # content stems by which another span's line must beat the claimed span's
+
+
+def _moved_span(sentence: str, source_texts: list[str]) -> str:
+    """A week or month span of `sentence` that the sources' lines stating a span of that unit
+    put other content in: the line with a span apart from the claimed one shares at least
+    _SPAN_MARGIN more of the claim's content stems than any line whose span meets it (a
+    stage's whole span meets every week of it). Lines without a span say nothing of where
+    a thing goes."""
+    claimed = unit_spans(sentence)
+    if not claimed:
+        return ""
+    claim = _stems(without_spans(sentence)) - _PLAN_STEMS
+    lines = [(line, unit_spans(line)) for text in source_texts for part in text.split("\n")
+             for line in sentences(part)]
+    # a claim stating several spans of a unit ("months 1-3 of maths, then months 4-8 of
+    # papers") is read against them all together: which of its words go with which span is
+    # not for this check to guess
+    for unit in sorted({u for u, _, _ in claimed}):
+        said = [(a, b) for u, a, b in claimed if u == unit]
+        lo, hi = min(a for a, _ in said), max(b for _, b in said)
+        meeting, apart, where = [], 0, ""
+        for line, spans in lines:
+            spans = [(x, y) for u, x, y in spans if u == unit]
+            if not spans:
+                continue
+            # a line that names the unit once may go on in bare ranges: "one framework
+            # (months 1-2) to two production projects (3-4), cloud and scale (5-6)"
+            spans += [(int(x), int(y)) for x, y in _BARE_RANGE.findall(line)]
+            shared = len(claim & _stems(without_spans(line)))
+            if any(x <= b and a <= y for x, y in spans for a, b in said):
+                wider = all(x <= lo and hi <= y and y - x > hi - lo for x, y in spans)
+                meeting.append((wider, shared))
+            elif shared > apart:
+                apart, where = shared, f"{unit}s {spans[0][0]}-{spans[0][1]}"
+        # where the plan has a line for the claimed span itself, the stage's whole span (its
+        # heading, whose title words any claim may repeat) says nothing of what goes there
+        if any(not wider for wider, _ in meeting):
+            meeting = [(wider, shared) for wider, shared in meeting if not wider]
+        meets = max((shared for _, shared in meeting), default=0)
+        if apart >= _SPAN_MARGIN and apart >= meets + _SPAN_MARGIN:
+            return f"span: {unit}s {said[0][0]}-{said[-1][1]} / {where}"
+    return ""
 
 
 def _aligned(claim: frozenset[str], source_texts: list[str], asked: bool = False) -> list[tuple[str, frozenset[str]]]:

@@ -187,6 +187,20 @@ def week_spans(text: str) -> list[tuple[int, int]]:
     return [(int(a), int(b or a)) for a, b in _WEEK_SPAN.findall(text)]
 
 
+# "weeks 5-6", "week 11", "weeks 25 and 27", "months 4 to 8": a span of a plan in its unit
+_UNIT_SPAN = re.compile(r"\b(week|month)s?\s+(\d{1,2})(?:\s*(?:-|–|to|and|through)\s*(\d{1,2}))?\b", re.I)
+
+
+def unit_spans(text: str) -> list[tuple[str, int, int]]:
+    """The week and month spans a text states: "Weeks 3-4" -> ("week", 3, 4), "month 5" ->
+    ("month", 5, 5)."""
+    return [(unit.lower(), int(a), int(b or a)) for unit, a, b in _UNIT_SPAN.findall(text)]
+
+
+def without_spans(text: str) -> str:
+    return _UNIT_SPAN.sub(" ", text)
+
+
 def study_time(weeks: float) -> str:
     """A study time as a learner reads it: "about 2 days" rather than "about 0.3 weeks" (what
     every "what next" answer said of a concept at the roadmap's pace), "about 1 week",
