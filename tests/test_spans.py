@@ -108,6 +108,14 @@ def test_the_counted_weeks_are_a_fact_of_the_stage_they_fall_in():
     ("what do I do in the last two weeks?", "Weeks 34-36",
      "In the last two weeks (weeks 35-36), you should focus on deploying your model as a scalable web "
      "service and finishing a documented end-to-end portfolio project [{n}]."),
+
+    # shown weeks 5-6 beside 7-8, the packaged model described weeks 5-6 as what comes after
+    ("what's right after weeks 5-6?", "Weeks 7-8",
+     "After weeks 5-6, you move on to unsupervised learning, clustering and PCA, and the stage 1 "
+     "milestone [{n}]."),
+    # "wk": refused, it named no week the gate knew
+    ("wk 23-24 what am i doing?", "Weeks 23-24",
+     "In weeks 23-24 you fine-tune BERT on a custom text classification or question-answering task [{n}]."),
 ])
 def test_a_question_counting_weeks_is_shown_the_weeks_it_means(make_app, question, plan_item, draft):
     def model(messages):
@@ -122,10 +130,27 @@ def test_a_question_counting_weeks_is_shown_the_weeks_it_means(make_app, questio
     with TestClient(app) as client:
         events = sse_events(client.post("/api/chat", json={"message": question}).text)
     meta, done = events[0][1], events[-1][1]
-    assert not meta["refused"] and "(weeks " in meta["question"], meta
+    assert not meta["refused"] and ("(weeks " in meta["question"] or "wk" in question), meta
     assert prompts and plan_item in prompts[-1], prompts
     assert not done["withdrawn"] and done["answer"] == draft.format(n=done["answer"][-3]) and not done["held_back"], done
     assert any(c["chunk_id"].startswith("stage-") for c in done["citations"]), done
+
+
+@pytest.mark.parametrize("question, stated, asked", [
+    ("what comes after weeks 17-18?", "what comes after weeks 17-18 (weeks 19-20)?", {19, 20}),
+    ("what should I review before week 9?", "what should I review before week 9 (weeks 7-8)?", {7, 8}),
+    ("what happens after weeks 25-27", "what happens after weeks 25-27 (weeks 28-30)", {28, 29, 30}),
+    ("what do I do after wk 8", "what do I do after wk 8 (weeks 9-10)", {9, 10}),
+    ("what is after week 36?", "what is after week 36?", {36}),  # past the plan: nothing stated
+    ("what comes before weeks 1-2?", "what comes before weeks 1-2?", {1, 2}),
+    ("what is in week 5?", "what is in week 5?", {5}),
+])
+def test_weeks_named_to_point_beside_them_get_the_plans_weeks_beside_them(question, stated, asked):
+    from tutor.spans import beside_weeks
+    from tutor.text import weeks_asked
+
+    assert beside_weeks(question, ROADMAP) == stated
+    assert weeks_asked(stated) == asked
 
 
 def test_a_question_on_a_stage_s_length_is_not_routed_to_a_week_plan():

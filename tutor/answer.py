@@ -38,7 +38,7 @@ from tutor.retrieve import Retriever
 from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
 from tutor.spans import (
-    counted_weeks, misplaced_ordinal, stage_without_weeks, weeks_facts, weeks_sentence, with_weeks_stated,
+    beside_weeks, counted_weeks, misplaced_ordinal, stage_without_weeks, weeks_facts, weeks_sentence, with_weeks_stated,
 )
 from tutor.form import closed_quotes, named_again, tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
@@ -167,6 +167,8 @@ class Tutor:
         # question, and as a computed fact an answer may state
         counted = counted_weeks(question, self.roadmap) if self.roadmap is not None else []
         question = with_weeks_stated(question, counted)
+        # "what comes after weeks 5-6?": the plan's next weeks by number, for the same readers
+        question = beside_weeks(question, self.roadmap) if self.roadmap is not None else question
         timings["condense"] = time.perf_counter() - started
         t = time.perf_counter()
         qv = self.embedder.encode_one(question)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import NEGATION, STOPWORDS, sentences, stem, terms, unit_spans, without_spans, words
+from tutor.text import BESIDE_SPAN, NEGATION, STOPWORDS, sentences, stem, terms, unit_spans, without_spans, words
 
 # Pairs of opposites as the corpus and a tutor's answers use them, compared by stem; a
 # general lexicon, not one fitted to the labels (a word's stem is its first five letters,
@@ -104,12 +104,12 @@ def _moved_span(sentence: str, source_texts: list[str]) -> str:
     _SPAN_MARGIN more of the claim's content stems than any line whose span meets it (a
     stage's whole span meets every week of it). Lines without a span say nothing of where
     a thing goes."""
-    claimed = unit_spans(sentence)
+    lines = [(line, unit_spans(line)) for text in source_texts for part in text.split("\n")
+             for line in sentences(part)]
+    claimed = _placed(sentence, sorted({span for _, spans in lines for span in spans}))
     if not claimed:
         return ""
     claim = _stems(without_spans(sentence)) - _PLAN_STEMS
-    lines = [(line, unit_spans(line)) for text in source_texts for part in text.split("\n")
-             for line in sentences(part)]
     # a claim stating several spans of a unit ("months 1-3 of maths, then months 4-8 of
     # papers") is read against them all together: which of its words go with which span is
     # not for this check to guess
@@ -138,6 +138,20 @@ def _moved_span(sentence: str, source_texts: list[str]) -> str:
         if apart >= _SPAN_MARGIN and apart >= meets + _SPAN_MARGIN:
             return f"span: {unit}s {said[0][0]}-{said[-1][1]} / {where}"
     return ""
+
+
+def _placed(sentence: str, stated: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """The spans `sentence` puts something in: those it states, but for one named to point
+    beside it ("After weeks 5-6, you learn ..."), the sources' span right after (before) it,
+    or none where they state none."""
+    placed = unit_spans(BESIDE_SPAN.sub(" ", sentence))
+    for m in BESIDE_SPAN.finditer(sentence):
+        a, b = int(m.group(2)), int(m.group(3) or m.group(2))
+        weeks = [span for span in stated if span[0] == "week"]
+        near = ([s for s in weeks if s[2] < a][-1:] if m.group(1).lower() == "before"
+                else [s for s in weeks if s[1] > b][:1])
+        placed += near
+    return placed
 
 
 def _aligned(claim: frozenset[str], source_texts: list[str], asked: bool = False) -> list[tuple[str, frozenset[str]]]:

@@ -15,6 +15,9 @@ got "you should be working on the first two weeks of the roadmap" (run 16), and 
 I study in weeks 5 and 6?" got "This is covered in the first two weeks of Stage 1". The
 support check passed both: the source states "(2 weeks)" and uses "first".
 
+A question that names weeks to point beside them ("what comes after weeks 5-6?") gets the
+plan's weeks beside them stated, "after weeks 5-6 (weeks 7-8)", for the same readers.
+
 A question that counts weeks from a stage's start or end ("what are the first two weeks of
 stage 2 about?", "what do I do in the last two weeks?") gets them stated as the roadmap
 numbers them, "the first two weeks (weeks 9-10) of stage 2", before anything reads it:
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 from tutor.retrieve import stages_named
 from tutor.roadmap import Roadmap, Stage
 from tutor.routing import stage_title_pattern
-from tutor.text import number_forms, numbers_in, week_spans
+from tutor.text import BESIDE_SPAN, number_forms, numbers_in, week_spans
 from tutor.types import Chunk
 
 _ORDINAL_WEEKS = re.compile(r"\b(first|last|final)\s+(\d{1,2}|[a-z]+)\s+weeks\b", re.I)
@@ -132,6 +135,26 @@ def with_weeks_stated(question: str, counted: list[CountedWeeks]) -> str:
         out.append(f"{question[last:c.at]} ({c.stated})")
         last = c.at
     return "".join(out) + question[last:]
+
+
+def beside_weeks(question: str, roadmap: Roadmap) -> str:
+    """`question` with the plan's weeks right after (before) a span it names to point beside
+    it stated after that span: "what comes after weeks 5-6?" -> "what comes after weeks 5-6
+    (weeks 7-8)?". Retrieval, the gate and the context then select by the weeks stated
+    (text.weeks_asked), and the model reads which weeks are meant: shown the plan lines of
+    weeks 5-6 and 7-8 for the first form, the packaged model described weeks 5-6. Nothing is
+    stated past the plan's ends ("after week 36")."""
+    blocks = sorted(block.weeks for stage in roadmap.stages for block in stage.week_plan)
+
+    def stated(m: re.Match) -> str:
+        a, b = int(m.group(2)), int(m.group(3) or m.group(2))
+        near = [w for w in blocks if w[1] < a][-1:] if m.group(1).lower() == "before" else \
+            [w for w in blocks if w[0] > b][:1]
+        if not near:
+            return m.group()
+        start, end = near[0]
+        return f"{m.group()} ({f'week {start}' if start == end else f'weeks {start}-{end}'})"
+    return BESIDE_SPAN.sub(stated, question)
 
 
 def weeks_facts(counted: list[CountedWeeks], roadmap: Roadmap) -> list[Chunk]:

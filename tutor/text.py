@@ -160,15 +160,24 @@ def sentences(text: str) -> list[str]:
 
 
 _SPAN = re.compile(r"\b(weeks|months)\s+(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})\b", re.I)
-_WEEK_ASKED = re.compile(r"\bweeks?\b\D{0,12}?(\d{1,2})\b", re.I)
-_WEEK_SPAN = re.compile(r"\bweeks? (\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?", re.I)
+_WEEK = r"(?:weeks?|wks?)"  # as learners write it: "wk 23-24 what am i doing?" was refused
+_WEEK_ASKED = re.compile(rf"\b{_WEEK}\b\D{{0,12}}?(\d{{1,2}})\b", re.I)
+_WEEK_SPAN = re.compile(rf"\b{_WEEK} (\d{{1,2}})(?:\s*(?:-|–|to)\s*(\d{{1,2}}))?", re.I)
+# "after weeks 17-18", "before week 9": a span named to point at the one beside it
+BESIDE_SPAN = re.compile(rf"\b(after|following|before)\s+(?:the\s+)?{_WEEK}\s+(\d{{1,2}})(?:\s*(?:-|–|to)\s*(\d{{1,2}}))?",
+                         re.I)
+# ... with the span beside it stated after it (tutor/spans.py `beside_weeks`)
+_BESIDE_STATED = re.compile(BESIDE_SPAN.pattern + rf"(?=\s*\({_WEEK} \d)", re.I)
 
 
 def weeks_asked(question: str) -> set[int]:
     """The week numbers a question names: "week 3", "weeks 17-24" (every week of the span),
-    "week number 5"."""
+    "week number 5"; of a span named to point beside another that is stated after it, only
+    the one stated ("what comes after weeks 17-18 (weeks 19-20)?": 19 and 20)."""
+    question = _BESIDE_STATED.sub(" ", question)
     spans = {w for a, b in week_spans(question) if b - a < 52 for w in range(a, b + 1)}
     return spans | {int(n) for n in _WEEK_ASKED.findall(question)}
+
 
 
 # A plan item's span, at the start of its line: "- Weeks 28-30 (3 weeks): ...", "- Months 5-12: ..."
@@ -188,13 +197,14 @@ def week_spans(text: str) -> list[tuple[int, int]]:
 
 
 # "weeks 5-6", "week 11", "weeks 25 and 27", "months 4 to 8": a span of a plan in its unit
-_UNIT_SPAN = re.compile(r"\b(week|month)s?\s+(\d{1,2})(?:\s*(?:-|–|to|and|through)\s*(\d{1,2}))?\b", re.I)
+_UNIT_SPAN = re.compile(r"\b(week|wk|month)s?\s+(\d{1,2})(?:\s*(?:-|–|to|and|through)\s*(\d{1,2}))?\b", re.I)
 
 
 def unit_spans(text: str) -> list[tuple[str, int, int]]:
     """The week and month spans a text states: "Weeks 3-4" -> ("week", 3, 4), "month 5" ->
     ("month", 5, 5)."""
-    return [(unit.lower(), int(a), int(b or a)) for unit, a, b in _UNIT_SPAN.findall(text)]
+    return [("week" if unit.lower() == "wk" else unit.lower(), int(a), int(b or a))
+            for unit, a, b in _UNIT_SPAN.findall(text)]
 
 
 def without_spans(text: str) -> str:
@@ -234,6 +244,22 @@ def numbers_in(text: str, *, claim: bool = False) -> list[str]:
     `claim`: the text is a claim to check, whose "one" and "zero" are rarely numbers."""
     words = (_CLAIMED_WORD if claim else NUMBER_WORD).findall(text)
     return NUMBER.findall(text) + [NUMBER_WORDS[w.lower()] for w in words]
+
+
+_EXPANDED = re.compile(r"((?:[A-Za-z][\w']*[\s-]+){1,6})\(([A-Za-z]{2,6}?)s?\)")
+
+
+def spelled_out(text: str) -> dict[str, set[str]]:
+    """Acronyms the text spells out, with the words that spell them, lower-cased: "K-Nearest
+    Neighbors (KNN)" -> {"knn": {"k", "nearest", "neighbors"}}, "principal component analysis
+    (PCA)" -> {"pca": {...}}. Their initials must give the acronym."""
+    found = {}
+    for m in _EXPANDED.finditer(text):
+        acronym = m.group(2).lower()
+        spelled = re.split(r"[\s-]+", m.group(1).strip())[-len(acronym):]
+        if len(spelled) == len(acronym) and "".join(w[0] for w in spelled).lower() == acronym:
+            found[acronym] = {w.lower() for w in spelled}
+    return found
 
 
 _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*\b")
