@@ -24,7 +24,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import BESIDE_SPAN, NEGATION, STOPWORDS, sentences, stem, terms, unit_spans, without_spans, words
+from tutor.text import (BESIDE_SPAN, NEGATION, STOPWORDS, sentences, span_beside, stem, terms, unit_spans,
+                        without_spans, words)
 
 # Pairs of opposites as the corpus and a tutor's answers use them, compared by stem; a
 # general lexicon, not one fitted to the labels (a word's stem is its first five letters,
@@ -145,12 +146,10 @@ def _placed(sentence: str, stated: list[tuple[str, int, int]]) -> list[tuple[str
     beside it ("After weeks 5-6, you learn ..."), the sources' span right after (before) it,
     or none where they state none."""
     placed = unit_spans(BESIDE_SPAN.sub(" ", sentence))
+    weeks = [(a, b) for unit, a, b in stated if unit == "week"]
     for m in BESIDE_SPAN.finditer(sentence):
-        a, b = int(m.group(2)), int(m.group(3) or m.group(2))
-        weeks = [span for span in stated if span[0] == "week"]
-        near = ([s for s in weeks if s[2] < a][-1:] if m.group(1).lower() == "before"
-                else [s for s in weeks if s[1] > b][:1])
-        placed += near
+        if near := span_beside(m.group(1), int(m.group(2)), int(m.group(3) or m.group(2)), weeks):
+            placed.append(("week", *near))
     return placed
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from tutor.retrieve import stages_named
 from tutor.roadmap import Roadmap, Stage
 from tutor.routing import stage_title_pattern
-from tutor.text import BESIDE_SPAN, number_forms, numbers_in, week_spans
+from tutor.text import BESIDE_SPAN, number_forms, numbers_in, span_beside, week_spans
 from tutor.types import Chunk
 
 _ORDINAL_WEEKS = re.compile(r"\b(first|last|final)\s+(\d{1,2}|[a-z]+)\s+weeks\b", re.I)
@@ -147,12 +147,9 @@ def beside_weeks(question: str, roadmap: Roadmap) -> str:
     blocks = sorted(block.weeks for stage in roadmap.stages for block in stage.week_plan)
 
     def stated(m: re.Match) -> str:
-        a, b = int(m.group(2)), int(m.group(3) or m.group(2))
-        near = [w for w in blocks if w[1] < a][-1:] if m.group(1).lower() == "before" else \
-            [w for w in blocks if w[0] > b][:1]
-        if not near:
+        if (near := span_beside(m.group(1), int(m.group(2)), int(m.group(3) or m.group(2)), blocks)) is None:
             return m.group()
-        start, end = near[0]
+        start, end = near
         return f"{m.group()} ({f'week {start}' if start == end else f'weeks {start}-{end}'})"
     return BESIDE_SPAN.sub(stated, question)
 

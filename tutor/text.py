@@ -162,7 +162,6 @@ def sentences(text: str) -> list[str]:
 _SPAN = re.compile(r"\b(weeks|months)\s+(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})\b", re.I)
 _WEEK = r"(?:weeks?|wks?)"  # as learners write it: "wk 23-24 what am i doing?" was refused
 _WEEK_ASKED = re.compile(rf"\b{_WEEK}\b\D{{0,12}}?(\d{{1,2}})\b", re.I)
-_WEEK_SPAN = re.compile(rf"\b{_WEEK} (\d{{1,2}})(?:\s*(?:-|–|to)\s*(\d{{1,2}}))?", re.I)
 # "after weeks 17-18", "before week 9": a span named to point at the one beside it
 BESIDE_SPAN = re.compile(rf"\b(after|following|before)\s+(?:the\s+)?{_WEEK}\s+(\d{{1,2}})(?:\s*(?:-|–|to)\s*(\d{{1,2}}))?",
                          re.I)
@@ -179,6 +178,12 @@ def weeks_asked(question: str) -> set[int]:
     return spans | {int(n) for n in _WEEK_ASKED.findall(question)}
 
 
+def span_beside(word: str, a: int, b: int, spans: list[tuple[int, int]]) -> tuple[int, int] | None:
+    """Of `spans` (sorted), the one right after weeks a-b, or right before them when `word`
+    (BESIDE_SPAN's group 1) is "before"; None when there is none."""
+    near = [s for s in spans if s[1] < a][-1:] if word.lower() == "before" else [s for s in spans if s[0] > b][:1]
+    return near[0] if near else None
+
 
 # A plan item's span, at the start of its line: "- Weeks 28-30 (3 weeks): ...", "- Months 5-12: ..."
 _ITEM_SPAN = re.compile(r"^\s*[-*]\s+" + _SPAN.pattern, re.I | re.M)
@@ -191,13 +196,13 @@ def plan_item_numbers(text: str) -> set[str]:
     return {str(n) for _, a, b in _ITEM_SPAN.findall(text) if int(a) <= int(b) for n in range(int(a), int(b) + 1)}
 
 
+# "weeks 5-6", "week 11", "wk 3", "months 4 to 8": a span in its unit
+_UNIT_SPAN = re.compile(r"\b(week|wk|month)s?\s+(\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?\b", re.I)
+
+
 def week_spans(text: str) -> list[tuple[int, int]]:
     """The week spans a text states: "Weeks 3-4" -> (3, 4), "week 11" -> (11, 11)."""
-    return [(int(a), int(b or a)) for a, b in _WEEK_SPAN.findall(text)]
-
-
-# "weeks 5-6", "week 11", "weeks 25 and 27", "months 4 to 8": a span of a plan in its unit
-_UNIT_SPAN = re.compile(r"\b(week|wk|month)s?\s+(\d{1,2})(?:\s*(?:-|–|to|and|through)\s*(\d{1,2}))?\b", re.I)
+    return [(a, b) for unit, a, b in unit_spans(text) if unit == "week"]
 
 
 def unit_spans(text: str) -> list[tuple[str, int, int]]:
