@@ -206,3 +206,13 @@ def test_the_words_of_an_acronym_are_held_only_with_it_spelled_out_and_in_the_so
         "proximal", "policy", "optimization"}
     assert set(missing_names("It is called Proximal Policy Optimization (PPO).", "trpo clips the ratio")) >= {
         "proximal", "policy", "optimization"}
+
+
+@pytest.mark.parametrize("claim, moved", [
+    ("In Weeks 5-6 and Weeks 7-8, you learn K-Nearest Neighbors (KNN) and Naive Bayes.", True),  # run 21's a-week-17
+    ("In weeks 5-6 and 7-8, you learn kNN and naive Bayes.", True),
+    ("In weeks 5 and 6, you learn kNN and naive Bayes.", False),  # one span, said twice
+    ("Weeks 5-6 cover decision trees and kNN, and weeks 7-8 clustering and PCA.", False),  # each with its own
+])
+def test_spans_joined_by_and_say_the_same_of_each(claim, moved):
+    assert bool(contradiction(claim, [STAGE_1_PLAN])) is moved

@@ -96,48 +96,62 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
 _PLAN_STEMS = frozenset(stem(w) for w in "week weeks month months stage cover covers covered learn learning "
                         "spend study focus roadmap track plan".split())
 _BARE_RANGE = re.compile(r"\b(\d{1,2})\s*[-–]\s*(\d{1,2})\b")
+# "weeks 5-6 and 7-8", "Weeks 5-6 and Weeks 7-8", "months 3 or 4"
+_JOINED_SPANS = re.compile(r"\b(week|wk|month)s?\s+(\d{1,2})(?:\s*[-–]\s*(\d{1,2}))?\s*,?\s*(?:and|or|&)\s+"
+                           r"(?:(?:weeks?|wks?|months?)\s+)?(\d{1,2})(?:\s*[-–]\s*(\d{1,2}))?\b", re.I)
 _SPAN_MARGIN = 2  # content stems by which another span's line must beat the claimed span's
 
 
 def _moved_span(sentence: str, source_texts: list[str]) -> str:
     """A week or month span of `sentence` that the sources' lines stating a span of that unit
-    put other content in: the line with a span apart from the claimed one shares at least
-    _SPAN_MARGIN more of the claim's content stems than any line whose span meets it (a
-    stage's whole span meets every week of it). Lines without a span say nothing of where
-    a thing goes."""
+    put other content in (`_moved`). A claim stating several spans of a unit ("months 1-3 of
+    maths, then months 4-8 of papers") is read against them all together: which of its words
+    go with which span is not for this check to guess; but spans joined by "and" or "or"
+    ("In Weeks 5-6 and 7-8, you learn kNN", run 21) say the same of each, so each is read."""
     lines = [(line, unit_spans(line)) for text in source_texts for part in text.split("\n")
              for line in sentences(part)]
     claimed = _placed(sentence, sorted({span for _, spans in lines for span in spans}))
     if not claimed:
         return ""
     claim = _stems(without_spans(sentence)) - _PLAN_STEMS
-    # a claim stating several spans of a unit ("months 1-3 of maths, then months 4-8 of
-    # papers") is read against them all together: which of its words go with which span is
-    # not for this check to guess
+    for m in _JOINED_SPANS.finditer(sentence):
+        unit = "month" if m.group(1).lower().startswith("m") else "week"
+        for a, b in ((m.group(2), m.group(3)), (m.group(4), m.group(5))):
+            if moved := _moved(unit, [(int(a), int(b or a))], claim, lines):
+                return moved
     for unit in sorted({u for u, _, _ in claimed}):
-        said = [(a, b) for u, a, b in claimed if u == unit]
-        lo, hi = min(a for a, _ in said), max(b for _, b in said)
-        meeting, apart, where = [], 0, ""
-        for line, spans in lines:
-            spans = [(x, y) for u, x, y in spans if u == unit]
-            if not spans:
-                continue
-            # a line that names the unit once may go on in bare ranges: "one framework
-            # (months 1-2) to two production projects (3-4), cloud and scale (5-6)"
-            spans += [(int(x), int(y)) for x, y in _BARE_RANGE.findall(line)]
-            shared = len(claim & _stems(without_spans(line)))
-            if any(x <= b and a <= y for x, y in spans for a, b in said):
-                wider = all(x <= lo and hi <= y and y - x > hi - lo for x, y in spans)
-                meeting.append((wider, shared))
-            elif shared > apart:
-                apart, where = shared, f"{unit}s {spans[0][0]}-{spans[0][1]}"
-        # where the plan has a line for the claimed span itself, the stage's whole span (its
-        # heading, whose title words any claim may repeat) says nothing of what goes there
-        if any(not wider for wider, _ in meeting):
-            meeting = [(wider, shared) for wider, shared in meeting if not wider]
-        meets = max((shared for _, shared in meeting), default=0)
-        if apart >= _SPAN_MARGIN and apart >= meets + _SPAN_MARGIN:
-            return f"span: {unit}s {said[0][0]}-{said[-1][1]} / {where}"
+        if moved := _moved(unit, [(a, b) for u, a, b in claimed if u == unit], claim, lines):
+            return moved
+    return ""
+
+
+def _moved(unit: str, said: list[tuple[int, int]], claim: frozenset[str], lines: list) -> str:
+    """Whether the source line with a span of `unit` apart from the spans `said` shares at
+    least _SPAN_MARGIN more of the claim's content stems than any line whose span meets them
+    (a stage's whole span meets every week of it). Lines without a span say nothing of where
+    a thing goes."""
+    lo, hi = min(a for a, _ in said), max(b for _, b in said)
+    meeting, apart, where = [], 0, ""
+    for line, spans in lines:
+        spans = [(x, y) for u, x, y in spans if u == unit]
+        if not spans:
+            continue
+        # a line that names the unit once may go on in bare ranges: "one framework
+        # (months 1-2) to two production projects (3-4), cloud and scale (5-6)"
+        spans += [(int(x), int(y)) for x, y in _BARE_RANGE.findall(line)]
+        shared = len(claim & _stems(without_spans(line)))
+        if any(x <= b and a <= y for x, y in spans for a, b in said):
+            wider = all(x <= lo and hi <= y and y - x > hi - lo for x, y in spans)
+            meeting.append((wider, shared))
+        elif shared > apart:
+            apart, where = shared, f"{unit}s {spans[0][0]}-{spans[0][1]}"
+    # where the plan has a line for the claimed span itself, the stage's whole span (its
+    # heading, whose title words any claim may repeat) says nothing of what goes there
+    if any(not wider for wider, _ in meeting):
+        meeting = [(wider, shared) for wider, shared in meeting if not wider]
+    meets = max((shared for _, shared in meeting), default=0)
+    if apart >= _SPAN_MARGIN and apart >= meets + _SPAN_MARGIN:
+        return f"span: {unit}s {lo}-{hi} / {where}"
     return ""
 
 
