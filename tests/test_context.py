@@ -195,6 +195,8 @@ def test_a_named_stage_reaches_its_own_entries(fake_tutor):
     ("when does the deep learning stage start?", "stage-2#0", "weeks 9-16"),
     # run 8's m-01, condensed: shown the milestone first, answered "the milestone ... is reached after 8 weeks of training"
     ("How long does it take to complete stage 2 of Deep Learning Fundamentals?", "stage-2#0", "runs 8 weeks"),
+    # shown the Hugging Face FAQ and resources, answered "the first stage 3 resource is the Hugging Face course"
+    ("what do I learn first in stage 3?", "stage-3#1", "weeks 17-18"),
 ])
 def test_a_question_on_a_stage_section_gets_that_section_first(fake_tutor, question, section, shown):
     """Dense retrieval barely tells a stage's sections apart: 'Which concepts are covered in
@@ -210,6 +212,7 @@ def test_a_question_on_a_stage_section_gets_that_section_first(fake_tutor, quest
     ("whats the goal of stage 3", ["goal"]), ("what's stage 1 about?", ["goal"]), ("what do i need to close out stage 1?", ["milestone"]),
     ("which books and courses for stage 2", ["resources"]), ("what topics are in stage 3", ["concepts covered"]),
     ("finished stage 4, what's next?", ["what comes after"]),  # finished is not the milestone's "close"
+    ("what do I study first in stage 4?", ["week-by-week plan"]),
     ("why does the stage 2 milestone train the CNN twice?", []),  # a reason, not the section's fact
     ("how does backpropagation work", []),
 ])

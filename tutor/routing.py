@@ -40,7 +40,8 @@ STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
     # start?" was shown the milestone first and answered with it
     "goal": "goal aim focus about overview name called title start starts begin begins long duration",
-    "week-by-week plan": "week plan schedule timeline doing happens",
+    # "what do I learn first in stage 3?" was answered with the Hugging Face course (a resource)
+    "week-by-week plan": "week plan schedule timeline doing happens first",
     # before resources: "Which papers should I read in stage 3?" uses both cues, and the
     # resources list one paper (ingest/roadmap_docs.stage_papers makes this section)
     "papers": "paper papers",
