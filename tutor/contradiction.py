@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import (BESIDE_SPAN, NEGATION, STOPWORDS, sentences, span_beside, stem, terms, unit_spans,
-                        without_spans, words)
+from tutor.text import (BESIDE_SPAN, NEGATION, STOPWORDS, joined_spans, sentences, span_beside, stem, terms,
+                        unit_spans, without_spans, words)
 
 # Pairs of opposites as the corpus and a tutor's answers use them, compared by stem; a
 # general lexicon, not one fitted to the labels (a word's stem is its first five letters,
@@ -96,9 +96,6 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
 _PLAN_STEMS = frozenset(stem(w) for w in "week weeks month months stage cover covers covered learn learning "
                         "spend study focus roadmap track plan".split())
 _BARE_RANGE = re.compile(r"\b(\d{1,2})\s*[-–]\s*(\d{1,2})\b")
-# "weeks 5-6 and 7-8", "Weeks 5-6 and Weeks 7-8", "months 3 or 4"
-_JOINED_SPANS = re.compile(r"\b(week|wk|month)s?\s+(\d{1,2})(?:\s*[-–]\s*(\d{1,2}))?\s*,?\s*(?:and|or|&)\s+"
-                           r"(?:(?:weeks?|wks?|months?)\s+)?(\d{1,2})(?:\s*[-–]\s*(\d{1,2}))?\b", re.I)
 _SPAN_MARGIN = 2  # content stems by which another span's line must beat the claimed span's
 
 
@@ -108,17 +105,14 @@ def _moved_span(sentence: str, source_texts: list[str]) -> str:
     maths, then months 4-8 of papers") is read against them all together: which of its words
     go with which span is not for this check to guess; but spans joined by "and" or "or"
     ("In Weeks 5-6 and 7-8, you learn kNN", run 21) say the same of each, so each is read."""
-    lines = [(line, unit_spans(line)) for text in source_texts for part in text.split("\n")
-             for line in sentences(part)]
-    claimed = _placed(sentence, sorted({span for _, spans in lines for span in spans}))
+    lines = [line for text in source_texts for line in _span_lines(text)]
+    claimed = _placed(sentence, sorted({span for _, spans, _ in lines for span in spans}))
     if not claimed:
         return ""
     claim = _stems(without_spans(sentence)) - _PLAN_STEMS
-    for m in _JOINED_SPANS.finditer(sentence):
-        unit = "month" if m.group(1).lower().startswith("m") else "week"
-        for a, b in ((m.group(2), m.group(3)), (m.group(4), m.group(5))):
-            if moved := _moved(unit, [(int(a), int(b or a))], claim, lines):
-                return moved
+    for unit, a, b in joined_spans(sentence):
+        if moved := _moved(unit, [(a, b)], claim, lines):
+            return moved
     for unit in sorted({u for u, _, _ in claimed}):
         if moved := _moved(unit, [(a, b) for u, a, b in claimed if u == unit], claim, lines):
             return moved
@@ -132,14 +126,14 @@ def _moved(unit: str, said: list[tuple[int, int]], claim: frozenset[str], lines:
     a thing goes."""
     lo, hi = min(a for a, _ in said), max(b for _, b in said)
     meeting, apart, where = [], 0, ""
-    for line, spans in lines:
+    for line, spans, stems in lines:
         spans = [(x, y) for u, x, y in spans if u == unit]
         if not spans:
             continue
         # a line that names the unit once may go on in bare ranges: "one framework
         # (months 1-2) to two production projects (3-4), cloud and scale (5-6)"
         spans += [(int(x), int(y)) for x, y in _BARE_RANGE.findall(line)]
-        shared = len(claim & _stems(without_spans(line)))
+        shared = len(claim & stems)
         if any(x <= b and a <= y for x, y in spans for a, b in said):
             wider = all(x <= lo and hi <= y and y - x > hi - lo for x, y in spans)
             meeting.append((wider, shared))
@@ -153,6 +147,15 @@ def _moved(unit: str, said: list[tuple[int, int]], claim: frozenset[str], lines:
     if apart >= _SPAN_MARGIN and apart >= meets + _SPAN_MARGIN:
         return f"span: {unit}s {lo}-{hi} / {where}"
     return ""
+
+
+@lru_cache(maxsize=512)
+def _span_lines(text: str) -> tuple[tuple[str, list, frozenset[str]], ...]:
+    """Each line and sentence of a source with the spans it states and its content stems
+    without them, once per source text: the scorer reads every answer sentence against the
+    same few sources, together and one by one."""
+    return tuple((line, unit_spans(line), _stems(without_spans(line)))
+                 for part in text.split("\n") for line in sentences(part))
 
 
 def _placed(sentence: str, stated: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:

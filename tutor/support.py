@@ -222,7 +222,7 @@ class SupportScorer:
         joined = " ".join(source_texts).lower()
         source_stems = _stems_of(joined)
         spelled = acronym_words(sentence, joined)
-        content = [t for t in _content(sentence) if not set(re.split(r"-", t)) <= spelled]
+        content = [t for t in _content(sentence) if not set(t.split("-")) <= spelled]
         if _LENGTH.search(sentence):  # "lasts 8 weeks": the verb adds nothing the number check misses
             content = [t for t in content if t not in _DURATION_VERBS]
         coverage = sum(stem(t) in source_stems for t in content) / len(content) if content else 1.0

@@ -161,10 +161,10 @@ def sentences(text: str) -> list[str]:
 
 _SPAN = re.compile(r"\b(weeks|months)\s+(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})\b", re.I)
 _WEEK = r"(?:weeks?|wks?)"  # as learners write it: "wk 23-24 what am i doing?" was refused
+_RANGE = r"(\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?"  # "5-6", "4 to 8", "11": first and last (or none)
 _WEEK_ASKED = re.compile(rf"\b{_WEEK}\b\D{{0,12}}?(\d{{1,2}})\b", re.I)
 # "after weeks 17-18", "before week 9": a span named to point at the one beside it
-BESIDE_SPAN = re.compile(rf"\b(after|following|before)\s+(?:the\s+)?{_WEEK}\s+(\d{{1,2}})(?:\s*(?:-|–|to)\s*(\d{{1,2}}))?",
-                         re.I)
+BESIDE_SPAN = re.compile(rf"\b(after|following|before)\s+(?:the\s+)?{_WEEK}\s+{_RANGE}", re.I)
 # ... with the span beside it stated after it (tutor/spans.py `beside_weeks`)
 _BESIDE_STATED = re.compile(BESIDE_SPAN.pattern + rf"(?=\s*\({_WEEK} \d)", re.I)
 
@@ -197,7 +197,10 @@ def plan_item_numbers(text: str) -> set[str]:
 
 
 # "weeks 5-6", "week 11", "wk 3", "months 4 to 8": a span in its unit
-_UNIT_SPAN = re.compile(r"\b(week|wk|month)s?\s+(\d{1,2})(?:\s*(?:-|–|to)\s*(\d{1,2}))?\b", re.I)
+_UNIT_SPAN = re.compile(rf"\b(week|wk|month)s?\s+{_RANGE}\b", re.I)
+# "weeks 5-6 and 7-8", "Weeks 5-6 and Weeks 7-8", "months 3 or 4": two spans saying the same
+_JOINED_SPANS = re.compile(rf"\b(week|wk|month)s?\s+{_RANGE}\s*,?\s*(?:and|or|&)\s+"
+                           rf"(?:(?:week|wk|month)s?\s+)?{_RANGE}\b", re.I)
 
 
 def week_spans(text: str) -> list[tuple[int, int]]:
@@ -210,6 +213,13 @@ def unit_spans(text: str) -> list[tuple[str, int, int]]:
     ("month", 5, 5)."""
     return [("week" if unit.lower() == "wk" else unit.lower(), int(a), int(b or a))
             for unit, a, b in _UNIT_SPAN.findall(text)]
+
+
+def joined_spans(text: str) -> list[tuple[str, int, int]]:
+    """The spans a text joins with "and" or "or", each on its own: "In Weeks 5-6 and 7-8" ->
+    ("week", 5, 6), ("week", 7, 8)."""
+    return [("month" if unit.lower() == "month" else "week", int(a), int(b or a))
+            for unit, *numbers in _JOINED_SPANS.findall(text) for a, b in (numbers[:2], numbers[2:])]
 
 
 def without_spans(text: str) -> str:
