@@ -544,6 +544,21 @@ def test_other_track_questions_are_not_routed_there(fake_tutor, question):
     assert not any(h.chunk.doc_id == "faq-which-track" and h.routed for h in hits)
 
 
+@pytest.mark.parametrize("question, track", [
+    ("what do I build in months 1-2 of the research track?", "research"),
+    ("what's the freelance track plan month by month?", "freelance"),
+    ("when on the industry track am I supposed to prep for interviews?", "industry"),
+])
+def test_a_question_naming_a_track_is_not_shown_the_other_tracks(fake_tutor, question, track):
+    """Session 33's reading: the first was shown the industry track's FAQ ("Months 1-2 ...:
+    learn one framework deeply") beside the research plan's "Months 1-3", and answered from it."""
+    tutor = fake_tutor()
+    other = {t for t in ("research", "industry", "freelance") if t != track}
+    titles = [h.chunk.title.partition(" — ")[0].lower() for h in tutor.retriever.search(question, 8)]
+    assert any(f"{track} track" in t for t in titles), titles
+    assert not any(f"{t} track" in title for t in other for title in titles), titles
+
+
 def test_a_sentence_that_takes_up_the_one_before_is_shown_with_it(fake_tutor):
     """Session 31, an item no run had answered: shown "Doing that extra step turns the stage 2
     milestone into a first portfolio piece." without the sentence saying what the step is

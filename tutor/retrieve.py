@@ -88,12 +88,13 @@ class Retriever:
             within = np.isin(self._stages, list(named)) & (True if mask is None else mask)
             if within.any():
                 lists.append(self._dense(qv, within))
+        off_track = self.router.off_track(query)
         fused: dict[int, float] = {}
         for ranked in lists:
-            for rank, i in enumerate(ranked, 1):
+            for rank, i in enumerate((i for i in ranked if i not in off_track), 1):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
         routed = [i for i in self.router.routed(query, named or ({stage} if stage else set()))
-                  if mask is None or mask[i]]
+                  if (mask is None or mask[i]) and i not in off_track]
         best = (routed + [i for i in sorted(fused, key=lambda i: (-fused[i], i)) if i not in routed])[:k]
         cosines = self.vectors[best] @ qv
         return [Hit(self.index.chunks[i], fused.get(i, 0.0), r, float(cos), i in routed)  # routed: maybe in no list

@@ -254,6 +254,18 @@ class Router:
                 if c.doc_id not in self.kinds:
                     self.kinds[c.doc_id] = kind
                     self.names[c.doc_id] = entry_pattern(kind, c.doc_id, doc_title)
+        self.tracks = {d: p for d, p in self.names.items() if self.kinds[d] == "track"}
+        # chunk index -> the tracks its document's title names (a track page, a track's FAQ)
+        self.track_chunks = {i: set(found) for i, c in enumerate(chunks)
+                             if (found := named_in(c.title.partition(" — ")[0], self.tracks))}
+
+    def off_track(self, question: str) -> set[int]:
+        """The chunks of the other tracks, where a question names a track: "what do I build in
+        months 1-2 of the research track?" was shown the industry track's FAQ, whose "Months
+        1-2" matched the question's (the research plan says "Months 1-3"), and answered from
+        it."""
+        asked = set(named_in(question, self.tracks))
+        return {i for i, named in self.track_chunks.items() if not named & asked} if asked else set()
 
     def entries_named(self, question: str) -> list[str]:
         named = named_in(question, self.names)
