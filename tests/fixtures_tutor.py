@@ -54,6 +54,17 @@ def sse_events(body: str) -> list[tuple[str, dict]]:
     return events
 
 
+def chat_done(make_app, question: str, draft: str) -> dict:
+    """The `done` payload of /api/chat for `question`, the model scripted to write `draft`:
+    what the widget shows, where a composed sentence may open the answer (streamed /v1 can
+    only append it)."""
+    from fastapi.testclient import TestClient
+
+    app, _, _ = make_app(lambda m: draft)
+    with TestClient(app) as client:
+        return sse_events(client.post("/api/chat", json={"message": question}).text)[-1][1]
+
+
 def served_on_every_interface(app, question: str) -> dict:
     """The `done` payload of /api/chat for `question`, after checking that streamed and whole
     /v1 show the same final text (composed sentences come as a last delta)."""

@@ -9,7 +9,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fixtures_tutor import sse_events
+from tests.fixtures_tutor import chat_done, sse_events
 from tutor.alternatives import alternatives, is_verdict, names_both
 
 
@@ -75,24 +75,18 @@ def test_the_sentence_added_names_what_else_the_question_names(make_app):
         assert "3" in sentence, done["answer"]
 
 
-def _served(make_app, question, draft):
-    app, _, _ = make_app(lambda m: draft)
-    with TestClient(app) as client:
-        return sse_events(client.post("/api/chat", json={"message": question}).text)[-1][1]
-
-
 def test_a_pick_the_sources_contradict_gives_way_to_theirs(make_app):
     """The packaged model answered "Is dropout in stage 1 or stage 2?" with "Dropout is in
     stage 1 [1]." beside "Dropout is part of stage 2 (...)", and the support check passed it
     (session 24's reading; so were backpropagation and the research track)."""
-    done = _served(make_app, "Is dropout in stage 1 or stage 2?", "Dropout is in stage 1 [1].")
+    done = chat_done(make_app, "Is dropout in stage 1 or stage 2?", "Dropout is in stage 1 [1].")
     assert done["answer"].startswith("Dropout is part of stage 2"), done["answer"]
     assert done["held_back"] == ["Dropout is in stage 1."]
     assert [c["chunk_id"] for c in done["citations"]] == ["concept-dropout#0"]
 
 
 def test_a_restated_either_or_gives_way_to_the_sources_pick(make_app):
-    done = _served(make_app, "Does the research track or the industry track fit an ML engineer?",
+    done = chat_done(make_app, "Does the research track or the industry track fit an ML engineer?",
                    "The research track or the industry track fits an ML engineer.")
     assert "industry track" in done["answer"] and "research track" not in done["answer"], done["answer"]
     assert "fits ML engineer" in done["answer"] and done["citations"], done
@@ -100,7 +94,7 @@ def test_a_restated_either_or_gives_way_to_the_sources_pick(make_app):
 
 def test_a_pick_the_sources_agree_with_is_kept_with_its_other_sentences(make_app):
     draft = "Dropout is in stage 2 [1]. It builds on the stage 1 ideas of regularization [2]."
-    done = _served(make_app, "Is dropout in stage 1 or stage 2?", draft)
+    done = chat_done(make_app, "Is dropout in stage 1 or stage 2?", draft)
     assert done["answer"] == draft and not done["held_back"], done
 
 
@@ -108,7 +102,7 @@ def test_a_pick_the_sources_agree_with_is_kept_with_its_other_sentences(make_app
 def test_a_source_that_prefers_one_alternative_picks_it(make_app):
     """"Is Kubernetes essential or nice-to-have?" was served "Kubernetes is essential ..."
     beside "its tool list puts Kubernetes under nice-to-have rather than essential"."""
-    done = _served(make_app, "Is Kubernetes essential or nice-to-have?",
+    done = chat_done(make_app, "Is Kubernetes essential or nice-to-have?",
                    "Kubernetes is essential for orchestrating containers across a cluster [1].")
     assert "nice-to-have rather than essential" in done["answer"], done["answer"]
     assert done["held_back"] == ["Kubernetes is essential for orchestrating containers across a cluster."]
@@ -118,7 +112,7 @@ def test_a_verdict_opposite_to_the_faqs_short_answer_gives_way_to_it(make_app):
     """Served by the packaged model in session 28: "Yes, you need a degree to get an ML job."
     beside the short answer "Neither roadmap makes a degree a requirement", and the support
     check passed it (the words are the source's)."""
-    done = _served(make_app, "Do I need a degree to get an ML job?",
+    done = chat_done(make_app, "Do I need a degree to get an ML job?",
                    "Yes, you need a degree to get an ML job [1]. Some roles and employers do expect formal "
                    "education, especially research positions [2].")
     # in the place of the verdict it replaces, first
@@ -139,5 +133,5 @@ def test_a_verdict_opposite_to_the_faqs_short_answer_gives_way_to_it(make_app):
 def test_a_verdict_the_faq_agrees_with_or_that_is_not_plain_is_kept(make_app, question, draft):
     from tutor.text import strip_markers
 
-    done = _served(make_app, question, draft)
+    done = chat_done(make_app, question, draft)
     assert strip_markers(done["answer"]) == strip_markers(draft) and not done["held_back"], done
