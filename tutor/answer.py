@@ -21,6 +21,7 @@ import numpy as np
 
 from tutor import coach
 from tutor.alternatives import alternatives, correction, flipped_verdict, is_verdict, names_both, naming_both
+from tutor.concept_weeks import as_titled, unstated_weeks
 from tutor.config import Settings
 from tutor.context import Prepared, Source, asked_list, left_out, prompt_question
 from tutor.context import select as select_sources
@@ -35,6 +36,7 @@ from tutor.guard import load_canary
 from tutor.pace import misstated_pace, pace_facts, unstated_pace, with_pace_facts
 from tutor.prompts import Prompts
 from tutor.retrieve import Retriever
+from tutor.routing import named_in
 from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
 from tutor.spans import (
@@ -49,6 +51,7 @@ from tutor.types import Answer, Citation, Hit
 # Applied to full run 3's records (2026-11-21), it withdraws 2 off-roadmap answers and 2
 # answerable ones that stated none of their key facts; at 0.5 and above, trimming kept them.
 MIN_DRAFT_SUPPORT = 0.5
+MAX_WHEN_CONCEPTS = 3  # "when do I learn X, Y and Z?": a sentence of weeks for each, at most this many
 HISTORY_TURNS = 4
 _MARKER_AFTER_STOP = re.compile(r"([.!?])((?:[ \t]*\[\d{1,3}\])+)")
 _CLOSING_STOP = re.compile(r"[.!?]*$")
@@ -231,6 +234,11 @@ class Tutor:
         if hold_back:  # "It covers ..." after the sentence it took up is cut: named, or cut too
             text, scored = self._named_again(prepared, text, scored, set())
         draft_support = _share_supported(_claims(text, scored))
+        dropped = ()
+        if scored and draft_support < MIN_DRAFT_SUPPORT and hold_back and self._plan_weeks(prepared, ""):
+            # a "when" question the plan's weeks answer: those, composed, in place of the draft
+            # ("which weeks cover gradient boosting?" was withdrawn)
+            dropped, text, scored = tuple(s.sentence for s in scored if is_claim(s.sentence)), "", []
         if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):
             # Most of the draft (or all of it) is not backed by the sources: most often an
             # off-roadmap question that passed the gate and was answered from the model's own
@@ -241,7 +249,7 @@ class Tutor:
             return Answer.withdrawal(self.withdrawal_text(prepared.question), draft, tuple(draft_scored), self.llm.name,
                                      prepared.question, timings)
         refused = bool(MODEL_REFUSAL.search(text)) and draft_support < MIN_DRAFT_SUPPORT
-        held_back = ()
+        held_back = dropped
         if hold_back and not all(s.supported for s in scored):
             # Serve only what the sources back. The 1.5B model adds elaborations of its own
             # ("This helps the network generalise."); at this threshold the scorer rejects
@@ -269,6 +277,9 @@ class Tutor:
         if not refused:  # (not beside the model's own "the material does not cover this")
             text, scored, added, replaced = self._completed(prepared, text, scored)
         held_back += replaced
+        if not text:  # the draft dropped for a composed sentence that did not pass its check
+            return Answer.withdrawal(self.withdrawal_text(prepared.question), draft, tuple(draft_scored),
+                                     self.llm.name, prepared.question, timings)
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         # and the backer of every served sentence, marked or not (one the model broke across
         # lines is not found in the text to be marked)
@@ -353,9 +364,10 @@ class Tutor:
         are the weeks of a stage whose length alone the answer gives (tutor/spans.py), and
         the source's sentence naming both alternatives a question offers, in place of a
         "Yes" or "No" to it, and the source's pick in place of the other one
-        (tutor/alternatives.py). Each added sentence passes the support
-        check first. Returns (text, scored, added sentences, sentences they replaced)."""
-        composed, instead, gives_way = [], None, ()
+        (tutor/alternatives.py), and the plan's weeks for a concept a "when" question asks
+        about (tutor/concept_weeks.py). Each added sentence passes the support check first.
+        Returns (text, scored, added sentences, sentences they replaced)."""
+        composed, instead, gives_way, when = [], None, (), []
         pair = alternatives(prepared.question)
         # only in place of a verdict: "Is stage 1 eight or twelve weeks long?" answered "stage
         # 1 is eight weeks long" needs no sentence on stage 4's twelve
@@ -370,6 +382,11 @@ class Tutor:
         if gives_way:
             instead = f"{found[1].rstrip('.')} [{found[0]}]."
             composed.append(instead)
+        # the plan's weeks for a concept a "when" question asks about, which answer it and so
+        # open the answer: "when do I learn about BERT?" (tutor/concept_weeks.py)
+        elif when := self._plan_weeks(prepared, text):
+            instead, gives_way = when[0][0], tuple(s for _, elsewhere in when for s in elsewhere)
+            composed += [sentence for sentence, _ in when]
         for n, source in enumerate(prepared.sources, 1):
             items = asked_list(source, prepared.question)
             if left := left_out(items, text):
@@ -388,13 +405,19 @@ class Tutor:
         # the source's verdict takes the place of a draft's that opened the answer: "Do I need
         # a degree?" read "Some roles ... expect formal education" first, the "Neither roadmap
         # makes a degree a requirement" that replaced its "Yes" last
-        leads = strip_markers(next(iter(sentences(text)), "")) in gives_way
+        leading = {instead} if strip_markers(next(iter(sentences(text)), "")) in gives_way else set()
+        leading |= {sentence for sentence, _ in when}
+        opening, closing = [], []
         for sentence in composed:
             checked = self.scorer.score_sentences(sentence, [s.chunk for s in prepared.sources], prepared.facts)
             if checked and all(c.supported for c in checked):
-                text = f"{sentence}\n\n{text}" if sentence == instead and leads else f"{text}\n\n{sentence}"
+                if sentence in leading:
+                    opening.append(sentence)
+                else:
+                    closing.append(sentence)
                 scored = [*scored, *checked]
                 added.append(sentence)
+        text = "\n\n".join(part for part in [*opening, text, *closing] if part)
         # the draft's wrong pick, or its "Yes" or "No", goes (not the sentence added: an FAQ's
         # may open "Yes: ...")
         replaced = gives_way if instead in added else ()
@@ -405,6 +428,19 @@ class Tutor:
             scored = [replace(s, sentence=changed.get(s.sentence, s.sentence)) for s in scored
                       if s.sentence not in replaced]
         return text, scored, tuple(added), replaced
+
+    def _plan_weeks(self, prepared: Prepared, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """For each concept a "when" question asks about whose plan weeks `text` leaves out,
+        the sentence stating them and the draft sentences that put it in other weeks."""
+        if self.roadmap is None:
+            return []
+        router, found = self.retriever.router, []
+        for doc, words in list(router.asked_when_named(prepared.question).items())[:MAX_WHEN_CONCEPTS]:
+            name = as_titled(words, self.index.chunks[router.concept_pages[doc]].title)
+            names = lambda t, doc=doc: doc in named_in(t, router.concept_names_when)  # noqa: E731
+            if fix := unstated_weeks(text, prepared.sources, name, names, self.roadmap):
+                found.append(fix)
+        return found
 
     def _named_steps(self, prepared: Prepared, scored: Sequence, by_doc: dict[str, int]) -> set[int]:
         """The sources of every computed step a fact-backed sentence names ("Study Word

@@ -153,8 +153,20 @@ def paper_names(title: str) -> list[str]:
     return [p.strip() for p in parts if len(p.strip()) >= 2]
 
 
+def title_parts(title: str) -> list[str]:
+    """The parts of a concept's "X and Y" title that name it on their own: "LSTM" and "GRU"
+    of "LSTM and GRU" (the plan item says "LSTM versus GRU", so "when do i learn LSTM and
+    GRU?" was shown no week of it), "TensorFlow" of "TensorFlow and Keras", "multi-GPU
+    training" of "Distributed and multi-GPU training". A part of one word names it only when
+    written as a name is (a capital after its first letter, or a digit: "T5", "GitHub"), not
+    "Data" of "Data and model versioning"."""
+    parts = [p.strip() for p in re.split(r"\s+and\s+", title)] if re.search(r"\s+and\s+", title) else []
+    return [p for p in parts if len(p) >= 2 and (" " in p or re.search(r"^.+[A-Z0-9]", p))]
+
+
 def _pattern(names: list[str], after: str = "") -> re.Pattern:
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    # a hyphen as a space too: "sequence to sequence models", "k nearest neighbours"
+    alternatives = "|".join(re.escape(n).replace(r"\-", r"[\s-]") for n in sorted(names, key=len, reverse=True))
     return re.compile(rf"(?<![\w-])(?:{alternatives})s?{after}(?![\w-])", re.I)
 
 
@@ -219,6 +231,10 @@ class Router:
         self.kinds: dict[str, str] = {}  # doc id -> its CUES key
         self.names: dict[str, re.Pattern] = {}
         self.concept_names: dict[str, re.Pattern] = {}  # concept page doc id -> how a question names it
+        # and where a question asks when it comes, also by the parts of its title ("LSTM" of
+        # "LSTM and GRU"): the plan items name it so. Not for the rest of the routing, where
+        # "explain LoRA" would name the LoRA concept and lose the paper's key idea.
+        self.concept_names_when: dict[str, re.Pattern] = {}
         self.concept_stage: dict[str, int] = {}
         self.concept_pages: dict[str, int] = {}  # concept page doc id -> its first chunk
         self.stage_names: dict[int, re.Pattern] = {}  # stage -> how a question names it by title
@@ -233,6 +249,7 @@ class Router:
                 named = c.doc_id.removeprefix("concept-").replace("-", " ")
                 names = paper_names(doc_title) + list(dict.fromkeys([named, singular(named)]))
                 self.concept_names.setdefault(c.doc_id, _pattern(names))
+                self.concept_names_when.setdefault(c.doc_id, _pattern(names + title_parts(doc_title)))
                 self.concept_stage.setdefault(c.doc_id, c.stage)
                 self.concept_pages.setdefault(c.doc_id, i)
             elif c.stage is not None and c.doc_id.startswith("stage-"):
@@ -273,7 +290,7 @@ class Router:
 
     def _plans_of_concepts(self, question: str) -> list[tuple[int, str]]:
         """The week plan sections of the stages of the concepts `question` names."""
-        named = named_in(question, self.concept_names)
+        named = named_in(question, self.concept_names_when)
         return [(stage, "week-by-week plan") for stage in sorted({self.concept_stage[d] for d in named})]
 
     def asked_when(self, question: str) -> Callable[[str], bool] | None:
@@ -284,11 +301,19 @@ class Router:
         hold. A name inside a longer one is not the concept's: "when do I get to transformers?"
         was shown the weeks 21-22 item too, for its "plus the Vision Transformer", and answered
         "weeks 19-20 and 21-22"."""
+        asked = set(self.asked_when_named(question))
+        return (lambda text: bool(asked.intersection(named_in(text, self.concept_names_when)))) if asked else None
+
+    def asked_when_named(self, question: str) -> dict[str, str]:
+        """The concepts a "when" question asks about (Router.asked_when), each with the words
+        the question names it by: {"concept-bert": "BERT"}."""
         # "which weeks cover the transformer? and what comes right after those two weeks?" asks
         # for what follows the concept's weeks, not for them
-        when = _ASKS_WHEN.search(question) and not WHAT_COMES.search(question)
-        asked = set(named_in(question, self.concept_names)) if when else set()
-        return (lambda text: bool(asked.intersection(named_in(text, self.concept_names)))) if asked else None
+        if not _ASKS_WHEN.search(question) or WHAT_COMES.search(question):
+            return {}
+        # with an article before it: "the vision transformer", not "vision transformer"
+        return {d: re.search(rf"(?:\bthe\s+)?{self.concept_names_when[d].pattern}", question, re.I).group(0)
+                for d in named_in(question, self.concept_names_when)}
 
     def _as_a_whole(self, kind: str, question: str) -> list[str]:
         """The section that stands for the one entry a question names with no section's cue

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from tutor.retrieve import stages_named
 from tutor.roadmap import Roadmap, Stage
 from tutor.routing import stage_title_pattern
-from tutor.text import BESIDE_SPAN, number_forms, numbers_in, span_beside, week_spans
+from tutor.text import BESIDE_SPAN, number_forms, numbers_in, span_beside, strip_markers, week_spans
 from tutor.types import Chunk
 
 _ORDINAL_WEEKS = re.compile(r"\b(first|last|final)\s+(\d{1,2}|[a-z]+)\s+weeks\b", re.I)
@@ -95,6 +95,17 @@ def misplaced_ordinal(sentence: str, weeks: set[int], roadmap: Roadmap) -> bool:
         if any(span not in spans for span in named):
             return True
     return False
+
+
+def weeks_claimed(sentence: str, roadmap: Roadmap) -> list[tuple[int, int]]:
+    """The weeks `sentence` places something in: the spans it states, less a stage's whole
+    span ("stage 3 (weeks 17-24)" only names the stage), and the weeks it counts in a stage
+    ("in the second week of stage 3": week 18)."""
+    whole = {s.weeks for s in roadmap.stages}
+    # counted without its asides: "the second week of stage 3 (Advanced ..., weeks 17-24)"
+    bare = re.sub(r"\s*\([^)]*\)", "", strip_markers(sentence))
+    counted = [found[0] for m in _COUNTED_WEEKS.finditer(bare) if (found := _counted_span(m, roadmap))]
+    return [span for span in week_spans(sentence) if span not in whole] + counted
 
 
 @dataclass(frozen=True)

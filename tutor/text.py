@@ -196,6 +196,13 @@ def plan_item_numbers(text: str) -> set[str]:
     return {str(n) for _, a, b in _ITEM_SPAN.findall(text) if int(a) <= int(b) for n in range(int(a), int(b) + 1)}
 
 
+def plan_items(text: str) -> list[tuple[str, int, int, str]]:
+    """A text's plan items with their spans: "- Weeks 21-22: The Hugging Face course ..." ->
+    ("week", 21, 22, that line)."""
+    return [(m.group(1).lower().rstrip("s"), int(m.group(2)), int(m.group(3)), line)
+            for line in text.splitlines() if (m := _ITEM_SPAN.match(line))]
+
+
 # "weeks 5-6", "week 11", "wk 3", "months 4 to 8": a span in its unit
 _UNIT_SPAN = re.compile(rf"\b(week|wk|month)s?\s+{_RANGE}\b", re.I)
 # "weeks 5-6 and 7-8", "Weeks 5-6 and Weeks 7-8", "months 3 or 4": two spans saying the same

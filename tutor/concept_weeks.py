@@ -1,0 +1,93 @@
+"""When a concept comes: the weeks of the plan items that name it, stated.
+
+Asked "when do I learn about BERT?" and shown only the items of stage 3's plan that name BERT
+(weeks 21-22 and 23-24: routing.Router.asked_when, context.select), the packaged model
+answered "You learn about BERT in the second week of stage 3"; asked about dropout, it gave
+weeks 11-12 once and then "the training phase of the model". An answer to a "when" question
+that leaves out a span of those items gets a sentence stating them all, composed from the
+material ("The roadmap's plan covers BERT in weeks 21-22 and 23-24 of stage 3."), added as the
+left-out list items are (answer.py). A draft sentence that names the concept and places it in
+other weeks (a span, or "the second week of stage 3") gives way to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tutor.roadmap import Roadmap
+from tutor.spans import weeks_claimed
+from tutor.text import joined_spans, listed, plan_items, sentences, strip_markers, week_spans
+from tutor.context import Source
+
+
+@dataclass(frozen=True)
+class PlanWeeks:
+    """Where the plan puts what a "when" question asks about: `weeks` of `stage`, in the
+    source numbered `n`."""
+
+    n: int
+    stage: int
+    weeks: tuple[tuple[int, int], ...]
+
+    def stated(self) -> str:
+        """"weeks 21-22 and 23-24 of stage 3\""""
+        spans = [f"{a}-{b}" if a != b else f"{a}" for a, b in self.weeks]
+        unit = "week" if len(self.weeks) == 1 and self.weeks[0][0] == self.weeks[0][1] else "weeks"
+        return f"{unit} {listed(spans)} of stage {self.stage}"
+
+
+def plan_weeks(sources: list[Source], names: Callable[[str], bool]) -> list[PlanWeeks]:
+    """The week spans of the stage plan items in `sources` whose text `names` the asked
+    concept, per source; read from each source's whole chunk, not only what the prompt showed."""
+    found = []
+    for n, source in enumerate(sources, 1):
+        chunk = source.chunk
+        if chunk.stage is None or not chunk.doc_id.startswith("stage-") or not chunk.title.endswith("plan"):
+            continue
+        spans = tuple((a, b) for unit, a, b, line in plan_items(chunk.text) if unit == "week" and names(line))
+        if spans:
+            found.append(PlanWeeks(n, chunk.stage, spans))
+    return found
+
+
+def weeks_sentence(name: str, found: list[PlanWeeks]) -> str:
+    where = " and ".join(p.stated() for p in found)
+    return f"The roadmap's plan covers {name} in {where} [{found[0].n}]."
+
+
+def unstated_weeks(text: str, sources: list[Source], name: str, names: Callable[[str], bool],
+                   roadmap: Roadmap) -> tuple[str, tuple[str, ...]] | None:
+    """The sentence stating the plan's weeks for the concept a "when" question asks about
+    (`name`, as the question words it; `names`: whether a text names it), and the draft's
+    sentences it takes the place of; None when `text` states every span already, or the
+    sources hold no plan item naming it."""
+    found = plan_weeks(sources, names)
+    if not found:
+        return None
+    asked = {span for p in found for span in p.weeks}
+    if all(set(range(a, b + 1)) <= weeks_stated(text, asked) for a, b in asked):
+        return None
+    # "in week 6" of weeks 5-6, "in weeks 25-33" of 25-27, "in the second week of stage 3"
+    elsewhere = tuple(strip_markers(s) for s in sentences(text)
+                      if names(s) and any(span not in asked for span in weeks_claimed(s, roadmap)))
+    return weeks_sentence(name, found), elsewhere
+
+
+def weeks_stated(text: str, asked: set[tuple[int, int]]) -> set[int]:
+    """The weeks of the `asked` spans that `text` states, however written ("weeks 21-22 and
+    23-24", "weeks 7 and 8"), by spans inside them: a wider one ("stage 3 (weeks 17-24)",
+    "weeks 25-30" for 25-27) says nothing of when, or says it wrong."""
+    spans = week_spans(text) + [(a, b) for unit, a, b in joined_spans(text) if unit == "week"]
+    return {n for a, b in spans if any(c <= a and b <= d for c, d in asked) for n in range(a, b + 1)}
+
+
+def as_titled(words: str, title: str) -> str:
+    """The question's `words` for a concept, written as its title writes them where that is
+    a name's writing ("lstm and gru" -> "LSTM and GRU", "bert" -> "BERT"), not a sentence's
+    opening capital ("transfer learning" stays)."""
+    article, name = re.match(r"((?:the\s+)?)(.*)", words, re.I | re.S).groups()
+    at = title.lower().find(name.lower())
+    written = title[at:at + len(name)] if at >= 0 else ""
+    return article + (written if re.search(r"^.+[A-Z]", written) else name)
