@@ -37,6 +37,7 @@ def test_the_weeks_a_sentence_places_something_in(sentence, claimed):
     ("Data and model versioning", ["model versioning"]),  # not "Data"
     ("Distributed and multi-GPU training", ["multi-GPU training"]),  # not "Distributed"
     ("BERT", []),
+    ("Diffusion models", ["Diffusion"]),  # the plan lists "(VAE, GAN, diffusion)"
 ])
 def test_a_concept_is_named_by_the_parts_of_its_title_that_are_names(title, parts):
     assert title_parts(title) == parts
@@ -52,6 +53,7 @@ def test_plan_items_are_read_with_their_spans():
     ("transfer learning", "Transfer learning", "transfer learning"),  # not a name's capital
     ("CNNs", "Convolutional neural networks", "CNNs"),
     ("the vision transformer", "Vision Transformer", "the Vision Transformer"),  # its article kept
+    ("the attention", "Attention mechanism", "attention"),  # of "the attention paper"
 ])
 def test_the_concept_is_written_as_the_question_words_it_or_as_its_name(words, title, written):
     assert as_titled(words, title) == written
@@ -124,6 +126,19 @@ def test_a_draft_the_sources_do_not_back_gives_way_to_the_plans_weeks(make_app):
                      "It was invented by Leo Breiman at Stanford in 1987 [1].")
     assert done["answer"] == "The roadmap's plan covers gradient boosting in weeks 5-6 of stage 1 [1].", done
     assert not done["withdrawn"] and len(done["held_back"]) == 2, done
+
+
+def test_a_sentence_placing_two_asked_concepts_wrong_is_held_back_once(make_app):
+    done = chat_done(make_app, "when do I learn kubernetes and docker?",
+                     "You learn Kubernetes and Docker in weeks 31-33 [1].")
+    assert done["answer"].split("\n\n")[:2] == ["The roadmap's plan covers kubernetes in weeks 28-30 of stage 4 [1].",
+                                                 "The roadmap's plan covers docker in weeks 25-27 of stage 4 [1]."], done
+    assert done["held_back"] == ["You learn Kubernetes and Docker in weeks 31-33."], done
+
+
+def test_at_what_point_asks_when(make_app):
+    done = chat_done(make_app, "at what point do we cover dropout?", "Dropout is a regularisation technique [1].")
+    assert done["answer"].startswith("The roadmap's plan covers dropout in weeks 11-12 of stage 2 ["), done
 
 
 def test_a_name_with_hyphens_is_named_with_spaces_too(make_app):

@@ -385,7 +385,7 @@ class Tutor:
         # the plan's weeks for a concept a "when" question asks about, which answer it and so
         # open the answer: "when do I learn about BERT?" (tutor/concept_weeks.py)
         elif when := self._plan_weeks(prepared, text):
-            instead, gives_way = when[0][0], tuple(s for _, elsewhere in when for s in elsewhere)
+            instead, gives_way = when[0][0], tuple(dict.fromkeys(s for _, elsewhere in when for s in elsewhere))
             composed += [sentence for sentence, _ in when]
         for n, source in enumerate(prepared.sources, 1):
             items = asked_list(source, prepared.question)

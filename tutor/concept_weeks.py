@@ -90,4 +90,7 @@ def as_titled(words: str, title: str) -> str:
     article, name = re.match(r"((?:the\s+)?)(.*)", words, re.I | re.S).groups()
     at = title.lower().find(name.lower())
     written = title[at:at + len(name)] if at >= 0 else ""
-    return article + (written if re.search(r"^.+[A-Z]", written) else name)
+    name = written if re.search(r"^.+[A-Z]", written) else name
+    # the article only before a name ("the Vision Transformer"): "the attention paper" is
+    # matched as "the attention", and "covers the attention" reads wrong
+    return article + name if re.search(r"[A-Z]", name) else name

@@ -116,7 +116,7 @@ _CHOOSES_TRACK = re.compile(r"\b(?:which|what)\b[^?.]*?\btracks?\b[^?.]*?\b(?:ch
 # when a concept comes is answered by its stage's week plan, which the concept's own page does
 # not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
 # tokenizer when fine-tuning" asks no time.
-_ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?when\b|\b(?:which|what) weeks?\b", re.I)
+_ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?(?:when|at what point)\b|\b(?:which|what) weeks?\b", re.I)
 
 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
@@ -161,7 +161,11 @@ def title_parts(title: str) -> list[str]:
     written as a name is (a capital after its first letter, or a digit: "T5", "GitHub"), not
     "Data" of "Data and model versioning"."""
     parts = [p.strip() for p in re.split(r"\s+and\s+", title)] if re.search(r"\s+and\s+", title) else []
-    return [p for p in parts if len(p) >= 2 and (" " in p or re.search(r"^.+[A-Z0-9]", p))]
+    # and "diffusion" of "Diffusion models": the plan item lists "(VAE, GAN, diffusion)", and
+    # "when do i learn about diffusion models" was served "Weeks 11-12"
+    kind = re.fullmatch(r"([\w-]+)\s+models", title)
+    return [p for p in parts if len(p) >= 2 and (" " in p or re.search(r"^.+[A-Z0-9]", p))] + \
+        ([kind.group(1)] if kind else [])
 
 
 def _pattern(names: list[str], after: str = "") -> re.Pattern:
