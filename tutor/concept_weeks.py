@@ -6,8 +6,10 @@ answered "You learn about BERT in the second week of stage 3"; asked about dropo
 weeks 11-12 once and then "the training phase of the model". An answer to a "when" question
 that leaves out a span of those items gets a sentence stating them all, composed from the
 material ("The roadmap's plan covers BERT in weeks 21-22 and 23-24 of stage 3."), added as the
-left-out list items are (answer.py). A draft sentence that names the concept and places it in
-other weeks (a span, or "the second week of stage 3") gives way to it.
+left-out list items are (answer.py), opening the answer. A draft sentence that names the
+concept and places it in other weeks gives way to it: another span, part of the span ("week
+6" of 5-6), a wider one ("weeks 25-30" of 25-27), "the second week of stage 3". So does a draft
+that would be withdrawn: "which weeks cover gradient boosting?" was.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tutor.context import Source
 from tutor.roadmap import Roadmap
 from tutor.spans import weeks_claimed
 from tutor.text import joined_spans, listed, plan_items, sentences, strip_markers, week_spans
-from tutor.context import Source
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def plan_weeks(sources: list[Source], names: Callable[[str], bool]) -> list[Plan
     return found
 
 
-def weeks_sentence(name: str, found: list[PlanWeeks]) -> str:
+def covers_sentence(name: str, found: list[PlanWeeks]) -> str:
     where = " and ".join(p.stated() for p in found)
     return f"The roadmap's plan covers {name} in {where} [{found[0].n}]."
 
@@ -72,7 +74,7 @@ def unstated_weeks(text: str, sources: list[Source], name: str, names: Callable[
     # "in week 6" of weeks 5-6, "in weeks 25-33" of 25-27, "in the second week of stage 3"
     elsewhere = tuple(strip_markers(s) for s in sentences(text)
                       if names(s) and any(span not in asked for span in weeks_claimed(s, roadmap)))
-    return weeks_sentence(name, found), elsewhere
+    return covers_sentence(name, found), elsewhere
 
 
 def weeks_stated(text: str, asked: set[tuple[int, int]]) -> set[int]:
