@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tutor.context import heading, left_out, prompt_question
+from tutor.context import asked_list, heading, left_out, prompt_question
 from tutor.retrieve import stages_named
 from tutor.routing import PAPER_CUES, named_in, sections_asked
 from tutor.text import approx_tokens, sentences, study_time, with_durations
@@ -591,3 +591,18 @@ def test_a_question_s_words_match_a_sentence_s_in_other_forms(fake_tutor):
     shown = "\n".join(s.text for s in fake_tutor().prepare(
         "why do communication skills matter for an ML engineer?").sources)
     assert "1-2 articles" in shown, shown
+
+
+@pytest.mark.parametrize("question, listed", [
+    ("which projects exactly am I meant to build in Q2? not how many, what are they",
+     ["image classification with transfer learning", "text generation with a Transformer",
+      "time-series forecasting with an LSTM",
+      "an end-to-end project from your own domain (3-5 end-to-end projects in total)"]),
+    ("How many projects should I build in Q2?", []),  # a number, not the list
+])
+def test_a_quarters_projects_asked_for_are_its_list(fake_tutor, question, listed):
+    """Run 21's a-quarter-11 was answered "3-5 end-to-end projects" beside the list of four:
+    a list of plain items (no "(book)") was not one the answer is completed from."""
+    tutor = fake_tutor()
+    source = next(s for s in tutor.prepare(question).sources if s.id == "quarter-q2#5")
+    assert asked_list(source, question) == listed

@@ -281,6 +281,12 @@ def _faq_in_its_order(chunks: list[Chunk], shown: list[int]) -> list[int]:
 
 # "- Kaggle Learn (platform): ...", or the name and type alone as a list shown by name shows it
 _ITEM_HEAD = re.compile(r"^([-*] [^:\n]{2,80}? \([a-z -]{2,20}\))(?::\s|$)")
+# a list item that is a name alone: a quarter's projects ("- Time-series forecasting with an
+# LSTM"); "which projects exactly am I meant to build in Q2?" was answered "3-5 end-to-end
+# projects" beside the list of four (run 21's a-quarter-11)
+_PLAIN_ITEM = re.compile(r"^[-*] [^:\n]{2,120}$")
+_ASKS_COUNT = re.compile(r"\W*how many\b", re.I)
+_STAGE_NOTE = re.compile(r"\s*\(stages? [\d, and-]+\)$")
 
 
 def _item_head(text: str) -> str | None:
@@ -292,15 +298,19 @@ def _item_head(text: str) -> str | None:
 
 def asked_list(source: Source, question: str) -> list[str]:
     """The items of a list the prompt showed by name, as shown ("Textbook chapters on sequence
-    models (book)"), when the question asks for the list by its own name ("Which resources
+    models (book)", a quarter's "Time-series forecasting with an LSTM"), when the question asks for the list by its own name ("Which resources
     for stage 3?"); [] for any other source, or a question that picks one ("Which resource
     explains the Transformer visually?")."""
     lines = source.text.splitlines()
-    name = source.heading.rsplit(": ", 1)[-1]
-    if len(lines) < 2 or not all(_item_head(line) == line for line in lines) \
+    name = _STAGE_NOTE.sub("", source.heading.rsplit(": ", 1)[-1])  # "projects (stage 2)": "projects"
+    if _ASKS_COUNT.match(question):  # "How many projects should I build?" asks a number
+        return []
+    if len(lines) < 2 or not all(_item_head(line) == line or _PLAIN_ITEM.match(line) for line in lines) \
             or not re.search(rf"\b{re.escape(name)}\b", question, re.I):
         return []
-    return [line[2:] for line in lines]
+    # a plain item read inside a sentence: "a custom pandas extension", not "A custom ..."
+    return [line[2:] if _item_head(line) == line or re.match(r"\S+[A-Z]|[A-Z]{2}", line[2:])
+            else line[2].lower() + line[3:] for line in lines]
 
 
 def left_out(items: list[str], answer: str) -> list[str]:
