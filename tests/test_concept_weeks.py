@@ -136,6 +136,12 @@ def test_a_sentence_placing_two_asked_concepts_wrong_is_held_back_once(make_app)
     assert done["held_back"] == ["You learn Kubernetes and Docker in weeks 31-33."], done
 
 
+def test_concepts_in_the_same_weeks_share_one_sentence(make_app):
+    done = chat_done(make_app, "which weeks cover clustering and PCA?", "They come late in stage 1 [1].")
+    assert done["answer"].startswith("The roadmap's plan covers clustering and PCA in weeks 7-8 of stage 1 ["), done
+    assert done["answer"].count("The roadmap's plan covers") == 1, done
+
+
 def test_at_what_point_asks_when(make_app):
     done = chat_done(make_app, "at what point do we cover dropout?", "Dropout is a regularisation technique [1].")
     assert done["answer"].startswith("The roadmap's plan covers dropout in weeks 11-12 of stage 2 ["), done

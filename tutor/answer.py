@@ -21,7 +21,7 @@ import numpy as np
 
 from tutor import coach
 from tutor.alternatives import alternatives, correction, flipped_verdict, is_verdict, names_both, naming_both
-from tutor.concept_weeks import as_titled, unstated_weeks
+from tutor.concept_weeks import as_titled, covering, unstated_weeks
 from tutor.config import Settings
 from tutor.context import Prepared, Source, asked_list, left_out, prompt_question
 from tutor.context import select as select_sources
@@ -434,13 +434,12 @@ class Tutor:
         the sentence stating them and the draft sentences that put it in other weeks."""
         if self.roadmap is None:
             return []
-        router, found = self.retriever.router, []
+        router, unstated = self.retriever.router, []
         for doc, words in list(router.asked_when_named(prepared.question).items())[:MAX_WHEN_CONCEPTS]:
-            name = as_titled(words, self.index.chunks[router.concept_pages[doc]].title)
             names = lambda t, doc=doc: doc in named_in(t, router.concept_names_when)  # noqa: E731
-            if fix := unstated_weeks(text, prepared.sources, name, names, self.roadmap):
-                found.append(fix)
-        return found
+            if fix := unstated_weeks(text, prepared.sources, names, self.roadmap):
+                unstated.append((as_titled(words, self.index.chunks[router.concept_pages[doc]].title), *fix))
+        return covering(unstated)
 
     def _named_steps(self, prepared: Prepared, scored: Sequence, by_doc: dict[str, int]) -> set[int]:
         """The sources of every computed step a fact-backed sentence names ("Study Word

@@ -59,13 +59,12 @@ def covers_sentence(name: str, found: list[PlanWeeks]) -> str:
     return f"The roadmap's plan covers {name} in {where} [{found[0].n}]."
 
 
-def unstated_weeks(text: str, sources: list[Source], name: str, names: Callable[[str], bool],
-                   roadmap: Roadmap) -> tuple[str, tuple[str, ...]] | None:
-    """The sentence stating the plan's weeks for the concept a "when" question asks about
-    (`name`, as the question words it; `names`: whether a text names it), and the draft's
-    sentences it takes the place of; None when `text` states every span already, or the
-    sources hold no plan item naming it."""
-    found = plan_weeks(sources, names)
+def unstated_weeks(text: str, sources: list[Source], names: Callable[[str], bool],
+                   roadmap: Roadmap) -> tuple[tuple[PlanWeeks, ...], tuple[str, ...]] | None:
+    """Where the plan puts the concept a "when" question asks about (`names`: whether a text
+    names it), and the draft's sentences a sentence stating it takes the place of; None when
+    `text` states every week of it already, or the sources hold no plan item naming it."""
+    found = tuple(plan_weeks(sources, names))
     if not found:
         return None
     asked = {span for p in found for span in p.weeks}
@@ -74,7 +73,19 @@ def unstated_weeks(text: str, sources: list[Source], name: str, names: Callable[
     # "in week 6" of weeks 5-6, "in weeks 25-33" of 25-27, "in the second week of stage 3"
     elsewhere = tuple(strip_markers(s) for s in sentences(text)
                       if names(s) and any(span not in asked for span in weeks_claimed(s, roadmap)))
-    return covers_sentence(name, found), elsewhere
+    return found, elsewhere
+
+
+def covering(unstated: list[tuple[str, tuple[PlanWeeks, ...], tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:
+    """One sentence for the concepts the plan puts in the same weeks ("The roadmap's plan
+    covers clustering and PCA in weeks 7-8 of stage 1"), with the draft sentences it takes the
+    place of, from (name, where, draft sentences) for each concept."""
+    by_weeks: dict[tuple[PlanWeeks, ...], tuple[list[str], list[str]]] = {}
+    for name, found, elsewhere in unstated:
+        names, replaced = by_weeks.setdefault(found, ([], []))
+        names.append(name)
+        replaced += [s for s in elsewhere if s not in replaced]
+    return [(covers_sentence(listed(names), found), tuple(replaced)) for found, (names, replaced) in by_weeks.items()]
 
 
 def weeks_stated(text: str, asked: set[tuple[int, int]]) -> set[int]:

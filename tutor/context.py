@@ -298,9 +298,10 @@ def _item_head(text: str) -> str | None:
 
 def asked_list(source: Source, question: str) -> list[str]:
     """The items of a list the prompt showed by name, as shown ("Textbook chapters on sequence
-    models (book)", a quarter's "Time-series forecasting with an LSTM"), when the question asks for the list by its own name ("Which resources
-    for stage 3?"); [] for any other source, or a question that picks one ("Which resource
-    explains the Transformer visually?")."""
+    models (book)", a quarter's "Time-series forecasting with an LSTM"), when the question
+    asks for the list by its own name ("Which resources for stage 3?"); [] for any other
+    source, or a question that picks one ("Which resource explains the Transformer
+    visually?")."""
     lines = source.text.splitlines()
     name = _STAGE_NOTE.sub("", source.heading.rsplit(": ", 1)[-1])  # "projects (stage 2)": "projects"
     if _ASKS_COUNT.match(question):  # "How many projects should I build?" asks a number
