@@ -37,12 +37,11 @@ def spans_of(item: dict) -> set[tuple[int, int]]:
 
 
 def read_answer(item: dict, answer, roadmap) -> dict:
-    from tutor.concept_weeks import weeks_stated
     from tutor.spans import weeks_claimed
-    from tutor.text import sentences
+    from tutor.text import sentences, span_numbers_stated
     expected = spans_of(item)
     text = "" if answer.refused else answer.answer
-    stated = weeks_stated(text, expected)  # (the composing rule's reading; the labels are by hand)
+    stated = span_numbers_stated(text, expected, "week")  # (the composing rule's reading; the labels are by hand)
     elsewhere = [s for s in sentences(text) if (claimed := weeks_claimed(s, roadmap))
                  and not any(a <= d and c <= b for a, b in claimed for c, d in expected)]
     return {"id": item["id"], "split": item["split"], "question": item["question"], "weeks": item["weeks"],

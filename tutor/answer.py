@@ -39,6 +39,7 @@ from tutor.retrieve import Retriever
 from tutor.routing import named_in
 from tutor.roadmap import Roadmap, load_roadmap
 from tutor.sentence_vectors import SentenceVectors
+from tutor.track_months import unstated_months
 from tutor.spans import (
     beside_weeks, counted_weeks, misplaced_ordinal, stage_without_weeks, weeks_facts, weeks_sentence, with_weeks_stated,
 )
@@ -235,8 +236,8 @@ class Tutor:
             text, scored = self._named_again(prepared, text, scored, set())
         draft_support = _share_supported(_claims(text, scored))
         dropped = ()
-        if scored and draft_support < MIN_DRAFT_SUPPORT and hold_back and self._plan_weeks(prepared, ""):
-            # a "when" question the plan's weeks answer: those, composed, in place of the draft
+        if scored and draft_support < MIN_DRAFT_SUPPORT and hold_back and self._from_plan(prepared, ""):
+            # a question the plan's items answer: those, composed, in place of the draft
             # ("which weeks cover gradient boosting?" was withdrawn)
             dropped, text, scored = tuple(s.sentence for s in scored if is_claim(s.sentence)), "", []
         if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):
@@ -382,9 +383,11 @@ class Tutor:
         if gives_way:
             instead = f"{found[1].rstrip('.')} [{found[0]}]."
             composed.append(instead)
-        # the plan's weeks for a concept a "when" question asks about, which answer it and so
-        # open the answer: "when do I learn about BERT?" (tutor/concept_weeks.py)
-        elif when := self._plan_weeks(prepared, text):
+        # the plan's weeks for a concept a "when" question asks about, or its items for the
+        # months of a track asked about, which answer it and so open the answer: "when do I
+        # learn about BERT?" (tutor/concept_weeks.py), "research track month 5?"
+        # (tutor/track_months.py)
+        elif when := self._from_plan(prepared, text):
             instead, gives_way = when[0][0], tuple(dict.fromkeys(s for _, elsewhere in when for s in elsewhere))
             composed += [sentence for sentence, _ in when]
         for n, source in enumerate(prepared.sources, 1):
@@ -428,6 +431,17 @@ class Tutor:
             scored = [replace(s, sentence=changed.get(s.sentence, s.sentence)) for s in scored
                       if s.sentence not in replaced]
         return text, scored, tuple(added), replaced
+
+    def _from_plan(self, prepared: Prepared, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """The plan's sentences `text` leaves out, each with the draft sentences it replaces."""
+        return self._plan_weeks(prepared, text) + self._track_months(prepared, text)
+
+    def _track_months(self, prepared: Prepared, text: str) -> list[tuple[str, tuple[str, ...]]]:
+        """The items of the one track a question names that hold the months it asks about."""
+        tracks = named_in(prepared.question, self.retriever.router.tracks)
+        if len(tracks) != 1:
+            return []
+        return unstated_months(text, prepared.question, tracks[0], tracks[0].removeprefix("track-"), prepared.sources)
 
     def _plan_weeks(self, prepared: Prepared, text: str) -> list[tuple[str, tuple[str, ...]]]:
         """For each concept a "when" question asks about whose plan weeks `text` leaves out,

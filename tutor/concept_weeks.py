@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from tutor.context import Source
 from tutor.roadmap import Roadmap
 from tutor.spans import weeks_claimed
-from tutor.text import joined_spans, listed, plan_items, sentences, strip_markers, week_spans
+from tutor.text import listed, plan_items, sentences, span_numbers_stated, strip_markers
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def unstated_weeks(text: str, sources: list[Source], names: Callable[[str], bool
     if not found:
         return None
     asked = {span for p in found for span in p.weeks}
-    if all(set(range(a, b + 1)) <= weeks_stated(text, asked) for a, b in asked):
+    if all(set(range(a, b + 1)) <= span_numbers_stated(text, asked, "week") for a, b in asked):
         return None
     # "in week 6" of weeks 5-6, "in weeks 25-33" of 25-27, "in the second week of stage 3"
     elsewhere = tuple(strip_markers(s) for s in sentences(text)
@@ -86,14 +86,6 @@ def covering(unstated: list[tuple[str, tuple[PlanWeeks, ...], tuple[str, ...]]])
         names.append(name)
         replaced += [s for s in elsewhere if s not in replaced]
     return [(covers_sentence(listed(names), found), tuple(replaced)) for found, (names, replaced) in by_weeks.items()]
-
-
-def weeks_stated(text: str, asked: set[tuple[int, int]]) -> set[int]:
-    """The weeks of the `asked` spans that `text` states, however written ("weeks 21-22 and
-    23-24", "weeks 7 and 8"), by spans inside them: a wider one ("stage 3 (weeks 17-24)",
-    "weeks 25-30" for 25-27) says nothing of when, or says it wrong."""
-    spans = week_spans(text) + [(a, b) for unit, a, b in joined_spans(text) if unit == "week"]
-    return {n for a, b in spans if any(c <= a and b <= d for c, d in asked) for n in range(a, b + 1)}
 
 
 def as_titled(words: str, title: str) -> str:

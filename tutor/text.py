@@ -229,6 +229,14 @@ def joined_spans(text: str) -> list[tuple[str, int, int]]:
             for unit, *numbers in _JOINED_SPANS.findall(text) for a, b in (numbers[:2], numbers[2:])]
 
 
+def span_numbers_stated(text: str, asked: set[tuple[int, int]], unit: str) -> set[int]:
+    """The weeks (months) of the `asked` spans that `text` states, however written ("weeks
+    21-22 and 23-24", "weeks 7 and 8"), by spans inside them: a wider one ("stage 3 (weeks
+    17-24)", "weeks 25-30" for 25-27) says nothing of when, or says it wrong."""
+    spans = [(a, b) for u, a, b in unit_spans(text) + joined_spans(text) if u == unit]
+    return {n for a, b in spans if any(c <= a and b <= d for c, d in asked) for n in range(a, b + 1)}
+
+
 def without_spans(text: str) -> str:
     return _UNIT_SPAN.sub(" ", text)
 

@@ -1,0 +1,57 @@
+"""Months of a track asked about: the plan item that holds them, stated.
+
+Asked "research track month 5?", the packaged model answered "month 5 involves running your
+own experiments and writing your own papers" (months 9-12; the plan gives months 4-8 to
+implementing recent papers), and "industry track months 9-10?" got the research track's
+experiments: shown the plan's lines and a FAQ that names every track's months in one
+paragraph, it took the wrong line. "what do I build in months 1-2 of the research track?"
+and "what happens in month 7 of the freelance track?" were withdrawn, their plan line
+padded with advice of the model's own. A question naming one track and months of it gets the
+plan items that hold those months, as the plan states them ("The research track's plan for
+months 4-8: implement recent papers."), unless the answer states their spans already; the
+draft's sentences about those months give way to them, as a withdrawn draft does. The same
+composing as for a concept's weeks (tutor/concept_weeks.py).
+"""
+
+from __future__ import annotations
+
+from tutor.context import Source
+from tutor.text import plan_items, sentences, span_numbers_stated, strip_markers, unit_spans
+
+
+def asked_months(question: str) -> set[tuple[int, int]]:
+    return {(a, b) for unit, a, b in unit_spans(question) if unit == "month"}
+
+
+def track_plan_lines(track: str, months: set[tuple[int, int]], sources: list[Source]
+                     ) -> tuple[int, list[tuple[int, int, str]]] | None:
+    """The source number of `track`'s month-by-month plan among `sources` and its items that
+    meet the asked `months`, as (first, last, what the item says); None without either."""
+    for n, source in enumerate(sources, 1):
+        chunk = source.chunk
+        if chunk.doc_id != track or not chunk.title.endswith("month-by-month plan"):
+            continue
+        items = [(a, b, line.split(":", 1)[1].strip().rstrip("."))
+                 for unit, a, b, line in plan_items(chunk.text)
+                 if unit == "month" and any(a <= d and c <= b for c, d in months)]
+        return (n, items) if items else None
+    return None
+
+
+def unstated_months(text: str, question: str, track: str, name: str, sources: list[Source]
+                    ) -> list[tuple[str, tuple[str, ...]]]:
+    """The sentences stating the plan items of `track` (called `name`: "research") that hold
+    the months `question` asks about, each with the draft sentences it takes the place of
+    (those stating months it holds); [] when `text` states every item's span already."""
+    months = asked_months(question)
+    found = track_plan_lines(track, months, sources) if months else None
+    if found is None:
+        return []
+    n, items = found
+    spans = {(a, b) for a, b, _ in items}
+    if all(set(range(a, b + 1)) <= span_numbers_stated(text, spans, "month") for a, b in spans):
+        return []
+    said = tuple(strip_markers(s) for s in sentences(text)
+                 if any(a <= d and c <= b for unit, c, d in unit_spans(s) if unit == "month" for a, b in spans))
+    return [(f"The {name} track's plan for months {a}-{b}: {what[:1].lower()}{what[1:]} [{n}].", said)
+            for a, b, what in items]
