@@ -366,9 +366,10 @@ class Tutor:
         the source's sentence naming both alternatives a question offers, in place of a
         "Yes" or "No" to it, and the source's pick in place of the other one
         (tutor/alternatives.py), and the plan's weeks for a concept a "when" question asks
-        about (tutor/concept_weeks.py). Each added sentence passes the support check first.
+        about (tutor/concept_weeks.py) or its item for the months of a track a question asks
+        about (tutor/track_months.py). Each added sentence passes the support check first.
         Returns (text, scored, added sentences, sentences they replaced)."""
-        composed, instead, gives_way, when = [], None, (), []
+        composed, instead, gives_way, planned = [], None, (), []
         pair = alternatives(prepared.question)
         # only in place of a verdict: "Is stage 1 eight or twelve weeks long?" answered "stage
         # 1 is eight weeks long" needs no sentence on stage 4's twelve
@@ -387,9 +388,9 @@ class Tutor:
         # months of a track asked about, which answer it and so open the answer: "when do I
         # learn about BERT?" (tutor/concept_weeks.py), "research track month 5?"
         # (tutor/track_months.py)
-        elif when := self._from_plan(prepared, text):
-            instead, gives_way = when[0][0], tuple(dict.fromkeys(s for _, elsewhere in when for s in elsewhere))
-            composed += [sentence for sentence, _ in when]
+        elif planned := self._from_plan(prepared, text):
+            instead, gives_way = planned[0][0], tuple(dict.fromkeys(s for _, elsewhere in planned for s in elsewhere))
+            composed += [sentence for sentence, _ in planned]
         for n, source in enumerate(prepared.sources, 1):
             items = asked_list(source, prepared.question)
             if left := left_out(items, text):
@@ -409,7 +410,7 @@ class Tutor:
         # a degree?" read "Some roles ... expect formal education" first, the "Neither roadmap
         # makes a degree a requirement" that replaced its "Yes" last
         leading = {instead} if strip_markers(next(iter(sentences(text)), "")) in gives_way else set()
-        leading |= {sentence for sentence, _ in when}
+        leading |= {sentence for sentence, _ in planned}
         opening, closing = [], []
         for sentence in composed:
             checked = self.scorer.score_sentences(sentence, [s.chunk for s in prepared.sources], prepared.facts)
