@@ -306,6 +306,12 @@ def asked_list(source: Source, question: str) -> list[str]:
     name = _STAGE_NOTE.sub("", source.heading.rsplit(": ", 1)[-1])  # "projects (stage 2)": "projects"
     if _ASKS_COUNT.match(question):  # "How many projects should I build?" asks a number
         return []
+    # a list of plain items is its entry's: "which projects does Q3 want me to build?" is not
+    # answered with Q4's projects, shown beside Q3's
+    entry = source.heading.split(":", 1)[0].split()[0]
+    plain = not all(_item_head(line) == line for line in lines)
+    if plain and not re.search(rf"\b{re.escape(entry)}\b", question, re.I):
+        return []
     if len(lines) < 2 or not all(_item_head(line) == line or _PLAIN_ITEM.match(line) for line in lines) \
             or not re.search(rf"\b{re.escape(name)}\b", question, re.I):
         return []
