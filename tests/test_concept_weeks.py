@@ -26,6 +26,7 @@ ROADMAP = load_roadmap(Path(__file__).resolve().parent.parent / "corpus" / "road
     ("It comes in the last two weeks of stage 2.", [(15, 16)]),
     ("Stage 3 runs weeks 17-24.", []),
     ("BERT is part of stage 3.", []),
+    ("We learn Transformers in Weeks 19-20 and 21-22 of Stage 3 [1].", [(19, 20), (21, 22)]),
 ])
 def test_the_weeks_a_sentence_places_something_in(sentence, claimed):
     assert weeks_claimed(sentence, ROADMAP) == claimed
@@ -112,6 +113,21 @@ def test_a_wider_span_is_not_the_weeks(make_app):
     """Served in session 33's probe: FastAPI is in weeks 25-27."""
     done = chat_done(make_app, "when do I learn FastAPI?", "You learn FastAPI in Weeks 25-30 of stage 4 [1].")
     assert done["answer"] == "The roadmap's plan covers FastAPI in weeks 25-27 of stage 4 [1].", done
+
+
+def test_weeks_stated_beside_others_give_way_too(make_app):
+    """Served in session 33's second read: weeks 21-22 hold the Vision Transformer, not the
+    Transformer architecture."""
+    done = chat_done(make_app, "when do we learn transformers?",
+                     "We learn Transformers in Weeks 19-20 and 21-22 of Stage 3 [1].")
+    assert done["answer"] == "The roadmap's plan covers transformers in weeks 19-20 of stage 3 [1].", done
+
+
+def test_a_sentence_with_one_of_the_spans_stays_beside_the_whole(make_app):
+    done = chat_done(make_app, "when do I learn about BERT?",
+                     "BERT comes with the Hugging Face course in weeks 21-22 [1].")
+    assert done["answer"].split("\n\n") == ["The roadmap's plan covers BERT in weeks 21-22 and 23-24 of stage 3 [1].",
+                                             "BERT comes with the Hugging Face course in weeks 21-22 [1]."], done
 
 
 def test_the_weeks_said_another_way_are_stated(make_app):

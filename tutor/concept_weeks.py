@@ -68,12 +68,17 @@ def unstated_weeks(text: str, sources: list[Source], names: Callable[[str], bool
     if not found:
         return None
     asked = {span for p in found for span in p.weeks}
-    if all(set(range(a, b + 1)) <= span_numbers_stated(text, asked, "week") for a, b in asked):
+    claims = [(strip_markers(s), claimed) for s in sentences(text)
+              if names(s) and (claimed := weeks_claimed(s, roadmap))]
+    # weeks outside the plan's for it: "in weeks 25-30" of 25-27, "in the second week of stage
+    # 3", "in Weeks 19-20 and 21-22" of the Transformer's 19-20 (21-22 has the Vision Transformer)
+    outside = [s for s, claimed in claims if any(not any(c <= a and b <= d for c, d in asked) for a, b in claimed)]
+    stated = all(set(range(a, b + 1)) <= span_numbers_stated(text, asked, "week") for a, b in asked)
+    if stated and not outside:
         return None
-    # "in week 6" of weeks 5-6, "in weeks 25-33" of 25-27, "in the second week of stage 3"
-    elsewhere = tuple(strip_markers(s) for s in sentences(text)
-                      if names(s) and any(span not in asked for span in weeks_claimed(s, roadmap)))
-    return found, elsewhere
+    # and part of one, where the answer never states them all: "in week 6" of weeks 5-6
+    return found, tuple(s for s, claimed in claims
+                        if s in outside or not stated and any(span not in asked for span in claimed))
 
 
 def covering(unstated: list[tuple[str, tuple[PlanWeeks, ...], tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from tutor.retrieve import stages_named
 from tutor.roadmap import Roadmap, Stage
 from tutor.routing import stage_title_pattern
-from tutor.text import BESIDE_SPAN, number_forms, numbers_in, span_beside, strip_markers, week_spans
+from tutor.text import BESIDE_SPAN, joined_spans, number_forms, numbers_in, span_beside, strip_markers, week_spans
 from tutor.types import Chunk
 
 _ORDINAL_WEEKS = re.compile(r"\b(first|last|final)\s+(\d{1,2}|[a-z]+)\s+weeks\b", re.I)
@@ -105,7 +105,10 @@ def weeks_claimed(sentence: str, roadmap: Roadmap) -> list[tuple[int, int]]:
     # counted without its asides: "the second week of stage 3 (Advanced ..., weeks 17-24)"
     bare = re.sub(r"\s*\([^)]*\)", "", strip_markers(sentence))
     counted = [found[0] for m in _COUNTED_WEEKS.finditer(bare) if (found := _counted_span(m, roadmap))]
-    return [span for span in week_spans(sentence) if span not in whole] + counted
+    # "in weeks 19-20 and 21-22": the second span too
+    joined = [(a, b) for unit, a, b in joined_spans(sentence) if unit == "week"]
+    stated = list(dict.fromkeys(week_spans(sentence) + joined))
+    return [span for span in stated if span not in whole] + counted
 
 
 @dataclass(frozen=True)
