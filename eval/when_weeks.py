@@ -38,12 +38,12 @@ def spans_of(item: dict) -> set[tuple[int, int]]:
 
 def read_answer(item: dict, answer, roadmap) -> dict:
     from tutor.spans import weeks_claimed
-    from tutor.text import sentences, span_numbers_stated
+    from tutor.text import sentences, span_numbers_stated, spans_meet
     expected = spans_of(item)
     text = "" if answer.refused else answer.answer
     stated = span_numbers_stated(text, expected, "week")  # (the composing rule's reading; the labels are by hand)
-    elsewhere = [s for s in sentences(text) if (claimed := weeks_claimed(s, roadmap))
-                 and not any(a <= d and c <= b for a, b in claimed for c, d in expected)]
+    elsewhere = [s for s in sentences(text)
+                 if (claimed := weeks_claimed(s, roadmap)) and not spans_meet(claimed, expected)]
     return {"id": item["id"], "split": item["split"], "question": item["question"], "weeks": item["weeks"],
             "answer": answer.answer, "refused": answer.refused, "draft": answer.withdrawn,
             "states": bool(text) and all(set(range(a, b + 1)) <= stated for a, b in expected),

@@ -442,7 +442,7 @@ class Tutor:
         tracks = named_in(prepared.question, self.retriever.router.tracks)
         if len(tracks) != 1:
             return []
-        return unstated_months(text, prepared.question, tracks[0], tracks[0].removeprefix("track-"), prepared.sources)
+        return unstated_months(text, prepared.question, tracks[0], prepared.sources)
 
     def _plan_weeks(self, prepared: Prepared, text: str) -> list[tuple[str, tuple[str, ...]]]:
         """For each concept a "when" question asks about whose plan weeks `text` leaves out,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from tutor.context import Source
 from tutor.roadmap import Roadmap
 from tutor.spans import weeks_claimed
-from tutor.text import listed, plan_items, sentences, span_numbers_stated, strip_markers
+from tutor.text import inside, listed, plan_items, sentences, span_numbers_stated, strip_markers
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def unstated_weeks(text: str, sources: list[Source], names: Callable[[str], bool
               if names(s) and (claimed := weeks_claimed(s, roadmap))]
     # weeks outside the plan's for it: "in weeks 25-30" of 25-27, "in the second week of stage
     # 3", "in Weeks 19-20 and 21-22" of the Transformer's 19-20 (21-22 has the Vision Transformer)
-    outside = [s for s, claimed in claims if any(not any(c <= a and b <= d for c, d in asked) for a, b in claimed)]
+    outside = [s for s, claimed in claims if not all(inside(span, asked) for span in claimed)]
     stated = all(set(range(a, b + 1)) <= span_numbers_stated(text, asked, "week") for a, b in asked)
     if stated and not outside:
         return None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import (BESIDE_SPAN, NEGATION, STOPWORDS, joined_spans, sentences, span_beside, stem, terms,
+from tutor.text import (BESIDE_SPAN, NEGATION, STOPWORDS, joined_spans, sentences, span_beside, spans_meet, stem, terms,
                         unit_spans, without_spans, words)
 
 # Pairs of opposites as the corpus and a tutor's answers use them, compared by stem; a
@@ -134,7 +134,7 @@ def _moved(unit: str, said: list[tuple[int, int]], claim: frozenset[str], lines:
         # (months 1-2) to two production projects (3-4), cloud and scale (5-6)"
         spans += [(int(x), int(y)) for x, y in _BARE_RANGE.findall(line)]
         shared = len(claim & stems)
-        if any(x <= b and a <= y for x, y in spans for a, b in said):
+        if spans_meet(spans, said):
             wider = all(x <= lo and hi <= y and y - x > hi - lo for x, y in spans)
             meeting.append((wider, shared))
         elif shared > apart:

@@ -163,9 +163,9 @@ def title_parts(title: str) -> list[str]:
     parts = [p.strip() for p in re.split(r"\s+and\s+", title)] if re.search(r"\s+and\s+", title) else []
     # and "diffusion" of "Diffusion models": the plan item lists "(VAE, GAN, diffusion)", and
     # "when do i learn about diffusion models" was served "Weeks 11-12"
-    kind = re.fullmatch(r"([\w-]+)\s+models", title)
+    models = re.fullmatch(r"([\w-]+)\s+models", title)
     return [p for p in parts if len(p) >= 2 and (" " in p or re.search(r"^.+[A-Z0-9]", p))] + \
-        ([kind.group(1)] if kind else [])
+        ([models.group(1)] if models else [])
 
 
 def _pattern(names: list[str], after: str = "") -> re.Pattern:

@@ -193,7 +193,7 @@ def plan_item_numbers(text: str) -> set[str]:
     """Every week or month number inside the spans of a text's plan items ("- Weeks 28-30:
     ..." -> 28, 29, 30): what a sentence about week 29 of that plan may state. Only plan
     items, not a stage's whole span ("weeks 25-36"), which holds every week of the stage."""
-    return {str(n) for _, a, b in _ITEM_SPAN.findall(text) if int(a) <= int(b) for n in range(int(a), int(b) + 1)}
+    return {str(n) for _, a, b, _ in plan_items(text) if a <= b for n in range(a, b + 1)}
 
 
 def plan_items(text: str) -> list[tuple[str, int, int, str]]:
@@ -229,12 +229,22 @@ def joined_spans(text: str) -> list[tuple[str, int, int]]:
             for unit, *numbers in _JOINED_SPANS.findall(text) for a, b in (numbers[:2], numbers[2:])]
 
 
+def spans_meet(these, those) -> bool:
+    """Whether any span of `these` shares a week (month) with any of `those`."""
+    return any(a <= d and c <= b for a, b in these for c, d in those)
+
+
+def inside(span: tuple[int, int], spans) -> bool:
+    """Whether `span` lies within one of `spans` ("weeks 7-8" in 5-8)."""
+    return any(c <= span[0] and span[1] <= d for c, d in spans)
+
+
 def span_numbers_stated(text: str, asked: set[tuple[int, int]], unit: str) -> set[int]:
     """The weeks (months) of the `asked` spans that `text` states, however written ("weeks
     21-22 and 23-24", "weeks 7 and 8"), by spans inside them: a wider one ("stage 3 (weeks
     17-24)", "weeks 25-30" for 25-27) says nothing of when, or says it wrong."""
     spans = [(a, b) for u, a, b in unit_spans(text) + joined_spans(text) if u == unit]
-    return {n for a, b in spans if any(c <= a and b <= d for c, d in asked) for n in range(a, b + 1)}
+    return {n for a, b in spans if inside((a, b), asked) for n in range(a, b + 1)}
 
 
 def without_spans(text: str) -> str:

@@ -16,7 +16,7 @@ composing as for a concept's weeks (tutor/concept_weeks.py).
 from __future__ import annotations
 
 from tutor.context import Source
-from tutor.text import plan_items, sentences, span_numbers_stated, strip_markers, unit_spans
+from tutor.text import plan_items, sentences, span_numbers_stated, spans_meet, strip_markers, unit_spans
 
 
 def asked_months(question: str) -> set[tuple[int, int]]:
@@ -33,14 +33,13 @@ def track_plan_lines(track: str, months: set[tuple[int, int]], sources: list[Sou
             continue
         items = [(a, b, line.split(":", 1)[1].strip().rstrip("."))
                  for unit, a, b, line in plan_items(chunk.text)
-                 if unit == "month" and any(a <= d and c <= b for c, d in months)]
+                 if unit == "month" and spans_meet([(a, b)], months)]
         return (n, items) if items else None
     return None
 
 
-def unstated_months(text: str, question: str, track: str, name: str, sources: list[Source]
-                    ) -> list[tuple[str, tuple[str, ...]]]:
-    """The sentences stating the plan items of `track` (called `name`: "research") that hold
+def unstated_months(text: str, question: str, track: str, sources: list[Source]) -> list[tuple[str, tuple[str, ...]]]:
+    """The sentences stating the plan items of `track` ("track-research") that hold
     the months `question` asks about, each with the draft sentences it takes the place of
     (those stating months it holds); [] when `text` states every item's span already."""
     months = asked_months(question)
@@ -52,6 +51,7 @@ def unstated_months(text: str, question: str, track: str, name: str, sources: li
     if all(set(range(a, b + 1)) <= span_numbers_stated(text, spans, "month") for a, b in spans):
         return []
     said = tuple(strip_markers(s) for s in sentences(text)
-                 if any(a <= d and c <= b for unit, c, d in unit_spans(s) if unit == "month" for a, b in spans))
+                 if spans_meet([(c, d) for unit, c, d in unit_spans(s) if unit == "month"], spans))
+    name = track.removeprefix("track-")
     return [(f"The {name} track's plan for months {a}-{b}: {what[:1].lower()}{what[1:]} [{n}].", said)
             for a, b, what in items]
