@@ -39,6 +39,7 @@ def test_the_weeks_a_sentence_places_something_in(sentence, claimed):
     ("Distributed and multi-GPU training", ["multi-GPU training"]),  # not "Distributed"
     ("BERT", []),
     ("Diffusion models", ["Diffusion"]),  # the plan lists "(VAE, GAN, diffusion)"
+    ("GPT-style language models", ["GPT"]),  # the plan lists "the BERT, GPT and T5 model families"
 ])
 def test_a_concept_is_named_by_the_parts_of_its_title_that_are_names(title, parts):
     assert title_parts(title) == parts
@@ -156,6 +157,13 @@ def test_concepts_in_the_same_weeks_share_one_sentence(make_app):
     done = chat_done(make_app, "which weeks cover clustering and PCA?", "They come late in stage 1 [1].")
     assert done["answer"].startswith("The roadmap's plan covers clustering and PCA in weeks 7-8 of stage 1 ["), done
     assert done["answer"].count("The roadmap's plan covers") == 1, done
+
+
+def test_gpt_is_named_by_its_acronym(make_app):
+    """Served in session 33's last read: "when do i learn about GPT" was shown the FAQs on
+    where to start and the calculus page, and answered with calculus."""
+    done = chat_done(make_app, "when do i learn about GPT", "Calculus is part of stage 1 [1].")
+    assert done["answer"].startswith("The roadmap's plan covers GPT in weeks 21-22 of stage 3 ["), done
 
 
 def test_at_what_point_asks_when(make_app):

@@ -164,8 +164,11 @@ def title_parts(title: str) -> list[str]:
     # and "diffusion" of "Diffusion models": the plan item lists "(VAE, GAN, diffusion)", and
     # "when do i learn about diffusion models" was served "Weeks 11-12"
     models = re.fullmatch(r"([\w-]+)\s+models", title)
+    # and "GPT" of "GPT-style language models": "when do i learn about GPT" was shown no plan
+    # and answered with calculus
+    styled = re.match(r"([A-Z]{2,}[0-9]*)-\w+\s", title)
     return [p for p in parts if len(p) >= 2 and (" " in p or re.search(r"^.+[A-Z0-9]", p))] + \
-        ([models.group(1)] if models else [])
+        [m.group(1) for m in (models, styled) if m]
 
 
 def _pattern(names: list[str], after: str = "") -> re.Pattern:
