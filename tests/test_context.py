@@ -584,6 +584,33 @@ def test_a_sentence_that_takes_up_the_one_before_is_shown_with_it(fake_tutor):
     assert taken_up >= 5  # the sweep meets such sentences
 
 
+def test_a_sentence_that_promises_a_count_of_things_is_shown_with_them_or_not_at_all(fake_tutor):
+    """Run 22's a-faq-42: shown "Machine learning leans on four areas." with room for three of
+    the four, the packaged model answered "four areas: linear algebra, calculus, probability
+    and statistics". A promise is shown with the sentences it promises, in every prompt the
+    gold questions get."""
+    from eval.runner import load_gold
+    from tutor.context import promised
+    from tutor.text import sentences
+
+    tutor = fake_tutor()
+    promises = 0
+    for item in load_gold():
+        for source in tutor.prepare(item["question"]).sources:
+            whole = sentences(source.chunk.text)
+            for s in sentences(source.text):
+                if (n := promised(s)) and s in whole:
+                    promises += 1
+                    after = whole[whole.index(s) + 1:][:n]
+                    assert all(a in source.text for a in after), (item["id"], s, source.text)
+    assert promises >= 2  # the sweep meets such sentences
+    assert promised("Machine learning leans on four areas.") == 4
+    assert promised("Yes, freelancing is one of Roadmap B's three tracks.") == 0
+    shown = "\n".join(s.text for s in tutor.prepare(
+        "whats the reparametrization trick in the VAE paper and what objective is the model trained on").sources)
+    assert "has two parts. First," in shown and "Second, the reparameterisation trick" in shown, shown
+
+
 def test_a_question_s_words_match_a_sentence_s_in_other_forms(fake_tutor):
     """Terms are matched by stem, hyphens dropped (session 31): "matter" finds the FAQ's
     "Communication matters because ...", and the prompt now holds its short answer with the

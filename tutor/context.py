@@ -35,7 +35,7 @@ import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import (
-    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, WHAT_COMES, approx_tokens, stem,
+    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, NUMBER_WORDS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, WHAT_COMES, approx_tokens, stem,
     term_stems, terms, week_spans, weeks_asked, with_durations,
 )
 from tutor.types import Chunk, Hit
@@ -209,6 +209,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     costs = [approx_tokens(shown_as.get(k, s)) for k, (_, _, s) in enumerate(units)]
     head_costs = [approx_tokens(heading(c)) + 2 for c in chunks]
     lists = _list_runs(units)
+    promised = _promised_items(units)
     # A routed week plan says in which weeks a topic comes; a concept page's placement line
     # beside it gives the whole stage's span, and the packaged model answered "In which weeks
     # is the transformer architecture covered?" with that (17-24) instead of the plan's 19-20.
@@ -242,6 +243,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
             if k in lists and not weeks and not asked and chunks[i].id in routed:  # the asked-for plan reads from its start
                 span = sorted({*span, *(u for u in lists[k] if u <= k and u not in picked)})
             span = _with_antecedents(span, units, takes_up, left_out.union(picked))
+            span = sorted({*span, *(u for k2 in span for u in promised.get(k2, ()) if u not in picked)})
             cost = sum(costs[u] for u in span) + (0 if i in chosen else head_costs[i])
             if used + cost > budget:
                 continue
@@ -363,6 +365,27 @@ def _list_runs(units: list[tuple[int, int, str]]) -> dict[int, list[int]]:
         for u in run:
             runs[u] = run
     return runs
+
+
+# "Machine learning leans on four areas." promises the sentences after it: shown alone, with
+# room for three of the four, it was answered "four areas: linear algebra, calculus,
+# probability and statistics", information theory lost (run 22's a-faq-42)
+_PROMISES = re.compile(rf"\b{COUNT_WORD.pattern}\s+(?:[a-z-]+\s+){{0,2}}[a-z-]+[.:]$", re.I)
+_ONE_OF = re.compile(r"\b(?:of|among)\s+(?:\S+\s+){0,2}$", re.I)  # "one of Roadmap B's three tracks."
+
+
+def promised(text: str) -> int:
+    """How many things a sentence announces and ends on ("The VAE's key idea has two parts."
+    promises 2), 0 when it announces none."""
+    found = _PROMISES.search(text)
+    return 0 if not found or _ONE_OF.search(text[:found.start()]) else int(NUMBER_WORDS[found.group(1).lower()])
+
+
+def _promised_items(units: list[tuple[int, int, str]]) -> dict[int, list[int]]:
+    """For each sentence that promises things, the units that must be shown with it: as many
+    of the sentences after it, in its chunk, as it promises."""
+    return {k: [u for u in range(k + 1, min(k + 1 + n, len(units))) if units[u][0] == i]
+            for k, (i, _, text) in enumerate(units) if (n := promised(text))}
 
 
 # A source sentence that opens by taking up the one before it: "Doing that extra step turns
