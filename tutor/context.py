@@ -35,8 +35,8 @@ import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import (
-    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, NUMBER_WORDS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, WHAT_COMES, approx_tokens, stem,
-    term_stems, terms, week_spans, weeks_asked, with_durations,
+    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, NUMBER_WORDS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, WHAT_COMES, approx_tokens,
+    stem, term_stems, terms, week_spans, weeks_asked, with_durations,
 )
 from tutor.types import Chunk, Hit
 
