@@ -149,6 +149,10 @@ def test_hard_wrapped_lines_are_not_sentence_ends_but_list_items_are():
 def test_abbreviations_do_not_end_a_sentence():
     assert sentences("Weeks 17-18 cover LSTM vs. GRU. Then e.g. Adam, i.e. Optimisers. Done.") == [
         "Weeks 17-18 cover LSTM vs. GRU.", "Then e.g. Adam, i.e. Optimisers.", "Done."]
+    # a served answer opened "(2015). The problem they solved ..." after the sentence naming
+    # "He et al." was held back
+    assert sentences("It was the ResNet paper by He et al. (2015). It made deep nets trainable.") == [
+        "It was the ResNet paper by He et al. (2015).", "It made deep nets trainable."]
 
 
 def test_a_quotation_on_one_line_stays_one_sentence():
