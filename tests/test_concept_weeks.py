@@ -175,3 +175,23 @@ def test_a_name_with_hyphens_is_named_with_spaces_too(make_app):
     done = chat_done(make_app, "when do I get to sequence to sequence models",
                      "You get to them in stage 3 [1].")
     assert "in weeks 17-18 of stage 3" in done["answer"], done
+
+
+@pytest.mark.parametrize("question, said", [
+    ("when do i learn batch normalization?", "batch normalization"),  # "Batch normalisation"
+    ("when do we get to k nearest neighbors?", "k nearest neighbors"),  # "k-nearest neighbours"
+])
+def test_a_concept_is_named_in_its_american_spelling_too(make_app, question, said):
+    done = chat_done(make_app, question, "You learn it in stage 2 [1].")
+    assert done["answer"].startswith(f"The roadmap's plan covers {said} in weeks "), done
+
+
+def test_when_asked_in_a_second_part_is_asked_too(make_app):
+    """Read in a served answer: "what is batch normalization and when do I learn it?" was
+    shown the concept and paper pages only and answered "in the second stage", no weeks."""
+    from tutor.routing import _ASKS_WHEN
+
+    done = chat_done(make_app, "what is batch normalization and when do I learn it?",
+                     "Batch normalisation normalises a layer's activations [1].")
+    assert done["answer"].startswith("The roadmap's plan covers batch normalization in weeks 11-12 of stage 2 ["), done
+    assert not _ASKS_WHEN.search("why reuse the tokenizer when fine-tuning?")

@@ -23,7 +23,7 @@ import numpy as np
 from tutor.embed import Embedder
 from tutor.index import LoadedIndex
 from tutor.routing import Router, named_in
-from tutor.text import terms, weeks_asked
+from tutor.text import spellings, terms, weeks_asked
 from tutor.types import Hit
 
 RRF_K = 60
@@ -109,7 +109,8 @@ class Retriever:
         return ranked[:CANDIDATES]
 
     def _bm25(self, query: str, mask: np.ndarray | None) -> list[int]:
-        tokens = terms(query)
+        # each word in both its spellings: the index holds the corpus's own ("regularisation")
+        tokens = [f for t in terms(query) for f in spellings(t)]
         if not tokens:
             return []
         n = len(self.index.chunks)

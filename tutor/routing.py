@@ -34,7 +34,9 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from tutor.text import ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, WHAT_COMES, singular, stem, week_spans, words
+from tutor.text import (
+    ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, WHAT_COMES, singular, spelled_either_way, stem, week_spans, words,
+)
 
 STAGE_CUES = {
     # its first sentence names the stage and its weeks: "when does the deep learning stage
@@ -115,8 +117,10 @@ _CHOOSES_TRACK = re.compile(r"\b(?:which|what)\b[^?.]*?\btracks?\b[^?.]*?\b(?:ch
 # "when do we get to transfer learning?", "which weeks cover clustering and PCA?": a question on
 # when a concept comes is answered by its stage's week plan, which the concept's own page does
 # not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
-# tokenizer when fine-tuning" asks no time.
-_ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?(?:when|at what point)\b|\b(?:which|what) weeks?\b", re.I)
+# tokenizer when fine-tuning" asks no time; or asking in a second part: "what is batch
+# normalization and when do I learn it?" was answered "in the second stage", with no weeks.
+_ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?(?:when|at what point)\b|\b(?:which|what) weeks?\b"
+                        r"|\b(?:and|but)\s+when\s+(?:do|does|did|will|would|should|is|are|can)\b", re.I)
 
 
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
@@ -171,9 +175,16 @@ def title_parts(title: str) -> list[str]:
         [m.group(1) for m in (models, styled) if m]
 
 
+def _spellings(name: str) -> str:
+    """A name's regex that also takes its American spelling: "batch normalization" for "Batch
+    normalisation" (asked when it comes, it named no concept and was answered "the second
+    stage" with no weeks), "k-nearest neighbors"; and a hyphen as a space too: "sequence to
+    sequence models", "k nearest neighbours"."""
+    return spelled_either_way(re.escape(name).replace(r"\-", r"[\s-]"))
+
+
 def _pattern(names: list[str], after: str = "") -> re.Pattern:
-    # a hyphen as a space too: "sequence to sequence models", "k nearest neighbours"
-    alternatives = "|".join(re.escape(n).replace(r"\-", r"[\s-]") for n in sorted(names, key=len, reverse=True))
+    alternatives = "|".join(_spellings(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(rf"(?<![\w-])(?:{alternatives})s?{after}(?![\w-])", re.I)
 
 

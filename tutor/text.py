@@ -128,6 +128,26 @@ def _forms(word: str) -> list[str]:
     return [word]
 
 
+# British and American spellings of one word: the corpus writes "regularisation" and "k-nearest
+# neighbours", learners often "regularization" and "neighbors" (and the corpus itself "Batch
+# Normalization", the paper's own title)
+_ISE = re.compile(r"(?<=[a-z]{3})i[sz](?=(?:ation|ations|e|es|ed|er|ers|ing)$)")
+_OUR = re.compile(r"(?<=[a-z]{3})ou?r(?=s?$)")
+
+
+def spellings(word: str) -> list[str]:
+    """`word` and its other spelling(s): "regularization" -> [..., "regularisation"]."""
+    forms = {word, _ISE.sub("is", word), _ISE.sub("iz", word)}
+    forms |= {_OUR.sub(o, f) for f in forms for o in ("our", "or")} if _OUR.search(word) else set()
+    return [word, *sorted(forms - {word})]
+
+
+def spelled_either_way(escaped: str) -> str:
+    """A regex (re.escape'd name) that takes either spelling of its words."""
+    escaped = re.sub(r"(?<=[a-z]{3})i[sz](?=(?:ation|ations|e|es|ed|er|ers|ing)\b)", "i[sz]", escaped)
+    return re.sub(r"(?<=[a-z]{3})ou?r(?=s?\b)", "ou?r", escaped)
+
+
 def terms(text: str) -> list[str]:
     """Content words: lower-cased tokens without stopwords (BM25 and term checks)."""
     return [f for w in words(text) if w not in STOPWORDS for f in _forms(w)]
