@@ -638,3 +638,25 @@ def test_a_quarters_projects_asked_for_are_its_list(fake_tutor, question, shown,
     tutor = fake_tutor()
     source = next(s for s in tutor.prepare(question).sources if s.id == shown)
     assert asked_list(source, question) == listed
+
+
+def test_a_word_is_matched_in_either_spelling(fake_tutor):
+    """Asked "how does regularization help with overfitting?", the tutor was shown the dropout
+    paper and an FAQ, not the page on regularisation (the corpus's spelling), and withdrew
+    the packaged model's answer from memory."""
+    from tutor.text import spellings
+
+    assert spellings("regularization") == ["regularization", "regularisation"]
+    assert spellings("neighbours") == ["neighbours", "neighbors"]
+    assert spellings("size") == ["size"] and spellings("precision") == ["precision"]
+    hits = fake_tutor().retriever.search("how does regularization help with overfitting?", 4)
+    assert "concept-regularization" in [h.chunk.doc_id for h in hits]
+
+
+def test_a_sentence_taking_up_one_left_out_is_left_out_too(fake_tutor):
+    """Served: "Regularisation ... is covered in Roadmap B, where it is part of Q2": the dropout
+    paper's "It builds on the stage 1 ideas of regularization ...; in Roadmap B it is part of
+    Q2." had been shown without "Dropout belongs to stage 2 ...", the placement line a question
+    that asks no place does not get."""
+    shown = "\n".join(s.text for s in fake_tutor().prepare("how does regularization help with overfitting?").sources)
+    assert "It builds on the stage 1 ideas" not in shown, shown

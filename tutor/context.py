@@ -229,6 +229,12 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
                 if (placement_out and PLACEMENT.search(s)) or (links_out and LINKS.match(s))
                 or (published_out and s.startswith(PUBLISHED))}
     takes_up = [j > 0 and bool(_TAKES_UP.match(s)) for _, j, s in units]
+    # and a sentence taking up one left out is left out with it: "It builds on the stage 1 ideas
+    # of regularization ...; in Roadmap B it is part of Q2." shown without "Dropout belongs to
+    # stage 2" was served as "Regularisation ... is part of Q2"
+    for k in range(len(units)):
+        if takes_up[k] and k - 1 in left_out:
+            left_out.add(k)
     chosen: dict[int, list[int]] = {}
     picked: list[int] = []
     covered: set[str] = set()
