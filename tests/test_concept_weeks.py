@@ -85,7 +85,9 @@ def test_an_answer_without_the_weeks_gets_them_and_keeps_what_it_says(make_app):
 
 @pytest.mark.parametrize("question, draft", [
     ("when do I learn dropout?", "Dropout comes in weeks 11-12 of stage 2 [1]."),  # says them already
-    ("what is BERT?", "BERT is an encoder-only Transformer [1]."),  # not a "when" question
+    # not a "when" question (and the definition stated, tutor/definition.py)
+    ("what is BERT?", "BERT is an encoder-only Transformer pre-trained by predicting masked words, then fine-tuned "
+                      "for tasks such as classification [1]."),
 ])
 def test_nothing_is_added_where_the_weeks_are_stated_or_not_asked(make_app, question, draft):
     app, _, _ = make_app(lambda m: draft)

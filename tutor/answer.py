@@ -24,6 +24,7 @@ from tutor.alternatives import alternatives, correction, flipped_verdict, is_ver
 from tutor.concept_weeks import as_titled, covering, unstated_weeks
 from tutor.config import Settings
 from tutor.context import Prepared, Source, asked_list, left_out, prompt_question
+from tutor.definition import unstated_definition
 from tutor.context import select as select_sources
 from tutor.embed import Embedder
 from tutor.events import Event, closing_events
@@ -405,12 +406,18 @@ class Tutor:
         if (fact := unstated_pace(text, prepared.facts)) is not None:
             n = _first_source_of_each_doc(prepared).get(fact.doc_id)
             composed.append(f"{fact.text.rstrip('.')}{f' [{n}]' if n else ''}.")
+        # what a concept is, asked and left out (tutor/definition.py): it opens the answer
+        definition = ""
+        if defined := unstated_definition(prepared.question, text, prepared.sources,
+                                          self.retriever.router.concept_names):
+            definition = f"{defined[1].rstrip('.')} [{defined[0]}]."
+            composed.append(definition)
         added = []
         # the source's verdict takes the place of a draft's that opened the answer: "Do I need
         # a degree?" read "Some roles ... expect formal education" first, the "Neither roadmap
         # makes a degree a requirement" that replaced its "Yes" last
         leading = {instead} if strip_markers(next(iter(sentences(text)), "")) in gives_way else set()
-        leading |= {sentence for sentence, _ in planned}
+        leading |= {sentence for sentence, _ in planned} | {definition}
         opening, closing = [], []
         for sentence in composed:
             checked = self.scorer.score_sentences(sentence, [s.chunk for s in prepared.sources], prepared.facts)

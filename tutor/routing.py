@@ -123,6 +123,28 @@ _ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?(?:when|at what point)\b
                         r"|\b(?:and|but)\s+when\s+(?:do|does|did|will|would|should|is|are|can)\b", re.I)
 
 
+# what may follow the concept's name in a question that asks only what it is: "explain
+# backpropagation like I'm five"; not "what is PCA used for?", which asks its use
+_PLAIN_ASK = re.compile(r"^\W*(?:(?:like|as if)\b.*|simply|briefly|in (?:simple|plain) (?:terms|words|english))?\W*$",
+                        re.I)
+
+
+def asked_concept(question: str, names: dict[str, re.Pattern], *, alone: bool = False) -> str | None:
+    """The concept (doc id) a question asks what it is, None for any other question: its
+    subject is the concept's name and nothing else ("what are GANs?", "what is transfer
+    learning and which stage is it in?"). `alone`: and the question asks nothing more."""
+    found = DEFINITION.match(question)
+    if not found or (alone and question[found.end(1):].strip(" ?!.")):
+        return None
+    subject = found.group(1)
+    hits = [(m, doc) for doc, pattern in names.items() if (m := pattern.search(subject))]
+    if len(hits) != 1:
+        return None
+    match, doc = hits[0]
+    before, after = subject[:match.start()], subject[match.end():]
+    return doc if not before.strip() and _PLAIN_ASK.match(after) else None
+
+
 def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str]:
     """The sections whose cue words the question uses, in `cues` order. A "why" question on a
     stage or a career is not routed: the reason is not in the section that states the fact
@@ -380,4 +402,9 @@ class Router:
         # routed places and never saw VGG's key idea.
         if not stages and ASKS_NEIGHBOURS.search(question):
             found += [self.concept_pages[d] for d in named_in(question, self.concept_names)]
+        # What a concept is, by its own page: "what are transformers?" ranked it below a
+        # quarter's projects and an FAQ on RNNs, and the answer was withdrawn. Not with a second
+        # part: "what is hugging face and why is it used in stage 3?" lost its FAQ's why to it.
+        if (doc := asked_concept(question, self.concept_names, alone=True)) is not None:
+            found.append(self.concept_pages[doc])
         return list(dict.fromkeys(found))[:ROUTED_MAX]
