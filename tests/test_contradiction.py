@@ -216,3 +216,17 @@ def test_the_words_of_an_acronym_are_held_only_with_it_spelled_out_and_in_the_so
 ])
 def test_spans_joined_by_and_say_the_same_of_each(claim, moved):
     assert bool(contradiction(claim, [STAGE_1_PLAN])) is moved
+
+
+@pytest.mark.parametrize("claim, wrong", [
+    ("Linear regression is covered in Stage 1, which is the second stage of the roadmap.", True),
+    ("The Random Forest algorithm is covered in Roadmap A, which is the first stage of the roadmap.", True),
+    ("Transfer learning comes in stage 2 (weeks 9-16), which is the second stage.", False),
+    ("Stage 4 is the fourth stage and the last.", False),
+    ("The first stage covers classical machine learning.", False),
+])
+def test_a_stage_called_by_another_s_ordinal_is_a_contradiction(claim, wrong):
+    """Read in served answers and passed by the scorer, every word in the sources: "Stage 1,
+    which is the second stage", "Roadmap A, which is the first stage"."""
+    source = "Stage 1 (Foundations and Classical Machine Learning, weeks 1-8) runs 8 weeks."
+    assert contradiction(claim, [source]).startswith("stage ordinal") == wrong

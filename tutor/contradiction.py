@@ -64,6 +64,8 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
     """Why `sentence` contradicts the sources it copies ("antonym: increase / reduc"), or ""."""
     if moved := _moved_span(sentence, source_texts):
         return moved
+    if misnamed := _misnumbered_stage(sentence):
+        return misnamed
     claim = _stems(sentence)
     aligned = _aligned(claim, source_texts)
     if not aligned:
@@ -90,6 +92,23 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
             if dropped := negated_copy(claim, text):
                 return f"negation dropped: {dropped}"
     return _rescaled(sentence, " ".join(source_texts))
+
+
+# "Stage 1, which is the second stage", "Roadmap A, which is the first stage": a side clause
+# the scorer passed, its words all in the sources (read in served answers)
+_STAGE_ORDINAL = re.compile(r"\b(?:stage\s+(\d)|(roadmap\s+[ab]|q[1-4]))\b(?:\s*\([^)]*\))?,?\s+(?:which|that)?\s*"
+                            r"(?:is|was)\s+(?:the\s+)?(first|second|third|fourth)\s+stage\b", re.I)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+
+
+def _misnumbered_stage(sentence: str) -> str:
+    """"stage ordinal: stage 1 / second" when a sentence calls a stage by another's ordinal,
+    or a roadmap or quarter a stage; ""."""
+    for found in _STAGE_ORDINAL.finditer(sentence):
+        number, other, ordinal = found.groups()
+        if other or int(number) != _ORDINALS[ordinal.lower()]:
+            return f"stage ordinal: {(other or 'stage ' + number).lower()} / {ordinal.lower()}"
+    return ""
 
 
 # Words every line of a plan may share with a claim about any of its spans.
