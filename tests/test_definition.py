@@ -47,3 +47,11 @@ def test_a_definition_stated_in_other_words_is_not_added(make_app):
              "feature extractor or fine-tuned [1].")
     done = chat_done(make_app, "what is transfer learning?", draft)
     assert done["answer"] == draft, done
+
+
+def test_what_a_concept_is_and_when_gets_its_page_beside_the_plan(fake_tutor):
+    """"what is attention and which weeks cover it?" was shown the plan and a paper, and
+    answered with the weeks alone."""
+    routed = [h.chunk.id for h in fake_tutor().retriever.search("what is attention and which weeks cover it?", 4)
+              if h.routed]
+    assert routed == ["stage-3#1", "concept-attention#0"], routed

@@ -404,7 +404,9 @@ class Router:
             found += [self.concept_pages[d] for d in named_in(question, self.concept_names)]
         # What a concept is, by its own page: "what are transformers?" ranked it below a
         # quarter's projects and an FAQ on RNNs, and the answer was withdrawn. Not with a second
-        # part: "what is hugging face and why is it used in stage 3?" lost its FAQ's why to it.
-        if (doc := asked_concept(question, self.concept_names, alone=True)) is not None:
+        # part: "what is hugging face and why is it used in stage 3?" lost its FAQ's why to it;
+        # but with "when" ("what is attention and which weeks cover it?", shown the plan and a
+        # paper, was answered with the weeks alone)
+        if (doc := asked_concept(question, self.concept_names, alone=not _ASKS_WHEN.search(question))) is not None:
             found.append(self.concept_pages[doc])
         return list(dict.fromkeys(found))[:ROUTED_MAX]
