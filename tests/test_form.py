@@ -166,6 +166,11 @@ def test_a_demonstrative_the_question_does_not_name_goes_with_its_sentence():
     draft = "Serve it as a REST API. This extra step turns the stage 2 milestone into a first portfolio piece [2]."
     assert named_again(draft, {"Serve it as a REST API."}, question)[1] == {
         "This extra step turns the stage 2 milestone into a first portfolio piece.": ""}
+    # its verb is not what it points with: "This course covers ..." was served after the
+    # sentence naming the course was cut, to a question asking which weeks cover attention
+    draft = "The Hugging Face course is next. This course covers tokenization [1]."
+    assert named_again(draft, {"The Hugging Face course is next."}, "what is attention and which weeks cover it?")[1] \
+        == {"This course covers tokenization.": ""}
     # the question names the stage the demonstrative points with: it still reads
     draft = "The math is hard. This stage covers algebra [1]."
     assert named_again(draft, {"The math is hard."}, "is the math in stage 1 hard?") == (draft, {})

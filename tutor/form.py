@@ -154,7 +154,12 @@ def _points_past(sentence: str, question: str | None) -> bool:
     found = _DEMONSTRATIVE.match(sentence)
     if question is None or not found:
         return False
-    pointed = {t for w in found.groups() if w and len(w) > 2 for t in term_stems(w)}
+    # the second word only when it is no verb in -s: "This course covers ..." points with
+    # "course" (it was served after the sentence naming the course was cut, to a question
+    # that asked which weeks "cover" attention)
+    noun, then = found.groups()
+    words = [noun] + ([then] if then and not re.fullmatch(r"[a-z]+s(?<![suia]s)", then) else [])
+    pointed = {t for w in words if len(w) > 2 for t in term_stems(w)}
     return bool(pointed) and not pointed & term_stems(question)
 
 
