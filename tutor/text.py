@@ -131,8 +131,9 @@ def _forms(word: str) -> list[str]:
 # British and American spellings of one word: the corpus writes "regularisation" and "k-nearest
 # neighbours", learners often "regularization" and "neighbors" (and the corpus itself "Batch
 # Normalization", the paper's own title)
-_ISE = re.compile(r"(?<=[a-z]{3})i[sz](?=(?:ation|ations|e|es|ed|er|ers|ing)$)")
-_OUR = re.compile(r"(?<=[a-z]{3})ou?r(?=s?$)")
+_ISE_AT = r"(?<=[a-z]{3})i[sz](?=(?:ation|ations|e|es|ed|er|ers|ing)"  # closed by $ or \b
+_OUR_AT = r"(?<=[a-z]{3})ou?r(?=s?"
+_ISE, _OUR = re.compile(_ISE_AT + "$)"), re.compile(_OUR_AT + "$)")
 
 
 def spellings(word: str) -> list[str]:
@@ -144,8 +145,7 @@ def spellings(word: str) -> list[str]:
 
 def spelled_either_way(escaped: str) -> str:
     """A regex (re.escape'd name) that takes either spelling of its words."""
-    escaped = re.sub(r"(?<=[a-z]{3})i[sz](?=(?:ation|ations|e|es|ed|er|ers|ing)\b)", "i[sz]", escaped)
-    return re.sub(r"(?<=[a-z]{3})ou?r(?=s?\b)", "ou?r", escaped)
+    return re.sub(_OUR_AT + r"\b)", "ou?r", re.sub(_ISE_AT + r"\b)", "i[sz]", escaped))
 
 
 def terms(text: str) -> list[str]:
