@@ -17,6 +17,9 @@ from tutor.track_months import asked_months
     ("what should I do in months 10 to 12 on the research track?", {(10, 12)}),
     ("what do I build in months 1-2 of the research track?", {(1, 2)}),
     ("what does the research track focus on?", set()),
+    ("what does the research track look like in the first three months?", {(1, 3)}),
+    ("research track, first month?", {(1, 1)}),
+    ("the first few months of the industry track?", set()),  # no count
 ])
 def test_the_months_a_question_asks_about(question, months):
     assert asked_months(question) == months
@@ -38,6 +41,9 @@ def test_only_spans_inside_the_items_state_them():
     ("what do I build in months 1-2 of the research track?",
      "Focus on mathematics first [1]. Study topology, category theory and quantum computing [1]. "
      "Publish three papers at NeurIPS [1].",
+     "The research track's plan for months 1-3: mathematics [1]."),
+    ("what do the first three months of the research track look like?",
+     "The first three months are spent on implementing recent papers [1].",
      "The research track's plan for months 1-3: mathematics [1]."),
 ])
 def test_the_months_item_takes_the_place_of_the_drafts_sentences_on_them(make_app, question, draft, served):

@@ -15,12 +15,27 @@ composing as for a concept's weeks (tutor/concept_weeks.py).
 
 from __future__ import annotations
 
+import re
+
 from tutor.context import Source
-from tutor.text import plan_items, sentences, span_numbers_stated, spans_meet, strip_markers, unit_spans
+from tutor.text import NUMBER_WORDS, plan_items, sentences, span_numbers_stated, spans_meet, strip_markers, unit_spans
+
+
+# "the first three months", "the first month": a track's plan counts its months from 1 (run
+# 23's m-22 asked what "the first three months" of the research track look like, and its
+# answer left out months 1-3)
+_FIRST_MONTHS = re.compile(r"\bfirst\s+(?:(\d{1,2}|[a-z]+)\s+)?months?\b", re.I)
 
 
 def asked_months(question: str) -> set[tuple[int, int]]:
-    return {(a, b) for unit, a, b in unit_spans(question) if unit == "month"}
+    """The month spans a question (or a sentence) names: "month 5", "months 1-2", "the first
+    three months"."""
+    spans = {(a, b) for unit, a, b in unit_spans(question) if unit == "month"}
+    for found in _FIRST_MONTHS.finditer(question):
+        count = found.group(1)
+        n = 1 if count is None else int(count) if count.isdigit() else int(NUMBER_WORDS.get(count.lower(), 0))
+        spans |= {(1, n)} if n else set()
+    return spans
 
 
 def track_plan_lines(track: str, months: set[tuple[int, int]], sources: list[Source]
@@ -50,8 +65,7 @@ def unstated_months(text: str, question: str, track: str, sources: list[Source])
     spans = {(a, b) for a, b, _ in items}
     if all(set(range(a, b + 1)) <= span_numbers_stated(text, spans, "month") for a, b in spans):
         return []
-    said = tuple(strip_markers(s) for s in sentences(text)
-                 if spans_meet([(c, d) for unit, c, d in unit_spans(s) if unit == "month"], spans))
+    said = tuple(strip_markers(s) for s in sentences(text) if spans_meet(list(asked_months(s)), spans))
     name = track.removeprefix("track-")
     return [(f"The {name} track's plan for months {a}-{b}: {what[:1].lower()}{what[1:]} [{n}].", said)
             for a, b, what in items]
