@@ -292,10 +292,17 @@ def test_a_week_inside_a_plan_item_s_span_is_served_and_a_week_outside_the_plan_
 
 def test_an_answer_with_no_supported_sentence_is_withdrawn(fake_tutor):
     invented = "Graduates of stage 2 receive a gold medal from the Pope in week 97 [1]."
-    answer = fake_tutor(lambda m: invented).ask("What does stage 2 cover?")
+    tutor = fake_tutor(lambda m: invented)
+    answer = tutor.ask("What does stage 2 cover?")
     assert answer.refused and answer.withdrawn == invented
-    assert "held back" in answer.answer and "medal" not in answer.answer and answer.citations == ()
+    assert "held back" in answer.answer and "medal" not in answer.answer
     assert answer.to_json()["withdrawn"] is True
+    # in its place, what the prompt showed the model, quoted and cited, one paragraph a source
+    sources = tutor.prepare("What does stage 2 cover?").sources
+    paragraphs = answer.answer.split("\n\n")
+    assert paragraphs[1:] == [f"[{n}] {s.heading}: {s.text}" for n, s in enumerate(sources, 1)]
+    assert [(c.n, c.chunk_id) for c in answer.citations] == [(n, s.id) for n, s in enumerate(sources, 1)]
+    assert "stage 2" in paragraphs[1].lower() and answer.sources == tuple(s.id for s in sources)
 
 
 def test_the_unsupported_sentences_of_a_partly_supported_answer_are_held_back(fake_tutor):
@@ -323,7 +330,7 @@ def test_a_draft_mostly_unsupported_is_withdrawn_rather_than_cut_to_a_fragment(f
              "The medal ceremony takes place in Rome every spring.")
     answer = fake_tutor(lambda m: draft).ask("What does stage 2 cover?")
     assert answer.refused and answer.withdrawn == draft and answer.held_back == ()
-    assert "held back" in answer.answer and answer.citations == ()
+    assert "held back" in answer.answer and "Pope" not in answer.answer and answer.citations
     served = fake_tutor(lambda m: draft, hold_back_unsupported=False).ask("What does stage 2 cover?")
     assert not served.refused and served.answer == draft and round(served.support, 2) == 0.33
 

@@ -47,12 +47,14 @@ from tutor.spans import (
 from tutor.form import closed_quotes, named_again, tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
 from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, terms, weeks_asked
-from tutor.types import Answer, Citation, Hit
+from tutor.types import Answer, Hit
 
 # A draft less than half of whose claims the sources support is withdrawn, not trimmed.
 # Applied to full run 3's records (2026-11-21), it withdraws 2 off-roadmap answers and 2
 # answerable ones that stated none of their key facts; at 0.5 and above, trimming kept them.
 MIN_DRAFT_SUPPORT = 0.5
+WITHDRAWN = ("I've held back my written answer: most of it was not backed by the roadmap material, so I won't "
+             "present it as fact. Here is what the material says, in the passages closest to your question:")
 MAX_WHEN_CONCEPTS = 3  # "when do I learn X, Y and Z?": a sentence of weeks for each, at most this many
 HISTORY_TURNS = 4
 _MARKER_AFTER_STOP = re.compile(r"([.!?])((?:[ \t]*\[\d{1,3}\])+)")
@@ -216,6 +218,22 @@ class Tutor:
                 "so I won't present it as fact. I can help with the roadmap's stages, concepts, resources, "
                 "milestones, papers, FAQs and career paths.")
 
+    def _withdrawn(self, prepared: Prepared, draft: str, scored: Sequence, timings: dict) -> Answer:
+        """The draft held back, and in its place what the prompt showed the model, quoted and
+        cited: the learner still reads what the material says. Asked how to make the stage 2
+        CIFAR-10 classifier a portfolio piece, the model wrote five steps of its own and was
+        withdrawn, while its sources said "adds serving a CNN as a REST API. Doing that extra
+        step turns the stage 2 milestone into a first portfolio piece." Still a refusal: the
+        tutor wrote nothing it could stand behind, and an off-roadmap question reads the nearest
+        passages as what they are."""
+        if not prepared.sources:
+            return Answer.withdrawal(self.withdrawal_text(prepared.question), draft, tuple(scored), self.llm.name,
+                                     prepared.question, timings)
+        passages, citations = prepared.passages()
+        text = f"{WITHDRAWN}\n\n{passages}"
+        return Answer.withdrawal(text, draft, tuple(scored), self.llm.name, prepared.question, timings, citations,
+                                 sources=tuple(s.id for s in prepared.sources))
+
     def finish(self, prepared: Prepared, raw: str, timings: dict) -> Answer:
         if prepared.refused:
             return Answer.refusal(raw, self.llm.name, prepared.question, timings)
@@ -248,8 +266,7 @@ class Tutor:
             # ("scaleTargetRef:") or a loose claim. Streamed tokens are already out, so the
             # final event carries the replacement (the widget and the CLIs show it; /v1
             # streams it as a last delta).
-            return Answer.withdrawal(self.withdrawal_text(prepared.question), draft, tuple(draft_scored), self.llm.name,
-                                     prepared.question, timings)
+            return self._withdrawn(prepared, draft, draft_scored, timings)
         refused = bool(MODEL_REFUSAL.search(text)) and draft_support < MIN_DRAFT_SUPPORT
         held_back = dropped
         if hold_back and not all(s.supported for s in scored):
@@ -280,15 +297,13 @@ class Tutor:
             text, scored, added, replaced = self._completed(prepared, text, scored)
         held_back += replaced
         if not text:  # the draft dropped for a composed sentence that did not pass its check
-            return Answer.withdrawal(self.withdrawal_text(prepared.question), draft, tuple(draft_scored),
-                                     self.llm.name, prepared.question, timings)
+            return self._withdrawn(prepared, draft, draft_scored, timings)
         cited = {n for n in markers(text) if 1 <= n <= n_sources}
         # and the backer of every served sentence, marked or not (one the model broke across
         # lines is not found in the text to be marked)
         cited |= {by_id[s.chunk_id] for s in scored if s.supported and s.chunk_id in by_id}
         cited |= self._named_steps(prepared, scored, by_doc)
-        citations = tuple(Citation(n, s.id, s.heading, s.chunk.source, s.chunk.stage)
-                          for n, s in enumerate(prepared.sources, 1) if n in cited)
+        citations = tuple(s.citation(n) for n, s in enumerate(prepared.sources, 1) if n in cited)
         return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
                       timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources),
                       facts=tuple(prepared.facts), added=added)

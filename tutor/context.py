@@ -38,7 +38,7 @@ from tutor.text import (
     ASKS_NEIGHBOURS, COUNT_WORD, LINKS, NUMBER_WORDS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, WHAT_COMES, approx_tokens,
     stem, term_stems, terms, week_spans, weeks_asked, with_durations,
 )
-from tutor.types import Chunk, Hit
+from tutor.types import Chunk, Citation, Hit
 
 LEXICAL_WEIGHT = 0.2  # the share of the question's terms a sentence holds, added to its cosine
 COVERAGE_WEIGHT = 0.25  # question terms a sentence adds that the chosen ones lack
@@ -125,6 +125,9 @@ class Source:
     def id(self) -> str:
         return self.chunk.id
 
+    def citation(self, n: int) -> Citation:
+        return Citation(n, self.id, self.heading, self.chunk.source, self.chunk.stage)
+
 
 @dataclass
 class Prepared:
@@ -136,6 +139,12 @@ class Prepared:
     refused: bool
     timings: dict = field(default_factory=dict)
     facts: list[Chunk] = field(default_factory=list)  # what the answer may state uncited (tutor/coach.py)
+
+    def passages(self) -> tuple[str, tuple[Citation, ...]]:
+        """What the prompt shows, quoted for the learner where no written answer is served
+        ("[1] heading: text", one paragraph a source), and a citation for each source."""
+        text = "\n\n".join(f"[{n}] {s.heading}: {s.text}" for n, s in enumerate(self.sources, 1))
+        return text, tuple(s.citation(n) for n, s in enumerate(self.sources, 1))
 
 
 def heading(chunk: Chunk) -> str:

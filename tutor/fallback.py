@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from tutor.errors import BackendUnavailable
 from tutor.events import Event, closing_events
-from tutor.types import Answer, Citation
+from tutor.types import Answer
 
 if TYPE_CHECKING:
     from tutor.answer import Turn, Tutor
@@ -55,9 +55,8 @@ def retrieval_only(tutor: Tutor, message: str, history: Sequence[Turn] = (), *, 
     if prepared.refused:
         answer = Answer.refusal(tutor.refusal_text(prepared.question), tutor.llm.name, prepared.question, timings)
     else:
-        text = "\n\n".join([NOTICE] + [f"[{n}] {s.heading}: {s.text}" for n, s in enumerate(prepared.sources, 1)])
-        citations = tuple(Citation(n, s.id, s.heading, s.chunk.source, s.chunk.stage)
-                          for n, s in enumerate(prepared.sources, 1))
+        passages, citations = prepared.passages()
+        text = f"{NOTICE}\n\n{passages}"
         # support 0: nothing was written, so nothing was checked; the passages are quoted
         answer = Answer(text, citations, False, 0.0, tutor.llm.name, prepared.question, timings,
                         sources=tuple(s.id for s in prepared.sources))

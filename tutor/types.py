@@ -95,9 +95,11 @@ class Answer:
 
     @classmethod
     def withdrawal(cls, text: str, draft: str, scored: tuple[SentenceSupport, ...], backend: str,
-                   question: str, timings: dict) -> Answer:
-        """The model's draft, mostly unsupported, replaced by `text`; the draft is kept."""
-        return cls(text, (), True, 0.0, backend, question, timings, scored, withdrawn=draft)
+                   question: str, timings: dict, citations: tuple[Citation, ...] = (),
+                   sources: tuple[str, ...] = ()) -> Answer:
+        """The model's draft, mostly unsupported, replaced by `text` (which may quote the
+        sources it cites); the draft is kept."""
+        return cls(text, citations, True, 0.0, backend, question, timings, scored, withdrawn=draft, sources=sources)
 
     def to_json(self) -> dict:
         """The public `tutor ask --json` shape (see DESIGN.md)."""
