@@ -193,6 +193,19 @@ def test_stage_and_kind_filters(fake_tutor):
     assert tutor.retriever.search("anything", 5, kinds=("user",)) == []
 
 
+def test_a_chunk_that_says_nothing_its_documents_overview_does_not_takes_no_slot(fake_tutor):
+    """The research track's emphasis list ("Statistics; Writing; Novelty.") repeats its
+    overview's last sentence; retrieved, it is the overview, in its place."""
+    tutor = fake_tutor()
+    q = "why does the research track care so much about statistics?"
+    ids = [h.chunk.id for h in tutor.retriever.search(q, 4)]
+    assert "track-research#2" not in ids and ids.count("track-research#0") == 1, ids
+    assert "faq-research-track#2" in ids, ids  # the slot it took: the FAQ section that says why
+    # asked for by its own section, it is still found
+    routed = tutor.retriever.search("what does the research track emphasise?", 4)
+    assert routed[0].chunk.id == "track-research#2" and routed[0].routed, [h.chunk.id for h in routed]
+
+
 def test_unsupported_sentences_lower_support_when_they_are_not_held_back(fake_tutor):
     grounded = fake_tutor(lambda m: "Stage 2 covers deep learning fundamentals with PyTorch [1].")
     invented = fake_tutor(lambda m: "Stage 2 covers deep learning fundamentals with PyTorch [1]. "

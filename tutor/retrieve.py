@@ -23,10 +23,11 @@ import numpy as np
 from tutor.embed import Embedder
 from tutor.index import LoadedIndex
 from tutor.routing import Router, named_in
-from tutor.text import spellings, terms, weeks_asked
+from tutor.text import spellings, term_stems, terms, weeks_asked
 from tutor.types import Hit
 
 RRF_K = 60
+_NUMBER = re.compile(r"\d+")
 CANDIDATES = 50
 _ORDINALS = {"one": 1, "first": 1, "two": 2, "second": 2, "three": 3, "third": 3, "four": 4, "fourth": 4,
              "five": 5, "fifth": 5, "six": 6, "sixth": 6}
@@ -48,6 +49,20 @@ def stages_named(question: str, last: int = 4, weeks: dict[int, tuple[int, int]]
     return found
 
 
+def _contained(chunks) -> dict[int, set[int]]:
+    """chunk -> the chunks of its own document that state every word and number it does. Such
+    a chunk is retrieved as the one of those ranked best, in its place: asked "why does the
+    research track care so much about statistics?", "Statistics; Writing; Novelty." (the
+    track's emphasis list, repeated in its overview) and the overview took two of the four
+    slots, and the FAQ section that says why got none."""
+    vocab = [term_stems(c.text) | set(_NUMBER.findall(c.text)) for c in chunks]
+    by_doc: dict[str, list[int]] = {}
+    for i, c in enumerate(chunks):
+        by_doc.setdefault(c.doc_id, []).append(i)
+    return {i: within for ids in by_doc.values() for i in ids
+            if (within := {j for j in ids if j != i and vocab[i] <= vocab[j]})}
+
+
 class Retriever:
     def __init__(self, index: LoadedIndex, embedder: Embedder):
         import faiss
@@ -61,6 +76,7 @@ class Retriever:
         self._stages = np.array([-1 if c.stage is None else c.stage for c in index.chunks])
         self._last_stage = int(self._stages.max(initial=0))
         self.router = Router(index.chunks)
+        self._within = _contained(index.chunks)
 
     def _mask(self, stage: int | None, kinds: tuple[str, ...] | None) -> np.ndarray | None:
         if stage is None and not kinds:
@@ -95,7 +111,14 @@ class Retriever:
                 fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
         routed = [i for i in self.router.routed(query, named or ({stage} if stage else set()))
                   if (mask is None or mask[i]) and i not in off_track]
-        best = (routed + [i for i in sorted(fused, key=lambda i: (-fused[i], i)) if i not in routed])[:k]
+        best: list[int] = []
+        for i in routed + [i for i in sorted(fused, key=lambda i: (-fused[i], i)) if i not in routed]:
+            if i not in routed and i in self._within:  # what it says, said with more: that one, here
+                i = max(self._within[i], key=lambda j: (fused.get(j, 0.0), -j))
+            if i not in best:
+                best.append(i)
+            if len(best) == k:
+                break
         cosines = self.vectors[best] @ qv
         return [Hit(self.index.chunks[i], fused.get(i, 0.0), r, float(cos), i in routed)  # routed: maybe in no list
                 for r, (i, cos) in enumerate(zip(best, cosines), 1)]
