@@ -232,7 +232,7 @@ class Tutor:
         passages, citations = prepared.passages()
         text = f"{WITHDRAWN}\n\n{passages}"
         return Answer.withdrawal(text, draft, tuple(scored), self.llm.name, prepared.question, timings, citations,
-                                 sources=tuple(s.id for s in prepared.sources))
+                                 sources=prepared.source_ids)
 
     def finish(self, prepared: Prepared, raw: str, timings: dict) -> Answer:
         if prepared.refused:
@@ -305,7 +305,7 @@ class Tutor:
         cited |= self._named_steps(prepared, scored, by_doc)
         citations = tuple(s.citation(n) for n, s in enumerate(prepared.sources, 1) if n in cited)
         return Answer(text, citations, refused, _share_supported(scored), self.llm.name, prepared.question,
-                      timings, tuple(scored), held_back=held_back, sources=tuple(s.id for s in prepared.sources),
+                      timings, tuple(scored), held_back=held_back, sources=prepared.source_ids,
                       facts=tuple(prepared.facts), added=added)
 
     def _checked(self, prepared: Prepared, text: str) -> list:

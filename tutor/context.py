@@ -140,6 +140,10 @@ class Prepared:
     timings: dict = field(default_factory=dict)
     facts: list[Chunk] = field(default_factory=list)  # what the answer may state uncited (tutor/coach.py)
 
+    @property
+    def source_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.sources)
+
     def passages(self) -> tuple[str, tuple[Citation, ...]]:
         """What the prompt shows, quoted for the learner where no written answer is served
         ("[1] heading: text", one paragraph a source), and a citation for each source."""

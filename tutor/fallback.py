@@ -59,6 +59,6 @@ def retrieval_only(tutor: Tutor, message: str, history: Sequence[Turn] = (), *, 
         text = f"{NOTICE}\n\n{passages}"
         # support 0: nothing was written, so nothing was checked; the passages are quoted
         answer = Answer(text, citations, False, 0.0, tutor.llm.name, prepared.question, timings,
-                        sources=tuple(s.id for s in prepared.sources))
+                        sources=prepared.source_ids)
     yield "token", answer.answer
     yield from closing_events(answer)

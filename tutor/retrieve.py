@@ -113,8 +113,9 @@ class Retriever:
                   if (mask is None or mask[i]) and i not in off_track]
         best: list[int] = []
         for i in routed + [i for i in sorted(fused, key=lambda i: (-fused[i], i)) if i not in routed]:
-            if i not in routed and i in self._within:  # what it says, said with more: that one, here
-                i = max(self._within[i], key=lambda j: (fused.get(j, 0.0), -j))
+            fuller = [j for j in self._within.get(i, ()) if (mask is None or mask[j]) and j not in off_track]
+            if fuller and i not in routed:  # what it says, said with more: that one, here
+                i = max(fuller, key=lambda j: (fused.get(j, 0.0), -j))
             if i not in best:
                 best.append(i)
             if len(best) == k:
