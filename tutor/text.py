@@ -309,16 +309,21 @@ def numbers_in(text: str, *, claim: bool = False) -> list[str]:
 
 
 _EXPANDED = re.compile(r"((?:[A-Za-z][\w']*[\s-]+){1,6})\(([A-Za-z]{2,6}?)s?\)")
+# and the other way round: "DQN (Deep Q-Network)", "PPO (Proximal Policy Optimization)"
+_GLOSSED = re.compile(r"\b([A-Z][A-Za-z]{1,5}?)s?\s+\(((?:[A-Za-z][\w']*[\s-]+){1,5}[A-Za-z][\w']*)\)")
 
 
 def spelled_out(text: str) -> dict[str, set[str]]:
     """Acronyms the text spells out, with the words that spell them, lower-cased: "K-Nearest
     Neighbors (KNN)" -> {"knn": {"k", "nearest", "neighbors"}}, "principal component analysis
-    (PCA)" -> {"pca": {...}}. Their initials must give the acronym."""
+    (PCA)" -> {"pca": {...}}, "DQN (Deep Q-Network)" -> {"dqn": {...}}. Their initials must
+    give the acronym."""
     found = {}
-    for m in _EXPANDED.finditer(text):
-        acronym = m.group(2).lower()
-        spelled = re.split(r"[\s-]+", m.group(1).strip())[-len(acronym):]
+    pairs = [(m.group(2), m.group(1)) for m in _EXPANDED.finditer(text)]
+    pairs += [(m.group(1), m.group(2)) for m in _GLOSSED.finditer(text)]
+    for acronym, words in pairs:
+        acronym = acronym.lower()
+        spelled = re.split(r"[\s-]+", words.strip())[-len(acronym):]
         if len(spelled) == len(acronym) and "".join(w[0] for w in spelled).lower() == acronym:
             found[acronym] = {w.lower() for w in spelled}
     return found
