@@ -184,6 +184,44 @@ def test_a_rewrite_that_drops_the_follow_up_is_not_asked(fake_tutor):
     assert not fake_tutor().prepare(question).refused
 
 
+def test_a_rewrite_that_drops_the_learners_words_goes_with_them(fake_tutor):
+    """The packaged model rewrote "ok so how do i hedge that risk if i pick it?" as "How can I
+    mitigate the risk ...": the FAQ section the learner's word names ("How to hedge") was not
+    retrieved (run 23's m-19). The follow-up as written rides along."""
+    rewrite = "How can I mitigate the risk associated with choosing reinforcement learning?"
+    tutor = fake_tutor(lambda m: rewrite)
+    history = [Turn("user", "what's the reinforcement learning specialisation?"),
+               Turn("assistant", "It is option C of Roadmap B's Q4, the highest-risk, highest-reward choice [1].")]
+    follow = "ok so how do i hedge that risk if i pick it?"
+    question = tutor.condense(follow, history)
+    assert question == f"{rewrite} {follow}"
+    assert "faq-rl-risk#3" in [h.chunk.id for h in tutor.prepare(question).hits]
+    assert "faq-rl-risk#3" not in [h.chunk.id for h in tutor.prepare(rewrite).hits]
+    # a rewrite that keeps every word of the follow-up's own (not "that" or "it") goes alone
+    kept = "How risky is the reinforcement learning specialisation?"
+    assert fake_tutor(lambda m: kept).condense("and how risky is that?", history) == kept
+
+
+def test_a_follow_up_refused_alone_is_asked_with_the_turn_before(fake_tutor):
+    """The packaged model gave "which platforms should I sell on?", asked after the freelance
+    track, back as written, and alone it found cloud ML platforms (run 23's m-14). A follow-up
+    whose own words are not all in what it finds is asked with the learner's turn before when
+    they all are in what that finds; an off-roadmap one stays refused, corpus words in it or not."""
+    tutor = fake_tutor(lambda m: m[-1]["content"].rsplit("Follow-up: ", 1)[-1].split("\n")[0])
+    history = [Turn("user", "what is the freelance track"),
+               Turn("assistant", "Roadmap B's freelance track is a 12-month plan for earning from ML work [1].")]
+    alone = tutor.prepare("which platforms should I sell on?")
+    assert not any("Fiverr" in s.text for s in alone.sources)  # cloud ML platforms
+    prepared = tutor.prepare("which platforms should I sell on?", history)
+    assert not prepared.refused and prepared.question == "what is the freelance track which platforms should I sell on?"
+    assert any("Fiverr" in s.text for s in prepared.sources)
+    for off in ("how do I bake sourdough bread?", "what's the best running track in town?", "how do I fix my bike?"):
+        prepared = tutor.prepare(off, history)
+        assert prepared.refused and prepared.question == off, off
+    t5 = [Turn("user", "tell me about the T5 paper"), Turn("assistant", "T5 casts every task as text-to-text [1].")]
+    assert tutor.prepare("who won the world cup in 2018?", t5).refused
+
+
 def test_stage_and_kind_filters(fake_tutor):
     tutor = fake_tutor()
     hits = tutor.retriever.search("what should I build as a milestone?", 6, stage=3)

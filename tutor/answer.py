@@ -46,7 +46,9 @@ from tutor.spans import (
 )
 from tutor.form import closed_quotes, named_again, tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
-from tutor.text import LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, terms, weeks_asked
+from tutor.text import (
+    LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, term_stems, terms, weeks_asked,
+)
 from tutor.types import Answer, Hit
 
 # A draft less than half of whose claims the sources support is withdrawn, not trimmed.
@@ -117,6 +119,18 @@ def _topic(question: str) -> str:
 _POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|that|this|those|these)\b", re.I)
 
 
+def _all_found(own: set[str], hits: list[Hit]) -> bool:
+    """Whether every stem in `own` begins a word of the hits' titles and texts (a stem of four
+    letters is the word itself: "sell" of "selling" is "selli")."""
+    found = term_stems("\n".join(h.chunk.embed_text for h in hits))
+    return all(any(f.startswith(o) for f in found) for o in own)
+
+
+def _own_words(message: str) -> set[str]:
+    """The stems of a follow-up's words of its own: four letters or more, not pointing back."""
+    return {stem(w.replace("-", "")) for w in terms(message) if len(w) > 3 and not _POINTS_BACK.fullmatch(w)}
+
+
 class Tutor:
     def __init__(self, settings: Settings, index: LoadedIndex, embedder: Embedder, llm: LLM):
         self.settings = settings
@@ -159,10 +173,15 @@ class Tutor:
         # words (of four letters or more) is not of it; the follow-up goes as written, or with
         # the turn before when it points back to it: "how big did they end up scaling it?"
         # after "tell me about the T5 paper", asked alone, was refused (run 19's m-21).
-        asked = {stem(t) for t in terms(message) if len(t) > 3}
-        if asked and not asked & {stem(t) for t in terms(line)}:
+        asked = _own_words(message)
+        kept = asked & term_stems(line)
+        if asked and not kept:
             return f"{last_user} {message}".strip() if _POINTS_BACK.search(message) else message
-        return line
+        # Nor lose the words the learner chose, which the material may use where the rewrite's do
+        # not: "ok so how do i hedge that risk if i pick it?" came back as "How can I mitigate the
+        # risk associated with choosing reinforcement learning?", and the FAQ's "How to hedge"
+        # was not retrieved (run 23's m-19). The rewrite then goes with the follow-up as written.
+        return line if kept == asked else f"{line} {message}"
 
     def prepare(self, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
                 kinds: tuple[str, ...] | None = None) -> Prepared:
@@ -170,24 +189,40 @@ class Tutor:
         started = time.perf_counter()
         message = self.validate(message)
         question = self.condense(message, history)
-        # "the first two weeks of stage 2": the weeks by number, for everything that reads the
-        # question, and as a computed fact an answer may state
-        counted = counted_weeks(question, self.roadmap) if self.roadmap is not None else []
-        question = with_weeks_stated(question, counted)
-        # "what comes after weeks 5-6?": the plan's next weeks by number, for the same readers
-        question = beside_weeks(question, self.roadmap) if self.roadmap is not None else question
         timings["condense"] = time.perf_counter() - started
         t = time.perf_counter()
-        qv = self.embedder.encode_one(question)
-        hits = self.retriever.search(question, self.settings.top_k, stage=stage, kinds=kinds, query_vector=qv)
+        question, counted, qv, hits, refused = self._search(question, stage, kinds)
+        own = _own_words(message)
+        if history and own and not _all_found(own, hits):
+            # "which platforms should I sell on?" after "what is the freelance track" came back
+            # from the rewrite as written and found cloud ML platforms, which nobody sells on
+            # (run 23's m-14). A follow-up whose own words are not all in what it finds is asked
+            # with the learner's turn before when they all are in what that finds ("platforms
+            # such as Fiverr and Upwork", "selling ML services") and the gate lets it through;
+            # "who won the world cup in 2018?" after the T5 paper stays refused.
+            last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
+            wider = self._search(f"{last_user} {message}", stage, kinds)
+            if not wider[4] and _all_found(own, wider[3]):
+                question, counted, qv, hits, refused = wider
         timings["retrieve"] = time.perf_counter() - t
-        refused = self.gate.refuses(question, hits)
         sources = [] if refused else self.select(hits, qv, question)
         facts = weeks_facts(counted, self.roadmap) if counted and not refused else []
         # "I only have 5 hours a week, how long will the roadmap take me?": the calendar at
         # those hours, computed (tutor/pace.py) and shown to the model with the source it cites
         facts += pace_facts(question, self.roadmap, sources) if self.roadmap is not None and sources else []
         return Prepared(question, hits, sources, refused, timings, facts)
+
+    def _search(self, question: str, stage: int | None, kinds: tuple[str, ...] | None):
+        """(question as read, weeks it counts, its vector, hits, refused)."""
+        # "the first two weeks of stage 2": the weeks by number, for everything that reads the
+        # question, and as a computed fact an answer may state
+        counted = counted_weeks(question, self.roadmap) if self.roadmap is not None else []
+        question = with_weeks_stated(question, counted)
+        # "what comes after weeks 5-6?": the plan's next weeks by number, for the same readers
+        question = beside_weeks(question, self.roadmap) if self.roadmap is not None else question
+        qv = self.embedder.encode_one(question)
+        hits = self.retriever.search(question, self.settings.top_k, stage=stage, kinds=kinds, query_vector=qv)
+        return question, counted, qv, hits, self.gate.refuses(question, hits)
 
     @cached_property
     def roadmap(self) -> Roadmap | None:
