@@ -36,6 +36,7 @@ from tutor.llm.base import Cancel
 from tutor.guard import load_canary
 from tutor.pace import misstated_pace, pace_facts, unstated_pace, with_pace_facts
 from tutor.prompts import Prompts
+from tutor.published import unstated_published
 from tutor.retrieve import Retriever
 from tutor.routing import named_in
 from tutor.roadmap import Roadmap, load_roadmap
@@ -418,7 +419,8 @@ class Tutor:
         "Yes" or "No" to it, and the source's pick in place of the other one
         (tutor/alternatives.py), and the plan's weeks for a concept a "when" question asks
         about (tutor/concept_weeks.py) or its item for the months of a track a question asks
-        about (tutor/track_months.py). Each added sentence passes the support check first.
+        about (tutor/track_months.py), what a concept is (tutor/definition.py) and who wrote a
+        paper or when (tutor/published.py). Each added sentence passes the support check first.
         Returns (text, scored, added sentences, sentences they replaced)."""
         composed, instead, gives_way, planned = [], None, (), []
         pair = alternatives(prepared.question)
@@ -462,6 +464,12 @@ class Tutor:
                                           self.retriever.router.concept_names):
             definition = f"{defined[1].rstrip('.')} [{defined[0]}]."
             composed.append(definition)
+        # who wrote a paper, or when, asked and left out (tutor/published.py)
+        router = self.retriever.router
+        papers = [d for d in named_in(prepared.question, router.names) if router.kinds.get(d) == "paper"]
+        if published := unstated_published(prepared.question, text, prepared.sources, next(iter(papers), None)):
+            sentence = published[1].rstrip(".") + ("." if published[1].endswith("al..") else "")  # "Mnih et al.."
+            composed.append(f"{sentence} [{published[0]}].")
         added = []
         # the source's verdict takes the place of a draft's that opened the answer: "Do I need
         # a degree?" read "Some roles ... expect formal education" first, the "Neither roadmap

@@ -1,0 +1,56 @@
+"""Who wrote a paper, or when, when asked (tutor/published.py): run 23's a-paper-33, "GRU paper
+- what do the reset and update gates do, and who wrote it?", was answered with the gates and
+no author in three of the last six full runs, the authors' sentence in its prompt."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures_tutor import chat_done
+
+GATES = ("The reset gate decides how much of the previous hidden state to ignore, and the update gate how much "
+         "of the old state to keep [1].")
+
+
+def test_the_authors_left_out_are_added_cited(make_app):
+    done = chat_done(make_app, "GRU paper - what do the reset and update gates do, and who wrote it?", GATES)
+    draft, added = done["answer"].split("\n\n")
+    assert draft.startswith(GATES[:GATES.index(" [1]")]), done["answer"]  # its marker re-pointed to its backer
+    assert added.startswith("The paper was published in 2014 by Cho, van Merri"), done
+    n = int(added.rsplit("[", 1)[1].rstrip("]."))
+    assert {c["n"]: c["chunk_id"] for c in done["citations"]}[n].startswith("paper-gru#"), done
+
+
+@pytest.mark.parametrize("question, draft", [
+    ("GRU paper - what do the reset and update gates do, and who wrote it?",
+     GATES + " The GRU paper was written by Cho, van Merriënboer, Gulcehre, Bahdanau, Bougares, Schwenk and Bengio "
+             "in 2014 [1]."),  # named: nothing added
+    ("what do the reset and update gates of the GRU paper do?", GATES),  # not asked
+])
+def test_nothing_is_added_when_named_or_not_asked(make_app, question, draft):
+    done = chat_done(make_app, question, draft)
+    assert "published in" not in done["answer"], done
+
+
+def test_the_year_left_out_is_added_when_asked_when():
+    from tutor.context import Source
+    from tutor.published import unstated_published
+    from tutor.types import Chunk
+
+    text = "Its key idea is a layer that learns a residual. The paper was published in 2015 by He, Zhang, Ren and Sun."
+    source = Source(Chunk("paper-resnet#4", "paper-resnet", text, "ResNet — Where it fits", "paper", "t"), "h", text)
+    asked = "when was the ResNet paper published?"
+    assert unstated_published(asked, "ResNet came out in 2015 [1].", [source], "paper-resnet") is None
+    assert unstated_published(asked, "He et al. wrote it [1].", [source], "paper-resnet")[0] == 1
+    assert unstated_published(asked, "He et al. wrote it [1].", [source], "paper-gru") is None  # another paper
+
+
+@pytest.mark.parametrize("question, weeks", [
+    ("when did the resnet paper come out and what problem did it solve?", False),
+    ("when was BERT published?", False),
+    ("when do I learn about ResNet?", True),
+])
+def test_when_a_paper_came_out_is_not_when_the_plan_covers_it(fake_tutor, question, weeks):
+    """"when did the resnet paper come out ...?" was served "The roadmap's plan covers the
+    ResNet in weeks 13-14 of stage 2" first (tutor/concept_weeks.py)."""
+    assert bool(fake_tutor().retriever.router.asked_when_named(question)) is weeks
