@@ -201,6 +201,10 @@ def test_a_named_stage_reaches_its_own_entries(fake_tutor):
     ("How long does it take to complete stage 2 of Deep Learning Fundamentals?", "stage-2#0", "runs 8 weeks"),
     # shown the Hugging Face FAQ and resources, answered "the first stage 3 resource is the Hugging Face course"
     ("what do I learn first in stage 3?", "stage-3#1", "weeks 17-18"),
+    # run 23's a-stage-15: routed nowhere, shown the gradient boosting and gradient descent
+    # pages and the stage's length; the concept list, were it routed there, fits no budget
+    ("does stage 1 go as far as gradient boosting or is it just regression stuff? which algorithms are in it",
+     "stage-1#1", "svms"),
 ])
 def test_a_question_on_a_stage_section_gets_that_section_first(fake_tutor, question, section, shown):
     """Dense retrieval barely tells a stage's sections apart: 'Which concepts are covered in

@@ -43,7 +43,9 @@ STAGE_CUES = {
     # start?" was shown the milestone first and answered with it
     "goal": "goal aim focus about overview name called title start starts begin begins long duration",
     # "what do I learn first in stage 3?" was answered with the Hugging Face course (a resource)
-    "week-by-week plan": "week plan schedule timeline doing happens first",
+    # "which algorithms are in stage 1?": the plan names them week by week (the concepts list
+    # is longer than the prompt's whole budget, so routed there nothing of it was shown)
+    "week-by-week plan": "week plan schedule timeline doing happens first algorithms",
     # before resources: "Which papers should I read in stage 3?" uses both cues, and the
     # resources list one paper (ingest/roadmap_docs.stage_papers makes this section)
     "papers": "paper papers",
