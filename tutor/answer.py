@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -120,6 +121,20 @@ def _topic(question: str) -> str:
 _POINTS_BACK = re.compile(r"\b(?:it|its|they|them|their|that|this|those|these)\b", re.I)
 
 
+def last_user(history: Sequence[Turn]) -> str:
+    """What the learner said last in `history` ("" for none)."""
+    return next((turn.content for turn in reversed(history) if turn.role == "user"), "")
+
+
+class _Reading(NamedTuple):
+    """A question as retrieval reads it (Tutor._search)."""
+    question: str  # with weeks stated by number (tutor/spans.py)
+    counted: list  # the weeks counted from a stage's start or end
+    vector: np.ndarray
+    hits: list[Hit]
+    refused: bool
+
+
 def _all_found(own: set[str], hits: list[Hit]) -> bool:
     """Whether every stem in `own` begins a word of the hits' titles and texts (a stem of four
     letters is the word itself: "sell" of "selling" is "selli")."""
@@ -165,9 +180,9 @@ class Tutor:
         line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
         line = re.sub(r"^(standalone question|question)\s*:\s*", "", line, flags=re.I).strip('" ')
         # A degenerate rewrite must not lose the learner's words: fall back to both turns.
-        last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
+        before = last_user(history)
         if len(line) < 8 or len(line) > 400:
-            return f"{last_user} {message}".strip()
+            return f"{before} {message}".strip()
         # Nor may it replace the learner's question with the conversation's: "how do I bake
         # sourdough bread?" after "what is the freelance track" came back as "What is the
         # freelance track?" and was answered. A rewrite that keeps none of the follow-up's
@@ -177,7 +192,7 @@ class Tutor:
         asked = _own_words(message)
         kept = asked & term_stems(line)
         if asked and not kept:
-            return f"{last_user} {message}".strip() if _POINTS_BACK.search(message) else message
+            return f"{before} {message}".strip() if _POINTS_BACK.search(message) else message
         # Nor lose the words the learner chose, which the material may use where the rewrite's do
         # not: "ok so how do i hedge that risk if i pick it?" came back as "How can I mitigate the
         # risk associated with choosing reinforcement learning?", and the FAQ's "How to hedge"
@@ -192,19 +207,19 @@ class Tutor:
         question = self.condense(message, history)
         timings["condense"] = time.perf_counter() - started
         t = time.perf_counter()
-        question, counted, qv, hits, refused = self._search(question, stage, kinds)
+        reading = self._search(question, stage, kinds)
         own = _own_words(message)
-        if history and own and not _all_found(own, hits):
+        if history and own and not _all_found(own, reading.hits):
             # "which platforms should I sell on?" after "what is the freelance track" came back
             # from the rewrite as written and found cloud ML platforms, which nobody sells on
             # (run 23's m-14). A follow-up whose own words are not all in what it finds is asked
             # with the learner's turn before when they all are in what that finds ("platforms
             # such as Fiverr and Upwork", "selling ML services") and the gate lets it through;
             # "who won the world cup in 2018?" after the T5 paper stays refused.
-            last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
-            wider = self._search(f"{last_user} {message}", stage, kinds)
-            if not wider[4] and _all_found(own, wider[3]):
-                question, counted, qv, hits, refused = wider
+            wider = self._search(f"{last_user(history)} {message}", stage, kinds)
+            if not wider.refused and _all_found(own, wider.hits):
+                reading = wider
+        question, counted, qv, hits, refused = reading
         timings["retrieve"] = time.perf_counter() - t
         sources = [] if refused else self.select(hits, qv, question)
         facts = weeks_facts(counted, self.roadmap) if counted and not refused else []
@@ -213,8 +228,7 @@ class Tutor:
         facts += pace_facts(question, self.roadmap, sources) if self.roadmap is not None and sources else []
         return Prepared(question, hits, sources, refused, timings, facts)
 
-    def _search(self, question: str, stage: int | None, kinds: tuple[str, ...] | None):
-        """(question as read, weeks it counts, its vector, hits, refused)."""
+    def _search(self, question: str, stage: int | None, kinds: tuple[str, ...] | None) -> _Reading:
         # "the first two weeks of stage 2": the weeks by number, for everything that reads the
         # question, and as a computed fact an answer may state
         counted = counted_weeks(question, self.roadmap) if self.roadmap is not None else []
@@ -223,7 +237,7 @@ class Tutor:
         question = beside_weeks(question, self.roadmap) if self.roadmap is not None else question
         qv = self.embedder.encode_one(question)
         hits = self.retriever.search(question, self.settings.top_k, stage=stage, kinds=kinds, query_vector=qv)
-        return question, counted, qv, hits, self.gate.refuses(question, hits)
+        return _Reading(question, counted, qv, hits, self.gate.refuses(question, hits))
 
     @cached_property
     def roadmap(self) -> Roadmap | None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from tutor.answer import last_user
 from tutor.errors import BackendUnavailable
 from tutor.events import Event, closing_events
 from tutor.types import Answer
@@ -46,8 +47,8 @@ def answer_events(tutor: Tutor, message: str, history: Sequence[Turn] = (), *, s
 def retrieval_only(tutor: Tutor, message: str, history: Sequence[Turn] = (), *, stage: int | None = None,
                    meta: bool = True) -> Iterator[Event]:
     started = time.perf_counter()
-    last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
-    prepared = tutor.prepare(f"{last_user} {message}".strip() if last_user else message, (), stage=stage)
+    before = last_user(history)
+    prepared = tutor.prepare(f"{before} {message}".strip() if before else message, (), stage=stage)
     if meta:
         yield "meta", {"question": prepared.question, "refused": prepared.refused, "backend": tutor.llm.name,
                        "index_version": tutor.index.version, "degraded": "llm-unreachable"}
