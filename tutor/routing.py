@@ -121,12 +121,12 @@ _CHOOSES_TRACK = re.compile(r"\b(?:which|what)\b[^?.]*?\btracks?\b[^?.]*?\b(?:ch
 # not hold (it gives the stage's whole span). "when" only opening a question: "why reuse the
 # tokenizer when fine-tuning" asks no time; or asking in a second part: "what is batch
 # normalization and when do I learn it?" was answered "in the second stage", with no weeks.
+_ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?(?:when|at what point)\b|\b(?:which|what) weeks?\b"
+                        r"|\b(?:and|but)\s+when\s+(?:do|does|did|will|would|should|is|are|can)\b", re.I)
 # "when did the resnet paper come out?" asks the year of a paper, not its weeks in the plan:
 # it was served "The roadmap's plan covers the ResNet in weeks 13-14 of stage 2" first
 _ASKS_RELEASED = re.compile(r"\bwhen (?:was|were|did)\b[^?.]*?\b(?:papers?|published|publish|come out|came out|"
                             r"released?|written|write|wrote)\b", re.I)
-_ASKS_WHEN = re.compile(r"^\W*(?:(?:so|and|ok|okay)\W+)?(?:when|at what point)\b|\b(?:which|what) weeks?\b"
-                        r"|\b(?:and|but)\s+when\s+(?:do|does|did|will|would|should|is|are|can)\b", re.I)
 
 
 # what may follow the concept's name in a question that asks only what it is: "explain
