@@ -54,3 +54,11 @@ def test_when_a_paper_came_out_is_not_when_the_plan_covers_it(fake_tutor, questi
     """"when did the resnet paper come out ...?" was served "The roadmap's plan covers the
     ResNet in weeks 13-14 of stage 2" first (tutor/concept_weeks.py)."""
     assert bool(fake_tutor().retriever.router.asked_when_named(question)) is weeks
+
+
+def test_who_or_when_of_a_paper_keeps_the_other_section_it_asks_for(fake_tutor):
+    """Shown the authors and year alone, "when did the resnet paper come out and what problem
+    did it solve?" was withdrawn (read in session 36)."""
+    routed = [h.chunk.id for h in fake_tutor().retriever.search(
+        "when did the resnet paper come out and what problem did it solve?", 4) if h.routed]
+    assert routed == ["paper-resnet#4", "paper-resnet#0"], routed

@@ -129,6 +129,11 @@ _ASKS_RELEASED = re.compile(r"\bwhen (?:was|were|did)\b[^?.]*?\b(?:papers?|publi
                             r"released?|written|write|wrote)\b", re.I)
 
 
+def _asks_when(question: str) -> bool:
+    """Whether `question` asks when in the roadmap something comes."""
+    return bool(_ASKS_WHEN.search(question)) and not _ASKS_RELEASED.search(question)
+
+
 # what may follow the concept's name in a question that asks only what it is: "explain
 # backpropagation like I'm five"; not "what is PCA used for?", which asks its use
 _PLAIN_ASK = re.compile(r"^\W*(?:(?:like|as if)\b.*|simply|briefly|in (?:simple|plain) (?:terms|words|english))?\W*$",
@@ -161,13 +166,16 @@ def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str
     the cue "week", stem to stem)."""
     if (cues is STAGE_CUES or cues is CAREER_CUES) and _ASKS_WHY.search(question):
         return []
-    if cues is PAPER_CUES and _ASKS_WHO_OR_WHEN.search(question):
-        return ["where it fits"]
     asked = {stem(w) for w in words(question)}
     # (week_spans, not weeks_asked, whose looser reading takes "How many weeks is stage 4?" as week 4)
     if cues is STAGE_CUES and week_spans(question):
         asked.add(stem("week"))
-    return [name for name, cue in cues.items() if asked & _stems(cue)]
+    found = [name for name, cue in cues.items() if asked & _stems(cue)]
+    # first, beside what else it asks: "when did the resnet paper come out and what problem did
+    # it solve?" was shown the authors and year alone and withdrawn
+    if cues is PAPER_CUES and _ASKS_WHO_OR_WHEN.search(question):
+        return ["where it fits", *(name for name in found if name != "where it fits")]
+    return found
 
 
 @lru_cache(maxsize=None)
@@ -355,7 +363,7 @@ class Router:
         the question names it by: {"concept-bert": "BERT"}."""
         # "which weeks cover the transformer? and what comes right after those two weeks?" asks
         # for what follows the concept's weeks, not for them
-        if not _ASKS_WHEN.search(question) or WHAT_COMES.search(question) or _ASKS_RELEASED.search(question):
+        if not _asks_when(question) or WHAT_COMES.search(question):
             return {}
         # with an article before it: "the vision transformer", not "vision transformer"
         return {d: re.search(rf"(?:\bthe\s+)?{self.concept_names_when[d].pattern}", question, re.I).group(0)
@@ -375,7 +383,7 @@ class Router:
         and of the other entries it names."""
         found = [self.sections[(s, name)] for name in sections_asked(question) for s in sorted(stages)
                  if (s, name) in self.sections]
-        if not stages and _ASKS_WHEN.search(question):
+        if not stages and _asks_when(question):
             found += [self.sections[key] for key in self._plans_of_concepts(question) if key in self.sections]
         # Which of the stages it names holds a concept ("Is the transformer covered in stage 2
         # or stage 3?") is answered by the concept's page ("... is part of stage 3"); shown the
@@ -413,6 +421,6 @@ class Router:
         # part: "what is hugging face and why is it used in stage 3?" lost its FAQ's why to it;
         # but with "when" ("what is attention and which weeks cover it?", shown the plan and a
         # paper, was answered with the weeks alone)
-        if (doc := asked_concept(question, self.concept_names, alone=not _ASKS_WHEN.search(question))) is not None:
+        if (doc := asked_concept(question, self.concept_names, alone=not _asks_when(question))) is not None:
             found.append(self.concept_pages[doc])
         return list(dict.fromkeys(found))[:ROUTED_MAX]
