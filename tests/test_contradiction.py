@@ -41,6 +41,17 @@ STAGE_1 = ("The emphasis is practical implementation and honest evaluation, cove
 REGRESSION = "- Weeks 3-4: Supervised learning basics, namely linear and logistic regression and regularisation."
 
 
+def test_a_negation_in_the_statement_that_takes_up_the_aligned_one_counts():
+    """Served in session 36 for "when did the resnet paper come out and what problem did it
+    solve?"; aligned with the degradation sentence, the "This was not overfitting" after it
+    went unread."""
+    resnet = ("ResNet addressed the degradation problem: when plain CNNs were made deeper, training error got "
+              "worse, not better. This was not overfitting; very deep plain networks were simply hard to optimise.")
+    assert contradiction("It solved the problem of overfitting when plain CNNs were made deeper.",
+                         [resnet]).startswith("negation dropped")
+    assert contradiction("It solved the degradation problem: deeper plain CNNs got worse training error.", [resnet]) == ""
+
+
 @pytest.mark.parametrize("claim, kind", [
     # served in full run 24 (a-stage-15); aligned whole with the regression item, its "not" went unseen
     ("The roadmap does not go as far as gradient boosting, but it does include regression algorithms such as "

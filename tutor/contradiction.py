@@ -104,7 +104,7 @@ def _contradiction(sentence: str, source_texts: list[str]) -> str:
                                                  for text, _ in [*aligned, *_aligned(claim, source_texts, asked=True)])):
         return "negation added"
     if not NEGATION.search(sentence):
-        for text, _ in aligned:
+        for text in [t for t, _ in aligned] + _taken_up([t for t, _ in aligned], source_texts):
             if dropped := negated_copy(claim, text):
                 return f"negation dropped: {dropped}"
     return _rescaled(sentence, " ".join(source_texts))
@@ -247,6 +247,23 @@ def _word_stems(text: str) -> frozenset[str]:
     """Every word's stem, once per text: the scorer reads each answer sentence against the
     same few sources, alone and together."""
     return frozenset(stem(w) for w in words(text))
+
+
+# a statement that opens by taking up the one before it is part of what that one says:
+# "ResNet addressed the degradation problem: when plain CNNs were made deeper, training error
+# got worse, not better. This was not overfitting; ..." against "It solved the problem of
+# overfitting when plain CNNs were made deeper" (served in session 36, aligned with the first)
+_TAKES_UP = re.compile(r"^(?:This|That|These|Those|It|They)\b")
+
+
+def _taken_up(aligned: list[str], source_texts: list[str]) -> list[str]:
+    """The source statements right after those in `aligned` that take them up (_TAKES_UP)."""
+    out = []
+    for source in source_texts:
+        statements = [text for text, _ in _sentence_stems(source)]
+        out += [after for before, after in zip(statements, statements[1:])
+                if before in aligned and _TAKES_UP.match(after) and after not in aligned]
+    return out
 
 
 def _stems(text: str) -> frozenset[str]:
