@@ -480,8 +480,8 @@ class Tutor:
             composed.append(definition)
         # who wrote a paper, or when, asked and left out (tutor/published.py)
         router = self.retriever.router
-        papers = [d for d in named_in(prepared.question, router.names) if router.kinds.get(d) == "paper"]
-        if published := unstated_published(prepared.question, text, prepared.sources, next(iter(papers), None)):
+        paper = next((d for d in named_in(prepared.question, router.names) if router.kinds.get(d) == "paper"), None)
+        if published := unstated_published(prepared.question, text, prepared.sources, paper):
             sentence = published[1].rstrip(".") + ("." if published[1].endswith("al..") else "")  # "Mnih et al.."
             composed.append(f"{sentence} [{published[0]}].")
         added = []

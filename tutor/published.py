@@ -20,7 +20,7 @@ _BY = re.compile(rf"^{PUBLISHED} (\d{{4}}) by ([^,.]+)")
 
 
 def unstated_published(question: str, text: str, sources: list[Source], paper: str | None) -> tuple[int, str] | None:
-    """(source number, the published sentence of `paper`, the doc id of the paper the question
+    """(source number, published sentence) of `paper` (the doc id of the paper the question
     names first) when `question` asks who wrote it or when, the prompt shows that sentence,
     and `text` lacks its first author's surname (who) or its year (when); None otherwise."""
     who, when = ASKS_WHO.search(question), ASKS_WHEN.search(question)
