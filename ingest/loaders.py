@@ -79,7 +79,8 @@ def _authors_and_year(authors: str, year) -> str:
     tutor/context.py shows the sentence only to such questions."""
     names = [a.strip() for a in authors.split(",") if a.strip()]
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    return f"{PUBLISHED} {year} by {listed}."
+    # "Mnih et al." ends the sentence with its own full stop (it read "Mnih et al..")
+    return f"{PUBLISHED} {year} by {listed}{'' if listed.endswith('.') else '.'}"
 
 
 _TAG = re.compile(r"<([a-zA-Z][\w-]*)\b[^>]*>")

@@ -596,6 +596,7 @@ def test_a_paper_summary_states_its_authors_and_year(corpus_index):
     assert last["paper-attention-is-all-you-need"].text.endswith(
         "The paper was published in 2017 by Vaswani, Shazeer, Parmar, Uszkoreit, Jones, Gomez, Kaiser and Polosukhin.")
     assert last["paper-random-forests"].text.endswith("The paper was published in 2001 by Breiman.")
+    assert last["paper-dqn"].text.rstrip().endswith("The paper was published in 2015 by Mnih et al.")  # not "al.."
 
 
 def test_each_stage_gets_a_section_naming_its_paper_summaries(corpus_index):

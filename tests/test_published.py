@@ -45,6 +45,21 @@ def test_the_year_left_out_is_added_when_asked_when():
     assert unstated_published(asked, "He et al. wrote it [1].", [source], "paper-gru") is None  # another paper
 
 
+def test_an_et_al_sentence_is_read_by_its_first_surname():
+    """"Mnih et al." names Mnih: read as "al", a surname in almost every answer ("also",
+    "all"), the DQN paper's authors were never added."""
+    from tutor.context import Source
+    from tutor.published import unstated_published
+    from tutor.types import Chunk
+
+    text = "It learned Atari games from pixels. The paper was published in 2015 by Mnih et al."
+    source = Source(Chunk("paper-dqn#4", "paper-dqn", text, "DQN — Where it fits", "paper", "t"), "h", text)
+    asked = "who wrote the DQN paper?"
+    assert unstated_published(asked, "It is also called deep Q-learning [1].", [source], "paper-dqn") == (
+        1, "The paper was published in 2015 by Mnih et al.")
+    assert unstated_published(asked, "Mnih and colleagues wrote it [1].", [source], "paper-dqn") is None
+
+
 @pytest.mark.parametrize("question, weeks", [
     ("when did the resnet paper come out and what problem did it solve?", False),
     ("when was BERT published?", False),

@@ -482,7 +482,7 @@ class Tutor:
         router = self.retriever.router
         paper = next((d for d in named_in(prepared.question, router.names) if router.kinds.get(d) == "paper"), None)
         if published := unstated_published(prepared.question, text, prepared.sources, paper):
-            sentence = published[1].rstrip(".") + ("." if published[1].endswith("al..") else "")  # "Mnih et al.."
+            sentence = published[1] if published[1].endswith(" al.") else published[1].rstrip(".")  # "Mnih et al."
             composed.append(f"{sentence} [{published[0]}].")
         added = []
         # the source's verdict takes the place of a draft's that opened the answer: "Do I need

@@ -12,18 +12,17 @@ from __future__ import annotations
 import re
 
 from tutor.context import Source
-from tutor.text import PUBLISHED, sentences
+from tutor.text import ASKS_WHEN_PUBLISHED, ASKS_WHO, PUBLISHED, sentences
 
-ASKS_WHO = re.compile(r"\bwho\b", re.I)
-ASKS_WHEN = re.compile(r"\bwhen (?:was|were|did)\b|\b(?:what|which) year\b", re.I)
 _BY = re.compile(rf"^{PUBLISHED} (\d{{4}}) by ([^,.]+)")
+_ET_AL = re.compile(r"\s+et al$")  # "Mnih et al.": the surname is Mnih
 
 
 def unstated_published(question: str, text: str, sources: list[Source], paper: str | None) -> tuple[int, str] | None:
     """(source number, published sentence) of `paper` (the doc id of the paper the question
     names first) when `question` asks who wrote it or when, the prompt shows that sentence,
     and `text` lacks its first author's surname (who) or its year (when); None otherwise."""
-    who, when = ASKS_WHO.search(question), ASKS_WHEN.search(question)
+    who, when = ASKS_WHO.search(question), ASKS_WHEN_PUBLISHED.search(question)
     if paper is None or not (who or when):
         return None
     for n, source in enumerate(sources, 1):
@@ -31,7 +30,7 @@ def unstated_published(question: str, text: str, sources: list[Source], paper: s
             continue
         for sentence in sentences(source.text):
             if found := _BY.match(sentence):
-                year, surname = found.group(1), found.group(2).split()[-1]
+                year, surname = found.group(1), _ET_AL.sub("", found.group(2)).split()[-1]
                 missing = (who and surname.lower() not in text.lower()) or (when and year not in text)
                 return (n, sentence) if missing else None
     return None

@@ -35,7 +35,8 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from tutor.text import (
-    ASKS_NEIGHBOURS, DEFINITION, PUBLISHED_CUES, WHAT_COMES, singular, spelled_either_way, stem, week_spans, words,
+    ASKS_NEIGHBOURS, ASKS_WHEN_PUBLISHED, ASKS_WHO, DEFINITION, PUBLISHED_CUES, WHAT_COMES, singular,
+    spelled_either_way, stem, week_spans, words,
 )
 
 STAGE_CUES = {
@@ -103,11 +104,6 @@ WHOLE = {"paper": "key idea"}
 ROUTED_MAX = 2  # sections routed to one question at most
 
 _ASKS_WHY = re.compile(r"\bwhy\b", re.I)
-# "who invented the lstm", "who came up with dropout", "when did alexnet come out": who made a
-# paper and when is its last section's closing sentence. "invented" alone is the problem's cue
-# and sent "who invented the lstm" there: the model, shown no names, was withdrawn (session 21).
-# Not any "when": "When do I learn transformers?" asks for the roadmap's weeks.
-_ASKS_WHO_OR_WHEN = re.compile(r"\bwho\b|\bwhen (?:was|were|did)\b", re.I)
 _STAGE_TITLE = re.compile(r"^Stage (\d+) \(([^)]*?),?\s*\bweeks (\d+)-(\d+)\): (.+)$")  # a stage section's title
 _STAGE_LINK = re.compile(r"^(What comes after|Before) stage \d+$", re.I)
 _SPECIALISATION = re.compile(r"\bspeciali[sz]ation", re.I)
@@ -171,9 +167,13 @@ def sections_asked(question: str, cues: dict[str, str] = STAGE_CUES) -> list[str
     if cues is STAGE_CUES and week_spans(question):
         asked.add(stem("week"))
     found = [name for name, cue in cues.items() if asked & _stems(cue)]
+    # "who invented the lstm", "who came up with dropout", "when did alexnet come out": who made a
+    # paper and when is its last section's closing sentence. "invented" alone is the problem's cue
+    # and sent "who invented the lstm" there: the model, shown no names, was withdrawn (session 21).
+    # Not any "when": "When do I learn transformers?" asks for the roadmap's weeks. That section
     # first, beside what else it asks: "when did the resnet paper come out and what problem did
     # it solve?" was shown the authors and year alone and withdrawn
-    if cues is PAPER_CUES and _ASKS_WHO_OR_WHEN.search(question):
+    if cues is PAPER_CUES and (ASKS_WHO.search(question) or ASKS_WHEN_PUBLISHED.search(question)):
         return ["where it fits", *(name for name in found if name != "where it fits")]
     return found
 

@@ -36,6 +36,10 @@ PLACEMENT = re.compile(r"\b(?:is part of|belongs to) stage \d")
 # them and to "who", "when" and "how old"
 PUBLISHED = "The paper was published in"
 PUBLISHED_CUES = "wrote written author authors published publish year"
+# a question that asks who wrote a paper, or when it came out: routing.py puts that section
+# first, published.py adds the sentence when the answer leaves it out
+ASKS_WHO = re.compile(r"\bwho\b", re.I)
+ASKS_WHEN_PUBLISHED = re.compile(r"\bwhen (?:was|were|did)\b|\b(?:what|which) year\b", re.I)
 # the links ingest/roadmap_docs.py writes on every concept page ("Prerequisites of X: Y.")
 LINKS_BEFORE, LINKS_AFTER = "Prerequisites of", "Concepts to learn after"
 LINKS = re.compile(rf"^({LINKS_BEFORE}|{LINKS_AFTER}) ")
