@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tutor.context import asked_list, heading, left_out, prompt_question
+from tutor.context import asked_kinds, asked_list, heading, left_out, prompt_question
 from tutor.retrieve import stages_named
 from tutor.routing import PAPER_CUES, named_in, sections_asked
 from tutor.text import approx_tokens, sentences, study_time, with_durations
@@ -666,3 +666,33 @@ def test_a_sentence_taking_up_one_left_out_is_left_out_too(fake_tutor):
     that asks no place does not get."""
     shown = "\n".join(s.text for s in fake_tutor().prepare("how does regularization help with overfitting?").sources)
     assert "It builds on the stage 1 ideas" not in shown, shown
+
+
+RESOURCE_KINDS = ("Apart from the Hugging Face course, is there a university course or a textbook the roadmap "
+                  "suggests for the NLP stage?")
+
+
+@pytest.mark.parametrize("question, listed", [
+    (RESOURCE_KINDS, ["University NLP with deep learning courses (course)",
+                      "Textbook chapters on sequence models (book)"]),  # not the Hugging Face course it names
+    ("is there a textbook for stage 3?", ["Textbook chapters on sequence models (book)"]),
+    ("what resources does stage 3 list?", []),  # no kind asked: the list, whole, is the model's to name
+])
+def test_the_resources_of_a_kind_asked_for_are_its_items(fake_tutor, question, listed):
+    tutor = fake_tutor()
+    source = next(s for s in tutor.prepare(RESOURCE_KINDS).sources if s.id == "stage-3#2")
+    assert asked_kinds(source, question) == listed
+
+
+def test_a_resource_of_a_kind_asked_for_and_left_out_is_added_cited(make_app):
+    """Run 24's a-resource-12 was answered with the university course alone, the textbook
+    chapters shown beside it."""
+    from tests.fixtures_tutor import chat_done
+
+    draft = "Yes, the roadmap suggests a university course on NLP with deep learning for depth [1]."
+    done = chat_done(make_app, RESOURCE_KINDS, draft)
+    assert done["answer"].startswith(draft[:-5]), done
+    added = done["answer"].split("\n\n")[-1]
+    assert added.startswith("The roadmap also lists Textbook chapters on sequence models (book) ["), done
+    n = int(added.rsplit("[", 1)[1].rstrip("]."))
+    assert {c["n"]: c["chunk_id"] for c in done["citations"]}[n] == "stage-3#2", done

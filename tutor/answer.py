@@ -24,7 +24,7 @@ from tutor import coach
 from tutor.alternatives import alternatives, correction, flipped_verdict, is_verdict, names_both, naming_both
 from tutor.concept_weeks import as_titled, covering, unstated_weeks
 from tutor.config import Settings
-from tutor.context import Prepared, Source, asked_list, left_out, prompt_question
+from tutor.context import Prepared, Source, asked_kinds, asked_list, left_out, prompt_question
 from tutor.definition import unstated_definition
 from tutor.context import select as select_sources
 from tutor.embed import Embedder
@@ -459,7 +459,7 @@ class Tutor:
             instead, gives_way = planned[0][0], tuple(dict.fromkeys(s for _, elsewhere in planned for s in elsewhere))
             composed += [sentence for sentence, _ in planned]
         for n, source in enumerate(prepared.sources, 1):
-            items = asked_list(source, prepared.question)
+            items = asked_list(source, prepared.question) or asked_kinds(source, prepared.question)
             if left := left_out(items, text):
                 also = " also" if len(left) < len(items) else ""
                 composed.append(f"The roadmap{also} lists {listed(left)} [{n}].")

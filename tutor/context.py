@@ -341,6 +341,30 @@ def asked_list(source: Source, question: str) -> list[str]:
             else line[2].lower() + line[3:] for line in lines]
 
 
+# the words that ask for a resource of one kind, by the kind roadmap.yaml gives it; not
+# "paper": "what problem did the ResNet paper solve?" asks for no reading list
+_KIND_WORDS = {"book": "book books textbook textbooks", "course": "course courses class classes mooc moocs",
+               "docs": "docs documentation tutorial tutorials", "video": "video videos lecture lectures",
+               "community": "community communities forum forums"}
+_ITEM_KIND = re.compile(r"\(([a-z -]{2,20})\)$")
+
+
+def asked_kinds(source: Source, question: str) -> list[str]:
+    """The items of a resources list (every line "- Name (kind): note") whose kind the question
+    asks for by name, but for those it names: run 24's a-resource-12, "Apart from the Hugging
+    Face course, is there a university course or a textbook the roadmap suggests for the NLP
+    stage?", was answered with the course alone, the "Textbook chapters on sequence models
+    (book)" shown beside it."""
+    lines = source.text.splitlines()
+    heads = [_item_head(line) for line in lines]
+    if not source.heading.endswith("resources") or not lines or None in heads:
+        return []
+    asked = {stem(t) for t in terms(question)}
+    kinds = {kind for kind, cue in _KIND_WORDS.items() if asked & {stem(w) for w in cue.split()}}
+    of_kind = [head[2:] for head in heads if (found := _ITEM_KIND.search(head)) and found.group(1) in kinds]
+    return [item for item in of_kind if left_out([item], question)]
+
+
 def left_out(items: list[str], answer: str) -> list[str]:
     """The items `answer` does not name. A name counts as named when the answer has all its
     content words but one (of four or more): "textbooks on sequence models" names "Textbook
