@@ -206,7 +206,7 @@ def test_a_follow_up_refused_alone_is_asked_with_the_turn_before(fake_tutor):
     """The packaged model gave "which platforms should I sell on?", asked after the freelance
     track, back as written, and alone it found cloud ML platforms (run 23's m-14). A follow-up
     whose own words are not all in what it finds is asked with the learner's turn before when
-    they all are in what that finds; an off-roadmap one stays refused, corpus words in it or not."""
+    more of them are in what that finds; an off-roadmap one stays refused, corpus words in it or not."""
     tutor = fake_tutor(lambda m: m[-1]["content"].rsplit("Follow-up: ", 1)[-1].split("\n")[0])
     history = [Turn("user", "what is the freelance track"),
                Turn("assistant", "Roadmap B's freelance track is a 12-month plan for earning from ML work [1].")]
@@ -220,6 +220,22 @@ def test_a_follow_up_refused_alone_is_asked_with_the_turn_before(fake_tutor):
         assert prepared.refused and prepared.question == off, off
     t5 = [Turn("user", "tell me about the T5 paper"), Turn("assistant", "T5 casts every task as text-to-text [1].")]
     assert tutor.prepare("who won the world cup in 2018?", t5).refused
+
+
+def test_a_follow_up_whose_turn_before_finds_more_of_its_words_is_asked_with_it(fake_tutor):
+    """Run 24's m-02: "what resources help with that?" after "What's the milestone for stage
+    3?" was rewritten by the packaged model without the stage, and found the BERT paper. Asked
+    with the turn before it finds the stage's resources, which hold "resources" but no "help":
+    more of the follow-up's own words, not all of them, is enough."""
+    rewrite = ("What resources are available for fine-tuning a pre-trained Transformer on a custom text "
+               "classification or question-answering task with Hugging Face?")
+    tutor = fake_tutor(lambda m: rewrite)
+    history = [Turn("user", "What's the milestone for stage 3?"),
+               Turn("assistant", "Fine-tune a pre-trained Transformer such as BERT on a custom text classification "
+                                 "or question-answering task with Hugging Face [1].")]
+    prepared = tutor.prepare("what resources help with that?", history)
+    assert prepared.question == "What's the milestone for stage 3? what resources help with that?"
+    assert "stage-3#2" in [s.id for s in prepared.sources], [s.id for s in prepared.sources]
 
 
 def test_stage_and_kind_filters(fake_tutor):

@@ -135,11 +135,11 @@ class _Reading(NamedTuple):
     refused: bool
 
 
-def _all_found(own: set[str], hits: list[Hit]) -> bool:
-    """Whether every stem in `own` begins a word of the hits' titles and texts (a stem of four
+def _found(own: set[str], hits: list[Hit]) -> int:
+    """How many stems in `own` begin a word of the hits' titles and texts (a stem of four
     letters is the word itself: "sell" of "selling" is "selli")."""
     found = term_stems("\n".join(h.chunk.embed_text for h in hits))
-    return all(any(f.startswith(o) for f in found) for o in own)
+    return sum(any(f.startswith(o) for f in found) for o in own)
 
 
 def _own_words(message: str) -> set[str]:
@@ -209,15 +209,17 @@ class Tutor:
         t = time.perf_counter()
         reading = self._search(question, stage, kinds)
         own = _own_words(message)
-        if history and own and not _all_found(own, reading.hits):
+        if history and own and (found := _found(own, reading.hits)) < len(own):
             # "which platforms should I sell on?" after "what is the freelance track" came back
             # from the rewrite as written and found cloud ML platforms, which nobody sells on
             # (run 23's m-14). A follow-up whose own words are not all in what it finds is asked
-            # with the learner's turn before when they all are in what that finds ("platforms
-            # such as Fiverr and Upwork", "selling ML services") and the gate lets it through;
-            # "who won the world cup in 2018?" after the T5 paper stays refused.
+            # with the learner's turn before when more of them are in what that finds
+            # ("platforms such as Fiverr and Upwork", "selling ML services") and the gate lets it
+            # through; "who won the world cup in 2018?" after the T5 paper stays refused. More,
+            # not all: "what resources help with that?" after "What's the milestone for stage
+            # 3?" found the BERT paper; asked with it, the stage's resources, without a "help".
             wider = self._search(f"{last_user(history)} {message}", stage, kinds)
-            if not wider.refused and _all_found(own, wider.hits):
+            if not wider.refused and _found(own, wider.hits) > found:
                 reading = wider
         question, counted, qv, hits, refused = reading
         timings["retrieve"] = time.perf_counter() - t
