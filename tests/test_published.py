@@ -77,3 +77,11 @@ def test_who_or_when_of_a_paper_keeps_the_other_section_it_asks_for(fake_tutor):
     routed = [h.chunk.id for h in fake_tutor().retriever.search(
         "when did the resnet paper come out and what problem did it solve?", 4) if h.routed]
     assert routed == ["paper-resnet#4", "paper-resnet#0"], routed
+
+
+def test_a_marker_after_et_al_keeps_one_full_stop(make_app):
+    """Read in session 37's served answers: "The DQN paper was written by Mnih et al [1].." (the
+    marker moved before the abbreviation's stop, as it is before a sentence's)."""
+    done = chat_done(make_app, "who wrote the DQN paper?", "The DQN paper was written by Mnih et al. [1].")
+    assert done["answer"].startswith("The DQN paper was written by Mnih et al. ["), done
+    assert ".." not in done["answer"] and "published in" not in done["answer"], done  # Mnih named: nothing added

@@ -49,7 +49,7 @@ from tutor.spans import (
 from tutor.form import closed_quotes, named_again, tidy, without_markup
 from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
 from tutor.text import (
-    LIST_LINE, MARKER, listed, markers, sentences, stem, strip_markers, term_stems, terms, weeks_asked,
+    LIST_LINE, MARKER, NOT_ABBREVIATION, listed, markers, sentences, stem, strip_markers, term_stems, terms, weeks_asked,
 )
 from tutor.types import Answer, Hit
 
@@ -61,7 +61,8 @@ WITHDRAWN = ("I've held back my written answer: most of it was not backed by the
              "present it as fact. Here is what the material says, in the passages closest to your question:")
 MAX_WHEN_CONCEPTS = 3  # "when do I learn X, Y and Z?": a sentence of weeks for each, at most this many
 HISTORY_TURNS = 4
-_MARKER_AFTER_STOP = re.compile(r"([.!?])((?:[ \t]*\[\d{1,3}\])+)")
+# not an abbreviation's stop: "by Mnih et al. [1]." was served "by Mnih et al [1].."
+_MARKER_AFTER_STOP = re.compile(rf"([.!?]){NOT_ABBREVIATION}((?:[ \t]*\[\d{{1,3}}\])+)")
 _CLOSING_STOP = re.compile(r"[.!?]*$")
 
 

@@ -64,7 +64,8 @@ _WORD = re.compile(r"[a-z0-9]+(?:[.+#-][a-z0-9]+)*")
 # does the full stop of "vs.", "e.g.", "i.e." or "et al." ("RNNs and LSTM vs. GRU" was served
 # as "... LSTM vs." with "GRU ..." cut away as a sentence of its own; "... by He et al. (2015)."
 # held back left "(2015). The problem they solved ..." as the answer's opening).
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bet al\.)\s+(?=[\"'(\[A-Z0-9*-])"
+NOT_ABBREVIATION = r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bet al\.)"  # read right after a stop
+_SENTENCE_END = re.compile(rf"(?<=[.!?]){NOT_ABBREVIATION}\s+(?=[\"'(\[A-Z0-9*-])"
                            r"|\n[ \t]*\n\s*"
                            r"|\n(?=[ \t]*(?:[-*\u2022]|\d{1,2}[.)]|#{1,6}|\*\*)[ \t\S])")
 LIST_LINE = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)])\s")  # a list item's line: "- ...", "3. ..."
