@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.fixtures_tutor import chat_done, sse_events
-from tutor.alternatives import alternatives, is_verdict, names_both
+from tutor.alternatives import alternatives, is_verdict, names_both, plain_verdicts
 
 
 @pytest.mark.parametrize("question, pair", [
@@ -126,8 +126,8 @@ def test_a_verdict_opposite_to_the_faqs_short_answer_gives_way_to_it(make_app):
     # the FAQ's verdict, in the draft's words
     ("Do I need a degree to get an ML job?", "No, neither roadmap makes a degree a requirement [1]."),
     ("Should I do Kaggle competitions?", "Yes, Kaggle is useful, especially in stage 1 [1]."),
-    # a verdict whose sense is not plain, or an either-or question: left to the other checks
-    ("Do I need a degree to get an ML job?", "Yes, you don't need a degree for engineering roles [1]."),
+    # an either-or question: left to the other checks (a "Yes" whose sentence says no loses
+    # its "Yes": test_a_yes_whose_sentence_says_no_is_served_without_it)
     ("Can I get an ML job without a degree?", "Yes, visible proof of work is the strongest evidence [1]."),
 ])
 def test_a_verdict_the_faq_agrees_with_or_that_is_not_plain_is_kept(make_app, question, draft):
@@ -135,3 +135,30 @@ def test_a_verdict_the_faq_agrees_with_or_that_is_not_plain_is_kept(make_app, qu
 
     done = chat_done(make_app, question, draft)
     assert strip_markers(done["answer"]) == strip_markers(draft) and not done["held_back"], done
+
+
+@pytest.mark.parametrize("question, draft, served", [
+    ("do I need a GPU for stage 2?", "Yes, you do not need a powerful GPU for stage 2 [1]. Cloud GPUs help [1].",
+     "You do not need a powerful GPU for stage 2 [1]. Cloud GPUs help [1]."),
+    ("do I need a GPU for stage 2?", "Yes, you need one for stage 2 [1].", "Yes, you need one for stage 2 [1]."),
+    ("Don't I need a GPU for stage 2?", "Yes, you do not need one [1].", "Yes, you do not need one [1]."),
+    ("what do I need for stage 2?", "Yes, you do not need a GPU [1].", "Yes, you do not need a GPU [1]."),
+])
+def test_a_yes_whose_sentence_says_no_is_dropped(question, draft, served):
+    """Read among session 37's twenty served answers: "do I need a GPU for stage 2?" got "Yes,
+    you do not need a powerful GPU for stage 2 [1]." Only a plain yes/no question's, and only
+    a "Yes" its own sentence then negates."""
+    assert plain_verdicts(draft, question) == served
+
+
+@pytest.mark.parametrize("question, draft", [
+    ("do I need a GPU for stage 2?", "Yes, you do not need a powerful GPU for stage 1 [1]."),
+    # flipped_verdict leaves it be (its sense is not plain), and so its words are served plain
+    ("Do I need a degree to get an ML job?", "Yes, you don't need a degree for engineering roles [1]."),
+])
+def test_a_yes_whose_sentence_says_no_is_served_without_it(make_app, question, draft):
+    from tutor.text import strip_markers
+
+    done = chat_done(make_app, question, draft)
+    rest = strip_markers(draft)[len("Yes, "):]
+    assert strip_markers(done["answer"]) == rest[0].upper() + rest[1:] and not done["held_back"], done

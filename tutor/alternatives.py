@@ -19,6 +19,10 @@ job?" was served "Yes, you need a degree to get an ML job." beside a short answe
 "Neither roadmap makes a degree a requirement", and the support check passed it (the words
 are the source's). A "Yes" or "No" whose sense is the opposite of the short answer's first
 sentence gives way to that sentence (`flipped_verdict`).
+
+A "Yes" whose own sentence says no is dropped: "do I need a GPU for stage 2?" was served "Yes,
+you do not need a powerful GPU for stage 2 [1]." (session 37); the rest of the sentence is
+the answer (`plain_verdicts`).
 """
 
 from __future__ import annotations
@@ -139,6 +143,21 @@ def flipped_verdict(text: str, sources: list[Source], question: str
                         and not NEGATION.search(_VERDICT.sub("", s, count=1)) and _says_no(s) != says_no)
         return (flipped, (n, first)) if flipped else None
     return None
+
+
+_YES_COMMA = re.compile(r"yes,\s+(?=\w)", re.I)
+
+
+def plain_verdicts(text: str, question: str) -> str:
+    """`text` with the "Yes, " taken off each sentence whose own words then negate, when it
+    answers a yes/no question with no negation in it: "Yes, you do not need a powerful GPU"
+    reads "You do not need a powerful GPU"."""
+    if not _YES_NO_QUESTION.search(question) or NEGATION.search(question):
+        return text
+    for sentence in sentences(text):
+        if (yes := _YES_COMMA.match(sentence)) and NEGATION.search(rest := sentence[yes.end():]):
+            text = text.replace(sentence, rest[0].upper() + rest[1:], 1)
+    return text
 
 
 def _says_no(sentence: str) -> bool | None:

@@ -21,7 +21,9 @@ from typing import NamedTuple
 import numpy as np
 
 from tutor import coach
-from tutor.alternatives import alternatives, correction, flipped_verdict, is_verdict, names_both, naming_both
+from tutor.alternatives import (
+    alternatives, correction, flipped_verdict, is_verdict, names_both, naming_both, plain_verdicts,
+)
 from tutor.concept_weeks import as_titled, covering, unstated_weeks
 from tutor.config import Settings
 from tutor.context import Prepared, Source, asked_kinds, asked_list, left_out, prompt_question
@@ -299,6 +301,7 @@ class Tutor:
         # "It trains well. [1]" -> "It trains well [1].": a marker belongs to the sentence it
         # follows, and the sentence splitter would give it to the next one.
         text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2).rstrip()}{m.group(1)}", text)
+        text = plain_verdicts(text, prepared.question)  # "Yes, you do not need ..." (tutor/alternatives.py)
         t = time.perf_counter()
         scored = self._checked(prepared, text)
         timings["support"] = time.perf_counter() - t
