@@ -66,6 +66,17 @@ HISTORY_TURNS = 4
 # not an abbreviation's stop: "by Mnih et al. [1]." was served "by Mnih et al [1].."
 _MARKER_AFTER_STOP = re.compile(rf"([.!?]){NOT_ABBREVIATION}((?:[ \t]*\[\d{{1,3}}\])+)")
 _CLOSING_STOP = re.compile(r"[.!?]*$")
+# a sentence's closing full stop, not an abbreviation's ("et al.")
+_PLAIN_STOP_END = re.compile(rf"\.{NOT_ABBREVIATION}$")
+
+
+def _cited(sentence: str, n: int | None) -> str:
+    """A source's sentence composed into the answer, its marker before the closing stop
+    ("Stage 2 runs weeks 9-16 [1]."), or after an abbreviation's, which stays ("by Mnih et
+    al. [1].")."""
+    marker = f" [{n}]" if n else ""
+    closed = sentence.endswith(".") and not _PLAIN_STOP_END.search(sentence)
+    return f"{sentence}{marker}." if closed else f"{sentence.rstrip('.')}{marker}."
 
 
 def validate_question(message: str, max_chars: int) -> str:
@@ -455,7 +466,7 @@ class Tutor:
         elif not pair and verdicts and (fix := flipped_verdict(text, prepared.sources, prepared.question)):
             gives_way, found = fix
         if gives_way:
-            instead = f"{found[1].rstrip('.')} [{found[0]}]."
+            instead = _cited(found[1], found[0])
             composed.append(instead)
         # the plan's weeks for a concept a "when" question asks about, or its items for the
         # months of a track asked about, which answer it and so open the answer: "when do I
@@ -477,19 +488,18 @@ class Tutor:
         # the calendar at the learner's hours, when the answer gives only another (tutor/pace.py)
         if (fact := unstated_pace(text, prepared.facts)) is not None:
             n = _first_source_of_each_doc(prepared).get(fact.doc_id)
-            composed.append(f"{fact.text.rstrip('.')}{f' [{n}]' if n else ''}.")
+            composed.append(_cited(fact.text, n))
         # what a concept is, asked and left out (tutor/definition.py): it opens the answer
         definition = ""
         if defined := unstated_definition(prepared.question, text, prepared.sources,
                                           self.retriever.router.concept_names):
-            definition = f"{defined[1].rstrip('.')} [{defined[0]}]."
+            definition = _cited(defined[1], defined[0])
             composed.append(definition)
         # who wrote a paper, or when, asked and left out (tutor/published.py)
         router = self.retriever.router
         paper = next((d for d in named_in(prepared.question, router.names) if router.kinds.get(d) == "paper"), None)
         if published := unstated_published(prepared.question, text, prepared.sources, paper):
-            sentence = published[1] if published[1].endswith(" al.") else published[1].rstrip(".")  # "Mnih et al."
-            composed.append(f"{sentence} [{published[0]}].")
+            composed.append(_cited(published[1], published[0]))
         added = []
         # the source's verdict takes the place of a draft's that opened the answer: "Do I need
         # a degree?" read "Some roles ... expect formal education" first, the "Neither roadmap

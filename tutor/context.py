@@ -343,9 +343,10 @@ def asked_list(source: Source, question: str) -> list[str]:
 
 # the words that ask for a resource of one kind, by the kind roadmap.yaml gives it; not
 # "paper": "what problem did the ResNet paper solve?" asks for no reading list
-_KIND_WORDS = {"book": "book books textbook textbooks", "course": "course courses class classes mooc moocs",
-               "docs": "docs documentation tutorial tutorials", "video": "video videos lecture lectures",
-               "community": "community communities forum forums"}
+_KIND_STEMS = {kind: frozenset(stem(w) for w in cue.split()) for kind, cue in {
+    "book": "book books textbook textbooks", "course": "course courses class classes mooc moocs",
+    "docs": "docs documentation tutorial tutorials", "video": "video videos lecture lectures",
+    "community": "community communities forum forums"}.items()}
 _ITEM_KIND = re.compile(r"\(([a-z -]{2,20})\)$")
 
 
@@ -357,10 +358,10 @@ def asked_kinds(source: Source, question: str) -> list[str]:
     (book)" shown beside it."""
     lines = source.text.splitlines()
     heads = [_item_head(line) for line in lines]
-    if not source.heading.endswith("resources") or not lines or None in heads:
+    if not source.heading.endswith("resources") or None in heads:
         return []
     asked = {stem(t) for t in terms(question)}
-    kinds = {kind for kind, cue in _KIND_WORDS.items() if asked & {stem(w) for w in cue.split()}}
+    kinds = {kind for kind, stems in _KIND_STEMS.items() if asked & stems}
     of_kind = [head[2:] for head in heads if (found := _ITEM_KIND.search(head)) and found.group(1) in kinds]
     return [item for item in of_kind if left_out([item], question)]
 
