@@ -263,3 +263,31 @@ def test_a_stage_called_by_another_s_ordinal_is_a_contradiction(claim, wrong):
     which is the second stage", "Roadmap A, which is the first stage"."""
     source = "Stage 1 (Foundations and Classical Machine Learning, weeks 1-8) runs 8 weeks."
     assert contradiction(claim, [source]).startswith("stage ordinal") == wrong
+
+
+GPU_FAQ = ("You do not need to buy a powerful GPU to follow the roadmap. Stage 1 runs on any laptop CPU, and for "
+           "deep learning from stage 2 on, Roadmap A lists cloud GPUs as a resource.")
+
+
+@pytest.mark.parametrize("claim, swapped", [
+    ("Stage 2 runs on any laptop CPU.", True),
+    ("You don't need a GPU: stage 3 runs on any laptop CPU.", True),
+    ("Stage 1 runs on any laptop CPU.", False),
+    ("For deep learning from stage 2 on, Roadmap A lists cloud GPUs as a resource.", False),
+    ("You do not need a powerful GPU for stage 2.", False),
+    ("Stage 1 runs on a laptop CPU, and stage 2 uses cloud GPUs for deep learning.", False),
+    # two stages in one clause: which words go with which is not guessed
+    ("Stage 1 runs on a laptop CPU before stage 2.", False),
+    ("Stage 1 and stage 2 both run on a laptop CPU.", True),
+])
+def test_a_stage_said_with_what_the_source_says_of_another_is_a_contradiction(claim, swapped):
+    """Served in session 37 to "do I need a GPU for stage 2?" and passed by the scorer:
+    "stage 2" is in the FAQ's sentence, so the number check holds it."""
+    assert contradiction(claim, [GPU_FAQ]).startswith("stage: ") == swapped
+
+
+def test_the_scorer_holds_back_a_stage_swapped_clause(scorer):
+    chunk = Chunk("faq-hardware#0", "faq-hardware", GPU_FAQ, "FAQ: hardware", "faq", "t")
+    [right] = scorer.score_sentences("Stage 1 runs on any laptop CPU [1].", [chunk])
+    [wrong] = scorer.score_sentences("Stage 2 runs on any laptop CPU [1].", [chunk])
+    assert right.supported and not wrong.supported, (right, wrong)

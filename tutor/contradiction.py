@@ -16,7 +16,10 @@ aligned with (the one sharing most of its content stems):
 - a span: a week or month span said with what the sources' plan puts in another span
   ("Weeks 13-14 cover weight initialisation, batch normalisation and dropout" where the plan
   lists them under weeks 11-12). Every number of it is in the source, so the number check
-  passes it.
+  passes it;
+- a stage: a clause naming one stage that says what the sources say of another ("Stage 2
+  runs on any laptop CPU" where the FAQ says "Stage 1 runs on any laptop CPU, and for deep
+  learning from stage 2 on, ..."), again with every number in the source.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def contradiction(sentence: str, source_texts: list[str]) -> str:
 def _contradiction(sentence: str, source_texts: list[str]) -> str:
     if moved := _moved_span(sentence, source_texts):
         return moved
-    if misnamed := _misnumbered_stage(sentence):
+    if misnamed := _misnumbered_stage(sentence) or _swapped_stage(sentence, source_texts):
         return misnamed
     claim = _stems(sentence)
     aligned = _aligned(claim, source_texts)
@@ -125,6 +128,38 @@ def _misnumbered_stage(sentence: str) -> str:
         if other or int(number) != _ORDINALS[ordinal.lower()]:
             return f"stage ordinal: {(other or 'stage ' + number).lower()} / {ordinal.lower()}"
     return ""
+
+
+_STAGE = re.compile(r"\bstage\s+(\d)\b", re.I)
+# where a sentence goes on to say something of another stage ("Stage 1 runs on any laptop
+# CPU, and for deep learning from stage 2 on, ...")
+_CLAUSE = re.compile(r"[;,:()\u2014]|\s(?:and|but|while|whereas|then)\s", re.I)
+
+
+def _swapped_stage(sentence: str, source_texts: list[str]) -> str:
+    """"stage: stage 2 / stage 1" when a clause of `sentence` naming one stage shares at
+    least _SPAN_MARGIN more content stems with a source clause naming only another stage
+    than with any source clause naming it; ""."""
+    lines = [(set(_STAGE.findall(clause)), stems) for text in source_texts for clause, stems in _stage_clauses(text)]
+    for clause in _CLAUSE.split(sentence):
+        named = set(_STAGE.findall(clause))
+        if len(named) != 1:
+            continue
+        claim = _stems(_STAGE.sub(" ", clause)) - _PLAN_STEMS
+        same = max((len(claim & stems) for stages, stems in lines if named <= stages), default=0)
+        other, where = max(((len(claim & stems), sorted(stages)) for stages, stems in lines
+                            if len(stages) == 1 and not named & stages), default=(0, []))
+        if other >= _SPAN_MARGIN and other >= same + _SPAN_MARGIN:
+            return f"stage: stage {named.pop()} / stage {where[0]}"
+    return ""
+
+
+@lru_cache(maxsize=512)
+def _stage_clauses(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Each clause of a source's sentences with its content stems, stage numbers and plan
+    words left out, once per source text."""
+    return tuple((clause, _stems(_STAGE.sub(" ", clause)) - _PLAN_STEMS)
+                 for part in text.split("\n") for line in sentences(part) for clause in _CLAUSE.split(line))
 
 
 # Words every line of a plan may share with a claim about any of its spans.
