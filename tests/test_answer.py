@@ -140,6 +140,20 @@ def test_a_question_naming_the_roadmaps_tracks_is_answered_though_it_embeds_far(
     assert tutor.prepare("how do I keep track of my calories?").refused
 
 
+def test_a_stage_section_asked_with_its_stage_is_answered_though_it_embeds_far(fake_tutor):
+    """Read in session 37: "do I have to read papers in stage 1?" embeds at 0.23 from the
+    stage's papers section and was refused as having "nothing on 'read papers stage 1'"."""
+    tutor = fake_tutor()
+    question = "do I have to read papers in stage 1?"
+    prepared = tutor.prepare(question)
+    assert max(h.dense for h in prepared.hits) < REFUSAL_THRESHOLD, question  # the cosine alone refuses it
+    assert not prepared.refused and prepared.hits[0].chunk.id == "stage-1-papers#0"
+    # the section word alone is not what anchors it, nor a stage without the section
+    assert tutor.gate.anchored(question, prepared.hits)
+    assert not tutor.gate.anchored("do I have to read papers?", prepared.hits)
+    assert tutor.prepare("do I have to pay to get to stage 1 of the tournament?").refused
+
+
 def test_follow_up_is_condensed_with_history_and_first_question_is_not(fake_tutor):
     seen = []
 

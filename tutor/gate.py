@@ -38,6 +38,7 @@ from functools import cached_property
 
 from tutor.calibration import calibrated
 from tutor.index import LoadedIndex
+from tutor.retrieve import stages_named
 from tutor.routing import paper_names
 from tutor.text import DEFINITION, singular, terms, week_spans, weeks_asked, words
 from tutor.types import Hit
@@ -55,6 +56,10 @@ ENTRY_WORDS = frozenset({"track", "quarter", "specialisation", "specialization"}
 # ... and only from a chunk at least this close: "what's the best running track in town?" has
 # the track pages at 0.21, the questions above at 0.28-0.30 (set between them, by hand).
 ENTRY_COSINE = 0.25
+# The sections of a stage's page, asked with the stage's number: "do I have to read papers in
+# stage 1?" embeds at 0.23 from "Stage 1 (...): papers" (MiniLM reads "have to" loosely; "do I
+# need to read papers in stage 1?" is at 0.48), yet asks what that section holds.
+STAGE_PARTS = frozenset({"paper", "resource", "milestone", "goal", "concept"})
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 
 
@@ -147,12 +152,15 @@ class Gate:
         """Whether the question names what a retrieved chunk is about (RARE_TERM_CHUNKS): a
         name, or the subject of a definitional question written in lower case ("what is
         polars?" was refused where "What is Polars?" was answered), a retrieved paper by its
-        name, a week of a retrieved plan, or the kind of entry (ENTRY_WORDS) a retrieved
-        chunk's title names."""
+        name, a week of a retrieved plan, the kind of entry (ENTRY_WORDS) a retrieved chunk's
+        title names, or the section of a stage (STAGE_PARTS) that a retrieved chunk's title
+        names with the stage the question names."""
         named = _names(question) | (set(terms(found.group(1))) if (found := DEFINITION.match(question)) else set())
         rare = {t for t in named if len(t) > 2 and 0 < self.term_chunks[t] <= RARE_TERM_CHUNKS}
         weeks = weeks_asked(question)
-        entries = {singular(t) for t in terms(question)} & ENTRY_WORDS
+        said = {singular(t) for t in terms(question)}
+        entries, stages = said & ENTRY_WORDS, stages_named(question)
+        parts = said & STAGE_PARTS if stages else set()
         for hit in hits:
             if rare & set(terms(hit.chunk.embed_text)):  # its title and text
                 return True
@@ -160,7 +168,11 @@ class Gate:
             # the T5 paper how big did they end up scaling it?" (T5 is in 19 chunks) was refused
             if hit.chunk.kind == "paper" and named & {t for n in paper_names(hit.chunk.title) for t in terms(n)}:
                 return True
-            if hit.dense >= ENTRY_COSINE and entries & {singular(t) for t in terms(hit.chunk.title)}:
+            titled = {singular(t) for t in terms(hit.chunk.title)}
+            if hit.dense >= ENTRY_COSINE and entries & titled:
+                return True
+            # however far it embeds: the stage's number and its section's name are both asked
+            if parts & titled and stages & stages_named(hit.chunk.title):
                 return True
             for start, end in week_spans(hit.chunk.embed_text):
                 if any(start <= w <= end for w in weeks):
