@@ -85,3 +85,17 @@ def test_a_marker_after_et_al_keeps_one_full_stop(make_app):
     done = chat_done(make_app, "who wrote the DQN paper?", "The DQN paper was written by Mnih et al. [1].")
     assert done["answer"].startswith("The DQN paper was written by Mnih et al. ["), done
     assert ".." not in done["answer"] and "published in" not in done["answer"], done  # Mnih named: nothing added
+
+
+def test_a_draft_withdrawn_gives_way_to_the_papers_published_sentence(make_app):
+    """Read in session 37: "who came up with the GAN paper?" was withdrawn, its draft naming
+    Courville and Bengio from memory; the prompt showed "published in 2014 by Goodfellow et al."."""
+    draft = ("The GAN paper was proposed by Aaron Courville and Yoshua Bengio at the University of Montreal in 2016 "
+             "as a way to train robots [1]. It won the Turing Award for its authors the same year [1].")
+    done = chat_done(make_app, "who came up with the GAN paper?", draft)
+    assert done["answer"].startswith("The paper was published in 2014 by Goodfellow et al. ["), done
+    assert "Courville" not in done["answer"] and "I've held back" not in done["answer"], done
+    n = int(done["answer"].rsplit("[", 1)[1].rstrip("]."))
+    assert {c["n"]: c["chunk_id"] for c in done["citations"]}[n].startswith("paper-gan#"), done
+    # a question not asking who or when is still withdrawn
+    assert chat_done(make_app, "what did the GAN paper show about robots?", draft)["answer"].startswith("I've held back")

@@ -322,9 +322,12 @@ class Tutor:
             text, scored = self._named_again(prepared, text, scored, set())
         draft_support = _share_supported(_claims(text, scored))
         dropped = ()
-        if scored and draft_support < MIN_DRAFT_SUPPORT and hold_back and self._from_plan(prepared, ""):
-            # a question the plan's items answer: those, composed, in place of the draft
-            # ("which weeks cover gradient boosting?" was withdrawn)
+        if scored and draft_support < MIN_DRAFT_SUPPORT and hold_back \
+                and (self._from_plan(prepared, "") or self._published(prepared, "")):
+            # a question the plan's items, or a paper's published sentence, answer: those,
+            # composed, in place of the draft ("which weeks cover gradient boosting?" was
+            # withdrawn; "who came up with the GAN paper?" too, its draft naming Courville and
+            # Bengio from memory)
             dropped, text, scored = tuple(s.sentence for s in scored if is_claim(s.sentence)), "", []
         if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):
             # Most of the draft (or all of it) is not backed by the sources: most often an
@@ -496,9 +499,7 @@ class Tutor:
             definition = _cited(defined[1], defined[0])
             composed.append(definition)
         # who wrote a paper, or when, asked and left out (tutor/published.py)
-        router = self.retriever.router
-        paper = next((d for d in named_in(prepared.question, router.names) if router.kinds.get(d) == "paper"), None)
-        if published := unstated_published(prepared.question, text, prepared.sources, paper):
+        if published := self._published(prepared, text):
             composed.append(_cited(published[1], published[0]))
         added = []
         # the source's verdict takes the place of a draft's that opened the answer: "Do I need
@@ -527,6 +528,13 @@ class Tutor:
             scored = [replace(s, sentence=changed.get(s.sentence, s.sentence)) for s in scored
                       if s.sentence not in replaced]
         return text, scored, tuple(added), replaced
+
+    def _published(self, prepared: Prepared, text: str) -> tuple[int, str] | None:
+        """(source number, sentence) saying who wrote the paper the question names, or when,
+        when it asks and `text` leaves it out (tutor/published.py)."""
+        router = self.retriever.router
+        paper = next((d for d in named_in(prepared.question, router.names) if router.kinds.get(d) == "paper"), None)
+        return unstated_published(prepared.question, text, prepared.sources, paper)
 
     def _from_plan(self, prepared: Prepared, text: str) -> list[tuple[str, tuple[str, ...]]]:
         """The plan's sentences `text` leaves out, each with the draft sentences it replaces."""
