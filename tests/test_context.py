@@ -574,7 +574,7 @@ def test_a_sentence_that_takes_up_the_one_before_is_shown_with_it(fake_tutor):
     milestone into a first portfolio piece." without the sentence saying what the step is
     (serving a CNN as a REST API), the prompt held nothing a learner could act on."""
     from eval.runner import load_gold
-    from tutor.context import _TAKES_UP
+    from tutor.text import TAKES_UP
     from tutor.text import sentences
 
     tutor = fake_tutor()
@@ -588,10 +588,25 @@ def test_a_sentence_that_takes_up_the_one_before_is_shown_with_it(fake_tutor):
         for source in tutor.prepare(item["question"]).sources:
             whole = sentences(source.chunk.text)
             for s in sentences(source.text):
-                if _TAKES_UP.match(s) and s in whole and whole.index(s) > 0:
+                if TAKES_UP.match(s) and s in whole and whole.index(s) > 0:
                     taken_up += 1
                     assert whole[whole.index(s) - 1] in source.text, (item["id"], s)
     assert taken_up >= 5  # the sweep meets such sentences
+
+
+@pytest.mark.parametrize("sentence, takes_up", [
+    ("Doing that extra step turns the stage 2 milestone into a first portfolio piece.", True),
+    ("Each combines the specialisation with the production skills of stage 4.", True),
+    ("Each of them fits in a weekend.", True),
+    ("Each month should end with something you can show.", False),
+    ("Thistle is not a model.", False),
+])
+def test_what_takes_up_the_sentence_before(sentence, takes_up):
+    """One pattern (text.TAKES_UP), read by the prompt's selection and by the contradiction
+    check, which had drifted apart: the check's knew neither "Doing that" nor "Both"."""
+    from tutor.text import TAKES_UP
+
+    assert bool(TAKES_UP.match(sentence)) == takes_up
 
 
 def test_a_sentence_that_promises_a_count_of_things_is_shown_with_them_or_not_at_all(fake_tutor):

@@ -35,7 +35,8 @@ import numpy as np
 
 from tutor.sentence_vectors import SentenceVectors
 from tutor.text import (
-    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, NUMBER_WORDS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, WHAT_COMES, approx_tokens,
+    ASKS_NEIGHBOURS, COUNT_WORD, LINKS, NUMBER_WORDS, PLACEMENT, PUBLISHED, PUBLISHED_CUES, TAKES_UP, WHAT_COMES,
+    approx_tokens,
     stem, term_stems, terms, week_spans, weeks_asked, with_durations,
 )
 from tutor.types import Chunk, Citation, Hit
@@ -241,7 +242,7 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     left_out = {k for k, (_, _, s) in enumerate(units)
                 if (placement_out and PLACEMENT.search(s)) or (links_out and LINKS.match(s))
                 or (published_out and s.startswith(PUBLISHED))}
-    takes_up = [j > 0 and bool(_TAKES_UP.match(s)) for _, j, s in units]
+    takes_up = [j > 0 and bool(TAKES_UP.match(s)) for _, j, s in units]
     # and a sentence taking up one left out is left out with it: "It builds on the stage 1 ideas
     # of regularization ...; in Roadmap B it is part of Q2." shown without "Dropout belongs to
     # stage 2" was served as "Regularisation ... is part of Q2"
@@ -432,18 +433,10 @@ def _promised_items(units: list[tuple[int, int, str]]) -> dict[int, list[int]]:
             for k, (i, _, text) in enumerate(units) if (n := promised(text))}
 
 
-# A source sentence that opens by taking up the one before it: "Doing that extra step turns
-# the stage 2 milestone into a first portfolio piece." was shown without the sentence that
-# says what the step is (serving a CNN as a REST API), and a learner asking how to turn the
-# milestone into a portfolio piece got neither.
-_TAKES_UP = re.compile(r"^(?:(?:Doing|Done|After|Before|With|Without|Beyond)\s+(?:this|that|these|those|it)\b|"
-                       r"(?:This|That|These|Those|It|They|Such|Both)\b)")
-
-
 def _with_antecedents(span: list[int], units: list[tuple[int, int, str]], takes_up: list[bool],
                       skip: set[int]) -> list[int]:
     """`span` with, for each unit that takes up the sentence before it (`takes_up`, read with
-    _TAKES_UP once per question), that sentence, and its own antecedent in turn; not one in
+    text.TAKES_UP once per question), that sentence, and its own antecedent in turn; not one in
     `skip` (picked or left out)."""
     out = set(span)
     for k in span:

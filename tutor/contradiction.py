@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import (BESIDE_SPAN, NEGATION, STOPWORDS, joined_spans, sentences, span_beside, spans_meet, stem, terms,
-                        unit_spans, without_spans, words)
+from tutor.text import (BESIDE_SPAN, NEGATION, STOPWORDS, TAKES_UP, joined_spans, sentences, span_beside, spans_meet,
+                        stem, terms, unit_spans, without_spans, words)
 
 # Pairs of opposites as the corpus and a tutor's answers use them, compared by stem; a
 # general lexicon, not one fitted to the labels (a word's stem is its first five letters,
@@ -284,20 +284,18 @@ def _word_stems(text: str) -> frozenset[str]:
     return frozenset(stem(w) for w in words(text))
 
 
-# a statement that opens by taking up the one before it is part of what that one says:
-# "ResNet addressed the degradation problem: when plain CNNs were made deeper, training error
-# got worse, not better. This was not overfitting; ..." against "It solved the problem of
-# overfitting when plain CNNs were made deeper" (served in session 36, aligned with the first)
-_TAKES_UP = re.compile(r"^(?:This|That|These|Those|It|They)\b")
-
-
+# a statement that opens by taking up the one before it (text.TAKES_UP) is part of what that
+# one says: "ResNet addressed the degradation problem: when plain CNNs were made deeper,
+# training error got worse, not better. This was not overfitting; ..." against "It solved the
+# problem of overfitting when plain CNNs were made deeper" (served in session 36, aligned
+# with the first)
 def _taken_up(aligned: list[str], source_texts: list[str]) -> list[str]:
-    """The source statements right after those in `aligned` that take them up (_TAKES_UP)."""
+    """The source statements right after those in `aligned` that take them up (TAKES_UP)."""
     out = []
     for source in source_texts:
         statements = [text for text, _ in _sentence_stems(source)]
         out += [after for before, after in zip(statements, statements[1:])
-                if before in aligned and _TAKES_UP.match(after) and after not in aligned]
+                if before in aligned and TAKES_UP.match(after) and after not in aligned]
     return out
 
 

@@ -39,6 +39,12 @@ PUBLISHED_CUES = "wrote written author authors published publish year"
 # a question that asks who wrote a paper, or when it came out: routing.py puts that section
 # first, published.py adds the sentence when the answer leaves it out
 ASKS_WHO = re.compile(r"\bwho\b", re.I)
+# A statement that opens by taking up the one before it, which says what it is about: "Doing
+# that extra step turns the stage 2 milestone into a first portfolio piece." after the step;
+# "Each combines the specialisation with the production skills of stage 4." after the list
+# of projects (not "Each month should ...", which opens on its own subject)
+TAKES_UP = re.compile(r"^(?:(?:Doing|Done|After|Before|With|Without|Beyond)\s+(?:this|that|these|those|it)\b|"
+                      r"(?:This|That|These|Those|It|They|Such|Both)\b|Each\s+(?:of\b|[a-z]+s\b))")
 ASKS_WHEN_PUBLISHED = re.compile(r"\bwhen (?:was|were|did)\b|\b(?:what|which) year\b", re.I)
 # the links ingest/roadmap_docs.py writes on every concept page ("Prerequisites of X: Y.")
 LINKS_BEFORE, LINKS_AFTER = "Prerequisites of", "Concepts to learn after"
