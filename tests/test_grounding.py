@@ -193,6 +193,29 @@ def test_the_scorer_rejects_a_name_its_source_does_not_hold(scorer):
     assert said.supported, said
 
 
+def test_a_side_clause_must_be_said_of_the_word_it_follows(scorer):
+    """Run 25's m-22 served "Months 1-3 of this track go to mathematics, which is a
+    prerequisite for the research track" (0.7): the statistics page says "prerequisite" and
+    "research track", of statistics. A side clause a statement says of its word stays."""
+    from tutor.support import side_clause_unstated
+
+    track = Chunk("faq-research-track#0", "faq-research-track",
+                  "Roadmap B's research track spends months 1-3 on maths, months 4-8 implementing recent papers, "
+                  "and months 9-12 on your own experiments and papers.", "Research track", "faq", "t")
+    statistics = Chunk("concept-statistics#0", "concept-statistics",
+                       "Introductory statistics (mean, variance, distributions) is a Roadmap A prerequisite, and "
+                       "Roadmap B's research track lists statistics as a key emphasis.", "Statistics", "concept", "t")
+    wrong = "Months 1-3 of this track go to mathematics, which is a prerequisite for the research track [1]."
+    [bad] = scorer.score_sentences(wrong, [track, statistics])
+    [good] = scorer.score_sentences("Months 1-3 of the research track go to maths [1].", [track, statistics])
+    assert good.supported and not bad.supported, (good, bad)
+    assert side_clause_unstated(strip_markers(wrong), [track.text, statistics.text])
+    assert not side_clause_unstated("You learn statistics, which is a Roadmap A prerequisite.", [statistics.text])
+    assert not side_clause_unstated("Every pre-trained Transformer comes with its own tokenizer, which must be reused.",
+                                    ["Every pre-trained Transformer comes with its own tokenizer, which must be "
+                                     "reused exactly when fine-tuning."])
+
+
 def test_a_condition_must_be_stated_by_the_sources_not_asked(scorer):
     """Run 16 served "If you are comfortable finding clients and managing your own income,
     research suits people who love maths and writing" (scored 0.97): the FAQ asks the first

@@ -71,6 +71,25 @@ def condition_unstated(sentence: str, source_texts: list[str]) -> bool:
                                        for text in source_texts for held in _statements(text))
 
 
+# ", which is a prerequisite for the research track": a side clause says something of the
+# word before it, which one statement of the sources must say of that word: "Months 1-3 of
+# this track go to mathematics, which is a prerequisite for the research track" passed at
+# 0.7 on the statistics page's "Introductory statistics ... is a Roadmap A prerequisite, and
+# Roadmap B's research track lists statistics ..." (run 25's m-22; a-track-09 the same slip)
+_SIDE_CLAUSE = re.compile(r"([\w'-]+(?:\s+[\w'-]+)?),\s+which\s+((?:is|are|was|were)\s[^,;.]{3,})")
+
+
+def side_clause_unstated(sentence: str, source_texts: list[str]) -> bool:
+    """Whether a ", which is ..." clause of `sentence` says what no statement of the sources
+    holds, at least half of its content words beside a word of the two before it."""
+    for found in _SIDE_CLAUSE.finditer(sentence):
+        said_of, side = ({stem(t) for t in _content(part)} for part in found.groups())
+        if said_of and side and not any(2 * len(side & held) >= len(side) and said_of & held
+                                        for text in source_texts for held in _statements(text)):
+            return True
+    return False
+
+
 @lru_cache(maxsize=512)
 def _statements(text: str) -> tuple[frozenset[str], ...]:
     """The stems of each sentence of `text` that is not a question, once per source text."""
@@ -233,6 +252,7 @@ class SupportScorer:
         stated = set(numbers_in(where)) | plan_item_numbers(where)
         # "Before week 9, ...": the weeks it points from are the question's, not a claim
         facts_ok = (all(n in stated for n in numbers_in(BESIDE_SPAN.sub(" ", sentence), claim=True)) and not missing_names(sentence, where)
-                    and not condition_unstated(sentence, source_texts) and not contradiction(sentence, source_texts))
+                    and not condition_unstated(sentence, source_texts) and not side_clause_unstated(sentence, source_texts)
+                    and not contradiction(sentence, source_texts))
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage
         return score if facts_ok else score / 2
