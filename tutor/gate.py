@@ -12,7 +12,9 @@ and in at most RARE_TERM_CHUNKS chunks, or a week that a retrieved plan covers, 
 roadmap entry (ENTRY_WORDS: "track", "quarter", "specialisation") that a retrieved chunk's
 title names: "which track should I choose?" embeds at 0.28 from the track pages and "how do
 I choose between the tracks?" at 0.30 from the FAQ on choosing one (MiniLM reads "track"
-loosely), yet both ask about the roadmap's tracks. (Rareness alone is no signal: in 626
+loosely), yet both ask about the roadmap's tracks; or a stage by its number with one of its
+sections (STAGE_PARTS) that a retrieved chunk's title names with that stage: "do I have to
+read papers in stage 1?" embeds at 0.23 from the stage's papers. (Rareness alone is no signal: in 626
 chunks "recipe" and "year" are rare too.)
 
 A question asking what something is ("what is X", "explain X", "how does X work") is

@@ -9,11 +9,12 @@ No NLI or cross-encoder model is available offline, so support combines two sign
   slip, a tool or author the source never names the next.
 
 An opening condition ("If you enjoy maths, research suits you") must be held, with what it
-is said to lead to, by one statement of the sources, not by a question they ask.
+is said to lead to, by one statement of the sources, not by a question they ask. So must a
+side clause (", which is a prerequisite for ..."), with a word of what it is said of.
 
 score = (SIM_WEIGHT * similarity + (1 - SIM_WEIGHT) * term_coverage), halved when a number
-or a name is missing or the condition is unstated; a sentence is supported when score >=
-SUPPORT_THRESHOLD. Sentences that claim nothing are not scored: no content word of three
+or a name is missing, the condition or side clause is unstated or the sentence contradicts
+its source (tutor/contradiction.py); a sentence is supported when score >= SUPPORT_THRESHOLD. Sentences that claim nothing are not scored: no content word of three
 letters or more (a list number "2."), or the model saying the sources lack the answer (a
 refusal, counted as one). The threshold is a first calibration on hand-checked answers and
 is revisited by the eval suite's labelled set.
