@@ -14,9 +14,10 @@ side clause (", which is a prerequisite for ..."), with a word of what it is sai
 
 score = (SIM_WEIGHT * similarity + (1 - SIM_WEIGHT) * term_coverage), halved when a number
 or a name is missing, the condition or side clause is unstated or the sentence contradicts
-its source (tutor/contradiction.py); a sentence is supported when score >= SUPPORT_THRESHOLD. Sentences that claim nothing are not scored: no content word of three
-letters or more (a list number "2."), or the model saying the sources lack the answer (a
-refusal, counted as one). The threshold is a first calibration on hand-checked answers and
+its source (tutor/contradiction.py); a sentence is supported when score >= SUPPORT_THRESHOLD.
+Sentences that claim nothing are not scored: no content word of three letters or more (a
+list number "2."), or the model saying the sources lack the answer (a refusal, counted as
+one). The threshold is a first calibration on hand-checked answers and
 is revisited by the eval suite's labelled set.
 """
 
