@@ -216,6 +216,20 @@ def test_a_side_clause_must_be_said_of_the_word_it_follows(scorer):
                                      "reused exactly when fine-tuning."])
 
 
+def test_a_sentence_its_side_clause_cost_is_served_without_it(make_app):
+    """Run 26 held back m-22's whole "Months 1-3 of this track go to mathematics, which is a
+    prerequisite for the research track." and lost its two facts; the sentence without the
+    clause is checked again and served, the sentence as written listed as held back."""
+    from tests.fixtures_tutor import chat_done
+
+    draft = ("Roadmap B's research track spends months 1-3 on maths [1]. Months 1-3 of this track go to "
+             "mathematics, which is a prerequisite for the research track [1].")
+    done = chat_done(make_app, "what do the first three months of the research track look like?", draft)
+    assert "Months 1-3 of this track go to mathematics [" in done["answer"], done
+    assert "prerequisite" not in done["answer"], done
+    assert any("which is a prerequisite" in s for s in done["held_back"]), done
+
+
 def test_a_condition_must_be_stated_by_the_sources_not_asked(scorer):
     """Run 16 served "If you are comfortable finding clients and managing your own income,
     research suits people who love maths and writing" (scored 0.97): the FAQ asks the first

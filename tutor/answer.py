@@ -49,7 +49,7 @@ from tutor.spans import (
     beside_weeks, counted_weeks, misplaced_ordinal, stage_without_weeks, weeks_facts, weeks_sentence, with_weeks_stated,
 )
 from tutor.form import closed_quotes, named_again, tidy, without_markup
-from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences
+from tutor.support import MODEL_REFUSAL, SupportScorer, is_claim, without_sentences, without_side_clauses
 from tutor.text import (
     LIST_LINE, MARKER, NOT_ABBREVIATION, listed, markers, sentences, stem, strip_markers, term_stems, terms, weeks_asked,
 )
@@ -318,7 +318,9 @@ class Tutor:
         timings["support"] = time.perf_counter() - t
         # a withdrawn answer keeps the draft as the model wrote it and as it was scored
         hold_back, draft, draft_scored = self.settings.hold_back_unsupported, text, scored
+        unclaused = ()
         if hold_back:  # "It covers ..." after the sentence it took up is cut: named, or cut too
+            text, scored, unclaused = self._side_clauses_cut(prepared, text, scored)
             text, scored = self._named_again(prepared, text, scored, set())
         draft_support = _share_supported(_claims(text, scored))
         dropped = ()
@@ -338,7 +340,7 @@ class Tutor:
             # streams it as a last delta).
             return self._withdrawn(prepared, draft, draft_scored, timings)
         refused = bool(MODEL_REFUSAL.search(text)) and draft_support < MIN_DRAFT_SUPPORT
-        held_back = dropped
+        held_back = dropped + unclaused
         if hold_back and not all(s.supported for s in scored):
             # Serve only what the sources back. The 1.5B model adds elaborations of its own
             # ("This helps the network generalise."); at this threshold the scorer rejects
@@ -390,6 +392,24 @@ class Tutor:
         return [replace(s, score=round(s.score / 2, 4), supported=s.score / 2 >= self.scorer.threshold)
                 if asked and misplaced_ordinal(s.sentence, asked, self.roadmap)
                 or misstated_pace(s.sentence, prepared.facts) else s for s in scored]
+
+    def _side_clauses_cut(self, prepared: Prepared, text: str, scored: list) -> tuple[str, list, tuple[str, ...]]:
+        """`text` and its scores with each unsupported sentence that its ", which is ..."
+        clauses cost its support served without them, checked again, and those sentences as
+        they were. Run 25's m-22 lost "Months 1-3 of this track go to mathematics" with its
+        ", which is a prerequisite for the research track" (tutor/support.py)."""
+        cut, scored = [], list(scored)  # (not the draft's scores, which a withdrawal keeps)
+        for i, s in enumerate(scored):
+            if s.supported or (trimmed := without_side_clauses(s.sentence)) == s.sentence:
+                continue
+            written = next((w for w in sentences(text) if strip_markers(w) == s.sentence), "")
+            if strip_markers(without_side_clauses(written)) != trimmed:  # a marker before the comma
+                continue
+            checked = self._checked(prepared, trimmed)
+            if len(checked) == 1 and checked[0].supported:
+                text = text.replace(written, without_side_clauses(written), 1)
+                scored[i], cut = checked[0], [*cut, s.sentence]
+        return text, scored, tuple(cut)
 
     def _named_again(self, prepared: Prepared, text: str, scored: list, cut: set[str]) -> tuple[str, list]:
         """`text` and its scores with each kept sentence whose opening "It" or "They" took up

@@ -92,6 +92,12 @@ def side_clause_unstated(sentence: str, source_texts: list[str]) -> bool:
     return False
 
 
+def without_side_clauses(sentence: str) -> str:
+    """`sentence` without its ", which is ..." clauses: "Months 1-3 of this track go to
+    mathematics." """
+    return _SIDE_CLAUSE.sub(lambda m: m.group(1), sentence)
+
+
 @lru_cache(maxsize=512)
 def _statements(text: str) -> tuple[frozenset[str], ...]:
     """The stems of each sentence of `text` that is not a question, once per source text."""
