@@ -711,3 +711,18 @@ def test_a_resource_of_a_kind_asked_for_and_left_out_is_added_cited(make_app):
     assert added.startswith("The roadmap also lists Textbook chapters on sequence models (book) ["), done
     n = int(added.rsplit("[", 1)[1].rstrip("]."))
     assert {c["n"]: c["chunk_id"] for c in done["citations"]}[n] == "stage-3#2", done
+
+
+def test_a_draft_withdrawn_gives_way_to_the_resources_of_the_kind_asked_for(make_app):
+    """Read in session 38 with the packaged model: "is there a course you recommend for stage
+    2?" was withdrawn, the stage's course shown in its resources."""
+    from tests.fixtures_tutor import chat_done
+
+    draft = ("Yes, I recommend the Stanford CS231n course taught by Andrej Karpathy in 2017 [1]. It has twelve "
+             "lectures on convolutional networks for visual recognition [1].")
+    done = chat_done(make_app, "is there a course you recommend for stage 2?", draft)
+    assert done["answer"].startswith("The roadmap lists DeepLearning.AI deep learning specialisation (course) ["), done
+    assert "CS231n" not in done["answer"] and "I've held back" not in done["answer"], done
+    assert any(c["chunk_id"] == "stage-2#2" for c in done["citations"]), done
+    # with no kind of resource asked, still withdrawn
+    assert chat_done(make_app, "what does stage 2 recommend?", draft)["answer"].startswith("I've held back"), done

@@ -324,12 +324,14 @@ class Tutor:
             text, scored = self._named_again(prepared, text, scored, set())
         draft_support = _share_supported(_claims(text, scored))
         dropped = ()
-        if scored and draft_support < MIN_DRAFT_SUPPORT and hold_back \
-                and (self._from_plan(prepared, "") or self._published(prepared, "")):
-            # a question the plan's items, or a paper's published sentence, answer: those,
-            # composed, in place of the draft ("which weeks cover gradient boosting?" was
-            # withdrawn; "who came up with the GAN paper?" too, its draft naming Courville and
-            # Bengio from memory)
+        if scored and draft_support < MIN_DRAFT_SUPPORT and hold_back and (
+                self._from_plan(prepared, "") or self._published(prepared, "")
+                or any(asked_kinds(source, prepared.question) for source in prepared.sources)):
+            # a question the plan's items, a paper's published sentence or the resources of a
+            # kind it asks for answer: those, composed, in place of the draft ("which weeks
+            # cover gradient boosting?" was withdrawn; "who came up with the GAN paper?" too,
+            # its draft naming Courville and Bengio from memory; and "is there a course you
+            # recommend for stage 2?", with the stage's course shown)
             dropped, text, scored = tuple(s.sentence for s in scored if is_claim(s.sentence)), "", []
         if scored and (draft_support < MIN_DRAFT_SUPPORT if hold_back else not draft_support):
             # Most of the draft (or all of it) is not backed by the sources: most often an
