@@ -294,12 +294,12 @@ def test_the_scorer_holds_back_a_stage_swapped_clause(scorer):
 
 
 KAGGLE_SKIPS = ('FAQ "Should I do Kaggle competitions?", What Kaggle does not teach (stage 1)\n'
-                "A competition hands you a clean problem definition and stops at predictions. It skips data collection, "
-                "deployment, monitoring and talking to stakeholders, which Roadmap B notes make up most of the job "
-                "(training is about 20%).")
-KAGGLE_TEACHES = ("Kaggle competitions (stage 1)\nKaggle competitions are public modelling challenges on real data sets "
-                  "with leaderboards. Competitions teach validation discipline, feature engineering and learning from "
-                  "others' shared notebooks.")
+                "A competition hands you a clean problem definition and stops at predictions. It skips data "
+                "collection, deployment, monitoring and talking to stakeholders, which Roadmap B notes make up most "
+                "of the job (training is about 20%).")
+KAGGLE_TEACHES = ("Kaggle competitions (stage 1)\nKaggle competitions are public modelling challenges on real data "
+                  "sets with leaderboards. Competitions teach validation discipline, feature engineering and learning "
+                  "from others' shared notebooks.")
 
 
 def test_what_a_source_says_is_skipped_is_what_it_does_not_teach():
@@ -316,8 +316,9 @@ def test_what_a_source_says_is_skipped_is_what_it_does_not_teach():
 
 def test_the_scorer_serves_what_is_skipped_and_holds_back_what_is_taught(scorer):
     chunks = [Chunk("faq-kaggle#2", "faq-kaggle", KAGGLE_SKIPS, "FAQ: Kaggle", "faq", "t"),
-              Chunk("concept-kaggle-competitions#0", "concept-kaggle-competitions", KAGGLE_TEACHES, "Kaggle", "concept", "t")]
-    [right] = scorer.score_sentences("Kaggle competitions do not teach you data collection, deployment or monitoring [1].",
-                                     chunks)
+              Chunk("concept-kaggle-competitions#0", "concept-kaggle-competitions", KAGGLE_TEACHES, "Kaggle",
+                    "concept", "t")]
+    [right] = scorer.score_sentences(
+        "Kaggle competitions do not teach you data collection, deployment or monitoring [1].", chunks)
     [wrong] = scorer.score_sentences("They skip validation discipline and feature engineering [2].", chunks)
     assert right.supported and not wrong.supported, (right, wrong)

@@ -260,7 +260,7 @@ class SupportScorer:
         stated = set(numbers_in(where)) | plan_item_numbers(where)
         # "Before week 9, ...": the weeks it points from are the question's, not a claim
         facts_ok = (all(n in stated for n in numbers_in(BESIDE_SPAN.sub(" ", sentence), claim=True)) and not missing_names(sentence, where)
-                    and not condition_unstated(sentence, source_texts) and not side_clause_unstated(sentence, source_texts)
-                    and not contradiction(sentence, source_texts))
+                    and not condition_unstated(sentence, source_texts)
+                    and not side_clause_unstated(sentence, source_texts) and not contradiction(sentence, source_texts))
         score = SIM_WEIGHT * max(similarity, 0.0) + (1 - SIM_WEIGHT) * coverage
         return score if facts_ok else score / 2
