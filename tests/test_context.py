@@ -68,6 +68,20 @@ def test_a_two_part_question_gets_both_parts_into_the_prompt(fake_tutor):
     assert "random forest" in shown and "svm" in shown  # what the stage 1 milestone asks for
 
 
+def test_a_section_s_title_counts_for_its_sentences_in_a_document_on_the_question(fake_tutor):
+    """Gold a-spec-08 (runs 24-26): the FAQ's "Good projects" list never says "project", and
+    the prompt showed only its closing "Each combines ... stage 4.", which names none; the
+    draft was from memory and withdrawn. Not from a document on something else: "Skills
+    freelancers need" on "why do communication skills matter?" (a-faq-25, the test below
+    on words in other forms)."""
+    tutor = fake_tutor()
+    prepared = tutor.prepare("if I go for the NLP/LLM specialisation, what kind of projects should I build for it?")
+    shown = "\n".join(s.text for s in prepared.sources)
+    assert "A RAG system over a real document collection" in shown and "latency" in shown, shown
+    shown = "\n".join(s.chunk.id for s in tutor.prepare("why do communication skills matter for an ML engineer?").sources)
+    assert "faq-freelance" not in shown, shown
+
+
 def test_a_list_is_never_shown_with_a_hole(fake_tutor):
     """Read in a served answer: "What's covered in weeks 17-24?" showed the stage 3 week plan
     as weeks 17-18, 21-22 and 23-24, and the answer skipped attention and the Transformer."""

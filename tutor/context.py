@@ -197,6 +197,15 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     vecs = np.concatenate([v for _, v in per_chunk])
     q_terms = term_stems(question)
     unit_terms = [term_stems(s) & q_terms for _, _, s in units]
+    # a sentence holds the words of its section's title too, in a document about what the
+    # question asks (its title shares two of the question's words): "A RAG system over a real
+    # document collection ...; a deployed LLM service ..." answers "if I go for the NLP/LLM
+    # specialisation, what kind of projects should I build?" under "How do I specialise in
+    # NLP, LLMs and RAG?", "Good projects", and never says "project"
+    titled = []
+    for c in chunks:
+        document, _, section = c.title.partition(" — ")
+        titled.append(term_stems(section) & q_terms if len(term_stems(document) & q_terms) >= 2 else set())
     relevance = vecs @ qv - RANK_DECAY * np.array([i for i, _, _ in units], dtype=np.float32)
     if _ASKS_QUANTITY.search(question):
         relevance += NUMBER_WEIGHT * np.array([bool(_QUANTITY.search(s)) for _, _, s in units], dtype=np.float32)
@@ -209,7 +218,8 @@ def select(chunks: list[Chunk], question: str, qv: np.ndarray, vectors: Sentence
     if routed:  # within a routed week plan, still only the asked week's items
         relevance += ROUTED_WEIGHT * np.array([chunks[i].id in routed for i, _, _ in units], dtype=np.float32) * (fit >= 0)
     if q_terms:
-        relevance += LEXICAL_WEIGHT * np.array([len(t) / len(q_terms) for t in unit_terms], dtype=np.float32)
+        held = [len(t | titled[i]) / len(q_terms) for t, (i, _, _) in zip(unit_terms, units)]
+        relevance += LEXICAL_WEIGHT * np.array(held, dtype=np.float32)
     # A list the question asks for by its own name (routed, no week named) is shown by its
     # items' names: "What resources are recommended for stage 1?" was shown 5 of the 7
     # resources in full and lacked the book the roadmap recommends most. A question that picks
