@@ -405,11 +405,11 @@ class Tutor:
             if s.supported or (trimmed := without_side_clauses(s.sentence)) == s.sentence:
                 continue
             written = next((w for w in sentences(text) if strip_markers(w) == s.sentence), "")
-            if strip_markers(without_side_clauses(written)) != trimmed:  # a marker before the comma
+            if strip_markers(served := without_side_clauses(written)) != trimmed:  # a marker before the comma
                 continue
             checked = self._checked(prepared, trimmed)
             if len(checked) == 1 and checked[0].supported:
-                text = text.replace(written, without_side_clauses(written), 1)
+                text = text.replace(written, served, 1)
                 scored[i], cut = checked[0], [*cut, s.sentence]
         return text, scored, tuple(cut)
 

@@ -145,7 +145,7 @@ def _swapped_stage(sentence: str, source_texts: list[str]) -> str:
     """"stage: stage 2 / stage 1" when a clause of `sentence` naming one stage shares at
     least _SPAN_MARGIN more content stems with a source clause naming only another stage
     than with any source clause naming it; ""."""
-    lines = [(set(_STAGE.findall(clause)), stems) for text in source_texts for clause, stems in _stage_clauses(text)]
+    lines = [line for text in source_texts for line in _stage_clauses(text)]
     for clause in _CLAUSE.split(sentence):
         named = set(_STAGE.findall(clause))
         if len(named) != 1:
@@ -160,10 +160,10 @@ def _swapped_stage(sentence: str, source_texts: list[str]) -> str:
 
 
 @lru_cache(maxsize=512)
-def _stage_clauses(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """Each clause of a source's sentences with its content stems, stage numbers and plan
-    words left out, once per source text."""
-    return tuple((clause, _stems(_STAGE.sub(" ", clause)) - _PLAN_STEMS)
+def _stage_clauses(text: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """Each clause of a source's sentences as the stages it names and its content stems,
+    stage numbers and plan words left out, once per source text."""
+    return tuple((frozenset(_STAGE.findall(clause)), _stems(_STAGE.sub(" ", clause)) - _PLAN_STEMS)
                  for part in text.split("\n") for line in sentences(part) for clause in _CLAUSE.split(line))
 
 

@@ -69,8 +69,14 @@ def condition_unstated(sentence: str, source_texts: list[str]) -> bool:
     if not (m := _CONDITION.match(sentence.strip())):
         return False
     condition, claim = ({stem(t) for t in _content(part)} for part in m.groups())
-    return bool(condition) and not any(2 * len(condition & held) >= len(condition) and claim & held
-                                       for text in source_texts for held in _statements(text))
+    return bool(condition) and not _held_together(condition, claim, source_texts)
+
+
+def _held_together(most: set[str], beside: set[str], source_texts: list[str]) -> bool:
+    """Whether one statement of the sources holds at least half of `most` and a word of
+    `beside`: a condition with what follows from it, a side clause with what it is said of."""
+    return any(2 * len(most & held) >= len(most) and beside & held
+               for text in source_texts for held in _statements(text))
 
 
 # ", which is a prerequisite for the research track": a side clause says something of the
@@ -86,8 +92,7 @@ def side_clause_unstated(sentence: str, source_texts: list[str]) -> bool:
     holds, at least half of its content words beside a word of the two before it."""
     for found in _SIDE_CLAUSE.finditer(sentence):
         said_of, side = ({stem(t) for t in _content(part)} for part in found.groups())
-        if said_of and side and not any(2 * len(side & held) >= len(side) and said_of & held
-                                        for text in source_texts for held in _statements(text)):
+        if said_of and side and not _held_together(side, said_of, source_texts):
             return True
     return False
 
